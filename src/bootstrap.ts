@@ -1,0 +1,95 @@
+import { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { FastifyInstance } from 'fastify';
+import { AppModule } from 'src/app.module';
+import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
+import { parseJsonBody } from 'src/common/http/json-body.parser';
+import { AppConfig } from 'src/config/env.config';
+
+const LOG_LEVELS: Record<AppConfig['LOG_LEVEL'], LogLevel[]> = {
+  fatal: ['fatal'],
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the whole application (used by main.ts, the e2e tests and the benchmark). */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // A caller's x-request-id is kept when it is a sane token; otherwise a fresh one.
+    genReqId: (req: IncomingMessage) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bodyParser: false,
+    logger: LOG_LEVELS[config.LOG_LEVEL],
+    abortOnError: false,
+  });
+  configureFastify(app.getHttpAdapter().getInstance(), config);
+  setupOpenApi(app);
+  app.enableShutdownHooks();
+  return app;
+}
+
+function configureFastify(fastify: FastifyInstance, config: AppConfig): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    // Compressed bodies are refused rather than inflated (bad-inputs I2); keys never travel in a URL (A15).
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+      done(new GatewayException(415, GatewayErrorCode.UnsupportedMediaType, `Content-Encoding '${String(encoding).slice(0, 32)}' is not supported.`));
+      return;
+    }
+    if (/[?&](api[_-]?key|key|access_token)=/i.test(request.url)) {
+      done(new GatewayException(400, GatewayErrorCode.InvalidRequest, 'Credentials are not accepted in the query string.'));
+      return;
+    }
+    done();
+  });
+  // JSON only: Fastify's default text/plain parser would hand a string body to the handlers (bad-inputs I3).
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: config.BODY_LIMIT_BYTES },
+    (request, body, done) => {
+      const charset = /charset=([^;\s]+)/i.exec(String(request.headers['content-type']))?.[1];
+      if (charset && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
+        done(new GatewayException(415, GatewayErrorCode.UnsupportedMediaType, 'Only UTF-8 JSON bodies are supported.'), undefined);
+        return;
+      }
+      try {
+        done(null, parseJsonBody(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
+}
+
+function setupOpenApi(app: NestFastifyApplication): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Gatehouse')
+      .setDescription('AI gateway: MLflow AI Gateway compatible, OpenAI compatible.')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+}

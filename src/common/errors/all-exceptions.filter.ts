@@ -1,0 +1,31 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { renderError, toGatewayException } from 'src/common/errors/error-renderer';
+import { surfaceOf } from 'src/common/errors/error-surface';
+
+/** The single place where errors become HTTP responses: no stack, driver text or secret leaves here. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    sendError(error, request, reply, this.logger);
+  }
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger): void {
+  const { exception, unexpected } = toGatewayException(error);
+  if (unexpected) {
+    logger.error(
+      `request ${request.id} ${request.method} ${request.url} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+  }
+  if (reply.sent || reply.raw.headersSent) {
+    if (!reply.raw.writableEnded) reply.raw.end();
+    return;
+  }
+  const rendered = renderError(exception, surfaceOf(request.url), request.id);
+  void reply.status(rendered.status).headers(rendered.headers).send(rendered.body);
+}

@@ -1,0 +1,43 @@
+/** Error codes of the public surfaces; the filter maps each to a status and to the surface's envelope. */
+export enum GatewayErrorCode {
+  InvalidRequest = 'invalid_request',
+  InvalidJson = 'invalid_json',
+  UnsupportedMediaType = 'unsupported_media_type',
+  PayloadTooLarge = 'payload_too_large',
+  EndpointNotFound = 'model_not_found',
+  RouteNotFound = 'not_found',
+  WrongEndpointType = 'wrong_endpoint_type',
+  NotImplemented = 'not_implemented',
+  UpstreamError = 'upstream_error',
+  UpstreamTimeout = 'upstream_timeout',
+  UpstreamRateLimited = 'upstream_rate_limited',
+  UpstreamUnavailable = 'upstream_unavailable',
+  Internal = 'internal_error',
+}
+
+export interface GatewayExceptionOptions {
+  param?: string | null;
+  /** Seconds, forwarded as the `Retry-After` header. */
+  retryAfter?: string;
+  /** MLflow-surface body override (e.g. FastAPI's 422 validation list). */
+  mlflowDetail?: unknown;
+  /** MLflow-surface status override (FastAPI answers body validation errors with 422). */
+  mlflowStatus?: number;
+  /** OpenAI `error.type` override. */
+  type?: string;
+}
+
+export class GatewayException extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: GatewayErrorCode,
+    message: string,
+    readonly options: GatewayExceptionOptions = {},
+  ) {
+    super(message);
+  }
+
+  static invalid(message: string, param: string | null = null): GatewayException {
+    return new GatewayException(400, GatewayErrorCode.InvalidRequest, message, { param });
+  }
+}

@@ -1,0 +1,53 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { PGliteDriver } from 'typeorm-pglite';
+import { AppConfig } from 'src/config/env.config';
+import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gateway-config-revision.entity';
+import { MIGRATIONS } from 'src/infra/database/migrations';
+
+export const ENTITIES = [GatewayConfigRevisionEntity];
+
+/** PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR: same migrations on both. */
+export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR'>): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+  } as const;
+  if (config.DATABASE_URL) {
+    return { type: 'postgres', url: config.DATABASE_URL, extra: { max: 10, connectionTimeoutMillis: 5000 }, ...common };
+  }
+  const dataDir = resolve(join(config.DATA_DIR, 'pglite'));
+  mkdirSync(dataDir, { recursive: true });
+  return { type: 'postgres', driver: new PGliteDriver({ dataDir }).driver, ...common };
+}
+
+export function isEmbedded(config: Pick<AppConfig, 'DATABASE_URL'>): boolean {
+  return !config.DATABASE_URL;
+}
+
+/** Arbitrary constant shared by every replica: "gatehouse migrations". */
+const MIGRATION_LOCK_KEY = 7_402_118_311;
+
+/**
+ * Applies pending migrations while holding a session-level advisory lock, so replicas starting
+ * together run them once. Embedded PGlite is single-process and has one session, so no lock is needed.
+ */
+export async function runMigrations(dataSource: DataSource, embedded: boolean): Promise<string[]> {
+  if (embedded) return (await dataSource.runMigrations({ transaction: 'each' })).map((m) => m.name);
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      return (await dataSource.runMigrations({ transaction: 'each' })).map((m) => m.name);
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await runner.release();
+  }
+}

@@ -1,0 +1,4 @@
+import { InitialSchema1764090000000 } from 'migrations/1764090000000-initial-schema';
+
+/** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
+export const MIGRATIONS = [InitialSchema1764090000000];

@@ -1,0 +1,128 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { StringDecoder } from 'node:string_decoder';
+import { Agent, Dispatcher, errors as undiciErrors } from 'undici';
+import { APP_CONFIG, AppConfig } from 'src/config/env.config';
+import { UpstreamRequest } from 'src/modules/providers/provider-adapter';
+
+export type UpstreamFailureKind = 'connect' | 'timeout' | 'aborted' | 'too_large' | 'protocol';
+
+/** A transport-level failure talking to an upstream (no HTTP status was received, or the body broke). */
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly kind: UpstreamFailureKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+}
+
+export interface SendOptions {
+  signal: AbortSignal;
+  headersTimeoutMs?: number;
+  idleTimeoutMs?: number;
+}
+
+/**
+ * Pooled HTTP/1.1 keep-alive client for every upstream (providers, scoring servers). One undici
+ * Agent keeps a connection pool per origin. Redirects are never followed (SSRF).
+ */
+@Injectable()
+export class UpstreamHttpClient implements OnModuleDestroy {
+  private readonly agent: Agent;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.agent = new Agent({
+      connections: config.UPSTREAM_CONNECTIONS,
+      connect: { timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS },
+      keepAliveTimeout: 30_000,
+      headersTimeout: config.UPSTREAM_HEADERS_TIMEOUT_MS,
+      bodyTimeout: config.UPSTREAM_IDLE_TIMEOUT_MS,
+    });
+  }
+
+  async send(request: UpstreamRequest, options: SendOptions): Promise<UpstreamResponse> {
+    try {
+      const response = await this.agent.request({
+        origin: new URL(request.url).origin,
+        path: pathOf(request.url),
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        signal: options.signal,
+        headersTimeout: options.headersTimeoutMs ?? this.config.UPSTREAM_HEADERS_TIMEOUT_MS,
+        bodyTimeout: options.idleTimeoutMs ?? this.config.UPSTREAM_IDLE_TIMEOUT_MS,
+      });
+      return { status: response.statusCode, headers: response.headers, body: response.body };
+    } catch (error) {
+      throw classify(error, options.signal);
+    }
+  }
+
+  /** Reads a whole body as text, bounded by UPSTREAM_MAX_RESPONSE_BYTES. */
+  async readText(response: UpstreamResponse, signal: AbortSignal): Promise<string> {
+    const limit = this.config.UPSTREAM_MAX_RESPONSE_BYTES;
+    const decoder = new StringDecoder('utf8');
+    let text = '';
+    let size = 0;
+    try {
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > limit) {
+          response.body.destroy();
+          throw new UpstreamFailure('too_large', `upstream response exceeded ${limit} bytes`);
+        }
+        text += decoder.write(chunk);
+      }
+    } catch (error) {
+      throw classify(error, signal);
+    }
+    return text + decoder.end();
+  }
+
+  /** Yields decoded text pieces of a streaming body; transport errors surface as UpstreamFailure. */
+  async *streamText(response: UpstreamResponse, signal: AbortSignal): AsyncGenerator<string> {
+    const decoder = new StringDecoder('utf8');
+    try {
+      for await (const chunk of response.body as AsyncIterable<Buffer>) yield decoder.write(chunk);
+    } catch (error) {
+      throw classify(error, signal);
+    }
+    const tail = decoder.end();
+    if (tail) yield tail;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+function pathOf(url: string): string {
+  const parsed = new URL(url);
+  return parsed.pathname + parsed.search;
+}
+
+function classify(error: unknown, signal: AbortSignal): UpstreamFailure {
+  if (error instanceof UpstreamFailure) return error;
+  if (signal.aborted) return new UpstreamFailure('aborted', 'request aborted');
+  if (
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError ||
+    error instanceof undiciErrors.ConnectTimeoutError
+  ) {
+    return new UpstreamFailure('timeout', error.message);
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ECONNRESET') {
+    return new UpstreamFailure('connect', String(code));
+  }
+  if (error instanceof undiciErrors.SocketError || error instanceof undiciErrors.UndiciError) {
+    return new UpstreamFailure('connect', error.message);
+  }
+  return new UpstreamFailure('protocol', error instanceof Error ? error.message : String(error));
+}

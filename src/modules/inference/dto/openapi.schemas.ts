@@ -1,0 +1,108 @@
+import { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+
+/** OpenAPI descriptions of the public bodies. Validation itself lives in request-validation.ts. */
+const message: SchemaObject = {
+  type: 'object',
+  required: ['role'],
+  properties: {
+    role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant', 'tool'] },
+    content: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }], nullable: true },
+    tool_calls: { type: 'array', items: { type: 'object' } },
+    tool_call_id: { type: 'string' },
+  },
+};
+
+const sampling: Record<string, SchemaObject> = {
+  temperature: { type: 'number', minimum: 0, maximum: 2 },
+  top_p: { type: 'number', minimum: 0, maximum: 1 },
+  max_tokens: { type: 'integer', minimum: 1 },
+  n: { type: 'integer', minimum: 1, maximum: 128 },
+  stop: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 16 }] },
+  stream: { type: 'boolean' },
+  stream_options: { type: 'object', properties: { include_usage: { type: 'boolean' } } },
+  presence_penalty: { type: 'number', minimum: -2, maximum: 2 },
+  frequency_penalty: { type: 'number', minimum: -2, maximum: 2 },
+};
+
+export const CHAT_REQUEST: SchemaObject = {
+  type: 'object',
+  required: ['messages'],
+  additionalProperties: true,
+  properties: {
+    model: { type: 'string', description: 'Name of a Gatehouse endpoint or traffic route.' },
+    messages: { type: 'array', minItems: 1, items: message },
+    tools: { type: 'array', items: { type: 'object' } },
+    tool_choice: {},
+    max_completion_tokens: { type: 'integer', minimum: 1 },
+    ...sampling,
+  },
+};
+
+export const COMPLETIONS_REQUEST: SchemaObject = {
+  type: 'object',
+  required: ['prompt'],
+  additionalProperties: true,
+  properties: {
+    model: { type: 'string' },
+    prompt: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    ...sampling,
+  },
+};
+
+export const EMBEDDINGS_REQUEST: SchemaObject = {
+  type: 'object',
+  required: ['input'],
+  properties: {
+    model: { type: 'string' },
+    input: { oneOf: [{ type: 'string' }, { type: 'array', items: {} }] },
+    encoding_format: { type: 'string', enum: ['float', 'base64'] },
+    dimensions: { type: 'integer', minimum: 1 },
+  },
+};
+
+export const INVOCATION_REQUEST: SchemaObject = {
+  description: 'MLflow unified schema: a chat (`messages`), completions (`prompt`) or embeddings (`input`) body, by endpoint type.',
+  oneOf: [CHAT_REQUEST, COMPLETIONS_REQUEST, EMBEDDINGS_REQUEST],
+};
+
+export const CHAT_RESPONSE: SchemaObject = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    object: { type: 'string', example: 'chat.completion' },
+    created: { type: 'integer' },
+    model: { type: 'string' },
+    choices: { type: 'array', items: { type: 'object' } },
+    usage: { type: 'object' },
+  },
+};
+
+export const COMPLETIONS_RESPONSE: SchemaObject = { ...CHAT_RESPONSE, properties: { ...CHAT_RESPONSE.properties, object: { type: 'string', example: 'text_completion' } } };
+
+export const EMBEDDINGS_RESPONSE: SchemaObject = {
+  type: 'object',
+  properties: { object: { type: 'string', example: 'list' }, data: { type: 'array', items: { type: 'object' } }, model: { type: 'string' }, usage: { type: 'object' } },
+};
+
+export const OPENAI_ERROR: SchemaObject = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { message: { type: 'string' }, type: { type: 'string' }, param: { type: 'string', nullable: true }, code: { type: 'string' } },
+    },
+  },
+};
+
+export const MLFLOW_ERROR: SchemaObject = { type: 'object', properties: { detail: {} } };
+
+export const MLFLOW_ENDPOINT: SchemaObject = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    endpoint_type: { type: 'string', enum: ['llm/v1/chat', 'llm/v1/completions', 'llm/v1/embeddings'] },
+    model: { type: 'object', properties: { name: { type: 'string', nullable: true }, provider: { type: 'string' } } },
+    endpoint_url: { type: 'string' },
+    limit: { type: 'object', nullable: true },
+  },
+};

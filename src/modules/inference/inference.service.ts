@@ -1,0 +1,153 @@
+import { Injectable } from '@nestjs/common';
+import { FastifyReply } from 'fastify';
+import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
+import { RequestValidationError, validateRequest } from 'src/modules/inference/request-validation';
+import { writeSse } from 'src/modules/inference/sse-writer';
+import { toMlflowResponse } from 'src/modules/inference/mlflow-response';
+import {
+  CanonicalRequest,
+  EndpointType,
+  OPERATION_OF,
+  Operation,
+} from 'src/modules/providers/provider-adapter';
+import { EndpointEntry, RouteEntry, RouteTable } from 'src/modules/routing/route-table';
+import { RoutingService } from 'src/modules/routing/routing.service';
+
+/**
+ * The surfaces differ only at the edges: how the endpoint is named, how errors look, whether a stream
+ * ends with [DONE]. `openai` = /v1/*; `mlflow` = MLflow's legacy YAML gateway paths; `mlflow-v3` = the
+ * 3.x tracking-server gateway paths.
+ */
+export type Surface = 'openai' | 'mlflow' | 'mlflow-v3';
+
+export interface InvocationInput {
+  surface: Surface;
+  /** The operation the path implies; undefined when the endpoint's own type decides (MLflow invocations). */
+  op: Operation | undefined;
+  name: string | undefined;
+  body: Record<string, unknown>;
+}
+
+const TYPE_NAME: Record<Operation, string> = {
+  chat: 'a chat',
+  completions: 'a completions',
+  embeddings: 'an embeddings',
+};
+
+@Injectable()
+export class InferenceService {
+  constructor(private readonly routing: RoutingService) {}
+
+  async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
+    const entry = this.resolve(input);
+    const op = input.op ?? OPERATION_OF[entry.endpointType];
+    if (input.op && OPERATION_OF[entry.endpointType] !== input.op) {
+      throw new GatewayException(
+        400,
+        GatewayErrorCode.WrongEndpointType,
+        `Endpoint '${entry.name}' is not ${TYPE_NAME[input.op]} endpoint.`,
+        { param: 'model' },
+      );
+    }
+    const canonical = validateFor(input.surface, op, input.body);
+    const endpoint = RouteTable.pick(entry);
+    const controller = new AbortController();
+    let closed = false;
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) {
+        closed = true;
+        controller.abort();
+      }
+    });
+    reply.header('x-gatehouse-endpoint', endpoint.name);
+    if (canonical.stream === true && op !== 'embeddings') {
+      const chunks = await this.routing.openStream(op, canonical, endpoint, controller.signal);
+      const includeUsage = (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+      await writeSse(reply, chunks, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
+      return;
+    }
+    const response = await this.routing.invoke(op, canonical, endpoint, controller.signal);
+    const body = input.surface === 'openai' ? response : toMlflowResponse(op, response);
+    void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+  }
+
+  private resolve(input: InvocationInput): RouteEntry {
+    const name = input.name;
+    if (name === undefined || name === '') {
+      if (input.surface === 'mlflow-v3') {
+        throw new GatewayException(400, GatewayErrorCode.InvalidRequest, "Missing required 'model' parameter in request body");
+      }
+      throw new GatewayException(400, GatewayErrorCode.InvalidRequest, 'You must provide a model parameter.', {
+        param: 'model',
+      });
+    }
+    const entry = this.routing.resolve(name);
+    if (entry) return entry;
+    if (input.surface === 'openai') {
+      throw new GatewayException(
+        404,
+        GatewayErrorCode.EndpointNotFound,
+        `The model '${clipName(name)}' does not exist or you do not have access to it.`,
+        { param: 'model' },
+      );
+    }
+    if (input.surface === 'mlflow-v3') {
+      throw new GatewayException(404, GatewayErrorCode.EndpointNotFound, 'Not Found', {
+        mlflowDetail: {
+          error_code: 'RESOURCE_DOES_NOT_EXIST',
+          message: `GatewayEndpoint not found (name='${clipName(name)}')`,
+        },
+      });
+    }
+    throw new GatewayException(404, GatewayErrorCode.RouteNotFound, 'Not Found');
+  }
+
+  endpointTypeOf(name: string): EndpointType | undefined {
+    return this.routing.resolve(name)?.endpointType;
+  }
+
+  endpoints(): readonly EndpointEntry[] {
+    return this.routing.table().endpoints;
+  }
+
+  routes(): RouteTable['routes'] {
+    return this.routing.table().routes;
+  }
+}
+
+function clipName(name: string): string {
+  return name.length > 128 ? `${name.slice(0, 128)}…` : name;
+}
+
+const PAYLOAD_NAME: Record<Operation, string> = { chat: 'chat', completions: 'completions', embeddings: 'embeddings' };
+
+/** Same checks on every surface; MLflow's surfaces phrase the failure the way MLflow's servers do. */
+function validateFor(surface: Surface, op: Operation, body: Record<string, unknown>): CanonicalRequest {
+  try {
+    return validateRequest(op, body);
+  } catch (error) {
+    if (!(error instanceof RequestValidationError) || surface === 'openai') throw error;
+    const param = error.options.param ?? '';
+    if (surface === 'mlflow-v3') {
+      throw new GatewayException(400, GatewayErrorCode.InvalidRequest, `Invalid ${PAYLOAD_NAME[op]} payload: ${error.message}`, {
+        param,
+      });
+    }
+    // The legacy YAML server is FastAPI: pydantic failures are 422 with a list of {type, loc, msg}.
+    const loc = ['body', ...param.split(/[.[\]]+/).filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p))];
+    throw new GatewayException(400, GatewayErrorCode.InvalidRequest, error.message, {
+      param,
+      mlflowStatus: 422,
+      mlflowDetail: [{ type: 'value_error', loc, msg: error.message, input: param ? lookup(body, loc.slice(1)) : body }],
+    });
+  }
+}
+
+function lookup(body: unknown, path: (string | number)[]): unknown {
+  let current: unknown = body;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return null;
+    current = (current as Record<string | number, unknown>)[key];
+  }
+  return current ?? null;
+}

@@ -1,0 +1,101 @@
+import { Injectable } from '@nestjs/common';
+import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
+import { EndpointEntry } from 'src/modules/routing/route-table';
+import { RoutingService } from 'src/modules/routing/routing.service';
+
+export interface MlflowEndpoint {
+  name: string;
+  endpoint_type: string;
+  model: { name: string | null; provider: string };
+  endpoint_url: string;
+  limit: { calls: number; key: string | null; renewal_period: string } | null;
+}
+
+export interface MlflowEndpointPage {
+  endpoints: MlflowEndpoint[];
+  next_page_token?: string;
+}
+
+export interface OpenAIModelList {
+  object: 'list';
+  data: { id: string; object: 'model'; created: number; owned_by: string }[];
+}
+
+/** MLflow's legacy server pages endpoint listings 3000 at a time with a base64 {"index": N} token. */
+export const ENDPOINTS_PAGE_SIZE = 3000;
+
+const STARTED = Math.floor(Date.now() / 1000);
+
+@Injectable()
+export class ModelListService {
+  constructor(private readonly routing: RoutingService) {}
+
+  mlflowEndpoint(name: string): MlflowEndpoint {
+    const entry = this.routing.resolve(name);
+    if (!entry || entry.kind !== 'endpoint') {
+      throw new GatewayException(
+        404,
+        GatewayErrorCode.EndpointNotFound,
+        `The endpoint '${name}' is not present or active on the server. Please verify the endpoint name.`,
+      );
+    }
+    return toMlflow(entry);
+  }
+
+  mlflowEndpoints(pageToken: string | undefined, pageSize: number = ENDPOINTS_PAGE_SIZE): MlflowEndpointPage {
+    const start = pageToken ? decodeToken(pageToken) : 0;
+    const all = this.routing.table().endpoints;
+    const page: MlflowEndpointPage = { endpoints: all.slice(start, start + pageSize).map(toMlflow) };
+    if (start + pageSize < all.length) {
+      page.next_page_token = Buffer.from(JSON.stringify({ index: start + pageSize })).toString('base64');
+    }
+    return page;
+  }
+
+  openAIModels(): OpenAIModelList {
+    const table = this.routing.table();
+    return {
+      object: 'list',
+      data: [...table.endpoints, ...table.routes].map((entry) => ({
+        id: entry.name,
+        object: 'model',
+        created: STARTED,
+        owned_by: entry.kind === 'endpoint' ? entry.provider : 'gatehouse',
+      })),
+    };
+  }
+}
+
+function toMlflow(entry: EndpointEntry): MlflowEndpoint {
+  return {
+    name: entry.name,
+    endpoint_type: entry.endpointType,
+    model: { name: entry.modelName ?? null, provider: entry.provider },
+    endpoint_url: `/gateway/${entry.name}/invocations`,
+    limit: entry.limit
+      ? { calls: entry.limit.calls, key: entry.limit.key, renewal_period: entry.limit.renewal_period }
+      : null,
+  };
+}
+
+function decodeToken(token: string): number {
+  let index: unknown;
+  try {
+    index = (JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { index?: unknown }).index;
+  } catch {
+    index = undefined;
+  }
+  const value = typeof index === 'number' ? index : Number.NaN;
+  if (!Number.isInteger(value)) {
+    throw invalidToken(token, 'The index is not defined as a value that can be represented as a positive integer.');
+  }
+  if (value < 0) throw invalidToken(token, 'The index cannot be negative.');
+  return value;
+}
+
+function invalidToken(token: string, why: string): GatewayException {
+  const message = `Invalid SearchRoutes token: ${token.slice(0, 256)}. ${why}`;
+  return new GatewayException(400, GatewayErrorCode.InvalidRequest, message, {
+    mlflowDetail: { error_code: 'INVALID_PARAMETER_VALUE', message },
+  });
+}

@@ -1,0 +1,90 @@
+import { ServerResponse } from 'node:http';
+import { FastifyReply } from 'fastify';
+import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
+import { CanonicalChunk } from 'src/modules/providers/provider-adapter';
+import { UpstreamStreamError } from 'src/modules/routing/routing.service';
+
+export interface SseOptions {
+  /** Forward usage-only chunks and `usage` fields (OpenAI `stream_options.include_usage`). */
+  includeUsage: boolean;
+  /** End a successful stream with `data: [DONE]` (OpenAI surface) or not (MLflow's unified endpoints). */
+  emitDone: boolean;
+}
+
+function waitWritable(raw: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      raw.off('drain', done);
+      raw.off('close', done);
+      resolve();
+    };
+    raw.on('drain', done);
+    raw.on('close', done);
+  });
+}
+
+/**
+ * Writes canonical chunks as Server-Sent Events with back-pressure. The first chunk is awaited
+ * before any header goes out, so an upstream failure before the first byte still gets its real
+ * status. After that, a failure becomes a terminal `data: {"error": …}` event and never a clean end.
+ */
+export async function writeSse(
+  reply: FastifyReply,
+  chunks: AsyncGenerator<CanonicalChunk>,
+  options: SseOptions,
+  isClosed: () => boolean,
+): Promise<void> {
+  const raw = reply.raw;
+  let first: IteratorResult<CanonicalChunk>;
+  try {
+    first = await chunks.next();
+  } catch (error) {
+    // Nothing was sent yet: the caller can still get an honest status.
+    if (error instanceof UpstreamStreamError) {
+      throw new GatewayException(502, GatewayErrorCode.UpstreamError, `Upstream stream failed: ${error.message}.`);
+    }
+    throw error;
+  }
+  reply.hijack();
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(reply.getHeaders())) {
+    if (typeof value === 'string') headers[key] = value;
+  }
+  raw.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  raw.flushHeaders();
+  try {
+    while (!first.done) {
+      if (isClosed()) break;
+      const chunk = first.value;
+      if (forward(chunk, options.includeUsage)) {
+        if (!raw.write(`data: ${JSON.stringify(chunk)}\n\n`)) await waitWritable(raw);
+      }
+      first = await chunks.next();
+    }
+    if (!isClosed() && options.emitDone) raw.write('data: [DONE]\n\n');
+  } catch (error) {
+    if (!isClosed()) {
+      const message = error instanceof UpstreamStreamError ? error.message : 'internal error while streaming';
+      const type = error instanceof UpstreamStreamError ? 'upstream_error' : 'server_error';
+      raw.write(`data: ${JSON.stringify({ error: { message, type, param: null, code: type } })}\n\n`);
+    }
+    if (!(error instanceof UpstreamStreamError)) throw error;
+  } finally {
+    await chunks.return(undefined);
+    if (!raw.writableEnded) raw.end();
+  }
+}
+
+/** Drops usage-only chunks and null usage fields unless the caller asked for usage. */
+function forward(chunk: CanonicalChunk, includeUsage: boolean): boolean {
+  if (includeUsage) return true;
+  if (chunk.choices.length === 0 && chunk.usage) return false;
+  if ('usage' in chunk) delete chunk.usage;
+  return true;
+}

@@ -1,0 +1,24 @@
+import { UpstreamErrorInfo } from 'src/modules/providers/provider-adapter';
+
+/** `{"error":{"message","type","param","code"}}`; some compatible servers send `{"error":"text"}` or `{"detail":…}`. */
+export function errorInfoFromBody(status: number, body: unknown): UpstreamErrorInfo {
+  if (body !== null && typeof body === 'object') {
+    const record = body as Record<string, unknown>;
+    const error = record.error;
+    if (error !== null && typeof error === 'object') {
+      const e = error as Record<string, unknown>;
+      if (typeof e.message === 'string') {
+        return {
+          message: e.message,
+          type: typeof e.type === 'string' ? e.type : undefined,
+          code: typeof e.code === 'string' ? e.code : null,
+          param: typeof e.param === 'string' ? e.param : null,
+        };
+      }
+    }
+    if (typeof error === 'string') return { message: error };
+    if (typeof record.detail === 'string') return { message: record.detail };
+    if (typeof record.message === 'string') return { message: record.message };
+  }
+  return { message: `upstream returned HTTP ${status}` };
+}

@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { ProviderAdapter } from 'src/modules/providers/provider-adapter';
+import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adapter';
+import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
+import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
+import { NotYetSupportedAdapter } from 'src/modules/providers/adapters/not-yet-supported/not-yet-supported.adapter';
+
+/** Looks adapters up by normalised provider id. Adapters are stateless, so one instance serves all targets. */
+@Injectable()
+export class ProviderRegistry {
+  private readonly byProvider = new Map<string, ProviderAdapter>();
+
+  constructor() {
+    const adapters: ProviderAdapter[] = [
+      new OpenAIAdapter(),
+      new OpenAICompatibleAdapter(),
+      new AnthropicAdapter(),
+      new NotYetSupportedAdapter(),
+    ];
+    for (const adapter of adapters) {
+      for (const provider of adapter.providers) this.byProvider.set(provider, adapter);
+    }
+  }
+
+  get(provider: string): ProviderAdapter | undefined {
+    return this.byProvider.get(provider);
+  }
+
+  knownProviders(): ReadonlySet<string> {
+    return new Set(this.byProvider.keys());
+  }
+}

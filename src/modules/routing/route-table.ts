@@ -1,0 +1,135 @@
+import { EndpointLimit, GatewayConfigError, GatewayFileConfig } from 'src/config/gateway-config.types';
+import { EndpointType, ProviderAdapter, ProviderConfigError, TargetContext } from 'src/modules/providers/provider-adapter';
+import { ProviderRegistry } from 'src/modules/providers/provider.registry';
+
+export interface EndpointTimeouts {
+  /** Time allowed until the upstream's response headers arrive. */
+  headersMs: number | undefined;
+  /** Longest silence allowed between body chunks (streams included). */
+  idleMs: number | undefined;
+}
+
+export interface EndpointEntry {
+  kind: 'endpoint';
+  name: string;
+  endpointType: EndpointType;
+  provider: string;
+  modelName: string | undefined;
+  limit: EndpointLimit | null;
+  adapter: ProviderAdapter;
+  target: TargetContext;
+  timeouts: EndpointTimeouts;
+}
+
+export interface TrafficRouteEntry {
+  kind: 'route';
+  name: string;
+  endpointType: EndpointType;
+  /** Destinations with cumulative percentages (0–100], for one random draw per request. */
+  destinations: { endpoint: EndpointEntry; upTo: number; percentage: number }[];
+}
+
+export type RouteEntry = EndpointEntry | TrafficRouteEntry;
+
+/** An immutable snapshot of everything a request needs to find its upstream; swapped atomically on change. */
+export class RouteTable {
+  private readonly byName: ReadonlyMap<string, RouteEntry>;
+
+  constructor(
+    readonly endpoints: readonly EndpointEntry[],
+    readonly routes: readonly TrafficRouteEntry[],
+    readonly revision: string,
+  ) {
+    const map = new Map<string, RouteEntry>();
+    for (const entry of [...endpoints, ...routes]) map.set(entry.name, entry);
+    this.byName = map;
+  }
+
+  static empty(): RouteTable {
+    return new RouteTable([], [], 'empty');
+  }
+
+  get(name: string): RouteEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Resolves a traffic route to one of its endpoints (weighted random), or returns the endpoint itself. */
+  static pick(entry: RouteEntry, random: () => number = Math.random): EndpointEntry {
+    if (entry.kind === 'endpoint') return entry;
+    const draw = random() * 100;
+    for (const destination of entry.destinations) {
+      if (draw < destination.upTo) return destination.endpoint;
+    }
+    return entry.destinations[entry.destinations.length - 1].endpoint;
+  }
+}
+
+function positiveInt(value: unknown, where: string, problems: string[]): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    problems.push(`${where} must be a positive integer (milliseconds).`);
+    return undefined;
+  }
+  return value;
+}
+
+/** Builds a RouteTable from a validated file config; provider config problems are collected, not thrown one by one. */
+export function buildRouteTable(config: GatewayFileConfig, registry: ProviderRegistry, revision: string): RouteTable {
+  const problems: string[] = [];
+  const endpoints: EndpointEntry[] = [];
+  config.endpoints.forEach((endpoint, index) => {
+    const where = `endpoints[${index}] (${endpoint.name})`;
+    const adapter = registry.get(endpoint.model.provider);
+    if (!adapter) {
+      problems.push(`${where}: The provider '${endpoint.model.rawProvider}' is not supported.`);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = adapter.parseConfig(endpoint.model.config, endpoint.model.provider, endpoint.model.name);
+    } catch (error) {
+      if (!(error instanceof ProviderConfigError)) throw error;
+      problems.push(`${where}: ${error.message}`);
+      return;
+    }
+    const ext = endpoint.extensions;
+    endpoints.push({
+      kind: 'endpoint',
+      name: endpoint.name,
+      endpointType: endpoint.endpointType,
+      provider: endpoint.model.provider,
+      modelName: endpoint.model.name,
+      limit: endpoint.limit,
+      adapter,
+      target: {
+        endpointName: endpoint.name,
+        endpointType: endpoint.endpointType,
+        modelName: endpoint.model.name,
+        config: parsed,
+      },
+      timeouts: {
+        headersMs: positiveInt(ext.timeout_ms, `${where}: gatehouse.timeout_ms`, problems),
+        idleMs: positiveInt(ext.stream_idle_timeout_ms, `${where}: gatehouse.stream_idle_timeout_ms`, problems),
+      },
+    });
+  });
+  const endpointByName = new Map(endpoints.map((e) => [e.name, e]));
+  const routes: TrafficRouteEntry[] = [];
+  for (const route of config.routes) {
+    let upTo = 0;
+    const destinations: TrafficRouteEntry['destinations'] = [];
+    for (const destination of route.destinations) {
+      const endpoint = endpointByName.get(destination.name);
+      if (!endpoint) continue; // its endpoint already reported a problem
+      upTo += destination.trafficPercentage;
+      if (destination.trafficPercentage > 0) {
+        destinations.push({ endpoint, upTo, percentage: destination.trafficPercentage });
+      }
+    }
+    if (destinations.length > 0) {
+      routes.push({ kind: 'route', name: route.name, endpointType: route.taskType, destinations });
+    }
+  }
+  if (problems.length > 0) throw new GatewayConfigError(problems);
+  return new RouteTable(endpoints, routes, revision);
+}

@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { GatewayConfigSource } from 'src/config/gateway-config.source';
+import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
+import { ProvidersModule } from 'src/modules/providers/providers.module';
+import { ConfigRevisionRepository } from 'src/modules/routing/config-revision.repository';
+import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gateway-config-revision.entity';
+import { RouteConfigService } from 'src/modules/routing/route-config.service';
+import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
+import { RoutingService } from 'src/modules/routing/routing.service';
+
+@Module({
+  imports: [ProvidersModule, TypeOrmModule.forFeature([GatewayConfigRevisionEntity])],
+  providers: [
+    GatewayConfigSource,
+    UpstreamHttpClient,
+    ConfigRevisionRepository,
+    RouteTableHolder,
+    RouteConfigService,
+    RoutingService,
+  ],
+  exports: [RoutingService, RouteConfigService],
+})
+export class RoutingModule {}

@@ -1,0 +1,71 @@
+import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
+import { UpstreamFailure } from 'src/infra/http/upstream-http.client';
+import { UpstreamErrorInfo } from 'src/modules/providers/provider-adapter';
+
+const MAX_MESSAGE = 1000;
+
+function clip(message: string): string {
+  const flat = message.replace(/[\r\n]+/g, ' ').trim();
+  return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE)}…` : flat;
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Maps an upstream HTTP error to what the caller sees. Client-side faults keep their status and the
+ * provider's message; our own credential problems never reach the caller (bad-inputs U7); rate limits
+ * keep Retry-After (U4); server faults become 502/503/504.
+ */
+export function fromUpstreamStatus(
+  status: number,
+  info: UpstreamErrorInfo,
+  headers: Record<string, string | string[] | undefined>,
+): GatewayException {
+  const retryAfter = header(headers, 'retry-after');
+  if (status === 429) {
+    return new GatewayException(429, GatewayErrorCode.UpstreamRateLimited, clip(info.message), {
+      retryAfter,
+      type: 'rate_limit_error',
+    });
+  }
+  if (status === 401 || status === 403 || status === 407) {
+    return new GatewayException(
+      502,
+      GatewayErrorCode.UpstreamError,
+      "The upstream provider rejected the gateway's credentials for this endpoint; contact the gateway operator.",
+    );
+  }
+  if (status === 404) {
+    return new GatewayException(502, GatewayErrorCode.UpstreamError, `Upstream model not found: ${clip(info.message)}`);
+  }
+  if (status === 408 || status === 504) {
+    return new GatewayException(504, GatewayErrorCode.UpstreamTimeout, 'The upstream provider timed out.');
+  }
+  if (status >= 400 && status < 500) {
+    return new GatewayException(status, GatewayErrorCode.InvalidRequest, clip(info.message), {
+      param: info.param ?? null,
+    });
+  }
+  if (status === 503 || status === 529) {
+    return new GatewayException(503, GatewayErrorCode.UpstreamUnavailable, `Upstream unavailable: ${clip(info.message)}`, {
+      retryAfter,
+    });
+  }
+  return new GatewayException(502, GatewayErrorCode.UpstreamError, `Upstream error (HTTP ${status}): ${clip(info.message)}`);
+}
+
+export function fromUpstreamFailure(failure: UpstreamFailure): GatewayException {
+  switch (failure.kind) {
+    case 'timeout':
+      return new GatewayException(504, GatewayErrorCode.UpstreamTimeout, 'The upstream provider timed out.');
+    case 'too_large':
+      return new GatewayException(502, GatewayErrorCode.UpstreamError, 'The upstream response was too large.');
+    case 'connect':
+      return new GatewayException(502, GatewayErrorCode.UpstreamError, 'Could not connect to the upstream provider.');
+    default:
+      return new GatewayException(502, GatewayErrorCode.UpstreamError, 'The upstream provider sent an invalid response.');
+  }
+}
