@@ -1,13 +1,27 @@
 /** Three tiers as in STYLE.md: unit beside the code, integration and e2e under test/. */
 const transform = { '^.+\\.(t|j)s$': ['@swc/jest'] };
-const moduleNameMapper = { '^src/(.*)$': '<rootDir>/src/$1', '^test/(.*)$': '<rootDir>/test/$1', '^migrations/(.*)$': '<rootDir>/migrations/$1' };
+const moduleNameMapper = {
+  '^src/(.*)$': '<rootDir>/src/$1',
+  '^test/(.*)$': '<rootDir>/test/$1',
+  '^migrations/(.*)$': '<rootDir>/migrations/$1',
+};
 // A few dependencies ship ESM only; jest on Node 20 cannot require() them, so swc compiles them too.
 const ESM_PACKAGES = ['content-disposition'];
 const transformIgnorePatterns = [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`];
-const common = { rootDir: __dirname, transform, transformIgnorePatterns, moduleNameMapper, testEnvironment: 'node' };
+const common = {
+  rootDir: __dirname,
+  transform,
+  transformIgnorePatterns,
+  moduleNameMapper,
+  testEnvironment: 'node',
+};
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts'],
+    },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'], testTimeout: 60000 },
   ],

@@ -52,11 +52,23 @@ function configureFastify(fastify: FastifyInstance, config: AppConfig): void {
     // Compressed bodies are refused rather than inflated (bad-inputs I2); keys never travel in a URL (A15).
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding !== 'identity') {
-      done(new GatewayException(415, GatewayErrorCode.UnsupportedMediaType, `Content-Encoding '${String(encoding).slice(0, 32)}' is not supported.`));
+      done(
+        new GatewayException(
+          415,
+          GatewayErrorCode.UnsupportedMediaType,
+          `Content-Encoding '${String(encoding).slice(0, 32)}' is not supported.`,
+        ),
+      );
       return;
     }
     if (/[?&](api[_-]?key|key|access_token)=/i.test(request.url)) {
-      done(new GatewayException(400, GatewayErrorCode.InvalidRequest, 'Credentials are not accepted in the query string.'));
+      done(
+        new GatewayException(
+          400,
+          GatewayErrorCode.InvalidRequest,
+          'Credentials are not accepted in the query string.',
+        ),
+      );
       return;
     }
     done();
@@ -69,7 +81,14 @@ function configureFastify(fastify: FastifyInstance, config: AppConfig): void {
     (request, body, done) => {
       const charset = /charset=([^;\s]+)/i.exec(String(request.headers['content-type']))?.[1];
       if (charset && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
-        done(new GatewayException(415, GatewayErrorCode.UnsupportedMediaType, 'Only UTF-8 JSON bodies are supported.'), undefined);
+        done(
+          new GatewayException(
+            415,
+            GatewayErrorCode.UnsupportedMediaType,
+            'Only UTF-8 JSON bodies are supported.',
+          ),
+          undefined,
+        );
         return;
       }
       try {
@@ -91,5 +110,8 @@ function setupOpenApi(app: NestFastifyApplication): void {
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'openapi.json',
+    yamlDocumentUrl: 'openapi.yaml',
+  });
 }

@@ -14,7 +14,9 @@ main().catch((error: unknown) => {
   if (error instanceof EnvValidationError || error instanceof GatewayConfigError) {
     process.stderr.write(`Gatehouse cannot start:\n${error.message}\n`);
   } else {
-    process.stderr.write(`Gatehouse cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `Gatehouse cannot start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

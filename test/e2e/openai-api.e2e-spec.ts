@@ -114,7 +114,10 @@ ${openaiEndpoint('too-long', 'mock-400', mock.url)}
     const tools = [
       {
         type: 'function' as const,
-        function: { name: 'get_weather', parameters: { type: 'object', properties: { location: { type: 'string' } } } },
+        function: {
+          name: 'get_weather',
+          parameters: { type: 'object', properties: { location: { type: 'string' } } },
+        },
       },
     ];
     const completion = await client.chat.completions.create({
@@ -138,7 +141,8 @@ ${openaiEndpoint('too-long', 'mock-400', mock.url)}
       stream: true,
     });
     let args = '';
-    for await (const chunk of stream) args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? '';
+    for await (const chunk of stream)
+      args += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? '';
     expect(JSON.parse(args)).toEqual({ location: 'Paris' });
   });
 
@@ -147,9 +151,14 @@ ${openaiEndpoint('too-long', 'mock-400', mock.url)}
       { type: 'text' as const, text: 'describe' },
       { type: 'image_url' as const, image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
     ];
-    const completion = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content }] });
+    const completion = await client.chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content }],
+    });
     expect(completion.choices[0].message.content).toBe('echo: describe [image_url]');
-    expect((mock.requests[mock.requests.length - 1].body.messages as { content: unknown }[])[0].content).toEqual(content);
+    expect(
+      (mock.requests[mock.requests.length - 1].body.messages as { content: unknown }[])[0].content,
+    ).toEqual(content);
   });
 
   it('creates embeddings and completions', async () => {
@@ -157,7 +166,11 @@ ${openaiEndpoint('too-long', 'mock-400', mock.url)}
     expect(embeddings.data.map((d) => d.index)).toEqual([0, 1]);
     expect(embeddings.data[0].embedding.map((v) => Math.round(v * 1000) / 1000)).toEqual([0.03, 0.2, 0]);
     expect(mock.requests[mock.requests.length - 1].body.encoding_format).toBe('base64');
-    const floats = await client.embeddings.create({ model: 'embed', input: 'x y z', encoding_format: 'float' });
+    const floats = await client.embeddings.create({
+      model: 'embed',
+      input: 'x y z',
+      encoding_format: 'float',
+    });
     expect(floats.data[0].embedding).toEqual([0.05, 0.3, 0]);
     expect(embeddings.usage.total_tokens).toBe(3);
 
@@ -167,14 +180,20 @@ ${openaiEndpoint('too-long', 'mock-400', mock.url)}
   });
 
   it('reaches Azure deployments and OpenAI-compatible servers from their MLflow config keys', async () => {
-    const azure = await client.chat.completions.create({ model: 'azure-chat', messages: [{ role: 'user', content: 'hi az' }] });
+    const azure = await client.chat.completions.create({
+      model: 'azure-chat',
+      messages: [{ role: 'user', content: 'hi az' }],
+    });
     expect(azure.choices[0].message.content).toBe('echo: hi az');
     const azureCall = mock.requests[mock.requests.length - 1];
     expect(azureCall.path).toBe('/openai/deployments/my-gpt4o/chat/completions?api-version=2024-06-01');
     expect(azureCall.headers['api-key']).toBe(MOCK_API_KEY);
     expect(azureCall.headers.authorization).toBeUndefined();
 
-    const compat = await client.chat.completions.create({ model: 'compat', messages: [{ role: 'user', content: 'hi v' }] });
+    const compat = await client.chat.completions.create({
+      model: 'compat',
+      messages: [{ role: 'user', content: 'hi v' }],
+    });
     expect(compat.choices[0].message.content).toBe('echo: hi v');
     expect(mock.requests[mock.requests.length - 1].body.model).toBe('meta-llama/Llama-3.1-8B-Instruct');
   });
@@ -187,12 +206,16 @@ ${openaiEndpoint('too-long', 'mock-400', mock.url)}
   });
 
   it('maps errors to the SDK error classes with OpenAI envelopes', async () => {
-    await expect(client.chat.completions.create({ model: 'missing', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
+    await expect(
+      client.chat.completions.create({ model: 'missing', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toMatchObject({
       constructor: OpenAI.NotFoundError,
       status: 404,
       code: 'model_not_found',
     });
-    await expect(client.chat.completions.create({ model: 'embed', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
+    await expect(
+      client.chat.completions.create({ model: 'embed', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toMatchObject({
       constructor: OpenAI.BadRequestError,
       message: expect.stringContaining("Endpoint 'embed' is not a chat endpoint."),
     });
@@ -201,16 +224,24 @@ ${openaiEndpoint('too-long', 'mock-400', mock.url)}
       .catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     expect((limited as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('7');
-    await expect(client.chat.completions.create({ model: 'broken', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
+    await expect(
+      client.chat.completions.create({ model: 'broken', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toMatchObject({
       constructor: OpenAI.InternalServerError,
       status: 502,
     });
-    await expect(client.chat.completions.create({ model: 'too-long', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
+    await expect(
+      client.chat.completions.create({ model: 'too-long', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toMatchObject({
       constructor: OpenAI.BadRequestError,
       message: expect.stringContaining('maximum context length'),
     });
     await expect(
-      client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x' }], temperature: 3 }),
+      client.chat.completions.create({
+        model: 'chat',
+        messages: [{ role: 'user', content: 'x' }],
+        temperature: 3,
+      }),
     ).rejects.toMatchObject({ constructor: OpenAI.BadRequestError, param: 'temperature' });
   });
 

@@ -39,19 +39,37 @@ function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content
-      .map((part: { type?: string; text?: string }) => (part.type === 'text' ? (part.text ?? '') : `[${part.type}]`))
+      .map((part: { type?: string; text?: string }) =>
+        part.type === 'text' ? (part.text ?? '') : `[${part.type}]`,
+      )
       .join(' ');
   }
   return '';
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
-function openAIError(res: ServerResponse, status: number, message: string, type: string, code: string | null, headers = {}) {
+function openAIError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  type: string,
+  code: string | null,
+  headers = {},
+) {
   sendJson(res, status, { error: { message, type, param: null, code } }, headers);
 }
 
@@ -70,21 +88,34 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
       res.on('close', () => {
         if (!res.writableFinished) aborted++;
       });
-      let body: Record<string, unknown> = {};
+      let body: Record<string, unknown>;
       try {
         body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
       } catch {
-        openAIError(res, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
+        openAIError(
+          res,
+          400,
+          'We could not parse the JSON body of your request.',
+          'invalid_request_error',
+          null,
+        );
         return;
       }
       const url = new URL(req.url ?? '/', 'http://mock');
-      requests.push({ method: req.method ?? '', path: url.pathname + url.search, headers: req.headers, body });
+      requests.push({
+        method: req.method ?? '',
+        path: url.pathname + url.search,
+        headers: req.headers,
+        body,
+      });
       void handle(url, req, res, body);
     });
   });
 
   async function handle(url: URL, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) {
-    const azure = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/.exec(url.pathname);
+    const azure = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/.exec(
+      url.pathname,
+    );
     const openai = /^\/v1\/(chat\/completions|completions|embeddings)$/.exec(url.pathname);
     const op = azure?.[2] ?? openai?.[1];
     if (!op || req.method !== 'POST') {
@@ -93,7 +124,13 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
     }
     if (azure) {
       if (req.headers['api-key'] !== MOCK_API_KEY && req.headers.authorization !== `Bearer ${MOCK_API_KEY}`) {
-        openAIError(res, 401, 'Access denied due to invalid subscription key.', 'invalid_request_error', '401');
+        openAIError(
+          res,
+          401,
+          'Access denied due to invalid subscription key.',
+          'invalid_request_error',
+          '401',
+        );
         return;
       }
       if (!url.searchParams.get('api-version')) {
@@ -102,10 +139,16 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
       }
     } else if (req.headers.authorization !== `Bearer ${MOCK_API_KEY}`) {
       const given = String(req.headers.authorization ?? '').replace('Bearer ', '');
-      openAIError(res, 401, `Incorrect API key provided: ${given.slice(0, 6)}***. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key');
+      openAIError(
+        res,
+        401,
+        `Incorrect API key provided: ${given.slice(0, 6)}***. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        'invalid_request_error',
+        'invalid_api_key',
+      );
       return;
     }
-    const model = azure ? azure[1] : String(body.model ?? '');
+    const model = azure ? azure[1] : typeof body.model === 'string' ? body.model : '';
     if (!azure && !body.model) {
       openAIError(res, 400, 'you must provide a model parameter', 'invalid_request_error', null);
       return;
@@ -119,19 +162,35 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
   async function fault(model: string, res: ServerResponse): Promise<boolean> {
     switch (model) {
       case 'mock-429':
-        openAIError(res, 429, 'Rate limit reached for requests', 'requests', 'rate_limit_exceeded', { 'retry-after': '7' });
+        openAIError(res, 429, 'Rate limit reached for requests', 'requests', 'rate_limit_exceeded', {
+          'retry-after': '7',
+        });
         return true;
       case 'mock-500':
         openAIError(res, 500, 'The server had an error while processing your request.', 'server_error', null);
         return true;
       case 'mock-503':
-        openAIError(res, 503, 'The engine is currently overloaded.', 'server_error', null, { 'retry-after': '3' });
+        openAIError(res, 503, 'The engine is currently overloaded.', 'server_error', null, {
+          'retry-after': '3',
+        });
         return true;
       case 'mock-401':
-        openAIError(res, 401, 'Incorrect API key provided: sk-abc***.', 'invalid_request_error', 'invalid_api_key');
+        openAIError(
+          res,
+          401,
+          'Incorrect API key provided: sk-abc***.',
+          'invalid_request_error',
+          'invalid_api_key',
+        );
         return true;
       case 'mock-400':
-        openAIError(res, 400, "This model's maximum context length is 8192 tokens.", 'invalid_request_error', 'context_length_exceeded');
+        openAIError(
+          res,
+          400,
+          "This model's maximum context length is 8192 tokens.",
+          'invalid_request_error',
+          'context_length_exceeded',
+        );
         return true;
       case 'mock-html':
         res.writeHead(200, { 'content-type': 'text/html' });
@@ -160,12 +219,19 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
     const wantsTool = Array.isArray(tools) && tools.length > 0 && /weather/.test(textOf(last?.content));
     const id = 'chatcmpl-mock123';
     const created = 1_700_000_000;
-    if (body.stream === true) return chatStream(res, model, body, reply, usage, wantsTool ? tools[0].function.name : undefined);
+    if (body.stream === true)
+      return chatStream(res, model, body, reply, usage, wantsTool ? tools[0].function.name : undefined);
     const message = wantsTool
       ? {
           role: 'assistant',
           content: null,
-          tool_calls: [{ id: 'call_1', type: 'function', function: { name: tools[0].function.name, arguments: '{"location":"Paris"}' } }],
+          tool_calls: [
+            {
+              id: 'call_1',
+              type: 'function',
+              function: { name: tools[0].function.name, arguments: '{"location":"Paris"}' },
+            },
+          ],
           refusal: null,
         }
       : { role: 'assistant', content: reply, refusal: null };
@@ -175,7 +241,12 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
       object: 'chat.completion',
       created,
       model: `${model}-2024-07-18`,
-      choices: Array.from({ length: n }, (_, index) => ({ index, message, logprobs: null, finish_reason: wantsTool ? 'tool_calls' : 'stop' })),
+      choices: Array.from({ length: n }, (_, index) => ({
+        index,
+        message,
+        logprobs: null,
+        finish_reason: wantsTool ? 'tool_calls' : 'stop',
+      })),
       usage,
       system_fingerprint: 'fp_mock',
     });
@@ -189,17 +260,34 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
     usage: ReturnType<typeof usageFor>,
     toolName: string | undefined,
   ) {
-    const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+    const includeUsage =
+      (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const base = { id: 'chatcmpl-mockstream', object: 'chat.completion.chunk', created: 1_700_000_000, model: `${model}-2024-07-18`, system_fingerprint: 'fp_mock' };
+    const base = {
+      id: 'chatcmpl-mockstream',
+      object: 'chat.completion.chunk',
+      created: 1_700_000_000,
+      model: `${model}-2024-07-18`,
+      system_fingerprint: 'fp_mock',
+    };
     const chunk = (delta: Record<string, unknown>, finish: string | null) => {
-      const payload: Record<string, unknown> = { ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
+      const payload: Record<string, unknown> = {
+        ...base,
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      };
       if (includeUsage) payload.usage = null;
       res.write(`data: ${JSON.stringify(payload)}\n\n`);
     };
     chunk({ role: 'assistant', content: '', refusal: null }, null);
     if (toolName) {
-      chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: toolName, arguments: '' } }] }, null);
+      chunk(
+        {
+          tool_calls: [
+            { index: 0, id: 'call_1', type: 'function', function: { name: toolName, arguments: '' } },
+          ],
+        },
+        null,
+      );
       chunk({ tool_calls: [{ index: 0, function: { arguments: '{"location":' } }] }, null);
       chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }, null);
       chunk({}, 'tool_calls');
@@ -213,7 +301,9 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
             return;
           }
           if (model === 'mock-stream-err') {
-            res.write(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`);
+            res.write(
+              `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`,
+            );
             res.end();
             return;
           }
@@ -233,14 +323,22 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
   }
 
   function completions(res: ServerResponse, model: string, body: Record<string, unknown>) {
-    const prompt = Array.isArray(body.prompt) ? body.prompt.join(' ') : String(body.prompt ?? '');
+    const prompt = Array.isArray(body.prompt)
+      ? body.prompt.join(' ')
+      : typeof body.prompt === 'string'
+        ? body.prompt
+        : '';
     const text = `echo: ${prompt}`;
     if (body.stream === true) {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       for (const piece of text.match(/\S+\s*/g) ?? []) {
-        res.write(`data: ${JSON.stringify({ id: 'cmpl-mock', object: 'text_completion', created: 1_700_000_000, model, choices: [{ index: 0, text: piece, logprobs: null, finish_reason: null }] })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ id: 'cmpl-mock', object: 'text_completion', created: 1_700_000_000, model, choices: [{ index: 0, text: piece, logprobs: null, finish_reason: null }] })}\n\n`,
+        );
       }
-      res.write(`data: ${JSON.stringify({ id: 'cmpl-mock', object: 'text_completion', created: 1_700_000_000, model, choices: [{ index: 0, text: '', logprobs: null, finish_reason: 'stop' }] })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ id: 'cmpl-mock', object: 'text_completion', created: 1_700_000_000, model, choices: [{ index: 0, text: '', logprobs: null, finish_reason: 'stop' }] })}\n\n`,
+      );
       res.write('data: [DONE]\n\n');
       res.end();
       return;
@@ -262,11 +360,21 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
       const vector = [text.length / 100, words(text) / 10, index];
       // Like OpenAI: `encoding_format: base64` (the SDK's default) is little-endian float32 bytes.
       const embedding =
-        body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+        body.encoding_format === 'base64'
+          ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+          : vector;
       return { object: 'embedding', index, embedding };
     });
-    const tokens = inputs.reduce<number>((sum, input) => sum + words(typeof input === 'string' ? input : ''), 0);
-    sendJson(res, 200, { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+    const tokens = inputs.reduce<number>(
+      (sum, input) => sum + words(typeof input === 'string' ? input : ''),
+      0,
+    );
+    sendJson(res, 200, {
+      object: 'list',
+      data,
+      model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
   }
 
   server.on('connection', (socket) => {

@@ -47,8 +47,14 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: GatewayError
 const HTTP_STATUS_ERRORS: Record<number, { code: GatewayErrorCode; message: string }> = {
   404: { code: GatewayErrorCode.RouteNotFound, message: 'Not Found' },
   405: { code: GatewayErrorCode.RouteNotFound, message: 'Method Not Allowed' },
-  413: { code: GatewayErrorCode.PayloadTooLarge, message: FASTIFY_CLIENT_ERRORS.FST_ERR_CTP_BODY_TOO_LARGE.message },
-  415: { code: GatewayErrorCode.UnsupportedMediaType, message: FASTIFY_CLIENT_ERRORS.FST_ERR_CTP_INVALID_MEDIA_TYPE.message },
+  413: {
+    code: GatewayErrorCode.PayloadTooLarge,
+    message: FASTIFY_CLIENT_ERRORS.FST_ERR_CTP_BODY_TOO_LARGE.message,
+  },
+  415: {
+    code: GatewayErrorCode.UnsupportedMediaType,
+    message: FASTIFY_CLIENT_ERRORS.FST_ERR_CTP_INVALID_MEDIA_TYPE.message,
+  },
 };
 
 /** Normalises anything thrown into a GatewayException; unknown errors become a generic 500. */
@@ -57,7 +63,8 @@ export function toGatewayException(error: unknown): { exception: GatewayExceptio
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const known = HTTP_STATUS_ERRORS[status];
-    if (known) return { exception: new GatewayException(status, known.code, known.message), unexpected: false };
+    if (known)
+      return { exception: new GatewayException(status, known.code, known.message), unexpected: false };
     const code = status >= 500 ? GatewayErrorCode.Internal : GatewayErrorCode.InvalidRequest;
     const message = httpExceptionMessage(error);
     return { exception: new GatewayException(status, code, message), unexpected: status >= 500 };
@@ -89,7 +96,11 @@ function httpExceptionMessage(error: HttpException): string {
   return error.message;
 }
 
-export function renderError(exception: GatewayException, surface: ErrorSurface, requestId: string): RenderedError {
+export function renderError(
+  exception: GatewayException,
+  surface: ErrorSurface,
+  requestId: string,
+): RenderedError {
   const headers: Record<string, string> = {};
   if (exception.options.retryAfter) headers['retry-after'] = exception.options.retryAfter;
   const status = exception.status;

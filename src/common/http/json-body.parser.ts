@@ -52,7 +52,11 @@ function hasIllFormedString(value: unknown): boolean {
  */
 export function parseJsonBody(text: string): Record<string, unknown> {
   if (text.length === 0) {
-    throw new GatewayException(400, GatewayErrorCode.InvalidJson, 'Request body is empty; expected a JSON object.');
+    throw new GatewayException(
+      400,
+      GatewayErrorCode.InvalidJson,
+      'Request body is empty; expected a JSON object.',
+    );
   }
   if (exceedsJsonDepth(text)) {
     throw new GatewayException(

@@ -18,7 +18,12 @@ export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA
     logging: false,
   } as const;
   if (config.DATABASE_URL) {
-    return { type: 'postgres', url: config.DATABASE_URL, extra: { max: 10, connectionTimeoutMillis: 5000 }, ...common };
+    return {
+      type: 'postgres',
+      url: config.DATABASE_URL,
+      extra: { max: 10, connectionTimeoutMillis: 5000 },
+      ...common,
+    };
   }
   const dataDir = resolve(join(config.DATA_DIR, 'pglite'));
   mkdirSync(dataDir, { recursive: true });

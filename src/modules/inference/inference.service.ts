@@ -62,7 +62,8 @@ export class InferenceService {
     reply.header('x-gatehouse-endpoint', endpoint.name);
     if (canonical.stream === true && op !== 'embeddings') {
       const chunks = await this.routing.openStream(op, canonical, endpoint, controller.signal);
-      const includeUsage = (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+      const includeUsage =
+        (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
       await writeSse(reply, chunks, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
       return;
     }
@@ -75,11 +76,20 @@ export class InferenceService {
     const name = input.name;
     if (name === undefined || name === '') {
       if (input.surface === 'mlflow-v3') {
-        throw new GatewayException(400, GatewayErrorCode.InvalidRequest, "Missing required 'model' parameter in request body");
+        throw new GatewayException(
+          400,
+          GatewayErrorCode.InvalidRequest,
+          "Missing required 'model' parameter in request body",
+        );
       }
-      throw new GatewayException(400, GatewayErrorCode.InvalidRequest, 'You must provide a model parameter.', {
-        param: 'model',
-      });
+      throw new GatewayException(
+        400,
+        GatewayErrorCode.InvalidRequest,
+        'You must provide a model parameter.',
+        {
+          param: 'model',
+        },
+      );
     }
     const entry = this.routing.resolve(name);
     if (entry) return entry;
@@ -119,7 +129,11 @@ function clipName(name: string): string {
   return name.length > 128 ? `${name.slice(0, 128)}…` : name;
 }
 
-const PAYLOAD_NAME: Record<Operation, string> = { chat: 'chat', completions: 'completions', embeddings: 'embeddings' };
+const PAYLOAD_NAME: Record<Operation, string> = {
+  chat: 'chat',
+  completions: 'completions',
+  embeddings: 'embeddings',
+};
 
 /** Same checks on every surface; MLflow's surfaces phrase the failure the way MLflow's servers do. */
 function validateFor(surface: Surface, op: Operation, body: Record<string, unknown>): CanonicalRequest {
@@ -129,16 +143,29 @@ function validateFor(surface: Surface, op: Operation, body: Record<string, unkno
     if (!(error instanceof RequestValidationError) || surface === 'openai') throw error;
     const param = error.options.param ?? '';
     if (surface === 'mlflow-v3') {
-      throw new GatewayException(400, GatewayErrorCode.InvalidRequest, `Invalid ${PAYLOAD_NAME[op]} payload: ${error.message}`, {
-        param,
-      });
+      throw new GatewayException(
+        400,
+        GatewayErrorCode.InvalidRequest,
+        `Invalid ${PAYLOAD_NAME[op]} payload: ${error.message}`,
+        {
+          param,
+        },
+      );
     }
     // The legacy YAML server is FastAPI: pydantic failures are 422 with a list of {type, loc, msg}.
-    const loc = ['body', ...param.split(/[.[\]]+/).filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p))];
+    const loc = [
+      'body',
+      ...param
+        .split(/[.[\]]+/)
+        .filter(Boolean)
+        .map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+    ];
     throw new GatewayException(400, GatewayErrorCode.InvalidRequest, error.message, {
       param,
       mlflowStatus: 422,
-      mlflowDetail: [{ type: 'value_error', loc, msg: error.message, input: param ? lookup(body, loc.slice(1)) : body }],
+      mlflowDetail: [
+        { type: 'value_error', loc, msg: error.message, input: param ? lookup(body, loc.slice(1)) : body },
+      ],
     });
   }
 }

@@ -9,7 +9,11 @@ import {
   MLFLOW_ERROR,
 } from 'src/modules/inference/dto/openapi.schemas';
 import { InferenceService } from 'src/modules/inference/inference.service';
-import { MlflowEndpoint, MlflowEndpointPage, ModelListService } from 'src/modules/inference/model-list.service';
+import {
+  MlflowEndpoint,
+  MlflowEndpointPage,
+  ModelListService,
+} from 'src/modules/inference/model-list.service';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 
 type Body = Record<string, unknown>;
@@ -27,7 +31,15 @@ export class MlflowController {
   @Get('api/2.0/endpoints')
   @ApiOperation({ summary: 'List endpoints (MLflow deployments client: list_endpoints)' })
   @ApiQuery({ name: 'page_token', required: false })
-  @ApiOkResponse({ schema: { type: 'object', properties: { endpoints: { type: 'array', items: MLFLOW_ENDPOINT }, next_page_token: { type: 'string' } } } })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        endpoints: { type: 'array', items: MLFLOW_ENDPOINT },
+        next_page_token: { type: 'string' },
+      },
+    },
+  })
   list(@Query('page_token') pageToken?: string): MlflowEndpointPage {
     return this.models.mlflowEndpoints(pageToken);
   }
@@ -51,13 +63,19 @@ export class MlflowController {
   @HttpCode(200)
   @ApiOperation({ summary: "Query an endpoint or traffic route (the endpoint's endpoint_url)" })
   @ApiBody({ schema: INVOCATION_REQUEST })
-  gatewayInvocations(@Param('name') name: string, @Body() body: Body, @Res() reply: FastifyReply): Promise<void> {
+  gatewayInvocations(
+    @Param('name') name: string,
+    @Body() body: Body,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     return this.inference.invoke({ surface: 'mlflow', op: undefined, name, body }, reply);
   }
 
   @Post('gateway/mlflow/v1/chat/completions')
   @HttpCode(200)
-  @ApiOperation({ summary: 'OpenAI chat for MLflow 3.x clients (judges, MLFLOW_GATEWAY_URI); model = endpoint name' })
+  @ApiOperation({
+    summary: 'OpenAI chat for MLflow 3.x clients (judges, MLFLOW_GATEWAY_URI); model = endpoint name',
+  })
   @ApiBody({ schema: CHAT_REQUEST })
   @ApiOkResponse({ schema: CHAT_RESPONSE })
   mlflowChat(@Body() body: Body, @Res() reply: FastifyReply): Promise<void> {

@@ -87,7 +87,10 @@ function decodeToken(token: string): number {
   }
   const value = typeof index === 'number' ? index : Number.NaN;
   if (!Number.isInteger(value)) {
-    throw invalidToken(token, 'The index is not defined as a value that can be represented as a positive integer.');
+    throw invalidToken(
+      token,
+      'The index is not defined as a value that can be represented as a positive integer.',
+    );
   }
   if (value < 0) throw invalidToken(token, 'The index cannot be negative.');
   return value;

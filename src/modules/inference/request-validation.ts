@@ -64,7 +64,8 @@ function number(body: Body, key: string, min: number, max: number, integer: bool
 
 function boolean(body: Body, key: string): void {
   const value = body[key];
-  if (value !== undefined && value !== null && typeof value !== 'boolean') fail(`'${key}' must be a boolean.`, key);
+  if (value !== undefined && value !== null && typeof value !== 'boolean')
+    fail(`'${key}' must be a boolean.`, key);
 }
 
 function object(body: Body, key: string): void {
@@ -77,7 +78,10 @@ function object(body: Body, key: string): void {
 function checkForbidden(body: Body): void {
   for (const key of FORBIDDEN_KEYS) {
     if (key in body) {
-      fail(`'${key}' is not allowed in a request: the upstream is chosen by the gateway's configuration.`, key);
+      fail(
+        `'${key}' is not allowed in a request: the upstream is chosen by the gateway's configuration.`,
+        key,
+      );
     }
   }
 }
@@ -99,14 +103,18 @@ function checkSampling(body: Body): void {
   }
   const stop = body.stop;
   if (stop !== undefined && stop !== null && typeof stop !== 'string') {
-    if (!Array.isArray(stop) || stop.length > LIMITS.stopSequences || stop.some((s) => typeof s !== 'string')) {
+    if (
+      !Array.isArray(stop) ||
+      stop.length > LIMITS.stopSequences ||
+      stop.some((s) => typeof s !== 'string')
+    ) {
       fail(`'stop' must be a string or a list of at most ${LIMITS.stopSequences} strings.`, 'stop');
     }
   }
   const bias = body.logit_bias;
   if (bias !== undefined && bias !== null) {
     object(body, 'logit_bias');
-    if (Object.keys(bias as Body).length > LIMITS.logitBias) {
+    if (Object.keys(bias).length > LIMITS.logitBias) {
       fail(`'logit_bias' may hold at most ${LIMITS.logitBias} entries.`, 'logit_bias');
     }
   }
@@ -117,7 +125,8 @@ function checkSampling(body: Body): void {
 
 function checkMessage(message: unknown, index: number): void {
   const where = `messages[${index}]`;
-  if (message === null || typeof message !== 'object' || Array.isArray(message)) fail(`'${where}' must be an object.`, where);
+  if (message === null || typeof message !== 'object' || Array.isArray(message))
+    fail(`'${where}' must be an object.`, where);
   const m = message as Body;
   if (typeof m.role !== 'string' || !ROLES.has(m.role)) {
     fail(`'${where}.role' must be one of ${[...ROLES].join(', ')}.`, `${where}.role`);
@@ -140,18 +149,27 @@ function checkMessage(message: unknown, index: number): void {
 export function validateChat(body: Body): ChatRequest {
   checkForbidden(body);
   const messages = body.messages;
-  if (!Array.isArray(messages) || messages.length === 0) fail(`'messages' must be a non-empty list.`, 'messages');
-  if (messages.length > LIMITS.messages) fail(`'messages' may hold at most ${LIMITS.messages} items.`, 'messages');
+  if (!Array.isArray(messages) || messages.length === 0)
+    fail(`'messages' must be a non-empty list.`, 'messages');
+  if (messages.length > LIMITS.messages)
+    fail(`'messages' may hold at most ${LIMITS.messages} items.`, 'messages');
   messages.forEach(checkMessage);
   checkSampling(body);
   boolean(body, 'logprobs');
   number(body, 'top_logprobs', 0, 20, true);
   const tools = body.tools;
   if (tools !== undefined && tools !== null) {
-    if (!Array.isArray(tools) || tools.length > LIMITS.tools) fail(`'tools' must be a list of at most ${LIMITS.tools}.`, 'tools');
+    if (!Array.isArray(tools) || tools.length > LIMITS.tools)
+      fail(`'tools' must be a list of at most ${LIMITS.tools}.`, 'tools');
     tools.forEach((tool, i) => {
       const fn = (tool as Body | null)?.function as Body | undefined;
-      if (!tool || typeof tool !== 'object' || typeof (tool as Body).type !== 'string' || !fn || typeof fn.name !== 'string') {
+      if (
+        !tool ||
+        typeof tool !== 'object' ||
+        typeof (tool as Body).type !== 'string' ||
+        !fn ||
+        typeof fn.name !== 'string'
+      ) {
         fail(`'tools[${i}]' must be {"type": "function", "function": {"name": …}}.`, `tools[${i}]`);
       }
     });
@@ -163,8 +181,12 @@ export function validateCompletions(body: Body): CompletionsRequest {
   checkForbidden(body);
   const prompt = body.prompt;
   const isList = Array.isArray(prompt);
-  if (typeof prompt !== 'string' && !isList) fail(`'prompt' must be a string or a list of strings.`, 'prompt');
-  if (isList && (prompt.length === 0 || prompt.length > LIMITS.promptItems || prompt.some((p) => typeof p !== 'string'))) {
+  if (typeof prompt !== 'string' && !isList)
+    fail(`'prompt' must be a string or a list of strings.`, 'prompt');
+  if (
+    isList &&
+    (prompt.length === 0 || prompt.length > LIMITS.promptItems || prompt.some((p) => typeof p !== 'string'))
+  ) {
     fail(`'prompt' must be a non-empty list of at most ${LIMITS.promptItems} strings.`, 'prompt');
   }
   checkSampling(body);
@@ -175,7 +197,11 @@ export function validateCompletions(body: Body): CompletionsRequest {
 }
 
 function isIntArray(value: unknown): boolean {
-  return Array.isArray(value) && value.length > 0 && value.every((v) => Number.isSafeInteger(v) && (v as number) >= 0);
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((v) => Number.isSafeInteger(v) && (v as number) >= 0)
+  );
 }
 
 export function validateEmbeddings(body: Body): EmbeddingsRequest {
@@ -193,11 +219,16 @@ export function validateEmbeddings(body: Body): EmbeddingsRequest {
       'input',
     );
   }
-  if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') {
+  if (
+    body.encoding_format !== undefined &&
+    body.encoding_format !== 'float' &&
+    body.encoding_format !== 'base64'
+  ) {
     fail(`'encoding_format' must be 'float' or 'base64'.`, 'encoding_format');
   }
   number(body, 'dimensions', 1, 100_000, true);
-  if (body.model !== undefined && body.model !== null && typeof body.model !== 'string') fail(`'model' must be a string.`, 'model');
+  if (body.model !== undefined && body.model !== null && typeof body.model !== 'string')
+    fail(`'model' must be a string.`, 'model');
   return body as EmbeddingsRequest;
 }
 

@@ -41,7 +41,11 @@ export async function writeSse(
   } catch (error) {
     // Nothing was sent yet: the caller can still get an honest status.
     if (error instanceof UpstreamStreamError) {
-      throw new GatewayException(502, GatewayErrorCode.UpstreamError, `Upstream stream failed: ${error.message}.`);
+      throw new GatewayException(
+        502,
+        GatewayErrorCode.UpstreamError,
+        `Upstream stream failed: ${error.message}.`,
+      );
     }
     throw error;
   }

@@ -8,11 +8,7 @@ describe('SseParser', () => {
       const events = [];
       for (let i = 0; i < text.length; i += size) events.push(...parser.feed(text.slice(i, i + size)));
       events.push(...parser.end());
-      expect(events).toEqual([
-        { event: 'a', data: '{"x":1}' },
-        { data: 'line1\nline2' },
-        { data: '[DONE]' },
-      ]);
+      expect(events).toEqual([{ event: 'a', data: '{"x":1}' }, { data: 'line1\nline2' }, { data: '[DONE]' }]);
     }
   });
 

@@ -15,7 +15,8 @@ export interface ConfigRevisionRecord {
 @Injectable()
 export class ConfigRevisionRepository {
   constructor(
-    @InjectRepository(GatewayConfigRevisionEntity) private readonly repository: Repository<GatewayConfigRevisionEntity>,
+    @InjectRepository(GatewayConfigRevisionEntity)
+    private readonly repository: Repository<GatewayConfigRevisionEntity>,
   ) {}
 
   async record(revision: ConfigRevisionRecord): Promise<void> {

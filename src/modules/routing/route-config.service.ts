@@ -49,7 +49,9 @@ export class RouteConfigService implements OnApplicationBootstrap {
     try {
       text = (await this.source.read()).text;
     } catch {
-      const problems = [`Cannot read the gateway config file at ${this.source.path}; keeping the running config.`];
+      const problems = [
+        `Cannot read the gateway config file at ${this.source.path}; keeping the running config.`,
+      ];
       this.logger.warn(problems[0]);
       return { applied: false, revision: this.lastRevision, problems };
     }
@@ -102,7 +104,9 @@ export class RouteConfigService implements OnApplicationBootstrap {
       await this.revisions.record(revision);
     } catch (error) {
       // The audit row must not decide whether a valid config applies.
-      this.logger.warn(`could not record config revision: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `could not record config revision: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 }

@@ -1,5 +1,10 @@
 import { EndpointLimit, GatewayConfigError, GatewayFileConfig } from 'src/config/gateway-config.types';
-import { EndpointType, ProviderAdapter, ProviderConfigError, TargetContext } from 'src/modules/providers/provider-adapter';
+import {
+  EndpointType,
+  ProviderAdapter,
+  ProviderConfigError,
+  TargetContext,
+} from 'src/modules/providers/provider-adapter';
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
 
 export interface EndpointTimeouts {
@@ -74,7 +79,11 @@ function positiveInt(value: unknown, where: string, problems: string[]): number 
 }
 
 /** Builds a RouteTable from a validated file config; provider config problems are collected, not thrown one by one. */
-export function buildRouteTable(config: GatewayFileConfig, registry: ProviderRegistry, revision: string): RouteTable {
+export function buildRouteTable(
+  config: GatewayFileConfig,
+  registry: ProviderRegistry,
+  revision: string,
+): RouteTable {
   const problems: string[] = [];
   const endpoints: EndpointEntry[] = [];
   config.endpoints.forEach((endpoint, index) => {
@@ -109,7 +118,11 @@ export function buildRouteTable(config: GatewayFileConfig, registry: ProviderReg
       },
       timeouts: {
         headersMs: positiveInt(ext.timeout_ms, `${where}: gatehouse.timeout_ms`, problems),
-        idleMs: positiveInt(ext.stream_idle_timeout_ms, `${where}: gatehouse.stream_idle_timeout_ms`, problems),
+        idleMs: positiveInt(
+          ext.stream_idle_timeout_ms,
+          `${where}: gatehouse.stream_idle_timeout_ms`,
+          problems,
+        ),
       },
     });
   });

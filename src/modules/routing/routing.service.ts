@@ -19,9 +19,17 @@ import { fromUpstreamFailure, fromUpstreamStatus } from 'src/modules/routing/ups
 /** A failure after the first byte went to the client: only a terminal error event can report it. */
 export class UpstreamStreamError extends Error {}
 
-const STREAM_CAPABILITY = { chat: 'chatStream', completions: 'completionsStream', embeddings: 'embeddings' } as const;
+const STREAM_CAPABILITY = {
+  chat: 'chatStream',
+  completions: 'completionsStream',
+  embeddings: 'embeddings',
+} as const;
 
-const OPERATION_LABEL: Record<Operation, string> = { chat: 'chat', completions: 'completions', embeddings: 'embeddings' };
+const OPERATION_LABEL: Record<Operation, string> = {
+  chat: 'chat',
+  completions: 'completions',
+  embeddings: 'embeddings',
+};
 
 /** Picks the upstream for a request and performs the call through the endpoint's adapter. */
 @Injectable()
@@ -53,13 +61,21 @@ export class RoutingService {
     try {
       body = JSON.parse(text);
     } catch {
-      throw new GatewayException(502, GatewayErrorCode.UpstreamError, 'The upstream provider returned a non-JSON response.');
+      throw new GatewayException(
+        502,
+        GatewayErrorCode.UpstreamError,
+        'The upstream provider returned a non-JSON response.',
+      );
     }
     try {
       return endpoint.adapter.parseResponse(op, body, endpoint.target);
     } catch (error) {
       if (error instanceof UpstreamProtocolError) {
-        throw new GatewayException(502, GatewayErrorCode.UpstreamError, `The upstream response was malformed: ${error.message}.`);
+        throw new GatewayException(
+          502,
+          GatewayErrorCode.UpstreamError,
+          `The upstream response was malformed: ${error.message}.`,
+        );
       }
       throw error;
     }
@@ -83,7 +99,11 @@ export class RoutingService {
     const contentType = String(response.headers['content-type'] ?? '');
     if (!contentType.includes('text/event-stream')) {
       response.body.destroy();
-      throw new GatewayException(502, GatewayErrorCode.UpstreamError, 'The upstream provider did not answer with an event stream.');
+      throw new GatewayException(
+        502,
+        GatewayErrorCode.UpstreamError,
+        'The upstream provider did not answer with an event stream.',
+      );
     }
     return this.chunks(response, endpoint.adapter.createStreamTranslator(op, endpoint.target), signal);
   }
@@ -135,18 +155,29 @@ export class RoutingService {
     }
   }
 
-  private build(op: Operation, request: CanonicalRequest, endpoint: EndpointEntry, stream: boolean): UpstreamRequest {
+  private build(
+    op: Operation,
+    request: CanonicalRequest,
+    endpoint: EndpointEntry,
+    stream: boolean,
+  ): UpstreamRequest {
     try {
       return endpoint.adapter.buildRequest(op, request, endpoint.target, stream);
     } catch (error) {
       if (error instanceof AdapterRequestError) {
-        throw new GatewayException(error.status, GatewayErrorCode.InvalidRequest, error.message, { param: error.param });
+        throw new GatewayException(error.status, GatewayErrorCode.InvalidRequest, error.message, {
+          param: error.param,
+        });
       }
       throw error;
     }
   }
 
-  private async send(request: UpstreamRequest, endpoint: EndpointEntry, signal: AbortSignal): Promise<UpstreamResponse> {
+  private async send(
+    request: UpstreamRequest,
+    endpoint: EndpointEntry,
+    signal: AbortSignal,
+  ): Promise<UpstreamResponse> {
     try {
       return await this.http.send(request, {
         signal,
@@ -175,7 +206,11 @@ export class RoutingService {
     } catch {
       // not JSON: the adapter falls back to a generic message (HTML bodies are never echoed)
     }
-    return fromUpstreamStatus(response.status, endpoint.adapter.parseError(response.status, body), response.headers);
+    return fromUpstreamStatus(
+      response.status,
+      endpoint.adapter.parseError(response.status, body),
+      response.headers,
+    );
   }
 }
 

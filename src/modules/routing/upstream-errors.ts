@@ -39,7 +39,11 @@ export function fromUpstreamStatus(
     );
   }
   if (status === 404) {
-    return new GatewayException(502, GatewayErrorCode.UpstreamError, `Upstream model not found: ${clip(info.message)}`);
+    return new GatewayException(
+      502,
+      GatewayErrorCode.UpstreamError,
+      `Upstream model not found: ${clip(info.message)}`,
+    );
   }
   if (status === 408 || status === 504) {
     return new GatewayException(504, GatewayErrorCode.UpstreamTimeout, 'The upstream provider timed out.');
@@ -50,11 +54,20 @@ export function fromUpstreamStatus(
     });
   }
   if (status === 503 || status === 529) {
-    return new GatewayException(503, GatewayErrorCode.UpstreamUnavailable, `Upstream unavailable: ${clip(info.message)}`, {
-      retryAfter,
-    });
+    return new GatewayException(
+      503,
+      GatewayErrorCode.UpstreamUnavailable,
+      `Upstream unavailable: ${clip(info.message)}`,
+      {
+        retryAfter,
+      },
+    );
   }
-  return new GatewayException(502, GatewayErrorCode.UpstreamError, `Upstream error (HTTP ${status}): ${clip(info.message)}`);
+  return new GatewayException(
+    502,
+    GatewayErrorCode.UpstreamError,
+    `Upstream error (HTTP ${status}): ${clip(info.message)}`,
+  );
 }
 
 export function fromUpstreamFailure(failure: UpstreamFailure): GatewayException {
@@ -62,10 +75,22 @@ export function fromUpstreamFailure(failure: UpstreamFailure): GatewayException 
     case 'timeout':
       return new GatewayException(504, GatewayErrorCode.UpstreamTimeout, 'The upstream provider timed out.');
     case 'too_large':
-      return new GatewayException(502, GatewayErrorCode.UpstreamError, 'The upstream response was too large.');
+      return new GatewayException(
+        502,
+        GatewayErrorCode.UpstreamError,
+        'The upstream response was too large.',
+      );
     case 'connect':
-      return new GatewayException(502, GatewayErrorCode.UpstreamError, 'Could not connect to the upstream provider.');
+      return new GatewayException(
+        502,
+        GatewayErrorCode.UpstreamError,
+        'Could not connect to the upstream provider.',
+      );
     default:
-      return new GatewayException(502, GatewayErrorCode.UpstreamError, 'The upstream provider sent an invalid response.');
+      return new GatewayException(
+        502,
+        GatewayErrorCode.UpstreamError,
+        'The upstream provider sent an invalid response.',
+      );
   }
 }

@@ -82,7 +82,13 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
 }
 
 /** A gateway.yaml endpoint block for an OpenAI-wire upstream. */
-export function openaiEndpoint(name: string, model: string, apiBase: string, type = 'llm/v1/chat', extra = ''): string {
+export function openaiEndpoint(
+  name: string,
+  model: string,
+  apiBase: string,
+  type = 'llm/v1/chat',
+  extra = '',
+): string {
   return `
   - name: ${name}
     endpoint_type: ${type}

@@ -61,7 +61,8 @@ export const EMBEDDINGS_REQUEST: SchemaObject = {
 };
 
 export const INVOCATION_REQUEST: SchemaObject = {
-  description: 'MLflow unified schema: a chat (`messages`), completions (`prompt`) or embeddings (`input`) body, by endpoint type.',
+  description:
+    'MLflow unified schema: a chat (`messages`), completions (`prompt`) or embeddings (`input`) body, by endpoint type.',
   oneOf: [CHAT_REQUEST, COMPLETIONS_REQUEST, EMBEDDINGS_REQUEST],
 };
 
@@ -77,11 +78,19 @@ export const CHAT_RESPONSE: SchemaObject = {
   },
 };
 
-export const COMPLETIONS_RESPONSE: SchemaObject = { ...CHAT_RESPONSE, properties: { ...CHAT_RESPONSE.properties, object: { type: 'string', example: 'text_completion' } } };
+export const COMPLETIONS_RESPONSE: SchemaObject = {
+  ...CHAT_RESPONSE,
+  properties: { ...CHAT_RESPONSE.properties, object: { type: 'string', example: 'text_completion' } },
+};
 
 export const EMBEDDINGS_RESPONSE: SchemaObject = {
   type: 'object',
-  properties: { object: { type: 'string', example: 'list' }, data: { type: 'array', items: { type: 'object' } }, model: { type: 'string' }, usage: { type: 'object' } },
+  properties: {
+    object: { type: 'string', example: 'list' },
+    data: { type: 'array', items: { type: 'object' } },
+    model: { type: 'string' },
+    usage: { type: 'object' },
+  },
 };
 
 export const OPENAI_ERROR: SchemaObject = {
@@ -89,7 +98,12 @@ export const OPENAI_ERROR: SchemaObject = {
   properties: {
     error: {
       type: 'object',
-      properties: { message: { type: 'string' }, type: { type: 'string' }, param: { type: 'string', nullable: true }, code: { type: 'string' } },
+      properties: {
+        message: { type: 'string' },
+        type: { type: 'string' },
+        param: { type: 'string', nullable: true },
+        code: { type: 'string' },
+      },
     },
   },
 };
@@ -101,7 +115,10 @@ export const MLFLOW_ENDPOINT: SchemaObject = {
   properties: {
     name: { type: 'string' },
     endpoint_type: { type: 'string', enum: ['llm/v1/chat', 'llm/v1/completions', 'llm/v1/embeddings'] },
-    model: { type: 'object', properties: { name: { type: 'string', nullable: true }, provider: { type: 'string' } } },
+    model: {
+      type: 'object',
+      properties: { name: { type: 'string', nullable: true }, provider: { type: 'string' } },
+    },
     endpoint_url: { type: 'string' },
     limit: { type: 'object', nullable: true },
   },
