@@ -93,7 +93,9 @@ describe('Anthropic through the OpenAI SDK, on embedded PGlite', () => {
       ],
     });
     expect(completion.choices[0].finish_reason).toBe('tool_calls');
-    expect(JSON.parse(completion.choices[0].message.tool_calls![0].function.arguments)).toEqual({
+    const call = completion.choices[0].message.tool_calls![0];
+    expect(call.type).toBe('function');
+    expect(JSON.parse(call.type === 'function' ? call.function.arguments : '')).toEqual({
       location: 'Paris',
     });
   });

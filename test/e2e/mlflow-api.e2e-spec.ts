@@ -113,6 +113,8 @@ routes:
       finish_reason: 'stop',
     });
     expect(chat.usage).toEqual({ prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 });
+    expect(chat.provider).toBe('openai');
+    expect(chat.system_fingerprint).toBeUndefined();
 
     const completion = await json(
       await post(`${gateway.url}/gateway/completions/invocations`, { prompt: 'hello', max_tokens: 5 }),

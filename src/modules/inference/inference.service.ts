@@ -68,7 +68,7 @@ export class InferenceService {
       return;
     }
     const response = await this.routing.invoke(op, canonical, endpoint, controller.signal);
-    const body = input.surface === 'openai' ? response : toMlflowResponse(op, response);
+    const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
     void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
   }
 

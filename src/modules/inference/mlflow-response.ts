@@ -1,14 +1,47 @@
-import { CanonicalResponse, ChatCompletion, Operation } from 'src/modules/providers/provider-adapter';
+import {
+  CanonicalResponse,
+  ChatCompletion,
+  Operation,
+  TextCompletion,
+} from 'src/modules/providers/provider-adapter';
 
 /**
- * MLflow's gateway answers with its pydantic response models, which serialise every declared field,
- * null or not (`tool_calls: null`, `refusal: null`, all three usage counts).
+ * MLflow's gateway rebuilds every response from its pydantic models: declared fields only, nulls
+ * serialised (`tool_calls: null`, `refusal: null`, all three usage counts), plus `provider` on chat
+ * responses (MLflow >= 3.12). Upstream extras such as `system_fingerprint` do not survive.
  */
-export function toMlflowResponse(op: Operation, response: CanonicalResponse): CanonicalResponse {
-  if (op !== 'chat') return response;
+export function toMlflowResponse(
+  op: Operation,
+  response: CanonicalResponse,
+  provider: string,
+): CanonicalResponse {
+  if (op === 'embeddings') return response;
+  const usage = {
+    prompt_tokens: response.usage?.prompt_tokens ?? null,
+    completion_tokens: response.usage?.completion_tokens ?? null,
+    total_tokens: response.usage?.total_tokens ?? null,
+  };
+  if (op === 'completions') {
+    const completion = response as TextCompletion;
+    return {
+      id: completion.id,
+      object: 'text_completion',
+      created: completion.created,
+      model: completion.model,
+      choices: completion.choices.map((choice) => ({
+        index: choice.index,
+        text: choice.text,
+        finish_reason: choice.finish_reason ?? null,
+      })),
+      usage,
+    };
+  }
   const chat = response as ChatCompletion;
   return {
-    ...chat,
+    id: chat.id,
+    object: 'chat.completion',
+    created: chat.created,
+    model: chat.model,
     choices: chat.choices.map((choice) => ({
       index: choice.index,
       message: {
@@ -19,10 +52,7 @@ export function toMlflowResponse(op: Operation, response: CanonicalResponse): Ca
       },
       finish_reason: choice.finish_reason ?? null,
     })),
-    usage: {
-      prompt_tokens: chat.usage?.prompt_tokens ?? null,
-      completion_tokens: chat.usage?.completion_tokens ?? null,
-      total_tokens: chat.usage?.total_tokens ?? null,
-    },
+    usage,
+    provider,
   };
 }

@@ -101,7 +101,15 @@ export interface ChatCompletionChunk {
   model: string;
   choices: {
     index: number;
-    delta: Partial<ChatMessage> & { tool_calls?: (Partial<ToolCall> & { index: number })[] };
+    delta: { [K in keyof ChatMessage as K extends 'tool_calls' ? never : K]?: ChatMessage[K] } & {
+      /** Streamed tool calls: the first delta of a call carries id/type/name, later ones only arguments. */
+      tool_calls?: {
+        index: number;
+        id?: string;
+        type?: 'function';
+        function?: { name?: string; arguments?: string };
+      }[];
+    };
     finish_reason: string | null;
     [extra: string]: unknown;
   }[];

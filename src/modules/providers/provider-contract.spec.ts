@@ -12,6 +12,8 @@ import {
   UpstreamErrorInfo,
 } from 'src/modules/providers/provider-adapter';
 import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
+import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adapter';
+import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
 
 /**
  * The shared contract every provider adapter passes with recorded fixtures.
@@ -22,6 +24,8 @@ import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthr
  */
 const ADAPTERS: Record<string, new () => ProviderAdapter> = {
   anthropic: AnthropicAdapter,
+  openai: OpenAIAdapter,
+  'openai-compatible': OpenAICompatibleAdapter,
 };
 
 const ADAPTERS_DIR = join(__dirname, 'adapters');

@@ -122,11 +122,9 @@ export class AnthropicChatStreamTranslator implements StreamTranslator {
           const index = this.toolIndexByBlock.get(data.index);
           if (index === undefined || typeof delta.partial_json !== 'string') return MALFORMED;
           if (delta.partial_json === '') return { chunks: [] };
-          // `function.name` is required by the contract's Partial<ToolCall>; a delta carries only arguments.
-          const toolCall = { index, function: { arguments: delta.partial_json } } as NonNullable<
-            Delta['tool_calls']
-          >[number];
-          return { chunks: [this.chunk({ tool_calls: [toolCall] })] };
+          return {
+            chunks: [this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] })],
+          };
         }
         // thinking_delta, signature_delta, citations_delta: nothing an OpenAI client expects.
         return { chunks: [] };

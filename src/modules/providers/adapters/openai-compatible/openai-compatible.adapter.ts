@@ -1,6 +1,10 @@
 import { JsonObject, ProviderConfigError } from 'src/modules/providers/provider-adapter';
 import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adapter';
-import { OpenAIWireConfig, stringField, validBaseUrl } from 'src/modules/providers/adapters/openai/openai-config';
+import {
+  OpenAIWireConfig,
+  stringField,
+  validBaseUrl,
+} from 'src/modules/providers/adapters/openai/openai-config';
 
 interface CompatibleProfile {
   /** Config key holding the API key (MLflow's name for this provider). */
@@ -32,7 +36,12 @@ export const COMPATIBLE_PROFILES: Record<string, CompatibleProfile> = {
   portkey: api('https://api.portkey.ai/v1'),
   vllm: api(undefined, false),
   'openai-compatible': api(undefined, false),
-  mistral: { keyField: 'mistral_api_key', keyRequired: true, defaultBase: 'https://api.mistral.ai/v1', baseField: 'mistral_api_base' },
+  mistral: {
+    keyField: 'mistral_api_key',
+    keyRequired: true,
+    defaultBase: 'https://api.mistral.ai/v1',
+    baseField: 'mistral_api_base',
+  },
   togetherai: {
     keyField: 'togetherai_api_key',
     keyRequired: true,
@@ -48,7 +57,8 @@ export class OpenAICompatibleAdapter extends OpenAIAdapter {
   override parseConfig(raw: JsonObject, provider: string, _modelName: string | undefined): OpenAIWireConfig {
     const profile = COMPATIBLE_PROFILES[provider];
     if (!profile) throw new ProviderConfigError(`The provider '${provider}' is not supported.`);
-    const base = stringField(raw, profile.baseField, provider, profile.defaultBase === undefined) ?? profile.defaultBase;
+    const base =
+      stringField(raw, profile.baseField, provider, profile.defaultBase === undefined) ?? profile.defaultBase;
     return {
       apiBase: validBaseUrl(base as string, profile.baseField),
       apiType: 'openai',

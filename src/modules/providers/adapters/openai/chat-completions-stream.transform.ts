@@ -1,4 +1,9 @@
-import { CanonicalChunk, SseEvent, StreamStep, StreamTranslator } from 'src/modules/providers/provider-adapter';
+import {
+  CanonicalChunk,
+  SseEvent,
+  StreamStep,
+  StreamTranslator,
+} from 'src/modules/providers/provider-adapter';
 
 const MALFORMED: StreamStep = { chunks: [], error: { message: 'malformed upstream stream event' } };
 
@@ -19,7 +24,10 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     if (record.error !== undefined) {
       const error = record.error as Record<string, unknown> | null;
       const message = typeof error?.message === 'string' ? error.message : 'upstream stream error';
-      return { chunks: [], error: { message, type: typeof error?.type === 'string' ? error.type : undefined } };
+      return {
+        chunks: [],
+        error: { message, type: typeof error?.type === 'string' ? error.type : undefined },
+      };
     }
     if (!Array.isArray(record.choices)) return MALFORMED;
     for (const choice of record.choices as { finish_reason?: unknown }[]) {

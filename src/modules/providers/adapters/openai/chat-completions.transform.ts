@@ -46,7 +46,8 @@ export function toUpstreamBody(
   if (op !== 'embeddings') {
     if (stream) {
       body.stream = true;
-      if (config.requestStreamUsage) body.stream_options = { ...asObject(body.stream_options), include_usage: true };
+      if (config.requestStreamUsage)
+        body.stream_options = { ...asObject(body.stream_options), include_usage: true };
     } else {
       delete body.stream;
       delete body.stream_options;
@@ -67,7 +68,8 @@ const OBJECT_OF: Record<Operation, string> = {
 
 /** Checks the documented response shape; anything else (HTML from a proxy, truncated JSON) is a 502. */
 export function fromUpstreamBody(op: Operation, body: unknown): CanonicalResponse {
-  if (body === null || typeof body !== 'object') throw new UpstreamProtocolError('response is not a JSON object');
+  if (body === null || typeof body !== 'object')
+    throw new UpstreamProtocolError('response is not a JSON object');
   const record = body as Record<string, unknown>;
   const list = op === 'embeddings' ? record.data : record.choices;
   if (!Array.isArray(list)) {

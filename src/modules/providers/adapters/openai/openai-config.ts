@@ -15,16 +15,23 @@ export interface OpenAIWireConfig {
   requestStreamUsage: boolean;
 }
 
-export function stringField(raw: JsonObject, key: string, provider: string, required: boolean): string | undefined {
+export function stringField(
+  raw: JsonObject,
+  key: string,
+  provider: string,
+  required: boolean,
+): string | undefined {
   const value = raw[key];
-  if (value === undefined || value === null || value === '') {
-    if (required) throw new ProviderConfigError(`'${key}' is required in model.config for provider '${provider}'.`);
+  // A blank value (e.g. an unset `$ENV` substitution) counts as missing rather than as a key of spaces.
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    if (required)
+      throw new ProviderConfigError(`'${key}' is required in model.config for provider '${provider}'.`);
     return undefined;
   }
   if (typeof value !== 'string') {
     throw new ProviderConfigError(`'${key}' in model.config for provider '${provider}' must be a string.`);
   }
-  return value;
+  return value.trim();
 }
 
 export function validBaseUrl(value: string, key: string): string {
@@ -37,7 +44,14 @@ export function validBaseUrl(value: string, key: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ProviderConfigError(`'${key}' must be an absolute http(s) URL.`);
   }
-  return value.replace(/\/+$/, '');
+  // Paths are appended to the base, so a query or fragment would end up in the middle of the URL.
+  if (url.search !== '' || url.hash !== '') {
+    throw new ProviderConfigError(`'${key}' must not have a query or fragment.`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ProviderConfigError(`'${key}' must not carry credentials.`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /** MLflow's OpenAIConfig: openai_api_key, openai_api_type, openai_api_base, openai_organization, Azure keys. */
@@ -45,7 +59,9 @@ export function parseOpenAIConfig(raw: JsonObject, provider: string): OpenAIWire
   const defaultType: OpenAIApiType = provider === 'azure' ? 'azure' : 'openai';
   const typeValue = (stringField(raw, 'openai_api_type', provider, false) ?? defaultType).toLowerCase();
   if (typeValue !== 'openai' && typeValue !== 'azure' && typeValue !== 'azuread') {
-    throw new ProviderConfigError(`'openai_api_type' must be one of openai, azure, azuread (got '${typeValue}').`);
+    throw new ProviderConfigError(
+      `'openai_api_type' must be one of openai, azure, azuread (got '${typeValue}').`,
+    );
   }
   const apiType: OpenAIApiType = typeValue;
   const apiKey = stringField(raw, 'openai_api_key', provider, true);
@@ -58,6 +74,7 @@ export function parseOpenAIConfig(raw: JsonObject, provider: string): OpenAIWire
     organization: isAzure ? undefined : stringField(raw, 'openai_organization', provider, false),
     apiVersion: stringField(raw, 'openai_api_version', provider, isAzure),
     deploymentName: stringField(raw, 'openai_deployment_name', provider, isAzure),
-    requestStreamUsage: true,
+    // Azure accepts stream_options only from api-version 2024-09-01-preview; older versions reject it.
+    requestStreamUsage: apiType === 'openai',
   };
 }

@@ -8,12 +8,14 @@ export function errorInfoFromBody(status: number, body: unknown): UpstreamErrorI
     if (error !== null && typeof error === 'object') {
       const e = error as Record<string, unknown>;
       if (typeof e.message === 'string') {
-        return {
+        // `param` is left out unless the upstream names one: the routing layer renders a missing param as null.
+        const info: UpstreamErrorInfo = {
           message: e.message,
-          type: typeof e.type === 'string' ? e.type : undefined,
           code: typeof e.code === 'string' ? e.code : null,
-          param: typeof e.param === 'string' ? e.param : null,
         };
+        if (typeof e.type === 'string') info.type = e.type;
+        if (typeof e.param === 'string') info.param = e.param;
+        return info;
       }
     }
     if (typeof error === 'string') return { message: error };
