@@ -16,6 +16,13 @@ export interface TestGateway {
   app: NestFastifyApplication;
   configPath: string;
   databaseUrl: string | undefined;
+  /**
+   * An admin API key the gateway is booted with (GATEHOUSE_ADMIN_API_KEY). Tests send it on every
+   * call (`authHeaders()`, or as the openai SDK's apiKey) so they keep working under default-deny auth.
+   */
+  apiKey: string;
+  /** `{ authorization: 'Bearer <apiKey>' }`, to spread into request headers. */
+  authHeaders(): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -49,7 +56,9 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
   const configPath = join(dir, 'gateway.yaml');
   await writeFile(configPath, yaml);
   const database = options.embedded ? undefined : await createTestDatabase();
+  const apiKey = `gh_test_${randomBytes(24).toString('hex')}`;
   const config = loadAppConfig({
+    GATEHOUSE_ADMIN_API_KEY: apiKey,
     GATEWAY_CONFIG: configPath,
     DATA_DIR: join(dir, 'data'),
     LOG_LEVEL: 'fatal',
@@ -73,6 +82,8 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
     app: started,
     configPath,
     databaseUrl: database?.url,
+    apiKey,
+    authHeaders: () => ({ authorization: `Bearer ${apiKey}` }),
     close: async () => {
       await started.close();
       await database?.drop();

@@ -1,0 +1,718 @@
+/**
+ * Gatehouse benchmark (`npm run bench`). Starts, each in its own process, a mock OpenAI upstream
+ * (0 ms and 50 ms variants), a bare undici pass-through proxy and the gateway; drives each with
+ * autocannon from this process and prints the latency the gateway adds over calling the mock directly,
+ * its throughput, and the ratio to the bare proxy, all measured in the same run. See bench/README.md.
+ */
+import autocannon from 'autocannon';
+import { ChildProcess, fork } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import { chatRequestBody, envNumber, isReadyMessage, LatencySummary, StopMessage, summarize } from './common';
+
+// ---------------------------------------------------------------------------------------------------
+// Settings
+
+type ScenarioName = 'throughput' | 'latency' | 'ttfb';
+const ALL_SCENARIOS: readonly ScenarioName[] = ['throughput', 'latency', 'ttfb'];
+
+interface Settings {
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  ttfbRequests: number;
+  ttfbWarmup: number;
+  /** Targets are measured interleaved, in this many slices each. */
+  rounds: number;
+  scenarios: ReadonlySet<ScenarioName>;
+  outFile: string;
+  profileDir: string | undefined;
+}
+
+function readSettings(): Settings {
+  const scenarios = (process.env.BENCH_SCENARIOS ?? ALL_SCENARIOS.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const s of scenarios) {
+    if (!ALL_SCENARIOS.includes(s as ScenarioName)) {
+      throw new Error(`BENCH_SCENARIOS: unknown scenario '${s}' (known: ${ALL_SCENARIOS.join(', ')})`);
+    }
+  }
+  const profile = process.env.BENCH_PROFILE;
+  return {
+    durationS: envNumber('BENCH_DURATION', 10, 1, 600),
+    warmupS: envNumber('BENCH_WARMUP', 2, 0, 60),
+    connections: envNumber('BENCH_CONNECTIONS', 16, 1, 1024),
+    ttfbRequests: envNumber('BENCH_TTFB_REQUESTS', 300, 10, 100_000),
+    ttfbWarmup: envNumber('BENCH_TTFB_WARMUP', 30, 0, 10_000),
+    rounds: Math.round(envNumber('BENCH_ROUNDS', 5, 1, 100)),
+    scenarios: new Set(scenarios as ScenarioName[]),
+    outFile: path.resolve(process.env.BENCH_OUT ?? path.join(__dirname, 'results', 'latest.json')),
+    profileDir:
+      profile === undefined || profile === '' || profile === '0' || profile === 'false'
+        ? undefined
+        : path.resolve(profile === '1' || profile === 'true' ? path.join(__dirname, 'profiles') : profile),
+  };
+}
+
+/** The figures to reach (from the issue). */
+const GOALS = {
+  throughputRatio: 0.4,
+  addedP50Ms: 2,
+  addedP99Ms: 6,
+  addedTtfbMs: 2,
+} as const;
+
+// ---------------------------------------------------------------------------------------------------
+// Child processes
+
+interface RunningChild {
+  name: string;
+  child: ChildProcess;
+}
+
+const children: RunningChild[] = [];
+
+function startChild(
+  name: string,
+  file: string,
+  env: Record<string, string>,
+  execArgv: string[] = [],
+  timeoutMs = 60_000,
+): Promise<number[]> {
+  const child = fork(path.join(__dirname, file), [], {
+    env: { ...process.env, ...env },
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.push({ name, child });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${name} did not become ready within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (message: unknown): void => {
+      if (!isReadyMessage(message)) return;
+      cleanup();
+      resolve(message.ports);
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+      cleanup();
+      reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal})`));
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Asks every child to stop (so CPU profiles get written), then kills whatever is left. */
+async function stopChildren(graceMs: number): Promise<void> {
+  await Promise.all(
+    children.splice(0).map(
+      ({ child }) =>
+        new Promise<void>((resolve) => {
+          if (exited(child)) {
+            resolve();
+            return;
+          }
+          const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            resolve();
+          }, graceMs);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          const stop: StopMessage = { type: 'stop' };
+          if (child.connected) child.send(stop, () => undefined);
+          else child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+function killChildrenNow(): void {
+  for (const { child } of children) if (!exited(child)) child.kill('SIGKILL');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Load generation
+
+interface Target {
+  name: 'direct' | 'bare' | 'gateway';
+  label: string;
+  url: string;
+}
+
+interface LoadResult {
+  target: string;
+  connections: number;
+  durationS: number;
+  requests: number;
+  rps: number;
+  latency: LatencySummary;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+interface LoadSamples {
+  durationS: number;
+  latencies: number[];
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** One autocannon run; latencies are taken from the per-response event (sub-millisecond resolution). */
+function load(target: Target, body: string, connections: number, durationS: number): Promise<LoadSamples> {
+  return new Promise((resolve, reject) => {
+    const latencies: number[] = [];
+    let non2xx = 0;
+    const instance = autocannon(
+      {
+        url: target.url,
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body,
+        connections,
+        pipelining: 1,
+        duration: durationS,
+        timeout: 10,
+      },
+      (error: unknown, result: autocannon.Result) => {
+        if (error) {
+          reject(error instanceof Error ? error : new Error(`autocannon failed: ${JSON.stringify(error)}`));
+          return;
+        }
+        resolve({
+          durationS: result.duration > 0 ? result.duration : durationS,
+          latencies,
+          non2xx,
+          errors: result.errors,
+          timeouts: result.timeouts,
+        });
+      },
+    );
+    instance.on('response', (_client: autocannon.Client, status: number, _bytes: number, time: number) => {
+      if (status >= 200 && status < 300) latencies.push(time);
+      else non2xx++;
+    });
+  });
+}
+
+/** Target order for round `round`: rotated, so no target always runs right after another. */
+function rotate<T>(items: readonly T[], round: number): T[] {
+  const shift = round % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+/**
+ * Warms every target up, then measures them interleaved in `rounds` slices of `duration / rounds`
+ * seconds each, so drifting background load on the machine hits every target alike.
+ */
+async function loadInterleaved(
+  targets: readonly Target[],
+  body: string,
+  settings: Settings,
+): Promise<LoadResult[]> {
+  const merged = new Map<Target, LoadSamples>();
+  for (const target of targets) {
+    if (settings.warmupS > 0) await load(target, body, settings.connections, settings.warmupS);
+    merged.set(target, { durationS: 0, latencies: [], non2xx: 0, errors: 0, timeouts: 0 });
+  }
+  const slice = settings.durationS / settings.rounds;
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const target of rotate(targets, round)) {
+      const samples = await load(target, body, settings.connections, slice);
+      const into = merged.get(target) as LoadSamples;
+      into.durationS += samples.durationS;
+      for (const latency of samples.latencies) into.latencies.push(latency);
+      into.non2xx += samples.non2xx;
+      into.errors += samples.errors;
+      into.timeouts += samples.timeouts;
+    }
+  }
+  return targets.map((target) => {
+    const samples = merged.get(target) as LoadSamples;
+    const result: LoadResult = {
+      target: target.label,
+      connections: settings.connections,
+      durationS: samples.durationS,
+      requests: samples.latencies.length,
+      rps: samples.latencies.length / samples.durationS,
+      latency: summarize(samples.latencies),
+      non2xx: samples.non2xx,
+      errors: samples.errors,
+      timeouts: samples.timeouts,
+    };
+    const problems = result.non2xx + result.errors + result.timeouts;
+    process.stdout.write(
+      `  ${pad(target.label, 26)} ${fmt(result.rps, 0).padStart(7)} req/s  p50 ${fmt(result.latency.p50)} ms  ` +
+        `p99 ${fmt(result.latency.p99)} ms${problems > 0 ? `  (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})` : ''}\n`,
+    );
+    return result;
+  });
+}
+
+interface TtfbResult {
+  target: string;
+  concurrency: number;
+  requests: number;
+  errors: number;
+  ttfb: LatencySummary;
+  total: LatencySummary;
+}
+
+/** A small undici client that times streaming requests: first body byte (the first SSE event) and end. */
+class StreamTimer {
+  readonly ttfb: number[] = [];
+  readonly total: number[] = [];
+  errors = 0;
+  private readonly url: URL;
+  private readonly pool: Pool;
+
+  constructor(
+    readonly target: Target,
+    private readonly body: string,
+    readonly concurrency: number,
+  ) {
+    this.url = new URL(target.url);
+    this.pool = new Pool(this.url.origin, { connections: concurrency, keepAliveTimeout: 30_000 });
+  }
+
+  /** Sends `count` requests, at most `concurrency` at a time; records them unless it is a warm-up. */
+  async run(count: number, record: boolean): Promise<void> {
+    let issued = 0;
+    const worker = async (): Promise<void> => {
+      while (issued < count) {
+        issued++;
+        await this.one(record);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, count) }, worker));
+  }
+
+  result(): TtfbResult {
+    return {
+      target: this.target.label,
+      concurrency: this.concurrency,
+      requests: this.ttfb.length,
+      errors: this.errors,
+      ttfb: summarize(this.ttfb),
+      total: summarize(this.total),
+    };
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private async one(record: boolean): Promise<void> {
+    const start = performance.now();
+    let first: number | undefined;
+    let text = '';
+    try {
+      const response = await this.pool.request({
+        path: this.url.pathname,
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: this.body,
+      });
+      for await (const piece of response.body as AsyncIterable<Buffer>) {
+        if (first === undefined && piece.length > 0) first = performance.now() - start;
+        text += piece.toString('utf8');
+      }
+      const end = performance.now() - start;
+      if (
+        response.statusCode !== 200 ||
+        first === undefined ||
+        !text.startsWith('data: ') ||
+        !text.includes('data: [DONE]')
+      ) {
+        this.errors++;
+        return;
+      }
+      if (record) {
+        this.ttfb.push(first);
+        this.total.push(end);
+      }
+    } catch {
+      this.errors++;
+    }
+  }
+}
+
+/** Streaming TTFB of every target, warmed up first and then measured interleaved in rounds. */
+async function ttfbInterleaved(
+  targets: readonly Target[],
+  body: string,
+  concurrency: number,
+  settings: Settings,
+): Promise<TtfbResult[]> {
+  const timers = targets.map((target) => new StreamTimer(target, body, concurrency));
+  try {
+    for (const timer of timers) await timer.run(settings.ttfbWarmup, false);
+    const perRound = Math.ceil(settings.ttfbRequests / settings.rounds);
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const timer of rotate(timers, round)) await timer.run(perRound, true);
+    }
+  } finally {
+    await Promise.all(timers.map((timer) => timer.close()));
+  }
+  return timers.map((timer) => {
+    const result = timer.result();
+    process.stdout.write(
+      `  ${pad(timer.target.label, 26)} c=${String(concurrency).padEnd(3)} TTFB p50 ${fmt(result.ttfb.p50)} ms  ` +
+        `p99 ${fmt(result.ttfb.p99)} ms  (stream total p50 ${fmt(result.total.p50)} ms${result.errors > 0 ? `, errors ${result.errors}` : ''})\n`,
+    );
+    return result;
+  });
+}
+
+/** One request of each kind per target before measuring, so a broken setup fails loudly and early. */
+async function sanityCheck(target: Target, body: string, streamBody: string): Promise<void> {
+  const url = new URL(target.url);
+  const pool = new Pool(url.origin, { connections: 1 });
+  try {
+    const plain = await pool.request({ path: url.pathname, method: 'POST', headers: JSON_HEADERS, body });
+    const text = await plain.body.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const choices =
+      parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>).choices : undefined;
+    if (plain.statusCode !== 200 || !Array.isArray(choices) || choices.length !== 1) {
+      throw new Error(`${target.label}: unexpected JSON answer ${plain.statusCode}: ${text.slice(0, 300)}`);
+    }
+    const stream = await pool.request({
+      path: url.pathname,
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: streamBody,
+    });
+    const events = await stream.body.text();
+    if (
+      stream.statusCode !== 200 ||
+      !events.includes('"usage":{') ||
+      !events.trimEnd().endsWith('data: [DONE]')
+    ) {
+      throw new Error(
+        `${target.label}: unexpected stream answer ${stream.statusCode}: ${events.slice(0, 300)}`,
+      );
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reporting
+
+function fmt(value: number, digits = 2): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+function signed(value: number, digits = 2): string {
+  return Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${value.toFixed(digits)}` : 'n/a';
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+interface Check {
+  goal: string;
+  measured: string;
+  pass: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<Check[]> {
+  const settings = readSettings();
+  const started = new Date();
+  const workDir = await mkdtemp(path.join(tmpdir(), 'gatehouse-bench-'));
+  process.stdout.write(
+    `Gatehouse benchmark — node ${process.version}, ${cpus().length} CPU(s), load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n` +
+      `${settings.durationS} s per target and scenario (+${settings.warmupS} s warm-up) in ${settings.rounds} interleaved rounds, ` +
+      `${settings.connections} connections, ` +
+      `${settings.ttfbRequests} streaming requests per TTFB run; scenarios: ${[...settings.scenarios].join(', ')}\n\n`,
+  );
+  const busy = loadavg()[0];
+  if (busy > 0.5) {
+    process.stdout.write(
+      `WARNING: the machine is already busy (1-min load ${busy.toFixed(2)} on ${cpus().length} CPUs); ` +
+        'tail latencies (p99) will be noisy. Rerun on an idle machine for figures to quote.\n\n',
+    );
+  }
+
+  try {
+    // 1. Processes: mock (0 ms and 50 ms servers), bare proxy (one port per mock), gateway.
+    const [mock0, mock50] = await startChild('mock-upstream', 'mock-upstream.js', { MOCK_DELAYS: '0,50' });
+    const [bare0, bare50] = await startChild('bare-proxy', 'bare-proxy.js', {
+      BARE_UPSTREAMS: `http://127.0.0.1:${mock0},http://127.0.0.1:${mock50}`,
+    });
+    const configPath = path.join(workDir, 'gateway.yaml');
+    await writeFile(configPath, gatewayYaml(mock0, mock50));
+    const execArgv = (process.env.BENCH_GATEWAY_EXEC_ARGV ?? '').split(/\s+/).filter((a) => a !== '');
+    if (settings.profileDir) {
+      await mkdir(settings.profileDir, { recursive: true });
+      execArgv.push('--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`);
+    }
+    const [gateway] = await startChild(
+      'gateway',
+      'gateway-server.js',
+      {
+        GATEWAY_CONFIG: configPath,
+        GATEWAY_CONFIG_WATCH: 'false',
+        DATA_DIR: path.join(workDir, 'data'),
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+      },
+      execArgv,
+      120_000,
+    );
+    process.stdout.write(
+      `mock :${mock0} (0 ms) :${mock50} (50 ms) · bare proxy :${bare0} :${bare50} · gateway :${gateway}\n\n`,
+    );
+
+    const targets = (delay: 0 | 50): Target[] => [
+      {
+        name: 'direct',
+        label: `direct mock (${delay} ms)`,
+        url: `http://127.0.0.1:${delay === 0 ? mock0 : mock50}/v1/chat/completions`,
+      },
+      {
+        name: 'bare',
+        label: `bare proxy (${delay} ms)`,
+        url: `http://127.0.0.1:${delay === 0 ? bare0 : bare50}/v1/chat/completions`,
+      },
+      {
+        name: 'gateway',
+        label: `gateway (${delay} ms)`,
+        url: `http://127.0.0.1:${gateway}/v1/chat/completions`,
+      },
+    ];
+    const body = (delay: 0 | 50, stream: boolean): string => chatRequestBody(`bench-${delay}ms`, stream);
+
+    for (const delay of [0, 50] as const) {
+      for (const target of targets(delay)) await sanityCheck(target, body(delay, false), body(delay, true));
+    }
+
+    const checks: Check[] = [];
+    const report: Record<string, unknown> = {
+      startedAt: started.toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      loadAtStart: loadavg(),
+      settings: { ...settings, scenarios: [...settings.scenarios] },
+      goals: GOALS,
+    };
+    const byName = <T extends { target: string }>(results: T[], target: Target): T =>
+      results.find((r) => r.target === target.label) as T;
+
+    // 2. Throughput, 0 ms upstream.
+    if (settings.scenarios.has('throughput')) {
+      process.stdout.write(`[a] Non-streaming throughput, 0 ms upstream, c=${settings.connections}\n`);
+      const ts = targets(0);
+      const results = await loadInterleaved(ts, body(0, false), settings);
+      const [direct, bare, gw] = ts.map((t) => byName(results, t));
+      const ratio = gw.rps / bare.rps;
+      process.stdout.write(
+        `\n${table(
+          ['target', 'req/s', 'vs bare', 'p50 ms', 'p99 ms', 'added p50', 'added p99'],
+          [direct, bare, gw].map((r) => [
+            r.target,
+            fmt(r.rps, 0),
+            fmt(r.rps / bare.rps, 2),
+            fmt(r.latency.p50),
+            fmt(r.latency.p99),
+            signed(r.latency.p50 - direct.latency.p50),
+            signed(r.latency.p99 - direct.latency.p99),
+          ]),
+        )}\n\n`,
+      );
+      checks.push({
+        goal: `throughput at c=${settings.connections}, 0 ms upstream ≥ ${GOALS.throughputRatio * 100}% of bare proxy`,
+        measured: `${(ratio * 100).toFixed(1)}% (${fmt(gw.rps, 0)} vs ${fmt(bare.rps, 0)} req/s)`,
+        pass: ratio >= GOALS.throughputRatio,
+      });
+      report.throughput = { results, ratioGatewayToBare: ratio };
+    }
+
+    // 3. Added latency, 50 ms upstream.
+    if (settings.scenarios.has('latency')) {
+      process.stdout.write(`[b] Non-streaming latency, 50 ms upstream, c=${settings.connections}\n`);
+      const ts = targets(50);
+      const results = await loadInterleaved(ts, body(50, false), settings);
+      const [direct, bare, gw] = ts.map((t) => byName(results, t));
+      process.stdout.write(
+        `\n${table(
+          ['target', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'added p50', 'added p99'],
+          [direct, bare, gw].map((r) => [
+            r.target,
+            fmt(r.rps, 0),
+            fmt(r.latency.p50),
+            fmt(r.latency.p90),
+            fmt(r.latency.p99),
+            fmt(r.latency.max),
+            signed(r.latency.p50 - direct.latency.p50),
+            signed(r.latency.p99 - direct.latency.p99),
+          ]),
+        )}\n\n`,
+      );
+      const addedP50 = gw.latency.p50 - direct.latency.p50;
+      const addedP99 = gw.latency.p99 - direct.latency.p99;
+      checks.push(
+        {
+          goal: `added p50 at c=${settings.connections}, 50 ms upstream ≤ ${GOALS.addedP50Ms} ms`,
+          measured: `${signed(addedP50)} ms (bare proxy ${signed(bare.latency.p50 - direct.latency.p50)} ms)`,
+          pass: addedP50 <= GOALS.addedP50Ms,
+        },
+        {
+          goal: `added p99 at c=${settings.connections}, 50 ms upstream ≤ ${GOALS.addedP99Ms} ms`,
+          measured: `${signed(addedP99)} ms (bare proxy ${signed(bare.latency.p99 - direct.latency.p99)} ms)`,
+          pass: addedP99 <= GOALS.addedP99Ms,
+        },
+      );
+      report.latency = { results, addedP50Ms: addedP50, addedP99Ms: addedP99 };
+    }
+
+    // 4. Streaming time-to-first-byte: sequential on the 0 ms upstream, then c=16 on the 50 ms one.
+    if (settings.scenarios.has('ttfb')) {
+      const runs: { delay: 0 | 50; concurrency: number }[] = [
+        { delay: 0, concurrency: 1 },
+        { delay: 50, concurrency: settings.connections },
+      ];
+      const ttfbReport: Record<string, unknown>[] = [];
+      for (const { delay, concurrency } of runs) {
+        process.stdout.write(`[c] Streaming time-to-first-byte, ${delay} ms upstream, c=${concurrency}\n`);
+        const ts = targets(delay);
+        const results = await ttfbInterleaved(ts, body(delay, true), concurrency, settings);
+        const [direct, bare, gw] = ts.map((t) => byName(results, t));
+        process.stdout.write(
+          `\n${table(
+            ['target', 'TTFB p50', 'TTFB p90', 'TTFB p99', 'added p50', 'added p99', 'stream p50'],
+            [direct, bare, gw].map((r) => [
+              r.target,
+              fmt(r.ttfb.p50),
+              fmt(r.ttfb.p90),
+              fmt(r.ttfb.p99),
+              signed(r.ttfb.p50 - direct.ttfb.p50),
+              signed(r.ttfb.p99 - direct.ttfb.p99),
+              fmt(r.total.p50),
+            ]),
+          )}\n\n`,
+        );
+        const added = gw.ttfb.p50 - direct.ttfb.p50;
+        checks.push({
+          goal: `streaming TTFB added (p50, c=${concurrency}, ${delay} ms upstream) ≤ ${GOALS.addedTtfbMs} ms`,
+          measured: `${signed(added)} ms (p99 ${signed(gw.ttfb.p99 - direct.ttfb.p99)} ms; bare proxy ${signed(bare.ttfb.p50 - direct.ttfb.p50)} ms)`,
+          pass: added <= GOALS.addedTtfbMs,
+        });
+        ttfbReport.push({
+          delayMs: delay,
+          concurrency,
+          results,
+          addedP50Ms: added,
+          addedP99Ms: gw.ttfb.p99 - direct.ttfb.p99,
+        });
+      }
+      report.ttfb = ttfbReport;
+    }
+
+    report.checks = checks;
+    report.finishedAt = new Date().toISOString();
+    report.loadAtEnd = loadavg();
+    await mkdir(path.dirname(settings.outFile), { recursive: true });
+    await writeFile(settings.outFile, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`Results written to ${path.relative(process.cwd(), settings.outFile)}\n`);
+    return checks;
+  } finally {
+    await stopChildren(settings.profileDir ? 30_000 : 5_000);
+    await rm(workDir, { recursive: true, force: true });
+    if (settings.profileDir) process.stdout.write(`Gateway CPU profile(s) in ${settings.profileDir}\n`);
+  }
+}
+
+function gatewayYaml(mock0: number, mock50: number): string {
+  const endpoint = (name: string, port: number): string =>
+    [
+      `  - name: ${name}`,
+      '    endpoint_type: llm/v1/chat',
+      '    model:',
+      '      provider: openai',
+      '      name: gpt-4o-mini',
+      '      config:',
+      '        openai_api_key: sk-bench',
+      `        openai_api_base: "http://127.0.0.1:${port}/v1"`,
+    ].join('\n');
+  return `endpoints:\n${endpoint('bench-0ms', mock0)}\n${endpoint('bench-50ms', mock50)}\n`;
+}
+
+// A hard ceiling so a wedged run can never hang a terminal or CI job.
+const deadline = setTimeout(() => {
+  process.stderr.write('bench: global time limit reached, stopping\n');
+  killChildrenNow();
+  process.exit(1);
+}, 30 * 60_000);
+deadline.unref();
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`bench: ${signal}, stopping children\n`);
+    killChildrenNow();
+    process.exit(130);
+  });
+}
+process.once('exit', killChildrenNow);
+
+main().then(
+  (checks) => {
+    process.stdout.write('\n');
+    for (const check of checks) {
+      process.stdout.write(`${check.pass ? 'PASS' : 'FAIL'}  ${check.goal}: ${check.measured}\n`);
+    }
+    const failed = checks.filter((c) => !c.pass).length;
+    process.stdout.write(
+      `\n${failed === 0 ? 'All targets met.' : `${failed} of ${checks.length} target(s) missed (FAIL above).`}\n`,
+    );
+    process.exit(0);
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    killChildrenNow();
+    process.exit(1);
+  },
+);
