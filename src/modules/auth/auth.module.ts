@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from 'src/modules/audit/audit.module';
+import { AccessService } from 'src/modules/auth/access.service';
+import { AuthInvalidationService } from 'src/modules/auth/auth-invalidation.service';
+import { AuthRepository } from 'src/modules/auth/auth.repository';
+import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
+import { AuthStartupService } from 'src/modules/auth/auth-startup.service';
+import { AuthenticationGuard } from 'src/modules/auth/authentication.guard';
+import { AuthenticationService } from 'src/modules/auth/authentication.service';
+import { BootstrapAdminService } from 'src/modules/auth/bootstrap-admin.service';
+import { JwtVerifierService } from 'src/modules/auth/jwt-verifier.service';
+import { OidcHttpClient } from 'src/modules/auth/oidc-http.client';
+import { PermissionGuard } from 'src/modules/auth/permission.guard';
+
+@Module({
+  imports: [AuditModule],
+  providers: [
+    AuthRepository,
+    AuthInvalidationService,
+    AuthSnapshotService,
+    BootstrapAdminService,
+    AuthStartupService,
+    OidcHttpClient,
+    JwtVerifierService,
+    AuthenticationService,
+    AccessService,
+    AuthenticationGuard,
+    PermissionGuard,
+  ],
+  exports: [AuthenticationGuard, PermissionGuard, AccessService],
+})
+export class AuthModule {}
