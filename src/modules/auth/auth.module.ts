@@ -1,6 +1,13 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from 'src/modules/audit/audit.module';
+import { AccessAdminController } from 'src/modules/auth/access-admin.controller';
 import { AccessService } from 'src/modules/auth/access.service';
+import { ApiKeysController } from 'src/modules/auth/api-keys.controller';
+import { ApiKeysService } from 'src/modules/auth/api-keys.service';
+import { GrantsService } from 'src/modules/auth/grants.service';
+import { IdentityAdminController } from 'src/modules/auth/identity-admin.controller';
+import { IdentityAdminService } from 'src/modules/auth/identity-admin.service';
+import { SubscriptionsService } from 'src/modules/auth/subscriptions.service';
 import { AuthInvalidationService } from 'src/modules/auth/auth-invalidation.service';
 import { AuthRepository } from 'src/modules/auth/auth.repository';
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
@@ -14,7 +21,12 @@ import { PermissionGuard } from 'src/modules/auth/permission.guard';
 
 @Module({
   imports: [AuditModule],
+  controllers: [IdentityAdminController, ApiKeysController, AccessAdminController],
   providers: [
+    IdentityAdminService,
+    ApiKeysService,
+    GrantsService,
+    SubscriptionsService,
     AuthRepository,
     AuthInvalidationService,
     AuthSnapshotService,

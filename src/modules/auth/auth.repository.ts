@@ -75,8 +75,18 @@ const json = (v: unknown): string | null => (v === null || v === undefined ? nul
 export class AuthRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  private q(sql: string, params: unknown[] = [], manager?: EntityManager): Promise<Row[]> {
-    return (manager ?? this.dataSource.manager).query(sql, params);
+  private async q(sql: string, params: unknown[] = [], manager?: EntityManager): Promise<Row[]> {
+    const result: unknown = await (manager ?? this.dataSource.manager).query(sql, params);
+    // TypeORM answers UPDATE/DELETE … RETURNING with [rows, affectedCount].
+    if (
+      Array.isArray(result) &&
+      result.length === 2 &&
+      Array.isArray(result[0]) &&
+      typeof result[1] === 'number'
+    ) {
+      return result[0] as Row[];
+    }
+    return result as Row[];
   }
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@
  * they need with @RequirePermission. `tenancy.all` lifts the team boundary (objects of other teams).
  */
 export const PERMISSIONS = [
+  'self.read',
   'inference.invoke',
   'endpoints.read',
   'keys.self',
@@ -28,7 +29,7 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLES = ['admin', 'operator', 'developer', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-const VIEWER: Permission[] = ['endpoints.read', 'subscriptions.read'];
+const VIEWER: Permission[] = ['self.read', 'endpoints.read', 'subscriptions.read'];
 const DEVELOPER: Permission[] = [...VIEWER, 'inference.invoke', 'keys.self', 'subscriptions.request'];
 const OPERATOR: Permission[] = [
   ...DEVELOPER,
