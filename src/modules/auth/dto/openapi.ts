@@ -5,5 +5,5 @@ import { z } from 'zod';
 export function schemaOf(schema: z.ZodType): SchemaObject {
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   delete json.$schema;
-  return json as SchemaObject;
+  return json;
 }
