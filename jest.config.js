@@ -6,7 +6,7 @@ const moduleNameMapper = {
   '^migrations/(.*)$': '<rootDir>/migrations/$1',
 };
 // A few dependencies ship ESM only; jest on Node 20 cannot require() them, so swc compiles them too.
-const ESM_PACKAGES = ['content-disposition'];
+const ESM_PACKAGES = ['content-disposition', 'jose'];
 const transformIgnorePatterns = [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`];
 const common = {
   rootDir: __dirname,

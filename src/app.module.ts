@@ -1,9 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { ConfigModule } from 'src/config/config.module';
 import { AppConfig } from 'src/config/env.config';
 import { DatabaseModule } from 'src/infra/database/database.module';
+import { AuthModule } from 'src/modules/auth/auth.module';
+import { AuthenticationGuard } from 'src/modules/auth/authentication.guard';
+import { PermissionGuard } from 'src/modules/auth/permission.guard';
 import { HealthModule } from 'src/modules/health/health.module';
 import { InferenceModule } from 'src/modules/inference/inference.module';
 
@@ -12,8 +15,13 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, HealthModule, InferenceModule],
-      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, AuthModule, HealthModule, InferenceModule],
+      providers: [
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        // Default-deny: authenticate, then check the handler's declared permission (in this order).
+        { provide: APP_GUARD, useExisting: AuthenticationGuard },
+        { provide: APP_GUARD, useExisting: PermissionGuard },
+      ],
     };
   }
 }

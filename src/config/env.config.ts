@@ -1,12 +1,72 @@
 import { z } from 'zod';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
-export const SECRET_ENV_KEYS = ['DATABASE_URL', 'REDIS_URL'] as const;
+export const SECRET_ENV_KEYS = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'GATEHOUSE_ADMIN_API_KEY',
+  'GATEHOUSE_MASTER_KEY',
+  'GATEHOUSE_MASTER_KEYS_PREVIOUS',
+] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const httpUrl = z.string().regex(/^https?:\/\//, 'must be an http:// or https:// URL');
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+/** Identity and access (src/modules/auth). JWT is off unless an issuer or a JWKS URL is given. */
+const authEnv = {
+  /** Bootstrap admin key: at boot an admin principal with this key (stored hashed) is ensured. */
+  GATEHOUSE_ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** AES-256-GCM key for provider secrets: 32 bytes, base64. */
+  GATEHOUSE_MASTER_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+    .optional(),
+  GATEHOUSE_MASTER_KEY_VERSION: int(1, 1_000_000).default(1),
+  /** Older master keys still needed to decrypt: `version:base64,version:base64`. */
+  GATEHOUSE_MASTER_KEYS_PREVIOUS: z
+    .string()
+    .regex(/^\d+:[A-Za-z0-9+/=]+(,\d+:[A-Za-z0-9+/=]+)*$/, 'must be version:base64 pairs, comma-separated')
+    .optional(),
+  AUTH_OIDC_ISSUER: httpUrl.optional(),
+  AUTH_JWKS_URL: httpUrl.optional(),
+  /** Expected `iss`; defaults to AUTH_OIDC_ISSUER. */
+  AUTH_JWT_ISSUER: z.string().min(1).optional(),
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  AUTH_JWT_ALGORITHMS: csv
+    .pipe(
+      z
+        .array(
+          z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']),
+        )
+        .min(1),
+    )
+    .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+  AUTH_JWT_CLOCK_SKEW_SECONDS: int(0, 300).default(30),
+  AUTH_JWKS_COOLDOWN_SECONDS: int(0, 3600).default(30),
+  AUTH_JWKS_MAX_AGE_SECONDS: int(10, 86_400).default(600),
+  AUTH_JWKS_TIMEOUT_MS: int(100, 60_000).default(5000),
+  /** Claim naming the principal: `sub` or `client_id` (dotted paths allowed). */
+  AUTH_JWT_PRINCIPAL_CLAIM: z.string().min(1).default('sub'),
+  /** Claim holding role names (dotted path, e.g. `realm_access.roles` for Keycloak). */
+  AUTH_JWT_ROLES_CLAIM: z.string().min(1).default('roles'),
+  AUTH_JWT_TEAM_CLAIM: z.string().min(1).optional(),
+  AUTH_JWT_AUTO_PROVISION: bool.default(false),
+  AUTH_JWT_DEFAULT_TEAM: z.string().min(1).max(128).default('default'),
+  AUTH_JWT_DEFAULT_ROLE: z.enum(['admin', 'operator', 'developer', 'viewer']).default('developer'),
+  /** Failed authentications from one source address before it gets 429 for the rest of the window. */
+  AUTH_FAILURE_LIMIT: int(1, 1_000_000).default(20),
+  AUTH_FAILURE_WINDOW_SECONDS: int(1, 86_400).default(60),
+};
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -30,6 +90,7 @@ const envSchema = z.object({
   UPSTREAM_IDLE_TIMEOUT_MS: int(1, 3_600_000).default(300_000),
   UPSTREAM_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   UPSTREAM_CONNECTIONS: int(1, 100_000).default(256),
+  ...authEnv,
 });
 
 export type AppConfig = z.infer<typeof envSchema>;
@@ -50,7 +111,16 @@ export function loadAppConfig(env: Record<string, string | undefined> = process.
     const value = env[key];
     if (value !== undefined && value !== '') input[key] = value;
   }
-  const result = envSchema.safeParse(input);
+  const result = envSchema
+    .refine((c) => !(c.AUTH_OIDC_ISSUER || c.AUTH_JWKS_URL) || c.AUTH_JWT_AUDIENCE, {
+      message: 'is required when AUTH_OIDC_ISSUER or AUTH_JWKS_URL is set',
+      path: ['AUTH_JWT_AUDIENCE'],
+    })
+    .refine((c) => !c.AUTH_JWKS_URL || c.AUTH_JWT_ISSUER || c.AUTH_OIDC_ISSUER, {
+      message: 'is required when AUTH_JWKS_URL is set without AUTH_OIDC_ISSUER',
+      path: ['AUTH_JWT_ISSUER'],
+    })
+    .safeParse(input);
   if (!result.success) {
     throw new EnvValidationError(
       result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),

@@ -24,7 +24,7 @@ describe('Anthropic through the OpenAI SDK, on embedded PGlite', () => {
       `endpoints:${endpoint('claude', 'claude-sonnet-4-5')}${endpoint('claude-429', 'mock-429')}${endpoint('claude-cut', 'mock-cut')}${endpoint('claude-err', 'mock-stream-error')}`,
       { embedded: true },
     );
-    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.apiKey, maxRetries: 0 });
   }, 60_000);
 
   afterAll(async () => {
@@ -110,7 +110,7 @@ describe('Anthropic through the OpenAI SDK, on embedded PGlite', () => {
     for (const model of ['claude-cut', 'claude-err']) {
       const response = await fetch(`${gateway.url}/v1/chat/completions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...gateway.authHeaders() },
         body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'a b c d' }] }),
       });
       const events = (await response.text()).split('\n\n').filter(Boolean);

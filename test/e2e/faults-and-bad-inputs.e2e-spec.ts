@@ -2,10 +2,13 @@ import { createServer, Server } from 'node:net';
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 import { openaiEndpoint, startGateway, TestGateway, waitFor } from 'test/e2e/support/test-gateway';
 
+/** The gateway's admin credentials, set once it has booted. */
+let auth: Record<string, string> = {};
+
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...auth, ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
@@ -52,6 +55,7 @@ ${openaiEndpoint('dead', 'gpt-4o', `http://127.0.0.1:${deadPort}`)}
       { env: { BODY_LIMIT_BYTES: '65536' } },
     );
     v1 = `${gateway.url}/v1/chat/completions`;
+    auth = gateway.authHeaders();
   });
 
   afterAll(async () => {

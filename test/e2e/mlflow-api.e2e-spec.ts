@@ -6,10 +6,13 @@ async function json(response: Response): Promise<Record<string, unknown>> {
   return (await response.json()) as Record<string, unknown>;
 }
 
+/** The gateway's admin credentials, set once it has booted. */
+let auth: Record<string, string> = {};
+
 function post(url: string, body: unknown): Promise<Response> {
   return fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify(body),
   });
 }
@@ -45,6 +48,7 @@ routes:
         traffic_percentage: 50
 `;
     gateway = await startGateway(yaml);
+    auth = gateway.authHeaders();
   });
 
   afterAll(async () => {
@@ -59,7 +63,7 @@ routes:
   });
 
   it('lists endpoints (not traffic routes) with MLflow fields', async () => {
-    const body = await json(await fetch(`${gateway.url}/api/2.0/endpoints/`));
+    const body = await json(await fetch(`${gateway.url}/api/2.0/endpoints/`, { headers: auth }));
     expect(body.next_page_token).toBeUndefined();
     const endpoints = body.endpoints as Record<string, unknown>[];
     expect(endpoints.map((e) => e.name)).toEqual([
@@ -80,9 +84,9 @@ routes:
   });
 
   it('GET one endpoint, and MLflow 404 text for an unknown one', async () => {
-    const one = await json(await fetch(`${gateway.url}/api/2.0/endpoints/embeddings`));
+    const one = await json(await fetch(`${gateway.url}/api/2.0/endpoints/embeddings`, { headers: auth }));
     expect(one.endpoint_type).toBe('llm/v1/embeddings');
-    const missing = await fetch(`${gateway.url}/api/2.0/endpoints/nope`);
+    const missing = await fetch(`${gateway.url}/api/2.0/endpoints/nope`, { headers: auth });
     expect(missing.status).toBe(404);
     expect(await json(missing)).toEqual({
       detail: "The endpoint 'nope' is not present or active on the server. Please verify the endpoint name.",
@@ -92,6 +96,7 @@ routes:
   it('rejects a bad page token with MLflow error body', async () => {
     const response = await fetch(
       `${gateway.url}/api/2.0/endpoints/?page_token=${Buffer.from('{"index":-3}').toString('base64')}`,
+      { headers: auth },
     );
     expect(response.status).toBe(400);
     const body = (await json(response)) as { detail: { error_code: string; message: string } };
@@ -215,7 +220,10 @@ routes:
       gateway.configPath,
       yaml.replace('routes:', `${openaiEndpoint('added', 'gpt-4.1', mock.url)}\nroutes:`),
     );
-    await waitFor(async () => (await fetch(`${gateway.url}/api/2.0/endpoints/added`)).status === 200, 5000);
+    await waitFor(
+      async () => (await fetch(`${gateway.url}/api/2.0/endpoints/added`, { headers: auth })).status === 200,
+      5000,
+    );
     const added = await json(
       await post(`${gateway.url}/endpoints/added/invocations`, {
         messages: [{ role: 'user', content: 'new' }],
@@ -225,7 +233,7 @@ routes:
 
     await writeFile(gateway.configPath, 'endpoints:\n  - name: "bad name"\n    endpoint_type: llm/v1/chat\n');
     await new Promise((resolve) => setTimeout(resolve, 600));
-    expect((await fetch(`${gateway.url}/api/2.0/endpoints/added`)).status).toBe(200);
-    expect((await fetch(`${gateway.url}/api/2.0/endpoints/chat`)).status).toBe(200);
+    expect((await fetch(`${gateway.url}/api/2.0/endpoints/added`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${gateway.url}/api/2.0/endpoints/chat`, { headers: auth })).status).toBe(200);
   });
 });

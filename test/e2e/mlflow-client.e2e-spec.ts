@@ -46,7 +46,7 @@ routes:
       - name: chat-b
         traffic_percentage: 50
 `);
-    check = await runMlflowClientCheck(gateway.url);
+    check = await runMlflowClientCheck(gateway.url, gateway.apiKey);
   }, SETUP_TIMEOUT_MS + 60_000);
 
   afterAll(async () => {

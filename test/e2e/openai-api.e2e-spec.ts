@@ -38,7 +38,7 @@ ${openaiEndpoint('too-long', 'mock-400', mock.url)}
         api_key: $MOCK_OPENAI_KEY
         api_base: ${mock.url}/v1
 `);
-    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused-until-auth-lands', maxRetries: 0 });
+    client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.apiKey, maxRetries: 0 });
   });
 
   afterAll(async () => {
@@ -100,7 +100,7 @@ ${openaiEndpoint('too-long', 'mock-400', mock.url)}
   it('ends the raw SSE body with data: [DONE]', async () => {
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...gateway.authHeaders() },
       body: JSON.stringify({ model: 'chat', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(response.status).toBe(200);

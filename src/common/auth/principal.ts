@@ -11,6 +11,8 @@ export interface Principal {
   permissions: ReadonlySet<string>;
   /** The API key used, when the caller authenticated with one (not with a JWT). */
   apiKeyId: string | null;
+  /** Endpoint name patterns the API key is limited to (null: no key-level limit). */
+  apiKeyEndpoints?: readonly string[] | null;
 }
 
 declare module 'fastify' {

@@ -17,6 +17,7 @@ const OPENAI_TYPE_BY_STATUS: Record<number, string> = {
   415: 'invalid_request_error',
   422: 'invalid_request_error',
   429: 'rate_limit_error',
+  503: 'api_error',
 };
 
 /** Fastify's own client errors (body limits, content types) keyed by their error code. */
@@ -101,7 +102,7 @@ export function renderError(
   surface: ErrorSurface,
   requestId: string,
 ): RenderedError {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...exception.options.headers };
   if (exception.options.retryAfter) headers['retry-after'] = exception.options.retryAfter;
   const status = exception.status;
   const message =

@@ -13,6 +13,14 @@ export enum GatewayErrorCode {
   UpstreamRateLimited = 'upstream_rate_limited',
   UpstreamUnavailable = 'upstream_unavailable',
   Internal = 'internal_error',
+  MissingCredentials = 'missing_credentials',
+  InvalidApiKey = 'invalid_api_key',
+  InvalidToken = 'invalid_token',
+  PermissionDenied = 'permission_denied',
+  TooManyAuthFailures = 'too_many_auth_failures',
+  AuthUnavailable = 'auth_unavailable',
+  ObjectNotFound = 'object_not_found',
+  Conflict = 'conflict',
 }
 
 export interface GatewayExceptionOptions {
@@ -25,6 +33,8 @@ export interface GatewayExceptionOptions {
   mlflowStatus?: number;
   /** OpenAI `error.type` override. */
   type?: string;
+  /** Extra response headers (e.g. `WWW-Authenticate` on a 401). */
+  headers?: Record<string, string>;
 }
 
 export class GatewayException extends Error {

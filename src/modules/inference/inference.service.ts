@@ -12,6 +12,7 @@ import {
 } from 'src/modules/providers/provider-adapter';
 import { EndpointEntry, RouteEntry, RouteTable } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
+import { AccessService } from 'src/modules/auth/access.service';
 
 /**
  * The surfaces differ only at the edges: how the endpoint is named, how errors look, whether a stream
@@ -36,10 +37,14 @@ const TYPE_NAME: Record<Operation, string> = {
 
 @Injectable()
 export class InferenceService {
-  constructor(private readonly routing: RoutingService) {}
+  constructor(
+    private readonly routing: RoutingService,
+    private readonly access: AccessService,
+  ) {}
 
   async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
     const entry = this.resolve(input);
+    this.access.assertCanInvoke(reply.request, entry.name);
     const op = input.op ?? OPERATION_OF[entry.endpointType];
     if (input.op && OPERATION_OF[entry.endpointType] !== input.op) {
       throw new GatewayException(

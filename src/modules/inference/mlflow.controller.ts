@@ -1,5 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import {
   CHAT_REQUEST,
@@ -8,6 +16,7 @@ import {
   MLFLOW_ENDPOINT,
   MLFLOW_ERROR,
 } from 'src/modules/inference/dto/openapi.schemas';
+import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { InferenceService } from 'src/modules/inference/inference.service';
 import {
   MlflowEndpoint,
@@ -20,6 +29,7 @@ type Body = Record<string, unknown>;
 
 /** The MLflow AI Gateway REST surface, so `mlflow.deployments.get_deploy_client(url)` works unchanged. */
 @ApiTags('MLflow-compatible')
+@ApiBearerAuth()
 @ApiResponse({ status: 404, description: 'Unknown endpoint', schema: MLFLOW_ERROR })
 @Controller()
 export class MlflowController {
@@ -29,6 +39,7 @@ export class MlflowController {
   ) {}
 
   @Get('api/2.0/endpoints')
+  @RequirePermission('endpoints.read')
   @ApiOperation({ summary: 'List endpoints (MLflow deployments client: list_endpoints)' })
   @ApiQuery({ name: 'page_token', required: false })
   @ApiOkResponse({
@@ -45,6 +56,7 @@ export class MlflowController {
   }
 
   @Get('api/2.0/endpoints/:name')
+  @RequirePermission('endpoints.read')
   @ApiOperation({ summary: 'Get one endpoint (MLflow deployments client: get_endpoint)' })
   @ApiOkResponse({ schema: MLFLOW_ENDPOINT })
   get(@Param('name') name: string): MlflowEndpoint {
@@ -52,6 +64,7 @@ export class MlflowController {
   }
 
   @Post('endpoints/:name/invocations')
+  @RequirePermission('inference.invoke')
   @HttpCode(200)
   @ApiOperation({ summary: 'Query an endpoint or traffic route (MLflow deployments client: predict)' })
   @ApiBody({ schema: INVOCATION_REQUEST })
@@ -60,6 +73,7 @@ export class MlflowController {
   }
 
   @Post('gateway/:name/invocations')
+  @RequirePermission('inference.invoke')
   @HttpCode(200)
   @ApiOperation({ summary: "Query an endpoint or traffic route (the endpoint's endpoint_url)" })
   @ApiBody({ schema: INVOCATION_REQUEST })
@@ -72,6 +86,7 @@ export class MlflowController {
   }
 
   @Post('gateway/mlflow/v1/chat/completions')
+  @RequirePermission('inference.invoke')
   @HttpCode(200)
   @ApiOperation({
     summary: 'OpenAI chat for MLflow 3.x clients (judges, MLFLOW_GATEWAY_URI); model = endpoint name',
@@ -84,6 +99,7 @@ export class MlflowController {
   }
 
   @Post('gateway/:name/mlflow/invocations')
+  @RequirePermission('inference.invoke')
   @HttpCode(200)
   @ApiOperation({ summary: 'MLflow 3.x unified invocation: `messages` → chat, `input` → embeddings' })
   @ApiBody({ schema: INVOCATION_REQUEST })

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import {
   CHAT_REQUEST,
@@ -10,6 +10,7 @@ import {
   EMBEDDINGS_RESPONSE,
   OPENAI_ERROR,
 } from 'src/modules/inference/dto/openapi.schemas';
+import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { InferenceService } from 'src/modules/inference/inference.service';
 import { ModelListService, OpenAIModelList } from 'src/modules/inference/model-list.service';
 
@@ -17,6 +18,7 @@ type Body = Record<string, unknown>;
 const model = (body: Body) => (typeof body.model === 'string' ? body.model : undefined);
 
 @ApiTags('OpenAI-compatible')
+@ApiBearerAuth()
 @ApiResponse({ status: 400, description: 'Invalid request', schema: OPENAI_ERROR })
 @Controller('v1')
 export class OpenAIController {
@@ -26,6 +28,7 @@ export class OpenAIController {
   ) {}
 
   @Post('chat/completions')
+  @RequirePermission('inference.invoke')
   @HttpCode(200)
   @ApiOperation({ summary: 'Chat completion (JSON or Server-Sent Events with stream: true)' })
   @ApiBody({ schema: CHAT_REQUEST })
@@ -35,6 +38,7 @@ export class OpenAIController {
   }
 
   @Post('completions')
+  @RequirePermission('inference.invoke')
   @HttpCode(200)
   @ApiOperation({ summary: 'Text completion' })
   @ApiBody({ schema: COMPLETIONS_REQUEST })
@@ -44,6 +48,7 @@ export class OpenAIController {
   }
 
   @Post('embeddings')
+  @RequirePermission('inference.invoke')
   @HttpCode(200)
   @ApiOperation({ summary: 'Embeddings' })
   @ApiBody({ schema: EMBEDDINGS_REQUEST })
@@ -53,6 +58,7 @@ export class OpenAIController {
   }
 
   @Get('models')
+  @RequirePermission('endpoints.read')
   @ApiOperation({ summary: 'Endpoints and traffic routes, as OpenAI models' })
   list(): OpenAIModelList {
     return this.models.openAIModels();

@@ -57,7 +57,11 @@ export function ensurePythonVenv(): Promise<void> {
 }
 
 /** Runs a Python script with the venv's interpreter and parses the single JSON object it prints. */
-export async function runPythonJson(script: string, args: string[]): Promise<unknown> {
+export async function runPythonJson(
+  script: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<unknown> {
   await ensurePythonVenv();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -66,10 +70,11 @@ export async function runPythonJson(script: string, args: string[]): Promise<unk
     no_proxy: '127.0.0.1,localhost',
     PYTHONDONTWRITEBYTECODE: '1',
   };
-  // MLflow's client would send these as credentials; the check runs without any.
+  // Credentials come only from the caller (extraEnv), never from the developer's environment.
   for (const name of ['MLFLOW_TRACKING_TOKEN', 'MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD']) {
     delete env[name];
   }
+  Object.assign(env, extraEnv);
   const { stdout } = await run(VENV_PYTHON, [script, ...args], RUN_TIMEOUT_MS, env);
   try {
     return JSON.parse(stdout) as unknown;
@@ -161,6 +166,9 @@ export function failure<T>(step: Step<T>): PythonError {
 }
 
 /** Drives `mlflow.deployments.get_deploy_client(gatewayUrl)` through the check script. */
-export async function runMlflowClientCheck(gatewayUrl: string): Promise<MlflowClientCheck> {
-  return (await runPythonJson(CHECK_SCRIPT, [gatewayUrl])) as MlflowClientCheck;
+/** `token` reaches the client as MLFLOW_TRACKING_TOKEN (sent as `Authorization: Bearer`). */
+export async function runMlflowClientCheck(gatewayUrl: string, token: string): Promise<MlflowClientCheck> {
+  return (await runPythonJson(CHECK_SCRIPT, [gatewayUrl], {
+    MLFLOW_TRACKING_TOKEN: token,
+  })) as MlflowClientCheck;
 }

@@ -29,6 +29,8 @@ export interface TestGateway {
 export interface StartOptions {
   /** Use embedded PGlite (under a temp DATA_DIR) instead of a fresh PostgreSQL database. */
   embedded?: boolean;
+  /** Share this existing database (another replica's) instead of creating one; it is not dropped on close. */
+  databaseUrl?: string;
   env?: Record<string, string>;
 }
 
@@ -55,7 +57,11 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
   const configPath = join(dir, 'gateway.yaml');
   await writeFile(configPath, yaml);
-  const database = options.embedded ? undefined : await createTestDatabase();
+  const database = options.embedded
+    ? undefined
+    : options.databaseUrl
+      ? { url: options.databaseUrl, drop: async () => undefined }
+      : await createTestDatabase();
   const apiKey = `gh_test_${randomBytes(24).toString('hex')}`;
   const config = loadAppConfig({
     GATEHOUSE_ADMIN_API_KEY: apiKey,

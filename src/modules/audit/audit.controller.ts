@@ -1,0 +1,28 @@
+import { Controller, Get, Query, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { RequirePermission } from 'src/common/auth/auth.decorators';
+import { AuditQueryService } from 'src/modules/audit/audit-query.service';
+import { AuditQueryDto } from 'src/modules/audit/dto/audit-query.dto';
+import { ZodPipe } from 'src/modules/auth/dto/zod-body.pipe';
+
+@ApiTags('Admin: audit')
+@ApiBearerAuth()
+@Controller('admin/v1/audit')
+export class AuditController {
+  constructor(private readonly audit: AuditQueryService) {}
+
+  @Get()
+  @RequirePermission('audit.read')
+  @ApiOperation({
+    summary:
+      'Audit entries, newest first. Filters: actorId, teamId, action, outcome, targetType, targetId, requestId, since, until; page with before=<id of the last entry>',
+  })
+  list(
+    @Req() request: FastifyRequest,
+    @Query(new ZodPipe(AuditQueryDto)) query: z.infer<typeof AuditQueryDto>,
+  ) {
+    return this.audit.list(request, query);
+  }
+}

@@ -1,0 +1,57 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
+import { EntityManager } from 'typeorm';
+import { AuditEntry, AuditQuery, AuditRepository, AuditRow } from 'src/modules/audit/audit.repository';
+
+export interface AuditEvent {
+  action: string;
+  targetType: string;
+  targetId?: string | null;
+  before?: unknown;
+  after?: unknown;
+  /** Team the record belongs to (who may read it); defaults to the actor's team. */
+  teamId?: string | null;
+}
+
+/** Append-only record of every admin change and every access denial. */
+@Injectable()
+export class AuditService {
+  private readonly logger = new Logger('Audit');
+
+  constructor(private readonly repository: AuditRepository) {}
+
+  /** An admin change, written in the same transaction as the change itself. */
+  async change(request: FastifyRequest, event: AuditEvent, manager: EntityManager): Promise<void> {
+    await this.repository.append(entryOf(request, event, 'success'), manager);
+  }
+
+  /** A denial: never delays or fails the response; a write failure is logged. */
+  denied(request: FastifyRequest, event: AuditEvent): void {
+    this.repository.append(entryOf(request, event, 'denied')).catch((error: unknown) => {
+      this.logger.error(
+        `could not record denial ${event.action} (request ${request.id}): ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+  }
+
+  query(q: AuditQuery): Promise<AuditRow[]> {
+    return this.repository.query(q);
+  }
+}
+
+function entryOf(request: FastifyRequest, event: AuditEvent, outcome: AuditEntry['outcome']): AuditEntry {
+  const actor = request.principal;
+  return {
+    actorId: actor?.id ?? null,
+    actorName: actor?.name ?? null,
+    teamId: event.teamId !== undefined ? event.teamId : (actor?.teamId ?? null),
+    action: event.action,
+    outcome,
+    targetType: event.targetType,
+    targetId: event.targetId ?? null,
+    before: event.before ?? null,
+    after: event.after ?? null,
+    requestId: request.id,
+    source: request.ip ?? null,
+  };
+}

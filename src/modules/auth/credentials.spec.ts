@@ -1,0 +1,45 @@
+import { extractCredential, looksLikeJwt } from 'src/modules/auth/credentials';
+
+describe('extractCredential', () => {
+  it('reads Bearer, x-api-key and the Basic password', () => {
+    expect(extractCredential({ authorization: 'Bearer gh_abc' })).toEqual({
+      kind: 'secret',
+      value: 'gh_abc',
+      via: 'bearer',
+    });
+    expect(extractCredential({ 'x-api-key': 'gh_def' })).toEqual({
+      kind: 'secret',
+      value: 'gh_def',
+      via: 'x-api-key',
+    });
+    const basic = Buffer.from('mlflow:gh_ghi').toString('base64');
+    expect(extractCredential({ authorization: `Basic ${basic}` })).toEqual({
+      kind: 'secret',
+      value: 'gh_ghi',
+      via: 'basic',
+    });
+  });
+
+  it('keeps colons inside a Basic password', () => {
+    const basic = Buffer.from('u:a:b').toString('base64');
+    expect(extractCredential({ authorization: `Basic ${basic}` })).toMatchObject({ value: 'a:b' });
+  });
+
+  it('flags absent and malformed credentials', () => {
+    expect(extractCredential({})).toEqual({ kind: 'none' });
+    expect(extractCredential({ authorization: 'Bearer' })).toEqual({ kind: 'malformed' });
+    expect(extractCredential({ authorization: 'Digest x' })).toEqual({ kind: 'malformed' });
+    expect(
+      extractCredential({ authorization: `Basic ${Buffer.from('user-only').toString('base64')}` }),
+    ).toEqual({
+      kind: 'malformed',
+    });
+    expect(extractCredential({ authorization: `Bearer ${'a'.repeat(9000)}` })).toEqual({ kind: 'malformed' });
+  });
+
+  it('tells JWTs from API keys by shape', () => {
+    expect(looksLikeJwt('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')).toBe(true);
+    expect(looksLikeJwt('gh_abcdef')).toBe(false);
+    expect(looksLikeJwt('eyJ.a')).toBe(false);
+  });
+});

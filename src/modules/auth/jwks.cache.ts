@@ -1,0 +1,73 @@
+import { createLocalJWKSet, errors, JSONWebKeySet, JWTHeaderParameters, FlattenedJWSInput } from 'jose';
+
+export type JwksFetch = (url: string, timeoutMs: number) => Promise<JSONWebKeySet>;
+
+export class JwksUnavailableError extends Error {}
+
+export interface JwksCacheOptions {
+  /** Resolved lazily (OIDC discovery may need a round trip first). */
+  url: () => Promise<string>;
+  fetch: JwksFetch;
+  maxAgeMs: number;
+  cooldownMs: number;
+  timeoutMs: number;
+  now?: () => number;
+}
+
+type LocalSet = ReturnType<typeof createLocalJWKSet>;
+type Resolver = (header: JWTHeaderParameters, token: FlattenedJWSInput) => ReturnType<LocalSet>;
+
+/**
+ * The identity provider's signing keys, cached. Only `kid`/`alg` of a token select a key: `jku`, `x5u`
+ * and embedded `jwk` headers are never followed. An unknown `kid` triggers at most one refetch per
+ * cooldown (a flood of random kids cannot hammer the IdP); a stale set is refreshed in the background
+ * and kept if the refresh fails, so an IdP outage does not log anyone out.
+ */
+export class JwksCache {
+  private local: LocalSet | undefined;
+  private fetchedAt = 0;
+  private lastAttempt = Number.NEGATIVE_INFINITY;
+  private inflight: Promise<void> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: JwksCacheOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  readonly resolve: Resolver = async (header, token) => {
+    if (!this.local) await this.refresh(true);
+    else if (this.now() - this.fetchedAt > this.options.maxAgeMs)
+      void this.refresh(false).catch(() => undefined);
+    try {
+      return await this.local!(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      if (this.now() - this.lastAttempt < this.options.cooldownMs) throw error;
+      await this.refresh(true);
+      return this.local!(header, token);
+    }
+  };
+
+  private async refresh(mustSucceed: boolean): Promise<void> {
+    if (!this.inflight) {
+      this.lastAttempt = this.now();
+      this.inflight = (async () => {
+        try {
+          const url = await this.options.url();
+          const set = await this.options.fetch(url, this.options.timeoutMs);
+          if (!set || !Array.isArray(set.keys)) throw new Error('not a JWK set');
+          this.local = createLocalJWKSet(set);
+          this.fetchedAt = this.now();
+        } finally {
+          this.inflight = undefined;
+        }
+      })();
+    }
+    try {
+      await this.inflight;
+    } catch {
+      // With keys in hand an unreachable IdP is not the caller's fault; without them we cannot judge.
+      if (mustSucceed) throw new JwksUnavailableError('the identity provider keys could not be fetched');
+    }
+  }
+}
