@@ -11,6 +11,8 @@ export default tseslint.config(
       '.venv/**',
       'jest.config.js',
       'eslint.config.mjs',
+      // Plain ESM run by Node in a child process (oidc-provider is ESM-only); not part of the TS project.
+      'test/e2e/support/*.mjs',
     ],
   },
   js.configs.recommended,

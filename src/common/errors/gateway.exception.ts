@@ -21,6 +21,7 @@ export enum GatewayErrorCode {
   AuthUnavailable = 'auth_unavailable',
   ObjectNotFound = 'object_not_found',
   Conflict = 'conflict',
+  SecretsUnavailable = 'secrets_unavailable',
 }
 
 export interface GatewayExceptionOptions {

@@ -255,12 +255,16 @@ export class AuthRepository {
     return rows.length ? apiKey(rows[0]) : undefined;
   }
 
-  async listKeys(filter: { principalId?: string; teamId?: string | null }): Promise<ApiKeyRecord[]> {
+  async listKeys(
+    filter: { principalId?: string; teamId?: string | null },
+    m?: EntityManager,
+  ): Promise<ApiKeyRecord[]> {
     const rows = await this.q(
       `SELECT k.* FROM auth_api_keys k JOIN auth_principals p ON p.id = k.principal_id
        WHERE ($1::uuid IS NULL OR k.principal_id = $1) AND (NOT $2::boolean OR p.team_id IS NOT DISTINCT FROM $3::uuid)
        ORDER BY k.created_at, k.id`,
       [filter.principalId ?? null, filter.teamId !== undefined, filter.teamId ?? null],
+      m,
     );
     return rows.map(apiKey);
   }

@@ -64,7 +64,7 @@ export class BootstrapAdminService {
         }
         return undefined;
       }
-      const keys = await this.repository.listKeys({ principalId: admin.id });
+      const keys = await this.repository.listKeys({ principalId: admin.id }, m);
       if (keys.length > 0) return undefined;
       const minted = mintApiKey();
       await this.repository.insertKey(

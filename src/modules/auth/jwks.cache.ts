@@ -26,7 +26,8 @@ type Resolver = (header: JWTHeaderParameters, token: FlattenedJWSInput) => Retur
 export class JwksCache {
   private local: LocalSet | undefined;
   private fetchedAt = 0;
-  private lastAttempt = Number.NEGATIVE_INFINITY;
+  /** Refetches caused by an unknown `kid` are rate-limited; the first load and age-based refreshes are not. */
+  private lastUnknownKidFetch = Number.NEGATIVE_INFINITY;
   private inflight: Promise<void> | undefined;
   private readonly now: () => number;
 
@@ -42,7 +43,8 @@ export class JwksCache {
       return await this.local!(header, token);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
-      if (this.now() - this.lastAttempt < this.options.cooldownMs) throw error;
+      if (this.now() - this.lastUnknownKidFetch < this.options.cooldownMs) throw error;
+      this.lastUnknownKidFetch = this.now();
       await this.refresh(true);
       return this.local!(header, token);
     }
@@ -50,7 +52,6 @@ export class JwksCache {
 
   private async refresh(mustSucceed: boolean): Promise<void> {
     if (!this.inflight) {
-      this.lastAttempt = this.now();
       this.inflight = (async () => {
         try {
           const url = await this.options.url();

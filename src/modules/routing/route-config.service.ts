@@ -7,6 +7,7 @@ import { ProviderRegistry } from 'src/modules/providers/provider.registry';
 import { ConfigRevisionRepository } from 'src/modules/routing/config-revision.repository';
 import { buildRouteTable } from 'src/modules/routing/route-table';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
+import { SecretsService } from 'src/modules/secrets/secrets.service';
 
 export interface ReloadResult {
   applied: boolean;
@@ -28,6 +29,7 @@ export class RouteConfigService implements OnApplicationBootstrap {
     private readonly registry: ProviderRegistry,
     private readonly holder: RouteTableHolder,
     private readonly revisions: ConfigRevisionRepository,
+    private readonly secrets: SecretsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -63,7 +65,8 @@ export class RouteConfigService implements OnApplicationBootstrap {
     if (revision === this.lastRevision) return { applied: true, revision, problems: [] };
     try {
       const fileConfig = parseGatewayConfig(text, {
-        env: process.env,
+        // `$secret:NAME` resolves to a provider secret stored (encrypted) through the admin API.
+        env: { ...process.env, ...this.secrets.asEnv() },
         knownProviders: this.registry.knownProviders(),
         baseDir: this.source.path.replace(/[\\/][^\\/]*$/, ''),
       });

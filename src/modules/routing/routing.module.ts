@@ -8,9 +8,10 @@ import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gatewa
 import { RouteConfigService } from 'src/modules/routing/route-config.service';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { RoutingService } from 'src/modules/routing/routing.service';
+import { SecretsModule } from 'src/modules/secrets/secrets.module';
 
 @Module({
-  imports: [ProvidersModule, TypeOrmModule.forFeature([GatewayConfigRevisionEntity])],
+  imports: [ProvidersModule, SecretsModule, TypeOrmModule.forFeature([GatewayConfigRevisionEntity])],
   providers: [
     GatewayConfigSource,
     UpstreamHttpClient,

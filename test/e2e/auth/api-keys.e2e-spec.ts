@@ -3,6 +3,8 @@ import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-moc
 import { bearer, call, chatBody } from 'test/e2e/support/admin-client';
 import { openaiEndpoint, startGateway, TestGateway } from 'test/e2e/support/test-gateway';
 
+jest.setTimeout(60_000);
+
 describe('API keys, teams, roles and grants (PostgreSQL)', () => {
   let mock: OpenAIMock;
   let gateway: TestGateway;

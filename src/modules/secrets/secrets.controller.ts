@@ -1,0 +1,57 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { RequirePermission } from 'src/common/auth/auth.decorators';
+import { schemaOf } from 'src/modules/auth/dto/openapi';
+import { ZodPipe } from 'src/modules/auth/dto/zod-body.pipe';
+import { SecretsService } from 'src/modules/secrets/secrets.service';
+
+const SecretName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'letters, digits and _ . - only (at most 128)');
+const PutSecretDto = z.strictObject({ value: z.string().min(1).max(16_384) });
+
+@ApiTags('Admin: provider secrets')
+@ApiBearerAuth()
+@Controller('admin/v1/secrets')
+export class SecretsController {
+  constructor(private readonly secrets: SecretsService) {}
+
+  @Get()
+  @RequirePermission('secrets.read')
+  @ApiOperation({ summary: 'List stored provider secrets (names and key versions; never values)' })
+  list() {
+    return this.secrets.list();
+  }
+
+  @Put(':name')
+  @RequirePermission('secrets.write')
+  @ApiOperation({
+    summary: 'Store or replace a provider secret, encrypted; reference it in gateway.yaml as $secret:NAME',
+  })
+  @ApiBody({ schema: schemaOf(PutSecretDto) })
+  put(
+    @Req() request: FastifyRequest,
+    @Param('name', new ZodPipe(SecretName)) name: string,
+    @Body(new ZodPipe(PutSecretDto)) dto: z.infer<typeof PutSecretDto>,
+  ) {
+    return this.secrets.put(request, name, dto.value);
+  }
+
+  @Delete(':name')
+  @HttpCode(204)
+  @RequirePermission('secrets.write')
+  @ApiOperation({ summary: 'Delete a provider secret' })
+  remove(@Req() request: FastifyRequest, @Param('name', new ZodPipe(SecretName)) name: string) {
+    return this.secrets.remove(request, name);
+  }
+
+  @Post('reencrypt')
+  @HttpCode(200)
+  @RequirePermission('secrets.write')
+  @ApiOperation({ summary: 'Re-encrypt every secret under the current master key version' })
+  reencrypt(@Req() request: FastifyRequest) {
+    return this.secrets.reencrypt(request);
+  }
+}

@@ -1,0 +1,93 @@
+import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
+import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { PATH_METADATA, METHOD_METADATA } from '@nestjs/common/constants';
+import { RequestMethod } from '@nestjs/common';
+import { IS_PUBLIC_KEY, REQUIRED_PERMISSION_KEY } from 'src/common/auth/auth.decorators';
+import { isPermission } from 'src/modules/auth/permissions';
+import { startGateway, TestGateway } from 'test/e2e/support/test-gateway';
+
+jest.setTimeout(60_000);
+
+/** Routes served by Fastify plugins outside Nest's guards: the API docs, public by design. */
+
+describe('route walk: every handler is @Public() or declares a permission', () => {
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    gateway = await startGateway('endpoints: []\n');
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  /** Every controller of every module of the running app. */
+  const controllers = (): InstanceWrapper[] =>
+    [...gateway.app.get(ModulesContainer).values()].flatMap((module) => [...module.controllers.values()]);
+
+  interface Handler {
+    method: string;
+    path: string;
+    route: string;
+    isPublic: boolean;
+    permission: string | undefined;
+  }
+
+  function walk(): Handler[] {
+    const scanner = new MetadataScanner();
+    const reflector = gateway.app.get(Reflector);
+    const handlers: Handler[] = [];
+    for (const wrapper of controllers()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || !wrapper.metatype) continue;
+      const prototype = Object.getPrototypeOf(instance) as object;
+      const base = String(Reflect.getMetadata(PATH_METADATA, wrapper.metatype) ?? '');
+      for (const name of scanner.getAllMethodNames(prototype)) {
+        const handler = (prototype as Record<string, (...args: unknown[]) => unknown>)[name];
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        if (method === undefined) continue;
+        const own = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
+        const path = `/${[base, own].filter((p) => p && p !== '/').join('/')}`.replace(/\/+/g, '/');
+        const targets = [handler, wrapper.metatype];
+        handlers.push({
+          method: RequestMethod[method],
+          path,
+          route: `${RequestMethod[method]} ${path}`,
+          isPublic: reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets) === true,
+          permission: reflector.getAllAndOverride<string>(REQUIRED_PERMISSION_KEY, targets),
+        });
+      }
+    }
+    return handlers;
+  }
+
+  it('finds no handler without a decorator, and only known permissions', () => {
+    const handlers = walk();
+    expect(handlers.length).toBeGreaterThan(30);
+    expect(handlers.filter((h) => !h.isPublic && !h.permission).map((h) => h.route)).toEqual([]);
+    expect(handlers.filter((h) => h.permission && !isPermission(h.permission)).map((h) => h.route)).toEqual(
+      [],
+    );
+    // Public means health probes only; everything else is behind a permission.
+    expect(handlers.filter((h) => h.isPublic).map((h) => h.route)).toEqual([
+      'GET /health',
+      'GET /health/live',
+      'GET /health/ready',
+    ]);
+  });
+
+  it('answers 401 to every non-public route called without credentials', async () => {
+    const checked: string[] = [];
+    for (const h of walk()) {
+      const path = h.path.replace(/:[^/]+/g, '00000000-0000-4000-8000-000000000000');
+      const response = await fetch(`${gateway.url}${path}`, {
+        method: h.method,
+        headers: h.method === 'GET' || h.method === 'DELETE' ? {} : { 'content-type': 'application/json' },
+        body: h.method === 'GET' || h.method === 'DELETE' ? undefined : '{}',
+      });
+      expect([h.method, path, response.status === 401]).toEqual([h.method, path, !h.isPublic]);
+      checked.push(path);
+    }
+    expect(checked.length).toBeGreaterThan(30);
+  });
+});
