@@ -12,6 +12,7 @@ import {
 } from 'src/modules/providers/provider-adapter';
 import { EndpointEntry, RouteEntry, RouteTable } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
+import { CacheService } from 'src/modules/cache/cache.service';
 
 /**
  * The surfaces differ only at the edges: how the endpoint is named, how errors look, whether a stream
@@ -36,7 +37,10 @@ const TYPE_NAME: Record<Operation, string> = {
 
 @Injectable()
 export class InferenceService {
-  constructor(private readonly routing: RoutingService) {}
+  constructor(
+    private readonly routing: RoutingService,
+    private readonly cache: CacheService,
+  ) {}
 
   async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
     const entry = this.resolve(input);
@@ -60,16 +64,26 @@ export class InferenceService {
       }
     });
     reply.header('x-gatehouse-endpoint', endpoint.name);
-    if (canonical.stream === true && op !== 'embeddings') {
-      const chunks = await this.routing.openStream(op, canonical, endpoint, controller.signal);
-      const includeUsage =
-        (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-      await writeSse(reply, chunks, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
-      return;
+    const cached = await this.cache.lookup({ op, request: canonical, endpoint, http: reply.request });
+    cached.applyHeaders(reply);
+    try {
+      if (canonical.stream === true && op !== 'embeddings') {
+        const chunks = cached.hit
+          ? cached.replayChunks()
+          : cached.capture(await this.routing.openStream(op, canonical, endpoint, controller.signal));
+        const includeUsage =
+          (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+        await writeSse(reply, chunks, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
+        return;
+      }
+      const response = cached.hit
+        ? cached.replayResponse()
+        : cached.fill(await this.routing.invoke(op, canonical, endpoint, controller.signal));
+      const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
+      void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+    } finally {
+      cached.release();
     }
-    const response = await this.routing.invoke(op, canonical, endpoint, controller.signal);
-    const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
-    void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
   }
 
   private resolve(input: InvocationInput): RouteEntry {
