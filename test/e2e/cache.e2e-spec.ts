@@ -423,3 +423,63 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', cache('{}'))}
     expect(mock.requests.length).toBe(before + 4);
   });
 });
+
+describe('Response cache without Redis (in-process LRU)', () => {
+  let mock: OpenAIMock;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    process.env.MOCK_OPENAI_KEY = MOCK_API_KEY;
+    mock = await startOpenAIMock();
+    gateway = await startGateway(
+      `
+gatehouse:
+  cache: { ttl_seconds: 60 }
+endpoints:
+${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
+${openaiEndpoint('embed', 'text-embedding-3-small', mock.url, 'llm/v1/embeddings')}
+`,
+      { env: { CACHE_COMPRESS_MIN_BYTES: '64' } },
+    );
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await mock?.close();
+  });
+
+  const embed = async (input: string) => {
+    const response = await fetch(`${gateway.url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...gateway.authHeaders() },
+      body: JSON.stringify({ model: 'embed', input }),
+    });
+    return { cache: response.headers.get('x-gatehouse-cache'), body: (await response.json()) as unknown };
+  };
+
+  it('caches every endpoint from the top-level defaults and invalidates', async () => {
+    const before = mock.requests.length;
+    const first = await embed('memory store');
+    // Let the background write land, so the second answer comes from the store (not the finished flight).
+    await sleep(100);
+    const second = await embed('memory store');
+    expect([first.cache, second.cache]).toEqual(['miss', 'hit']);
+    expect(second.body).toEqual(first.body);
+    expect(mock.requests.length).toBe(before + 1);
+
+    const stats = (await (
+      await fetch(`${gateway.url}/admin/v1/cache/stats`, { headers: gateway.authHeaders() })
+    ).json()) as Record<string, number | string>;
+    expect(stats).toMatchObject({ store: 'memory', hits: 1, sharedHits: 0, misses: 1, writes: 1 });
+    expect(stats.bytesRead).toBe(stats.bytesWritten);
+
+    const invalidated = await fetch(`${gateway.url}/admin/v1/cache/invalidations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...gateway.authHeaders() },
+      body: JSON.stringify({ all: true }),
+    });
+    expect(await invalidated.json()).toEqual({ deleted: 1 });
+    expect((await embed('memory store')).cache).toBe('miss');
+    expect(mock.requests.length).toBe(before + 2);
+  });
+});
