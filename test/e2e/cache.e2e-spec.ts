@@ -454,7 +454,7 @@ ${openaiEndpoint('embed', 'text-embedding-3-small', mock.url, 'llm/v1/embeddings
       headers: { 'content-type': 'application/json', ...gateway.authHeaders() },
       body: JSON.stringify({ model: 'embed', input }),
     });
-    return { cache: response.headers.get('x-gatehouse-cache'), body: (await response.json()) as unknown };
+    return { cache: response.headers.get('x-gatehouse-cache'), body: await response.json() };
   };
 
   it('caches every endpoint from the top-level defaults and invalidates', async () => {
