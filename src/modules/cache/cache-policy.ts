@@ -95,8 +95,9 @@ export function resolvePolicy(
 }
 
 /**
- * Whether this request's answer may be reused. Embeddings are deterministic; chat and completions only
- * with `temperature: 0` (absent means the provider default, 1), unless the policy or the caller opts in.
+ * Whether this request's answer may be reused. Embeddings (and any other non-generative operation, such
+ * as model predictions) are deterministic; chat and completions only with `temperature: 0` (absent means
+ * the provider default, 1), unless the policy or the caller opts in.
  */
 export function isCacheableRequest(
   policy: CachePolicy,
@@ -105,6 +106,7 @@ export function isCacheableRequest(
   optIn: boolean,
 ): boolean {
   if (!policy.enabled) return false;
-  if (policy.requests === 'all' || optIn || op === 'embeddings') return true;
+  if (policy.requests === 'all' || optIn) return true;
+  if (op !== 'chat' && op !== 'completions') return true;
   return request.temperature === 0;
 }

@@ -78,7 +78,7 @@ function setup(options: { store?: CacheStore; cache?: CachePolicyInput; env?: Re
     }
     return lookup;
   };
-  return { service, stats, hits, call, upstream: () => upstreamCalls };
+  return { service, stats, hits, events, call, upstream: () => upstreamCalls };
 }
 
 describe('CacheService', () => {
@@ -164,6 +164,17 @@ describe('CacheService', () => {
     expect(upstream()).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(stats.snapshot().storeErrors).toBe(4);
+  });
+
+  it('still answers a hit when a cache.hit listener throws', async () => {
+    const { call, events } = setup();
+    events.on(CACHE_HIT_EVENT, () => {
+      throw new Error('billing is down');
+    });
+    await call(http());
+    const hit = await call(http());
+    expect(hit.status).toBe('hit');
+    expect(hit.replayResponse()).toEqual(answer);
   });
 
   it('sends no header when the endpoint does not cache', async () => {

@@ -137,8 +137,7 @@ export class CacheService {
     if (shared) this.stats.add('sharedHits');
     this.stats.add('tokensSaved', (usage?.total_tokens as number | null) ?? 0);
     const principal = input.http.principal;
-    this.events.emit(
-      CACHE_HIT_EVENT,
+    this.emit(
       new CacheHitEvent(
         String(input.http.id),
         input.endpoint.name,
@@ -155,6 +154,17 @@ export class CacheService {
       ),
     );
     return CacheLookup.hit(entry, ageSeconds);
+  }
+
+  /** A failing listener (billing, metrics) must not fail a request that is already answered. */
+  private emit(event: CacheHitEvent): void {
+    try {
+      this.events.emit(CACHE_HIT_EVENT, event);
+    } catch (error) {
+      this.logger.warn(
+        `a ${CACHE_HIT_EVENT} listener failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 
   private wait(flight: Flight): Promise<string | undefined | typeof TIMED_OUT> {

@@ -65,8 +65,8 @@ export class InferenceService {
     });
     reply.header('x-gatehouse-endpoint', endpoint.name);
     const cached = await this.cache.lookup({ op, request: canonical, endpoint, http: reply.request });
-    cached.applyHeaders(reply);
     try {
+      cached.applyHeaders(reply);
       if (canonical.stream === true && op !== 'embeddings') {
         const chunks = cached.hit
           ? cached.replayChunks()
