@@ -16,8 +16,8 @@ import { chatRequestBody, envNumber, isReadyMessage, LatencySummary, StopMessage
 // ---------------------------------------------------------------------------------------------------
 // Settings
 
-type ScenarioName = 'throughput' | 'latency' | 'ttfb';
-const ALL_SCENARIOS: readonly ScenarioName[] = ['throughput', 'latency', 'ttfb'];
+type ScenarioName = 'throughput' | 'latency' | 'ttfb' | 'cache-hit';
+const ALL_SCENARIOS: readonly ScenarioName[] = ['throughput', 'latency', 'ttfb', 'cache-hit'];
 
 interface Settings {
   durationS: number;
@@ -152,7 +152,7 @@ function killChildrenNow(): void {
 // Load generation
 
 interface Target {
-  name: 'direct' | 'bare' | 'gateway';
+  name: 'direct' | 'bare' | 'gateway' | 'gateway-cache';
   label: string;
   url: string;
 }
@@ -287,19 +287,20 @@ function rotate<T>(items: readonly T[], round: number): T[] {
  */
 async function loadInterleaved(
   targets: readonly Target[],
-  body: string,
+  bodyOf: string | ((target: Target) => string),
   settings: Settings,
   runner: LoadRunner = load,
 ): Promise<LoadResult[]> {
   const merged = new Map<Target, LoadSamples>();
+  const body = (target: Target): string => (typeof bodyOf === 'string' ? bodyOf : bodyOf(target));
   for (const target of targets) {
-    if (settings.warmupS > 0) await runner(target, body, settings.connections, settings.warmupS);
+    if (settings.warmupS > 0) await runner(target, body(target), settings.connections, settings.warmupS);
     merged.set(target, { durationS: 0, latencies: [], non2xx: 0, errors: 0, timeouts: 0 });
   }
   const slice = settings.durationS / settings.rounds;
   for (let round = 0; round < settings.rounds; round++) {
     for (const target of rotate(targets, round)) {
-      const samples = await runner(target, body, settings.connections, slice);
+      const samples = await runner(target, body(target), settings.connections, slice);
       const into = merged.get(target) as LoadSamples;
       into.durationS += samples.durationS;
       for (const latency of samples.latencies) into.latencies.push(latency);
@@ -576,6 +577,13 @@ async function main(): Promise<Check[]> {
         DATA_DIR: path.join(workDir, 'data'),
         LOG_LEVEL: 'warn',
         NODE_ENV: 'production',
+        // The cache-hit scenario uses the in-process store unless BENCH_REDIS_URL points at a Redis.
+        ...(process.env.BENCH_REDIS_URL
+          ? {
+              REDIS_URL: process.env.BENCH_REDIS_URL,
+              REDIS_KEY_PREFIX: `gatehouse-bench:${started.getTime()}:`,
+            }
+          : {}),
       },
       execArgv,
       120_000,
@@ -738,6 +746,51 @@ async function main(): Promise<Check[]> {
       report.ttfb = ttfbReport;
     }
 
+    // 5. Cache hits: the gateway answering from its response cache vs the 0 ms mock itself.
+    if (settings.scenarios.has('cache-hit')) {
+      const store = process.env.BENCH_REDIS_URL ? 'Redis' : 'in-process LRU';
+      process.stdout.write(
+        `[d] Non-streaming cache hits (${store}) vs direct 0 ms upstream, c=${settings.connections}\n`,
+      );
+      const [direct, , uncached] = targets(0);
+      const cached: Target = {
+        name: 'gateway-cache',
+        label: 'gateway cache hit',
+        url: `http://127.0.0.1:${gateway}/v1/chat/completions`,
+      };
+      const cacheBody = chatRequestBody('bench-cache', false);
+      // Fills the entry (and checks the stream replay of a JSON entry) before anything is measured.
+      await sanityCheck(cached, cacheBody, chatRequestBody('bench-cache', true));
+      const ts = [direct, uncached, cached];
+      const results = await loadInterleaved(ts, (t) => (t === cached ? cacheBody : body(0, false)), settings);
+      const [d, u, c] = ts.map((t) => byName(results, t));
+      process.stdout.write(
+        `\n${table(
+          ['target', 'req/s', 'p50 ms', 'p99 ms', 'added p50', 'added p99'],
+          [d, u, c].map((r) => [
+            r.target,
+            fmt(r.rps, 0),
+            fmt(r.latency.p50),
+            fmt(r.latency.p99),
+            signed(r.latency.p50 - d.latency.p50),
+            signed(r.latency.p99 - d.latency.p99),
+          ]),
+        )}\n\n`,
+      );
+      const added = c.latency.p50 - d.latency.p50;
+      checks.push({
+        goal: `cache hit added p50 vs direct 0 ms upstream (c=${settings.connections}) ≤ ${GOALS.addedP50Ms} ms`,
+        measured: `${signed(added)} ms (p99 ${signed(c.latency.p99 - d.latency.p99)} ms; uncached gateway ${signed(u.latency.p50 - d.latency.p50)} ms)`,
+        pass: added <= GOALS.addedP50Ms,
+      });
+      report.cacheHit = {
+        store,
+        results,
+        addedP50Ms: added,
+        addedP99Ms: c.latency.p99 - d.latency.p99,
+      };
+    }
+
     report.checks = checks;
     report.finishedAt = new Date().toISOString();
     report.loadAtEnd = loadavg();
@@ -764,7 +817,9 @@ function gatewayYaml(mock0: number, mock50: number): string {
       '        openai_api_key: sk-bench',
       `        openai_api_base: "http://127.0.0.1:${port}/v1"`,
     ].join('\n');
-  return `endpoints:\n${endpoint('bench-0ms', mock0)}\n${endpoint('bench-50ms', mock50)}\n`;
+  // The cached endpoint caches every request (the bench body samples at temperature 0.2).
+  const cached = `${endpoint('bench-cache', mock50)}\n    gatehouse:\n      cache: { ttl_seconds: 3600, requests: all }`;
+  return `endpoints:\n${endpoint('bench-0ms', mock0)}\n${endpoint('bench-50ms', mock50)}\n${cached}\n`;
 }
 
 // A hard ceiling so a wedged run can never hang a terminal or CI job.

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { ConfigModule } from 'src/config/config.module';
 import { AppConfig } from 'src/config/env.config';
@@ -7,6 +8,7 @@ import { DatabaseModule } from 'src/infra/database/database.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
 import { AuthenticationGuard } from 'src/modules/auth/authentication.guard';
 import { PermissionGuard } from 'src/modules/auth/permission.guard';
+import { RedisModule } from 'src/infra/redis/redis.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { InferenceModule } from 'src/modules/inference/inference.module';
 
@@ -15,7 +17,15 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, AuthModule, HealthModule, InferenceModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        EventEmitterModule.forRoot(),
+        DatabaseModule,
+        RedisModule,
+        AuthModule,
+        HealthModule,
+        InferenceModule,
+      ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         // Default-deny: authenticate, then check the handler's declared permission (in this order).

@@ -91,6 +91,26 @@ const envSchema = z.object({
   UPSTREAM_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   UPSTREAM_CONNECTIONS: int(1, 100_000).default(256),
   ...authEnv,
+  /** Every Gatehouse key in Redis starts with this (several gateways or test runs can share one Redis). */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits, _ . : - only (1-64 characters)')
+    .default('gatehouse:'),
+  /** Overrides the database index of REDIS_URL. */
+  REDIS_DB_INDEX: int(0, 15).optional(),
+  /** Redis is an accelerator: a command slower than this fails (cache: counted as a miss). */
+  REDIS_COMMAND_TIMEOUT_MS: int(1, 10_000).default(50),
+  REDIS_CONNECT_TIMEOUT_MS: int(1, 60_000).default(1_000),
+  /** Byte budget of the in-process response cache (used when REDIS_URL is unset). */
+  CACHE_MEMORY_MAX_BYTES: int(1024, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** Responses (or whole streams) larger than this, serialised, are not cached. */
+  CACHE_MAX_ENTRY_BYTES: int(1024, 512 * 1024 * 1024).default(4 * 1024 * 1024),
+  /** Entries above this size are stored brotli-compressed. */
+  CACHE_COMPRESS_MIN_BYTES: int(0, 512 * 1024 * 1024).default(1024),
+  /** TTL of an endpoint whose cache policy gives none. */
+  CACHE_DEFAULT_TTL_SECONDS: int(1, 30 * 86_400).default(3_600),
+  /** How long identical concurrent requests wait for the first one's answer before calling upstream. */
+  CACHE_SINGLE_FLIGHT_WAIT_MS: int(0, 600_000).default(30_000),
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

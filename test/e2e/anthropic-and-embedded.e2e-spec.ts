@@ -144,6 +144,12 @@ describe('Anthropic through the OpenAI SDK, on embedded PGlite', () => {
       'GET /health',
       'GET /health/live',
       'GET /health/ready',
+      'GET /admin/v1/cache/policies',
+      'GET /admin/v1/cache/policies/{endpoint}',
+      'PUT /admin/v1/cache/policies/{endpoint}',
+      'DELETE /admin/v1/cache/policies/{endpoint}',
+      'POST /admin/v1/cache/invalidations',
+      'GET /admin/v1/cache/stats',
     ];
     for (const route of expected) expect(documented).toContain(route);
     expect(documented.size).toBe(expected.length);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CacheModule } from 'src/modules/cache/cache.module';
 import { InferenceService } from 'src/modules/inference/inference.service';
 import { MlflowController } from 'src/modules/inference/mlflow.controller';
 import { ModelListService } from 'src/modules/inference/model-list.service';
@@ -7,7 +8,7 @@ import { AuthModule } from 'src/modules/auth/auth.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 @Module({
-  imports: [RoutingModule, AuthModule],
+  imports: [RoutingModule, AuthModule, CacheModule],
   controllers: [OpenAIController, MlflowController],
   providers: [InferenceService, ModelListService],
 })

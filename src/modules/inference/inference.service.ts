@@ -13,6 +13,7 @@ import {
 import { EndpointEntry, RouteEntry, RouteTable } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { AccessService } from 'src/modules/auth/access.service';
+import { CacheService } from 'src/modules/cache/cache.service';
 
 /**
  * The surfaces differ only at the edges: how the endpoint is named, how errors look, whether a stream
@@ -40,6 +41,7 @@ export class InferenceService {
   constructor(
     private readonly routing: RoutingService,
     private readonly access: AccessService,
+    private readonly cache: CacheService,
   ) {}
 
   async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
@@ -65,16 +67,26 @@ export class InferenceService {
       }
     });
     reply.header('x-gatehouse-endpoint', endpoint.name);
-    if (canonical.stream === true && op !== 'embeddings') {
-      const chunks = await this.routing.openStream(op, canonical, endpoint, controller.signal);
-      const includeUsage =
-        (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-      await writeSse(reply, chunks, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
-      return;
+    const cached = await this.cache.lookup({ op, request: canonical, endpoint, http: reply.request });
+    try {
+      cached.applyHeaders(reply);
+      if (canonical.stream === true && op !== 'embeddings') {
+        const chunks = cached.hit
+          ? cached.replayChunks()
+          : cached.capture(await this.routing.openStream(op, canonical, endpoint, controller.signal));
+        const includeUsage =
+          (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+        await writeSse(reply, chunks, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
+        return;
+      }
+      const response = cached.hit
+        ? cached.replayResponse()
+        : cached.fill(await this.routing.invoke(op, canonical, endpoint, controller.signal));
+      const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
+      void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+    } finally {
+      cached.release();
     }
-    const response = await this.routing.invoke(op, canonical, endpoint, controller.signal);
-    const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
-    void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
   }
 
   private resolve(input: InvocationInput): RouteEntry {

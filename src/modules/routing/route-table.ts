@@ -6,6 +6,7 @@ import {
   TargetContext,
 } from 'src/modules/providers/provider-adapter';
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
+import { CachePolicyInput, parseCachePolicyYaml } from 'src/modules/cache/cache-policy';
 
 export interface EndpointTimeouts {
   /** Time allowed until the upstream's response headers arrive. */
@@ -24,6 +25,8 @@ export interface EndpointEntry {
   adapter: ProviderAdapter;
   target: TargetContext;
   timeouts: EndpointTimeouts;
+  /** Response cache settings from YAML (top-level `gatehouse.cache` under the endpoint's own); undefined = none. */
+  cache: CachePolicyInput | undefined;
 }
 
 export interface TrafficRouteEntry {
@@ -69,6 +72,13 @@ export class RouteTable {
   }
 }
 
+function layerCachePolicy(
+  defaults: CachePolicyInput | undefined,
+  own: CachePolicyInput | undefined,
+): CachePolicyInput | undefined {
+  return defaults === undefined && own === undefined ? undefined : { ...defaults, ...own };
+}
+
 function positiveInt(value: unknown, where: string, problems: string[]): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
@@ -86,6 +96,7 @@ export function buildRouteTable(
 ): RouteTable {
   const problems: string[] = [];
   const endpoints: EndpointEntry[] = [];
+  const cacheDefaults = parseCachePolicyYaml(config.extensions.cache, '(top level)', problems);
   config.endpoints.forEach((endpoint, index) => {
     const where = `endpoints[${index}] (${endpoint.name})`;
     const adapter = registry.get(endpoint.model.provider);
@@ -124,6 +135,7 @@ export function buildRouteTable(
           problems,
         ),
       },
+      cache: layerCachePolicy(cacheDefaults, parseCachePolicyYaml(ext.cache, where, problems)),
     });
   });
   const endpointByName = new Map(endpoints.map((e) => [e.name, e]));
