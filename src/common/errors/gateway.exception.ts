@@ -13,6 +13,8 @@ export enum GatewayErrorCode {
   UpstreamRateLimited = 'upstream_rate_limited',
   UpstreamUnavailable = 'upstream_unavailable',
   Internal = 'internal_error',
+  /** A guardrail (moderation policy) blocked the request or the response. */
+  ContentPolicyViolation = 'content_policy_violation',
 }
 
 export interface GatewayExceptionOptions {

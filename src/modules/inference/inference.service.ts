@@ -12,6 +12,7 @@ import {
 } from 'src/modules/providers/provider-adapter';
 import { EndpointEntry, RouteEntry, RouteTable } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
+import { ModerationService } from 'src/modules/moderation/moderation.service';
 
 /**
  * The surfaces differ only at the edges: how the endpoint is named, how errors look, whether a stream
@@ -36,7 +37,10 @@ const TYPE_NAME: Record<Operation, string> = {
 
 @Injectable()
 export class InferenceService {
-  constructor(private readonly routing: RoutingService) {}
+  constructor(
+    private readonly routing: RoutingService,
+    private readonly moderation: ModerationService,
+  ) {}
 
   async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
     const entry = this.resolve(input);
@@ -60,14 +64,26 @@ export class InferenceService {
       }
     });
     reply.header('x-gatehouse-endpoint', endpoint.name);
+    // Guardrails: input checks now (may redact or block), output checks on the completion or the stream.
+    const guard = await this.moderation.screenInput({
+      endpoint,
+      op,
+      request: canonical,
+      principal: reply.request.principal,
+      requestId: String(reply.request.id),
+      signal: controller.signal,
+    });
     if (canonical.stream === true && op !== 'embeddings') {
-      const chunks = await this.routing.openStream(op, canonical, endpoint, controller.signal);
+      const upstream = await this.routing.openStream(op, guard.request, endpoint, controller.signal);
+      const chunks = guard.guardStream(upstream);
       const includeUsage =
         (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
       await writeSse(reply, chunks, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
       return;
     }
-    const response = await this.routing.invoke(op, canonical, endpoint, controller.signal);
+    const response = await guard.screenOutput(
+      await this.routing.invoke(op, guard.request, endpoint, controller.signal),
+    );
     const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
     void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
   }

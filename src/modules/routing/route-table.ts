@@ -6,6 +6,13 @@ import {
   TargetContext,
 } from 'src/modules/providers/provider-adapter';
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
+import {
+  compileEndpointModeration,
+  compileModerationConfig,
+  EMPTY_MODERATION,
+  ModerationFileConfig,
+} from 'src/modules/moderation/moderation-policy.schema';
+import { CompiledPolicy } from 'src/modules/moderation/moderation.types';
 
 export interface EndpointTimeouts {
   /** Time allowed until the upstream's response headers arrive. */
@@ -24,6 +31,8 @@ export interface EndpointEntry {
   adapter: ProviderAdapter;
   target: TargetContext;
   timeouts: EndpointTimeouts;
+  /** The endpoint's guardrail policy (`gatehouse.moderation`, else the file's default), compiled. */
+  moderation?: CompiledPolicy;
 }
 
 export interface TrafficRouteEntry {
@@ -44,6 +53,8 @@ export class RouteTable {
     readonly endpoints: readonly EndpointEntry[],
     readonly routes: readonly TrafficRouteEntry[],
     readonly revision: string,
+    /** Named guardrail policies from the top-level `gatehouse.moderation`. */
+    readonly moderation: ModerationFileConfig = EMPTY_MODERATION,
   ) {
     const map = new Map<string, RouteEntry>();
     for (const entry of [...endpoints, ...routes]) map.set(entry.name, entry);
@@ -86,6 +97,7 @@ export function buildRouteTable(
 ): RouteTable {
   const problems: string[] = [];
   const endpoints: EndpointEntry[] = [];
+  const moderation = compileModerationConfig(config.extensions.moderation, problems);
   config.endpoints.forEach((endpoint, index) => {
     const where = `endpoints[${index}] (${endpoint.name})`;
     const adapter = registry.get(endpoint.model.provider);
@@ -124,6 +136,7 @@ export function buildRouteTable(
           problems,
         ),
       },
+      moderation: compileEndpointModeration(ext.moderation, moderation, endpoint.name, where, problems),
     });
   });
   const endpointByName = new Map(endpoints.map((e) => [e.name, e]));
@@ -144,5 +157,5 @@ export function buildRouteTable(
     }
   }
   if (problems.length > 0) throw new GatewayConfigError(problems);
-  return new RouteTable(endpoints, routes, revision);
+  return new RouteTable(endpoints, routes, revision, moderation);
 }

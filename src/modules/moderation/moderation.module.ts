@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/moderation-team-policy.entity';
+import { ExternalModerationClient } from 'src/modules/moderation/external-moderation.client';
+import { ModerationAdminService } from 'src/modules/moderation/moderation-admin.service';
+import { ModerationController } from 'src/modules/moderation/moderation.controller';
+import { ModerationPolicyStore } from 'src/modules/moderation/moderation-policy.store';
+import { ModerationRepository } from 'src/modules/moderation/moderation.repository';
+import { ModerationService } from 'src/modules/moderation/moderation.service';
+import { OpenAIModerationsController } from 'src/modules/moderation/openai-moderations.controller';
+import { OpenAIModerationsService } from 'src/modules/moderation/openai-moderations.service';
+import { RoutingModule } from 'src/modules/routing/routing.module';
+
+@Module({
+  imports: [RoutingModule, TypeOrmModule.forFeature([ModerationTeamPolicyEntity])],
+  controllers: [ModerationController, OpenAIModerationsController],
+  providers: [
+    ModerationRepository,
+    ModerationPolicyStore,
+    ModerationService,
+    ModerationAdminService,
+    ExternalModerationClient,
+    OpenAIModerationsService,
+  ],
+  exports: [ModerationService],
+})
+export class ModerationModule {}
