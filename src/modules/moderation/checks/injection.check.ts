@@ -45,10 +45,12 @@ const OVERRIDES: Signal[] = [
     reason: 'persona override',
   },
   {
-    pattern: /\b(?:developer|god|jailbreak|dan)\s+mode\b|\bdo\s+anything\s+now\b|\bjailbreak(?:ing)?\b/gi,
+    pattern: /\b(?:jailbreak|DAN)\s+mode\b|\bdo\s+anything\s+now\b/gi,
     weight: 0.5,
     reason: 'jailbreak phrase',
   },
+  // Alone, "jailbreak" is as likely about phones; it only adds to other evidence.
+  { pattern: /\bjailbreak(?:ing|en)?\b/gi, weight: 0.3, reason: 'jailbreak mention' },
   {
     pattern:
       /\b(?:reveal|print|show|repeat|output|leak|tell\s+me)\s+(?:me\s+)?(?:your|the)\s+(?:full\s+|entire\s+|hidden\s+|initial\s+)?(?:system\s+prompt|system\s+message|hidden\s+instructions|initial\s+instructions)\b/gi,
@@ -97,7 +99,7 @@ export function scoreInjection(text: string): Detection[] {
     if (m) detections.push(detection(m.index, m[0].length, signal.weight, signal.reason));
   }
   hidden(text, TAG_CHARS, 1, 0.8, 'hidden Unicode tag characters', detections);
-  hidden(text, ZERO_WIDTH, 3, 0.4, 'zero-width characters', detections);
+  hidden(text, ZERO_WIDTH, 3, 0.5, 'zero-width characters', detections);
   hidden(text, BIDI, 1, 0.5, 'bidirectional override characters', detections);
   for (const m of text.matchAll(BASE64)) {
     const decoded = decodedText(m[0]);

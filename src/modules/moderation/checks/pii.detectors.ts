@@ -220,6 +220,15 @@ function credentials(text: string, entropyThreshold: number): PiiMatch[] {
 }
 
 function looksLikeSecret(token: string, threshold: number): boolean {
+  // Long base64 runs are payloads (images, documents), and base64 of readable text is text, not a key.
+  if (token.length > 64 && /[+/]/.test(token)) return false;
+  if (
+    /^[A-Za-z0-9+/]+={0,2}$/.test(token) &&
+    token.length % 4 === 0 &&
+    isPrintable(Buffer.from(token, 'base64'))
+  ) {
+    return false;
+  }
   const classes = [/[a-z]/, /[A-Z]/, /[0-9]/].filter((re) => re.test(token)).length;
   if (classes < 3) return false;
   const digits = token.replace(/[^0-9]/g, '').length;
@@ -236,4 +245,10 @@ function dropOverlaps(found: PiiMatch[]): PiiMatch[] {
     kept.push(match);
   }
   return kept.sort((a, b) => a.start - b.start);
+}
+
+function isPrintable(bytes: Buffer): boolean {
+  let printable = 0;
+  for (const b of bytes) if (b >= 32 && b < 127) printable++;
+  return bytes.length > 0 && printable / bytes.length >= 0.9;
 }
