@@ -68,7 +68,7 @@ export class DenyListCheck implements ModerationCheck {
     const detections: Detection[] = [];
     if (this.keywordPattern) detections.push(...spans(this.keywordPattern, text, 'deny_list.keyword'));
     this.patterns.forEach((pattern, index) =>
-      detections.push(...spans(pattern, text, 'deny_list.pattern', `pattern #${index + 1}`)),
+      detections.push(...spans(pattern, text, 'deny_list.pattern', `denied pattern #${index + 1}`)),
     );
     if (this.options.profanity) {
       for (const m of profanity().getAllMatches(text, true)) {
@@ -99,7 +99,7 @@ function spans(pattern: RegExp, text: string, category: string, what = 'a denied
       re.lastIndex++;
       continue;
     }
-    out.push({ category, start: m.index, end: m.index + m[0].length, score: 1, reason: `matched ${what}` });
+    out.push({ category, start: m.index, end: m.index + m[0].length, score: 1, reason: what });
   }
   return out;
 }
