@@ -221,3 +221,24 @@ function compileCheck(spec: CheckSpec): ModerationCheck {
       });
   }
 }
+
+/**
+ * Every external check must name a chat endpoint or traffic route of the same file (the judge is called
+ * through the gateway's own routing); a typo would otherwise only show up as fail-open/closed at run time.
+ */
+export function checkJudgeEndpoints(
+  policies: readonly (CompiledPolicy | undefined)[],
+  chatTargets: ReadonlySet<string>,
+): string[] {
+  const problems = new Set<string>();
+  for (const policy of policies) {
+    for (const check of [...(policy?.input ?? []), ...(policy?.output ?? [])]) {
+      if (check instanceof ExternalCheck && !chatTargets.has(check.endpoint)) {
+        problems.add(
+          `gatehouse.moderation: policy '${policy?.name}': check '${check.name}' names '${check.endpoint}', which is not a chat endpoint or route.`,
+        );
+      }
+    }
+  }
+  return [...problems];
+}

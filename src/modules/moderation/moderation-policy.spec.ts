@@ -121,6 +121,22 @@ ${endpoint('x', '    gatehouse:\n      moderation: nope')}
     ]);
   });
 
+  it('requires external checks to name a chat endpoint of the file', () => {
+    expect(
+      problems(`
+gatehouse:
+  moderation:
+    policies:
+      judged:
+        input: [{type: external, endpoint: no-such-judge}]
+endpoints:
+${endpoint('x', '    gatehouse:\n      moderation: judged')}
+`),
+    ).toEqual([
+      "gatehouse.moderation: policy 'judged': check 'external' names 'no-such-judge', which is not a chat endpoint or route.",
+    ]);
+  });
+
   it('resolves per team: endpoint override, then all-endpoints override, then the endpoint policy', () => {
     const byTeam: Record<string, Map<string, TeamOverride>> = {
       risk: overrides(t, 'risk', { '*': 'strict' }),

@@ -100,25 +100,32 @@ export class OpenAIModerationsService {
   }
 }
 
-/** OpenAI accepts a string, an array of strings, or an array of `{type: 'text', text}` parts. */
+/**
+ * OpenAI accepts a string, an array of strings (one result each), or an array of multimodal parts (one
+ * result for the whole input). Image parts cannot be judged by text checks: they are skipped, not refused.
+ */
 function inputsOf(input: unknown): string[] {
   const fail = () =>
-    GatewayException.invalid("'input' must be a string, an array of strings or of text parts.", 'input');
+    GatewayException.invalid("'input' must be a string, an array of strings or of content parts.", 'input');
   let texts: string[];
   if (typeof input === 'string') texts = [input];
-  else if (Array.isArray(input) && input.length > 0) {
-    texts = input.map((item: unknown) => {
-      if (typeof item === 'string') return item;
-      if (item && typeof item === 'object' && (item as { type?: unknown }).type === 'text') {
-        const text = (item as { text?: unknown }).text;
-        if (typeof text === 'string') return text;
+  else if (Array.isArray(input) && input.length > 0 && input.every((item) => typeof item === 'string')) {
+    texts = input;
+  } else if (Array.isArray(input) && input.length > 0) {
+    const parts = input.map((item: unknown) => {
+      const part = item as { type?: unknown; text?: unknown } | null;
+      if (part && typeof part === 'object' && part.type === 'text' && typeof part.text === 'string') {
+        return part.text;
       }
+      if (part && typeof part === 'object' && part.type === 'image_url') return undefined;
       throw fail();
     });
+    texts = [parts.filter((p) => p !== undefined).join('\n')];
   } else throw fail();
   if (texts.length > MAX_INPUTS)
     throw GatewayException.invalid(`At most ${MAX_INPUTS} inputs per request.`, 'input');
-  if (texts.some((t) => t.length > MAX_CHARS))
+  if (texts.some((t) => t.length > MAX_CHARS)) {
     throw GatewayException.invalid(`Each input is limited to ${MAX_CHARS} characters.`, 'input');
+  }
   return texts;
 }

@@ -7,6 +7,7 @@ import {
 } from 'src/modules/providers/provider-adapter';
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
 import {
+  checkJudgeEndpoints,
   compileEndpointModeration,
   compileModerationConfig,
   EMPTY_MODERATION,
@@ -156,6 +157,13 @@ export function buildRouteTable(
       routes.push({ kind: 'route', name: route.name, endpointType: route.taskType, destinations });
     }
   }
+  const chatTargets = [...endpoints, ...routes].filter((e) => e.endpointType === 'llm/v1/chat');
+  problems.push(
+    ...checkJudgeEndpoints(
+      [...moderation.policies.values(), ...endpoints.map((e) => e.moderation)],
+      new Set(chatTargets.map((e) => e.name)),
+    ),
+  );
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return new RouteTable(endpoints, routes, revision, moderation);
 }

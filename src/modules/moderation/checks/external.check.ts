@@ -76,9 +76,12 @@ export class ExternalCheck implements ModerationCheck {
   readonly type = 'external';
   readonly incremental = false;
   readonly name: string;
+  /** The judge endpoint, checked against the route table when the config loads. */
+  readonly endpoint: string;
 
   constructor(private readonly options: ExternalCheckOptions) {
     this.name = options.name;
+    this.endpoint = options.endpoint;
   }
 
   async run(text: string, ctx: CheckContext): Promise<CheckVerdict> {
