@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Principal } from 'src/common/auth/principal';
 import { parseGatewayConfig } from 'src/config/gateway-config.loader';
 import { GatewayConfigError } from 'src/config/gateway-config.types';
@@ -119,6 +121,16 @@ ${endpoint('x', '    gatehouse:\n      moderation: nope')}
       '(top level): gatehouse.moderation.policies.p.input[2].threshold: Too big: expected number to be <=1',
       "endpoints[0] (x): gatehouse.moderation: unknown policy 'nope'.",
     ]);
+  });
+
+  it('accepts the example in the README', () => {
+    const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Guardrails'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1].replaceAll('$OPENAI_API_KEY', '$KEY');
+    const t = table(yaml);
+    expect((t.get('checkout-assistant') as EndpointEntry).moderation?.name).toBe('payments');
+    expect((t.get('chat') as EndpointEntry).moderation?.name).toBe('standard');
+    expect((t.get('guard') as EndpointEntry).moderation).toBeUndefined();
   });
 
   it('requires external checks to name a chat endpoint of the file', () => {
