@@ -144,6 +144,12 @@ describe('Anthropic through the OpenAI SDK, on embedded PGlite', () => {
       'GET /health',
       'GET /health/live',
       'GET /health/ready',
+      'POST /v1/moderations',
+      'GET /admin/v1/moderation/policies',
+      'GET /admin/v1/moderation/teams/{team}/overrides',
+      'PUT /admin/v1/moderation/teams/{team}/overrides/{endpoint}',
+      'DELETE /admin/v1/moderation/teams/{team}/overrides/{endpoint}',
+      'POST /admin/v1/moderation/dry-run',
     ];
     for (const route of expected) expect(documented).toContain(route);
     expect(documented.size).toBe(expected.length);
