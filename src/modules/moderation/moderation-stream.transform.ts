@@ -18,6 +18,8 @@ export interface StreamGuardOptions {
 
 /** A stream that runs without a whitespace for this many windows is cut anyway (minified blobs). */
 const MAX_HOLD_WINDOWS = 8;
+/** Beyond this much held text a pending (unfinished) match no longer stops release: memory stays bounded. */
+const MAX_HELD_CHARS = 32 * 1024;
 const WHITESPACE_END = /\s(?=\S*$)/;
 
 /** Index just after the last whitespace character, 0 if there is none. */
@@ -47,7 +49,7 @@ export class ChoiceGuard {
     let boundary = final ? held.length : settledEnd(held);
     const forced = !final && boundary === 0 && held.length > window * MAX_HOLD_WINDOWS;
     if (forced) boundary = held.length - window;
-    if (!final && boundary < held.length) {
+    if (!final && boundary < held.length && held.length <= MAX_HELD_CHARS) {
       // A match that starts in settled text but runs into the unsettled tail is not released yet.
       for (const check of incremental) {
         const verdict = await check.run(held, ctx);
