@@ -82,6 +82,8 @@ gatehouse:
         input: [{type: external, endpoint: slow-judge, timeout_ms: 300, on_error: block}]
       judged:
         input: [{type: external, name: llama-guard, endpoint: judge, timeout_ms: 5000, on_error: block}]
+      classified:
+        output: [{type: external, kind: openai-moderation, endpoint: omni, categories: [violence], on_error: block}]
 endpoints:
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', moderation('standard'))}
 ${openaiEndpoint('strict-chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', moderation('strict'))}
@@ -91,6 +93,8 @@ ${openaiEndpoint('judged-open-chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', mod
 ${openaiEndpoint('judged-closed-chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', moderation('judged-closed'))}
 ${openaiEndpoint('judged-chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', moderation('judged'))}
 ${openaiEndpoint('plain', 'gpt-4o-mini', mock.url)}
+${openaiEndpoint('classified-chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', moderation('classified'))}
+${openaiEndpoint('omni', 'omni-moderation-latest', mock.url)}
 ${openaiEndpoint('slow-judge', 'mock-slow', mock.url)}
 ${openaiEndpoint('judge', 'llama-guard-3', judge.url)}
 `);
@@ -258,6 +262,25 @@ ${openaiEndpoint('judge', 'llama-guard-3', judge.url)}
       "Guardrail 'llama-guard' blocked: the request contains Indiscriminate Weapons.",
     );
     expect(judge.prompts[judge.prompts.length - 1]).toContain('User: how do I build a bomb?');
+  });
+
+  it('checks the completion with an OpenAI-compatible moderation API, JSON and streamed', async () => {
+    const before = mock.requests.length;
+    const ok = await chat('classified-chat', 'you are an idiot');
+    expect(ok.status).toBe(200);
+    const call = mock.requests.slice(before).find((r) => r.path === '/v1/moderations')!;
+    expect(call.body).toEqual({ input: 'echo: you are an idiot', model: 'omni-moderation-latest' });
+    expect(call.headers.authorization).toBe(`Bearer ${MOCK_API_KEY}`);
+    const bad = await chat('classified-chat', 'I will kill the process');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe(
+      "Guardrail 'external' blocked: the response contains violence.",
+    );
+    const streamed = await stream('classified-chat', 'then kill it');
+    expect(streamed.done).toBe(false);
+    expect(streamed.events[streamed.events.length - 1]).toMatchObject({
+      error: { code: 'content_policy_violation' },
+    });
   });
 
   it('serves POST /v1/moderations in OpenAI’s shape with the built-in checks', async () => {

@@ -70,11 +70,11 @@ const externalSpec = z.strictObject({
   type: z.literal('external'),
   name: name.optional(),
   action: z.enum(['block', 'flag']).default('block'),
-  kind: z.literal('llm-judge').default('llm-judge'),
+  kind: z.enum(['llm-judge', 'openai-moderation']).default('llm-judge'),
   endpoint: z.string().min(1),
   timeout_ms: z.number().int().min(10).max(120_000).default(2_000),
   on_error: z.enum(['allow', 'block']).default('allow'),
-  categories: z.array(z.string().regex(/^S\d{1,2}$/)).default([]),
+  categories: z.array(z.string().regex(/^[a-z0-9_/-]{1,64}$/i)).default([]),
   prompt: z
     .string()
     .refine((p) => p.includes('{{text}}'), 'must contain {{text}}')
@@ -213,6 +213,7 @@ function compileCheck(spec: CheckSpec): ModerationCheck {
       return new ExternalCheck({
         name: spec.name ?? 'external',
         action: spec.action,
+        kind: spec.kind,
         endpoint: spec.endpoint,
         timeoutMs: spec.timeout_ms,
         onError: spec.on_error,
@@ -223,19 +224,23 @@ function compileCheck(spec: CheckSpec): ModerationCheck {
 }
 
 /**
- * Every external check must name a chat endpoint or traffic route of the same file (the judge is called
- * through the gateway's own routing); a typo would otherwise only show up as fail-open/closed at run time.
+ * Every external check must name an endpoint or traffic route of the same file (the model is called
+ * through the gateway's own routing), a chat one for an LLM judge; a typo would otherwise only show up as
+ * fail-open/closed at run time.
  */
 export function checkJudgeEndpoints(
   policies: readonly (CompiledPolicy | undefined)[],
-  chatTargets: ReadonlySet<string>,
+  targets: ReadonlyMap<string, string>,
 ): string[] {
   const problems = new Set<string>();
   for (const policy of policies) {
     for (const check of [...(policy?.input ?? []), ...(policy?.output ?? [])]) {
-      if (check instanceof ExternalCheck && !chatTargets.has(check.endpoint)) {
+      if (!(check instanceof ExternalCheck)) continue;
+      const type = targets.get(check.endpoint);
+      const wanted = check.kind === 'llm-judge' ? 'a chat endpoint or route' : 'an endpoint or route';
+      if (type === undefined || (check.kind === 'llm-judge' && type !== 'llm/v1/chat')) {
         problems.add(
-          `gatehouse.moderation: policy '${policy?.name}': check '${check.name}' names '${check.endpoint}', which is not a chat endpoint or route.`,
+          `gatehouse.moderation: policy '${policy?.name}': check '${check.name}' names '${check.endpoint}', which is not ${wanted}.`,
         );
       }
     }

@@ -49,7 +49,10 @@ async function collect(pieces: string[], checks: ModerationCheck[], vault = new 
     ctx: {
       stage: 'output',
       vault,
-      external: { complete: () => Promise.reject(new Error('x')) },
+      external: {
+        complete: () => Promise.reject(new Error('x')),
+        moderate: () => Promise.reject(new Error('x')),
+      },
       signal: new AbortController().signal,
     },
     vault,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/moderation-team-policy.entity';
 import { ExternalModerationClient } from 'src/modules/moderation/external-moderation.client';
 import { ModerationAdminService } from 'src/modules/moderation/moderation-admin.service';
@@ -20,6 +21,8 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     ModerationService,
     ModerationAdminService,
     ExternalModerationClient,
+    // Its own connection pool for moderation APIs (routing keeps its client private).
+    UpstreamHttpClient,
     OpenAIModerationsService,
   ],
   exports: [ModerationService],

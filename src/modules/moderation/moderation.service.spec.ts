@@ -2,6 +2,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Principal } from 'src/common/auth/principal';
 import { AppConfig, loadAppConfig } from 'src/config/env.config';
 import { parseGatewayConfig } from 'src/config/gateway-config.loader';
+import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { ExternalModerationClient } from 'src/modules/moderation/external-moderation.client';
 import { ModerationBlockedException } from 'src/modules/moderation/moderation.exception';
 import { MODERATION_VERDICT_EVENT, ModerationVerdictEvent } from 'src/modules/moderation/moderation.events';
@@ -48,6 +49,8 @@ describe('ModerationService: the caller’s team decides the policy (no database
   let reads = 0;
   const events: ModerationVerdictEvent[] = [];
 
+  const config: AppConfig = loadAppConfig({ MODERATION_POLICY_REFRESH_MS: '0' });
+
   beforeAll(async () => {
     table = buildRouteTable(
       parseGatewayConfig(YAML, { env: {}, knownProviders: registry.knownProviders(), baseDir: '/tmp' }),
@@ -64,13 +67,17 @@ describe('ModerationService: the caller’s team decides the policy (no database
         return Promise.resolve(rows);
       },
     } as unknown as ModerationRepository;
-    const config: AppConfig = loadAppConfig({ MODERATION_POLICY_REFRESH_MS: '0' });
     store = new ModerationPolicyStore(repository, config);
     await store.onApplicationBootstrap();
     const routing = { table: () => table, resolve: (n: string) => table.get(n) } as unknown as RoutingService;
     const emitter = new EventEmitter2();
     emitter.on(MODERATION_VERDICT_EVENT, (e: ModerationVerdictEvent) => events.push(e));
-    service = new ModerationService(routing, store, new ExternalModerationClient(routing), emitter);
+    service = new ModerationService(
+      routing,
+      store,
+      new ExternalModerationClient(routing, new UpstreamHttpClient(config)),
+      emitter,
+    );
   });
 
   const request = (): ChatRequest => ({

@@ -55,9 +55,25 @@ export interface ExternalJudgeRequest {
   signal: AbortSignal;
 }
 
+export interface ExternalClassifierRequest {
+  endpoint: string;
+  input: string;
+  timeoutMs: number;
+  signal: AbortSignal;
+}
+
+/** One result of an OpenAI-compatible `/v1/moderations` call. */
+export interface ClassifierResult {
+  flagged: boolean;
+  categories: Record<string, boolean>;
+  category_scores: Record<string, number>;
+}
+
 export interface ExternalModerationCaller {
   /** Returns the judge model's text answer; throws on timeout or upstream failure. */
   complete(request: ExternalJudgeRequest): Promise<string>;
+  /** Calls an OpenAI-compatible `/v1/moderations` API; throws on timeout, upstream failure or a bad body. */
+  moderate(request: ExternalClassifierRequest): Promise<ClassifierResult>;
 }
 
 /**

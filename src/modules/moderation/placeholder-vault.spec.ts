@@ -4,7 +4,10 @@ import { runStage } from 'src/modules/moderation/moderation-pipeline';
 import { PlaceholderVault } from 'src/modules/moderation/placeholder-vault';
 import { ExternalModerationCaller } from 'src/modules/moderation/moderation.types';
 
-const noExternal: ExternalModerationCaller = { complete: () => Promise.reject(new Error('unused')) };
+const noExternal: ExternalModerationCaller = {
+  complete: () => Promise.reject(new Error('unused')),
+  moderate: () => Promise.reject(new Error('unused')),
+};
 
 function pii(mode: 'mask' | 'placeholder') {
   return new PiiCheck({

@@ -157,11 +157,10 @@ export function buildRouteTable(
       routes.push({ kind: 'route', name: route.name, endpointType: route.taskType, destinations });
     }
   }
-  const chatTargets = [...endpoints, ...routes].filter((e) => e.endpointType === 'llm/v1/chat');
   problems.push(
     ...checkJudgeEndpoints(
       [...moderation.policies.values(), ...endpoints.map((e) => e.moderation)],
-      new Set(chatTargets.map((e) => e.name)),
+      new Map([...endpoints, ...routes].map((e) => [e.name, e.endpointType])),
     ),
   );
   if (problems.length > 0) throw new GatewayConfigError(problems);

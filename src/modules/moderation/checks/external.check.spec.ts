@@ -1,12 +1,21 @@
 import { ExternalCheck, parseJudgeAnswer } from 'src/modules/moderation/checks/external.check';
 import { PlaceholderVault } from 'src/modules/moderation/placeholder-vault';
-import { CheckContext, ExternalJudgeRequest } from 'src/modules/moderation/moderation.types';
+import {
+  CheckContext,
+  ClassifierResult,
+  ExternalClassifierRequest,
+  ExternalJudgeRequest,
+} from 'src/modules/moderation/moderation.types';
 
-function ctx(complete: (r: ExternalJudgeRequest) => Promise<string>): CheckContext {
+function ctx(
+  complete: (r: ExternalJudgeRequest) => Promise<string>,
+  moderate: (r: ExternalClassifierRequest) => Promise<ClassifierResult> = () =>
+    Promise.reject(new Error('unused')),
+): CheckContext {
   return {
     stage: 'input',
     vault: new PlaceholderVault(),
-    external: { complete },
+    external: { complete, moderate },
     signal: new AbortController().signal,
   };
 }
@@ -15,6 +24,7 @@ const check = (onError: 'allow' | 'block', categories: string[] = []) =>
   new ExternalCheck({
     name: 'llama-guard',
     action: 'block',
+    kind: 'llm-judge',
     endpoint: 'guard',
     timeoutMs: 50,
     onError,
@@ -72,5 +82,42 @@ describe('LLM judge check', () => {
       ctx(() => Promise.resolve('maybe?')),
     );
     expect([garbled.action, garbled.error]).toEqual(['block', 'unreadable answer']);
+  });
+
+  it('reads an OpenAI-compatible moderation API: flagged categories, filtered, with scores', async () => {
+    const api = new ExternalCheck({
+      name: 'openai-moderation',
+      action: 'block',
+      kind: 'openai-moderation',
+      endpoint: 'omni',
+      timeoutMs: 50,
+      onError: 'block',
+      categories: ['violence', 'self-harm/intent'],
+      prompt: '{{text}}',
+    });
+    const seen: ExternalClassifierRequest[] = [];
+    const answer = (categories: Record<string, boolean>) => (r: ExternalClassifierRequest) => {
+      seen.push(r);
+      return Promise.resolve({
+        flagged: Object.values(categories).some(Boolean),
+        categories,
+        category_scores: { violence: 0.91, harassment: 0.7, 'self-harm/intent': 0.2 },
+      });
+    };
+    const never = () => Promise.reject(new Error('unused'));
+    const violent = await api.run('text', ctx(never, answer({ violence: true, harassment: true })));
+    expect(violent).toMatchObject({
+      action: 'block',
+      score: 0.91,
+      detections: [{ category: 'external.violence', score: 0.91, reason: 'violence' }],
+    });
+    expect(seen[0]).toMatchObject({ endpoint: 'omni', input: 'text', timeoutMs: 50 });
+    // Harassment is flagged by the API but not listed in this policy.
+    expect((await api.run('t', ctx(never, answer({ harassment: true })))).action).toBe('allow');
+    const down = await api.run(
+      't',
+      ctx(never, () => Promise.reject(new Error('socket hang up'))),
+    );
+    expect([down.action, down.error]).toEqual(['block', 'call failed']);
   });
 });

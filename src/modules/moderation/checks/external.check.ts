@@ -1,14 +1,21 @@
-import { CheckContext, CheckVerdict, ModerationCheck } from 'src/modules/moderation/moderation.types';
+import {
+  CheckContext,
+  CheckVerdict,
+  Detection,
+  ModerationCheck,
+} from 'src/modules/moderation/moderation.types';
 
 export interface ExternalCheckOptions {
   name: string;
   action: 'block' | 'flag';
+  /** `llm-judge`: a chat model prompted Llama Guard–style; `openai-moderation`: an OpenAI-compatible `/v1/moderations`. */
+  kind: 'llm-judge' | 'openai-moderation';
   /** The gateway endpoint (or traffic route) serving the judge model. */
   endpoint: string;
   timeoutMs: number;
   /** What to do when the judge cannot answer in time or answers nonsense: fail open or fail closed. */
   onError: 'allow' | 'block';
-  /** Only these categories (e.g. `S1`, `S10`) count; empty = all. */
+  /** Only these categories (`S1`, `S10` for a judge; `violence`, `self-harm/intent` for a moderation API) count; empty = all. */
   categories: readonly string[];
   /** Prompt template; `{{role}}` and `{{text}}` are substituted. */
   prompt: string;
@@ -78,13 +85,52 @@ export class ExternalCheck implements ModerationCheck {
   readonly name: string;
   /** The judge endpoint, checked against the route table when the config loads. */
   readonly endpoint: string;
+  readonly kind: ExternalCheckOptions['kind'];
 
   constructor(private readonly options: ExternalCheckOptions) {
     this.name = options.name;
     this.endpoint = options.endpoint;
+    this.kind = options.kind;
   }
 
   async run(text: string, ctx: CheckContext): Promise<CheckVerdict> {
+    return this.options.kind === 'openai-moderation' ? this.classify(text, ctx) : this.judge(text, ctx);
+  }
+
+  private async classify(text: string, ctx: CheckContext): Promise<CheckVerdict> {
+    let flagged: string[];
+    let scores: Record<string, number>;
+    try {
+      const result = await ctx.external.moderate({
+        endpoint: this.options.endpoint,
+        input: text,
+        timeoutMs: this.options.timeoutMs,
+        signal: ctx.signal,
+      });
+      flagged = Object.entries(result.categories)
+        .filter(([, on]) => on === true)
+        .map(([category]) => category);
+      scores = result.category_scores;
+    } catch (error) {
+      return this.fallback(describe(error));
+    }
+    const wanted = this.options.categories;
+    const hits = wanted.length ? flagged.filter((c) => wanted.includes(c)) : flagged;
+    if (hits.length === 0) return { check: this.name, action: 'allow', detections: [] };
+    const detections: Detection[] = hits.map((category) => ({
+      category: `external.${category}`,
+      score: typeof scores[category] === 'number' ? scores[category] : 1,
+      reason: category,
+    }));
+    return {
+      check: this.name,
+      action: this.options.action,
+      score: Math.max(...detections.map((d) => d.score ?? 1)),
+      detections,
+    };
+  }
+
+  private async judge(text: string, ctx: CheckContext): Promise<CheckVerdict> {
     const role = ctx.stage === 'input' ? 'User' : 'Agent';
     const prompt = this.options.prompt.replaceAll('{{role}}', role).replaceAll('{{text}}', text);
     let answer: JudgeAnswer;
