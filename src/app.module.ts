@@ -11,6 +11,7 @@ import { PermissionGuard } from 'src/modules/auth/permission.guard';
 import { RedisModule } from 'src/infra/redis/redis.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { InferenceModule } from 'src/modules/inference/inference.module';
+import { ModerationModule } from 'src/modules/moderation/moderation.module';
 
 @Module({})
 export class AppModule {
@@ -25,6 +26,7 @@ export class AppModule {
         AuthModule,
         HealthModule,
         InferenceModule,
+        ModerationModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

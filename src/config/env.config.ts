@@ -111,6 +111,8 @@ const envSchema = z.object({
   CACHE_DEFAULT_TTL_SECONDS: int(1, 30 * 86_400).default(3_600),
   /** How long identical concurrent requests wait for the first one's answer before calling upstream. */
   CACHE_SINGLE_FLIGHT_WAIT_MS: int(0, 600_000).default(30_000),
+  /** How often team guardrail overrides are reloaded from the database (other replicas' edits); 0 = never. */
+  MODERATION_POLICY_REFRESH_MS: int(0, 86_400_000).default(30_000),
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

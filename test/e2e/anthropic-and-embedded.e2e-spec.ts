@@ -150,6 +150,12 @@ describe('Anthropic through the OpenAI SDK, on embedded PGlite', () => {
       'DELETE /admin/v1/cache/policies/{endpoint}',
       'POST /admin/v1/cache/invalidations',
       'GET /admin/v1/cache/stats',
+      'POST /v1/moderations',
+      'GET /admin/v1/moderation/policies',
+      'GET /admin/v1/moderation/teams/{team}/overrides',
+      'PUT /admin/v1/moderation/teams/{team}/overrides/{endpoint}',
+      'DELETE /admin/v1/moderation/teams/{team}/overrides/{endpoint}',
+      'POST /admin/v1/moderation/dry-run',
     ];
     for (const route of expected) expect(documented).toContain(route);
     expect(documented.size).toBe(expected.length);

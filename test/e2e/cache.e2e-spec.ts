@@ -301,11 +301,16 @@ ${openaiEndpoint('slow', 'mock-slow', mock.url, 'llm/v1/chat', cache('{}'))}
     expect(
       (await post('/v1/embeddings', { model: 'embed', input: 'kept' })).headers.get('x-gatehouse-cache'),
     ).toBe('hit');
-    // Without authentication every caller is the anonymous team (team_id null).
+    // Entries are scoped to the caller's team: the test's admin key belongs to the bootstrap team.
+    const me = (await (
+      await fetch(`${gateway.url}/admin/v1/me`, { headers: gateway.authHeaders() })
+    ).json()) as {
+      teamId: string | null;
+    };
     const otherTeam = await admin({ team_id: 'someone-else' });
     expect(otherTeam.body).toEqual({ deleted: 0 });
-    const anonymous = await admin({ team_id: null });
-    expect(anonymous.body.deleted).toBeGreaterThanOrEqual(2);
+    const ownTeam = await admin({ team_id: me.teamId });
+    expect(ownTeam.body.deleted).toBeGreaterThanOrEqual(2);
     expect(
       (await post('/v1/embeddings', { model: 'embed', input: 'kept' })).headers.get('x-gatehouse-cache'),
     ).toBe('miss');

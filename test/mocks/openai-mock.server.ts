@@ -15,6 +15,8 @@ import { AddressInfo } from 'node:net';
  *   mock-stream-err → stream error event after two chunks
  *   mock-no-done    → stream ends after finish_reason without [DONE]
  *   mock-hang       → stream sends one chunk and then stays open until the client goes away
+ * Moderations (`/v1/moderations`, omni-moderation categories) flag `violence` for "kill"/"murder" and
+ * `harassment` for "idiot".
  */
 export interface RecordedRequest {
   method: string;
@@ -116,7 +118,7 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
     const azure = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/.exec(
       url.pathname,
     );
-    const openai = /^\/v1\/(chat\/completions|completions|embeddings)$/.exec(url.pathname);
+    const openai = /^\/v1\/(chat\/completions|completions|embeddings|moderations)$/.exec(url.pathname);
     const op = azure?.[2] ?? openai?.[1];
     if (!op || req.method !== 'POST') {
       openAIError(res, 404, `Invalid URL (${req.method} ${url.pathname})`, 'invalid_request_error', null);
@@ -154,6 +156,7 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
       return;
     }
     if (await fault(model, res)) return;
+    if (op === 'moderations') return moderations(res, model, body);
     if (op === 'embeddings') return embeddings(res, model, body);
     if (op === 'completions') return completions(res, model, body);
     return chat(res, model, body);
@@ -351,6 +354,37 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
       choices: [{ index: 0, text, logprobs: null, finish_reason: 'stop' }],
       usage: usageFor(prompt, text),
     });
+  }
+
+  function moderations(res: ServerResponse, model: string, body: Record<string, unknown>) {
+    const inputs = (Array.isArray(body.input) ? body.input : [body.input]).map((i) =>
+      typeof i === 'string' ? i : JSON.stringify(i),
+    );
+    const names = [
+      'harassment',
+      'harassment/threatening',
+      'hate',
+      'hate/threatening',
+      'illicit',
+      'illicit/violent',
+      'self-harm',
+      'self-harm/intent',
+      'self-harm/instructions',
+      'sexual',
+      'sexual/minors',
+      'violence',
+      'violence/graphic',
+    ];
+    const results = inputs.map((text) => {
+      const on: Record<string, boolean> = {
+        violence: /\b(kill|murder)\b/i.test(text),
+        harassment: /\bidiot\b/i.test(text),
+      };
+      const categories = Object.fromEntries(names.map((n) => [n, on[n] ?? false]));
+      const category_scores = Object.fromEntries(names.map((n) => [n, on[n] ? 0.93 : 0.0012]));
+      return { flagged: Object.values(categories).some(Boolean), categories, category_scores };
+    });
+    sendJson(res, 200, { id: 'modr-mock', model: `${model}-2024-09-26`, results });
   }
 
   function embeddings(res: ServerResponse, model: string, body: Record<string, unknown>) {

@@ -22,6 +22,8 @@ export enum GatewayErrorCode {
   ObjectNotFound = 'object_not_found',
   Conflict = 'conflict',
   SecretsUnavailable = 'secrets_unavailable',
+  /** A guardrail (moderation policy) blocked the request or the response. */
+  ContentPolicyViolation = 'content_policy_violation',
 }
 
 export interface GatewayExceptionOptions {

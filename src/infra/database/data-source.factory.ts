@@ -6,8 +6,9 @@ import { AppConfig } from 'src/config/env.config';
 import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gateway-config-revision.entity';
 import { MIGRATIONS } from 'src/infra/database/migrations';
 import { CachePolicyOverrideEntity } from 'src/modules/cache/entities/cache-policy-override.entity';
+import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/moderation-team-policy.entity';
 
-export const ENTITIES = [GatewayConfigRevisionEntity, CachePolicyOverrideEntity];
+export const ENTITIES = [GatewayConfigRevisionEntity, CachePolicyOverrideEntity, ModerationTeamPolicyEntity];
 
 /** PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR: same migrations on both. */
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR'>): DataSourceOptions {

@@ -12,7 +12,14 @@ describe('role → permission map', () => {
 
   it('keeps cross-team and management rights with admin only', () => {
     for (const role of ['viewer', 'developer', 'operator'] as const) {
-      for (const p of ['tenancy.all', 'teams.write', 'principals.write', 'grants.write', 'secrets.write']) {
+      for (const p of [
+        'tenancy.all',
+        'teams.write',
+        'principals.write',
+        'grants.write',
+        'secrets.write',
+        'moderation.admin',
+      ]) {
         expect(ROLE_PERMISSIONS[role]).not.toContain(p);
       }
     }

@@ -21,6 +21,14 @@ export const PERMISSIONS = [
   'audit.read',
   'secrets.read',
   'secrets.write',
+  'registry.read',
+  'registry.sync',
+  'prompts.read',
+  'prompts.write',
+  'conversations.read',
+  'conversations.write',
+  'cache.admin',
+  'moderation.admin',
   'tenancy.all',
 ] as const;
 
@@ -29,8 +37,21 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLES = ['admin', 'operator', 'developer', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-const VIEWER: Permission[] = ['self.read', 'endpoints.read', 'subscriptions.read'];
-const DEVELOPER: Permission[] = [...VIEWER, 'inference.invoke', 'keys.self', 'subscriptions.request'];
+const VIEWER: Permission[] = [
+  'self.read',
+  'endpoints.read',
+  'subscriptions.read',
+  'registry.read',
+  'prompts.read',
+];
+const DEVELOPER: Permission[] = [
+  ...VIEWER,
+  'inference.invoke',
+  'keys.self',
+  'subscriptions.request',
+  'conversations.read',
+  'conversations.write',
+];
 const OPERATOR: Permission[] = [
   ...DEVELOPER,
   'keys.read',
@@ -39,6 +60,9 @@ const OPERATOR: Permission[] = [
   'teams.read',
   'grants.read',
   'audit.read',
+  'registry.sync',
+  'prompts.write',
+  'cache.admin',
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {

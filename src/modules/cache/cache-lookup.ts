@@ -21,6 +21,11 @@ export interface CacheFiller {
  */
 export class CacheLookup {
   private settled = false;
+  /**
+   * The complete answer, held until `release` decides whether it may be stored (a guardrail may still
+   * flag it). Serialised at once: later stages (placeholder restoration, the SSE writer) edit it in place.
+   */
+  private pending: { kind: 'response'; json: string } | { kind: 'stream'; chunkJson: string[] } | undefined;
 
   private constructor(
     /** undefined when the endpoint does not cache (no header is sent). */
@@ -73,11 +78,11 @@ export class CacheLookup {
     yield* chunks;
   }
 
-  /** Passes the upstream answer through and hands it to the cache. */
+  /** Passes the upstream answer through and keeps a copy for the cache (stored by `release`). */
   fill<T extends CanonicalResponse>(response: T): T {
     if (this.filler && !this.settled) {
-      this.settled = true;
-      this.filler.fillResponse(response);
+      const json = JSON.stringify(response);
+      if (json.length <= this.maxEntryBytes) this.pending = { kind: 'response', json };
     }
     return response;
   }
@@ -88,11 +93,20 @@ export class CacheLookup {
     return this.captureChunks(source);
   }
 
-  /** Call once the request is over; releases waiting identical requests if nothing was filled. */
-  release(): void {
+  /**
+   * Call once the request is over: stores the held answer when `cacheable` (no guardrail flagged it),
+   * else releases waiting identical requests without one.
+   */
+  release(cacheable = true): void {
     if (this.settled) return;
     this.settled = true;
-    this.filler?.abandon();
+    const pending = this.pending;
+    this.pending = undefined;
+    if (!this.filler) return;
+    if (!cacheable || !pending) this.filler.abandon();
+    else if (pending.kind === 'response')
+      this.filler.fillResponse(JSON.parse(pending.json) as CanonicalResponse);
+    else this.filler.fillStream(pending.chunkJson);
   }
 
   private async *captureChunks(source: AsyncGenerator<CanonicalChunk>): AsyncGenerator<CanonicalChunk> {
@@ -113,10 +127,9 @@ export class CacheLookup {
       complete = true;
     } finally {
       if (complete && captured && captured.length > 0 && !this.settled) {
-        this.settled = true;
-        this.filler!.fillStream(captured);
+        this.pending = { kind: 'stream', chunkJson: captured };
       } else {
-        this.release();
+        this.release(false);
       }
     }
   }

@@ -5,10 +5,11 @@ import { MlflowController } from 'src/modules/inference/mlflow.controller';
 import { ModelListService } from 'src/modules/inference/model-list.service';
 import { OpenAIController } from 'src/modules/inference/openai.controller';
 import { AuthModule } from 'src/modules/auth/auth.module';
+import { ModerationModule } from 'src/modules/moderation/moderation.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 @Module({
-  imports: [RoutingModule, AuthModule, CacheModule],
+  imports: [RoutingModule, AuthModule, CacheModule, ModerationModule],
   controllers: [OpenAIController, MlflowController],
   providers: [InferenceService, ModelListService],
 })

@@ -14,6 +14,7 @@ import { EndpointEntry, RouteEntry, RouteTable } from 'src/modules/routing/route
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { AccessService } from 'src/modules/auth/access.service';
 import { CacheService } from 'src/modules/cache/cache.service';
+import { ModerationService } from 'src/modules/moderation/moderation.service';
 
 /**
  * The surfaces differ only at the edges: how the endpoint is named, how errors look, whether a stream
@@ -42,6 +43,7 @@ export class InferenceService {
     private readonly routing: RoutingService,
     private readonly access: AccessService,
     private readonly cache: CacheService,
+    private readonly moderation: ModerationService,
   ) {}
 
   async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
@@ -67,25 +69,43 @@ export class InferenceService {
       }
     });
     reply.header('x-gatehouse-endpoint', endpoint.name);
-    const cached = await this.cache.lookup({ op, request: canonical, endpoint, http: reply.request });
+    // Guardrails first: the cache is keyed on what would go upstream (the redacted request), and holds
+    // answers as the upstream gave them, so reversible placeholders are restored per caller on a hit too.
+    const guard = await this.moderation.screenInput({
+      endpoint,
+      op,
+      request: canonical,
+      principal: reply.request.principal,
+      requestId: String(reply.request.id),
+      signal: controller.signal,
+    });
+    const cached = await this.cache.lookup({ op, request: guard.request, endpoint, http: reply.request });
     try {
       cached.applyHeaders(reply);
       if (canonical.stream === true && op !== 'embeddings') {
-        const chunks = cached.hit
+        const source = cached.hit
           ? cached.replayChunks()
-          : cached.capture(await this.routing.openStream(op, canonical, endpoint, controller.signal));
+          : cached.capture(await this.routing.openStream(op, guard.request, endpoint, controller.signal));
         const includeUsage =
           (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-        await writeSse(reply, chunks, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
+        await writeSse(
+          reply,
+          guard.guardStream(source),
+          { includeUsage, emitDone: input.surface !== 'mlflow' },
+          () => closed,
+        );
         return;
       }
-      const response = cached.hit
-        ? cached.replayResponse()
-        : cached.fill(await this.routing.invoke(op, canonical, endpoint, controller.signal));
+      const response = await guard.screenOutput(
+        cached.hit
+          ? cached.replayResponse()
+          : cached.fill(await this.routing.invoke(op, guard.request, endpoint, controller.signal)),
+      );
       const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
       void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
     } finally {
-      cached.release();
+      // Answers that a guardrail flagged or blocked are never cached.
+      cached.release(guard.cacheable);
     }
   }
 

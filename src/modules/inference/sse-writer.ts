@@ -73,12 +73,18 @@ export async function writeSse(
     }
     if (!isClosed() && options.emitDone) raw.write('data: [DONE]\n\n');
   } catch (error) {
+    // A gateway decision mid-stream (a guardrail block) says why; anything unexpected stays generic.
+    const decided = error instanceof GatewayException && error.status < 500;
     if (!isClosed()) {
-      const message = error instanceof UpstreamStreamError ? error.message : 'internal error while streaming';
+      const message =
+        error instanceof UpstreamStreamError || decided ? error.message : 'internal error while streaming';
       const type = error instanceof UpstreamStreamError ? 'upstream_error' : 'server_error';
-      raw.write(`data: ${JSON.stringify({ error: { message, type, param: null, code: type } })}\n\n`);
+      const payload = decided
+        ? { message, type: error.options.type ?? 'invalid_request_error', param: null, code: error.code }
+        : { message, type, param: null, code: type };
+      raw.write(`data: ${JSON.stringify({ error: payload })}\n\n`);
     }
-    if (!(error instanceof UpstreamStreamError)) throw error;
+    if (!(error instanceof UpstreamStreamError) && !decided) throw error;
   } finally {
     await chunks.return(undefined);
     if (!raw.writableEnded) raw.end();

@@ -7,6 +7,14 @@ import {
 } from 'src/modules/providers/provider-adapter';
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
 import { CachePolicyInput, parseCachePolicyYaml } from 'src/modules/cache/cache-policy';
+import {
+  checkJudgeEndpoints,
+  compileEndpointModeration,
+  compileModerationConfig,
+  EMPTY_MODERATION,
+  ModerationFileConfig,
+} from 'src/modules/moderation/moderation-policy.schema';
+import { CompiledPolicy } from 'src/modules/moderation/moderation.types';
 
 export interface EndpointTimeouts {
   /** Time allowed until the upstream's response headers arrive. */
@@ -27,6 +35,8 @@ export interface EndpointEntry {
   timeouts: EndpointTimeouts;
   /** Response cache settings from YAML (top-level `gatehouse.cache` under the endpoint's own); undefined = none. */
   cache: CachePolicyInput | undefined;
+  /** The endpoint's guardrail policy (`gatehouse.moderation`, else the file's default), compiled. */
+  moderation?: CompiledPolicy;
 }
 
 export interface TrafficRouteEntry {
@@ -47,6 +57,8 @@ export class RouteTable {
     readonly endpoints: readonly EndpointEntry[],
     readonly routes: readonly TrafficRouteEntry[],
     readonly revision: string,
+    /** Named guardrail policies from the top-level `gatehouse.moderation`. */
+    readonly moderation: ModerationFileConfig = EMPTY_MODERATION,
   ) {
     const map = new Map<string, RouteEntry>();
     for (const entry of [...endpoints, ...routes]) map.set(entry.name, entry);
@@ -97,6 +109,7 @@ export function buildRouteTable(
   const problems: string[] = [];
   const endpoints: EndpointEntry[] = [];
   const cacheDefaults = parseCachePolicyYaml(config.extensions.cache, '(top level)', problems);
+  const moderation = compileModerationConfig(config.extensions.moderation, problems);
   config.endpoints.forEach((endpoint, index) => {
     const where = `endpoints[${index}] (${endpoint.name})`;
     const adapter = registry.get(endpoint.model.provider);
@@ -136,6 +149,7 @@ export function buildRouteTable(
         ),
       },
       cache: layerCachePolicy(cacheDefaults, parseCachePolicyYaml(ext.cache, where, problems)),
+      moderation: compileEndpointModeration(ext.moderation, moderation, endpoint.name, where, problems),
     });
   });
   const endpointByName = new Map(endpoints.map((e) => [e.name, e]));
@@ -155,6 +169,12 @@ export function buildRouteTable(
       routes.push({ kind: 'route', name: route.name, endpointType: route.taskType, destinations });
     }
   }
+  problems.push(
+    ...checkJudgeEndpoints(
+      [...moderation.policies.values(), ...endpoints.map((e) => e.moderation)],
+      new Map([...endpoints, ...routes].map((e) => [e.name, e.endpointType])),
+    ),
+  );
   if (problems.length > 0) throw new GatewayConfigError(problems);
-  return new RouteTable(endpoints, routes, revision);
+  return new RouteTable(endpoints, routes, revision, moderation);
 }

@@ -1,0 +1,77 @@
+import {
+  CanonicalRequest,
+  CanonicalResponse,
+  ChatCompletion,
+  ChatRequest,
+  CompletionsRequest,
+  EmbeddingsRequest,
+  Operation,
+  TextCompletion,
+} from 'src/modules/providers/provider-adapter';
+import { TextUnit } from 'src/modules/moderation/moderation-pipeline';
+
+/** The texts of a request a guardrail reads, and how to put (redacted) texts back in place. */
+export interface TextSlots {
+  units: TextUnit[];
+  write(texts: readonly string[]): void;
+}
+
+/** Reads a request's texts: chat message contents (strings and text parts), prompts, embedding inputs. */
+export function requestSlots(op: Operation, request: CanonicalRequest): TextSlots {
+  const setters: ((text: string) => void)[] = [];
+  const units: TextUnit[] = [];
+  const add = (text: string, role: string | undefined, set: (text: string) => void) => {
+    units.push({ text, role });
+    setters.push(set);
+  };
+  if (op === 'chat') {
+    for (const message of (request as ChatRequest).messages) {
+      const content = message.content;
+      if (typeof content === 'string') add(content, message.role, (t) => (message.content = t));
+      else if (Array.isArray(content)) {
+        for (const part of content) {
+          if (part.type === 'text' && typeof part.text === 'string') {
+            add(part.text, message.role, (t) => (part.text = t));
+          }
+        }
+      }
+    }
+  } else {
+    const holder = request as CompletionsRequest & EmbeddingsRequest;
+    const key = op === 'completions' ? 'prompt' : 'input';
+    const value = holder[key] as unknown;
+    if (typeof value === 'string')
+      add(value, undefined, (t) => ((holder as Record<string, unknown>)[key] = t));
+    else if (Array.isArray(value)) {
+      value.forEach((item, index) => {
+        if (typeof item === 'string') add(item, undefined, (t) => (value[index] = t));
+      });
+    }
+  }
+  return { units, write: (texts) => texts.forEach((text, i) => setters[i](text)) };
+}
+
+/** Reads a completion's texts: chat message contents and completion texts, one per choice. */
+export function responseSlots(op: Operation, response: CanonicalResponse): TextSlots {
+  const setters: ((text: string) => void)[] = [];
+  const units: TextUnit[] = [];
+  if (op === 'chat') {
+    for (const choice of (response as ChatCompletion).choices) {
+      if (typeof choice.message.content === 'string') {
+        units.push({ text: choice.message.content, role: 'assistant' });
+        setters.push((t) => (choice.message.content = t));
+      }
+    }
+  } else if (op === 'completions') {
+    for (const choice of (response as TextCompletion).choices) {
+      units.push({ text: choice.text });
+      setters.push((t) => (choice.text = t));
+    }
+  }
+  return { units, write: (texts) => texts.forEach((text, i) => setters[i](text)) };
+}
+
+/** A deep copy, so redaction never mutates the parsed body another component may still hold. */
+export function cloneRequest<T extends CanonicalRequest>(request: T): T {
+  return structuredClone(request);
+}

@@ -1,0 +1,69 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { FastifyRequest } from 'fastify';
+import { RequirePermission } from 'src/common/auth/auth.decorators';
+import { principalOf } from 'src/common/auth/principal';
+import {
+  DryRunRequestDto,
+  DryRunResponseDto,
+  PoliciesResponseDto,
+  TeamOverrideDto,
+} from 'src/modules/moderation/dto/moderation.dto';
+import { ModerationAdminService } from 'src/modules/moderation/moderation-admin.service';
+
+/** Guardrail administration: policies from gateway.yaml, per-team overrides, dry runs. */
+@ApiTags('Admin: moderation')
+@Controller('admin/v1/moderation')
+export class ModerationController {
+  constructor(private readonly admin: ModerationAdminService) {}
+
+  @Get('policies')
+  @RequirePermission('moderation.admin')
+  @ApiOperation({ summary: 'Named policies, the default, and the policy of each endpoint' })
+  policies(): PoliciesResponseDto {
+    return this.admin.policies();
+  }
+
+  @Get('teams/:team/overrides')
+  @RequirePermission('moderation.admin')
+  @ApiOperation({ summary: "A team's guardrail overrides" })
+  overrides(@Param('team') team: string): TeamOverrideDto[] {
+    return this.admin.overrides(team);
+  }
+
+  @Put('teams/:team/overrides/:endpoint')
+  @RequirePermission('moderation.admin')
+  @ApiOperation({
+    summary: "Set a team's policy for an endpoint ('*' = all): a policy name, 'none', or an inline policy",
+  })
+  @ApiBody({ schema: { type: 'object', example: { policy: 'strict' } } })
+  putOverride(
+    @Param('team') team: string,
+    @Param('endpoint') endpoint: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<TeamOverrideDto> {
+    return this.admin.putOverride(team, endpoint, body, principalOf(request));
+  }
+
+  @Delete('teams/:team/overrides/:endpoint')
+  @HttpCode(204)
+  @RequirePermission('moderation.admin')
+  @ApiOperation({ summary: "Remove a team's override" })
+  deleteOverride(@Param('team') team: string, @Param('endpoint') endpoint: string): Promise<void> {
+    return this.admin.deleteOverride(team, endpoint);
+  }
+
+  @Post('dry-run')
+  @HttpCode(200)
+  @RequirePermission('moderation.admin')
+  @ApiOperation({
+    summary: 'Evaluate a text against a policy (named, or the one guarding an endpoint for a team)',
+  })
+  @ApiBody({
+    schema: { type: 'object', example: { text: 'mail me at a@b.co', endpoint: 'chat', team: 'ops' } },
+  })
+  dryRun(@Body() body: DryRunRequestDto): Promise<DryRunResponseDto> {
+    return this.admin.dryRun(body);
+  }
+}

@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
+import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/moderation-team-policy.entity';
+import { ExternalModerationClient } from 'src/modules/moderation/external-moderation.client';
+import { ModerationAdminService } from 'src/modules/moderation/moderation-admin.service';
+import { ModerationController } from 'src/modules/moderation/moderation.controller';
+import { ModerationPolicyStore } from 'src/modules/moderation/moderation-policy.store';
+import { ModerationRepository } from 'src/modules/moderation/moderation.repository';
+import { ModerationService } from 'src/modules/moderation/moderation.service';
+import { OpenAIModerationsController } from 'src/modules/moderation/openai-moderations.controller';
+import { OpenAIModerationsService } from 'src/modules/moderation/openai-moderations.service';
+import { RoutingModule } from 'src/modules/routing/routing.module';
+
+@Module({
+  imports: [RoutingModule, TypeOrmModule.forFeature([ModerationTeamPolicyEntity])],
+  controllers: [ModerationController, OpenAIModerationsController],
+  providers: [
+    ModerationRepository,
+    ModerationPolicyStore,
+    ModerationService,
+    ModerationAdminService,
+    ExternalModerationClient,
+    // Its own connection pool for moderation APIs (routing keeps its client private).
+    UpstreamHttpClient,
+    OpenAIModerationsService,
+  ],
+  exports: [ModerationService],
+})
+export class ModerationModule {}
