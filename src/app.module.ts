@@ -6,13 +6,14 @@ import { AppConfig } from 'src/config/env.config';
 import { DatabaseModule } from 'src/infra/database/database.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { InferenceModule } from 'src/modules/inference/inference.module';
+import { RegistryModule } from 'src/modules/registry/registry.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, HealthModule, InferenceModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, HealthModule, InferenceModule, RegistryModule],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };
   }

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
-export const SECRET_ENV_KEYS = ['DATABASE_URL', 'REDIS_URL'] as const;
+export const SECRET_ENV_KEYS = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'MLFLOW_TRACKING_TOKEN',
+  'MLFLOW_TRACKING_PASSWORD',
+  'MLFLOW_WEBHOOK_SECRET',
+] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z
@@ -30,6 +36,23 @@ const envSchema = z.object({
   UPSTREAM_IDLE_TIMEOUT_MS: int(1, 3_600_000).default(300_000),
   UPSTREAM_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   UPSTREAM_CONNECTIONS: int(1, 100_000).default(256),
+  // MLflow Model Registry sync (src/modules/registry); sync is off without MLFLOW_TRACKING_URI.
+  MLFLOW_TRACKING_URI: z
+    .string()
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+    .optional(),
+  MLFLOW_TRACKING_TOKEN: z.string().min(1).optional(),
+  MLFLOW_TRACKING_USERNAME: z.string().min(1).optional(),
+  MLFLOW_TRACKING_PASSWORD: z.string().min(1).optional(),
+  MLFLOW_WEBHOOK_SECRET: z.string().min(1).optional(),
+  REGISTRY_SYNC_INTERVAL_MS: int(100, 86_400_000).default(10_000),
+  REGISTRY_REQUEST_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  REGISTRY_HEALTH_INTERVAL_MS: int(100, 3_600_000).default(5_000),
+  REGISTRY_SERVING_URL_TAG: z.string().min(1).default('gatehouse.serving_url'),
+  REGISTRY_SERVING_URL_TEMPLATE: z.string().min(1).optional(),
+  REGISTRY_EXPOSE_TAG: z.string().min(1).default('gatehouse.expose'),
+  REGISTRY_EXPOSE_ALIAS: z.string().min(1).default('champion'),
+  SCORING_TIMEOUT_MS: int(1, 3_600_000).default(60_000),
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

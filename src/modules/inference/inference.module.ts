@@ -3,10 +3,11 @@ import { InferenceService } from 'src/modules/inference/inference.service';
 import { MlflowController } from 'src/modules/inference/mlflow.controller';
 import { ModelListService } from 'src/modules/inference/model-list.service';
 import { OpenAIController } from 'src/modules/inference/openai.controller';
+import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 @Module({
-  imports: [RoutingModule],
+  imports: [RoutingModule, RegistryModule],
   controllers: [OpenAIController, MlflowController],
   providers: [InferenceService, ModelListService],
 })

@@ -19,6 +19,6 @@ import { RoutingService } from 'src/modules/routing/routing.service';
     RouteConfigService,
     RoutingService,
   ],
-  exports: [RoutingService, RouteConfigService],
+  exports: [RoutingService, RouteConfigService, RouteTableHolder],
 })
 export class RoutingModule {}
