@@ -83,6 +83,12 @@ export class MlflowRegistryClient implements OnModuleDestroy {
         for (const entry of raw.aliases ?? []) {
           if (entry.alias && entry.version !== undefined) aliases[entry.alias] = String(entry.version);
         }
+        // model-versions/search leaves version aliases empty: derive them from the model's.
+        for (const version of versions) {
+          version.aliases = Object.keys(aliases)
+            .filter((alias) => aliases[alias] === version.version)
+            .sort();
+        }
         return {
           name: raw.name,
           description: raw.description ?? null,

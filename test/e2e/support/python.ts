@@ -57,7 +57,11 @@ export function ensurePythonVenv(): Promise<void> {
 }
 
 /** Runs a Python script with the venv's interpreter and parses the single JSON object it prints. */
-export async function runPythonJson(script: string, args: string[]): Promise<unknown> {
+export async function runPythonJson(
+  script: string,
+  args: string[],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<unknown> {
   await ensurePythonVenv();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -70,6 +74,7 @@ export async function runPythonJson(script: string, args: string[]): Promise<unk
   for (const name of ['MLFLOW_TRACKING_TOKEN', 'MLFLOW_TRACKING_USERNAME', 'MLFLOW_TRACKING_PASSWORD']) {
     delete env[name];
   }
+  Object.assign(env, extraEnv);
   const { stdout } = await run(VENV_PYTHON, [script, ...args], RUN_TIMEOUT_MS, env);
   try {
     return JSON.parse(stdout) as unknown;
