@@ -181,10 +181,11 @@ function readRoot(
   });
   const endpointTypes = endpointTypesByName(rawEndpoints);
   const routes = rawRoutes.map((raw, index) => readRoute(raw, index, endpointTypes, ctx));
+  const models = modelEndpoints.filter(isDefined);
   return {
     endpoints: endpoints.filter(isDefined),
     routes: routes.filter(isDefined),
-    modelEndpoints: modelEndpoints.filter(isDefined),
+    ...(models.length > 0 ? { modelEndpoints: models } : {}),
     extensions,
   };
 }
