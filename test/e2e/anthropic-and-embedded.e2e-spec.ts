@@ -144,6 +144,10 @@ describe('Anthropic through the OpenAI SDK, on embedded PGlite', () => {
       'GET /health',
       'GET /health/live',
       'GET /health/ready',
+      'GET /admin/v1/registry/models',
+      'GET /admin/v1/registry/models/{name}/versions',
+      'POST /admin/v1/registry/sync',
+      'POST /predict/{path}',
     ];
     for (const route of expected) expect(documented).toContain(route);
     expect(documented.size).toBe(expected.length);
