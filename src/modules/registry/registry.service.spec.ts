@@ -103,6 +103,7 @@ function setUp(config: Partial<AppConfig> = {}) {
     monitor as unknown as ServingHealthMonitor,
     events,
   );
+  service.onModuleInit();
   const version = () => holder.current.getModel('churn')?.target?.version;
   return { service, holder, repository, monitor, changes, version };
 }
@@ -136,7 +137,11 @@ describe('RegistryService', () => {
 
   it('coalesces triggers that arrive during a sync into one follow-up sync', async () => {
     const { service } = setUp();
-    const results = await Promise.all([service.sync('interval'), service.sync('webhook'), service.sync('webhook')]);
+    const results = await Promise.all([
+      service.sync('interval'),
+      service.sync('webhook'),
+      service.sync('webhook'),
+    ]);
     expect(fetches).toBe(2);
     expect(results[1]).toBe(results[2]);
   });
@@ -168,7 +173,10 @@ describe('RegistryService', () => {
   });
 
   it('syncs on its interval after boot, from the stored snapshot first', async () => {
-    const { service, repository, version } = setUp({ REGISTRY_SYNC_INTERVAL_MS: 100, REGISTRY_HEALTH_INTERVAL_MS: 100_000 });
+    const { service, repository, version } = setUp({
+      REGISTRY_SYNC_INTERVAL_MS: 100,
+      REGISTRY_HEALTH_INTERVAL_MS: 100_000,
+    });
     repository.stored = { models: registry(), hash: 'stored', syncedAt: '2026-11-25T00:00:00.000Z' };
     champion = '2';
     await service.onApplicationBootstrap();

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+  OnModuleInit,
+} from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { RouteTable } from 'src/modules/routing/route-table';
@@ -36,7 +43,7 @@ export interface RegistryHealth {
  * and swaps them into the route table; the request path never reads the database.
  */
 @Injectable()
-export class RegistryService implements OnApplicationBootstrap, OnModuleDestroy {
+export class RegistryService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Registry');
   private snapshot: RegistrySnapshot | undefined;
   private lastAttemptAt: string | null = null;
@@ -56,8 +63,11 @@ export class RegistryService implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly events: RegistryEvents,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  onModuleInit(): void {
     this.holder.setModelResolver((table) => this.resolve(table));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
     try {
       this.snapshot = await this.repository.load();
     } catch (error) {
