@@ -12,6 +12,7 @@ import { RedisModule } from 'src/infra/redis/redis.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { InferenceModule } from 'src/modules/inference/inference.module';
 import { ModerationModule } from 'src/modules/moderation/moderation.module';
+import { RegistryModule } from 'src/modules/registry/registry.module';
 
 @Module({})
 export class AppModule {
@@ -27,6 +28,7 @@ export class AppModule {
         HealthModule,
         InferenceModule,
         ModerationModule,
+        RegistryModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { FastifyInstance } from 'fastify';
 import { AppModule } from 'src/app.module';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
+import { acceptsCsv, CsvBody, keepsRawBody } from 'src/common/http/csv-body';
 import { parseJsonBody } from 'src/common/http/json-body.parser';
 import { AppConfig } from 'src/config/env.config';
 
@@ -41,6 +42,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     abortOnError: false,
   });
   configureFastify(app.getHttpAdapter().getInstance(), config);
+  addCsvParser(app.getHttpAdapter().getInstance(), config);
   setupOpenApi(app);
   app.enableShutdownHooks();
   return app;
@@ -91,11 +93,34 @@ function configureFastify(fastify: FastifyInstance, config: AppConfig): void {
         );
         return;
       }
+      if (keepsRawBody(request.url)) request.rawBody = body as string;
       try {
         done(null, parseJsonBody(body as string));
       } catch (error) {
         done(error as Error, undefined);
       }
+    },
+  );
+}
+
+/** `text/csv` for the scoring paths only; every other path keeps answering 415 for it. */
+function addCsvParser(fastify: FastifyInstance, config: AppConfig): void {
+  fastify.addContentTypeParser(
+    'text/csv',
+    { parseAs: 'string', bodyLimit: config.BODY_LIMIT_BYTES },
+    (request, body, done) => {
+      if (!acceptsCsv(request.url)) {
+        done(
+          new GatewayException(
+            415,
+            GatewayErrorCode.UnsupportedMediaType,
+            "Unsupported Content-Type: send the request body as 'application/json'.",
+          ),
+          undefined,
+        );
+        return;
+      }
+      done(null, new CsvBody(body as string));
     },
   );
 }

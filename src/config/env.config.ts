@@ -7,6 +7,9 @@ export const SECRET_ENV_KEYS = [
   'GATEHOUSE_ADMIN_API_KEY',
   'GATEHOUSE_MASTER_KEY',
   'GATEHOUSE_MASTER_KEYS_PREVIOUS',
+  'MLFLOW_TRACKING_TOKEN',
+  'MLFLOW_TRACKING_PASSWORD',
+  'MLFLOW_WEBHOOK_SECRET',
 ] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -113,6 +116,23 @@ const envSchema = z.object({
   CACHE_SINGLE_FLIGHT_WAIT_MS: int(0, 600_000).default(30_000),
   /** How often team guardrail overrides are reloaded from the database (other replicas' edits); 0 = never. */
   MODERATION_POLICY_REFRESH_MS: int(0, 86_400_000).default(30_000),
+  // MLflow Model Registry sync (src/modules/registry); sync is off without MLFLOW_TRACKING_URI.
+  MLFLOW_TRACKING_URI: z
+    .string()
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+    .optional(),
+  MLFLOW_TRACKING_TOKEN: z.string().min(1).optional(),
+  MLFLOW_TRACKING_USERNAME: z.string().min(1).optional(),
+  MLFLOW_TRACKING_PASSWORD: z.string().min(1).optional(),
+  MLFLOW_WEBHOOK_SECRET: z.string().min(1).optional(),
+  REGISTRY_SYNC_INTERVAL_MS: int(100, 86_400_000).default(10_000),
+  REGISTRY_REQUEST_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  REGISTRY_HEALTH_INTERVAL_MS: int(100, 3_600_000).default(5_000),
+  REGISTRY_SERVING_URL_TAG: z.string().min(1).default('gatehouse.serving_url'),
+  REGISTRY_SERVING_URL_TEMPLATE: z.string().min(1).optional(),
+  REGISTRY_EXPOSE_TAG: z.string().min(1).default('gatehouse.expose'),
+  REGISTRY_EXPOSE_ALIAS: z.string().min(1).default('champion'),
+  SCORING_TIMEOUT_MS: int(1, 3_600_000).default(60_000),
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

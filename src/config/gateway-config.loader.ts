@@ -8,8 +8,12 @@ import {
   EndpointLimit,
   GatewayConfigError,
   GatewayFileConfig,
+  ModelEndpointFileConfig,
+  PREDICT_ENDPOINT_TYPE,
+  REGISTRY_PROVIDER,
   TrafficRouteFileConfig,
 } from 'src/config/gateway-config.types';
+import { parseModelUri } from 'src/config/model-uri';
 import { EndpointType } from 'src/modules/providers/provider-adapter';
 
 /*
@@ -166,10 +170,24 @@ function readRoot(
   const rawRoutes = readList(root, 'routes', false, problems);
   const ctx: Context = { ...options, problems, duplicateNames: findDuplicateNames(rawEndpoints, rawRoutes) };
   const extensions = readExtensions(root.gatehouse, '(top level)', ctx);
-  const endpoints = rawEndpoints.map((raw, index) => readEndpoint(raw, index, ctx));
+  const endpoints: (EndpointFileConfig | undefined)[] = [];
+  const modelEndpoints: (ModelEndpointFileConfig | undefined)[] = [];
+  rawEndpoints.forEach((raw, index) => {
+    if (isMap(raw) && raw.endpoint_type === PREDICT_ENDPOINT_TYPE) {
+      modelEndpoints.push(readModelEndpoint(raw, index, ctx));
+    } else {
+      endpoints.push(readEndpoint(raw, index, ctx));
+    }
+  });
   const endpointTypes = endpointTypesByName(rawEndpoints);
   const routes = rawRoutes.map((raw, index) => readRoute(raw, index, endpointTypes, ctx));
-  return { endpoints: endpoints.filter(isDefined), routes: routes.filter(isDefined), extensions };
+  const models = modelEndpoints.filter(isDefined);
+  return {
+    endpoints: endpoints.filter(isDefined),
+    routes: routes.filter(isDefined),
+    ...(models.length > 0 ? { modelEndpoints: models } : {}),
+    extensions,
+  };
 }
 
 function isPre29Config(root: RawMap): boolean {
@@ -230,6 +248,80 @@ function readEndpoint(raw: unknown, index: number, ctx: Context): EndpointFileCo
     return undefined;
   }
   return { name, endpointType, model, limit, extensions };
+}
+
+/*
+ * `endpoint_type: ml/v1/predict` is a Gatehouse extension (MLflow's gateway rejects the type): the model
+ * is a registry reference, served by whatever scoring server the version's tag or the URL template names.
+ */
+function readModelEndpoint(raw: RawMap, index: number, ctx: Context): ModelEndpointFileConfig | undefined {
+  const key = `endpoints[${index}]`;
+  const at = locate(key, raw);
+  const name = readName(raw, key, at, ctx, true);
+  const limit = readLimit(raw.limit, at, ctx);
+  const ext = readExtensions(raw.gatehouse, at, ctx);
+  const model = raw.model;
+  let reference: ModelEndpointFileConfig['reference'] | undefined;
+  let modelUri: string | undefined;
+  if (!isMap(model)) {
+    report(ctx, at, "'model' is required: a mapping with 'provider' and 'name'.");
+  } else {
+    if (model.provider !== REGISTRY_PROVIDER) {
+      report(
+        ctx,
+        at,
+        `'model.provider' of an ${PREDICT_ENDPOINT_TYPE} endpoint must be '${REGISTRY_PROVIDER}'.`,
+      );
+    }
+    if (typeof model.name !== 'string') {
+      report(ctx, at, "'model.name' must be a registry model URI such as models:/<name>@<alias>.");
+    } else {
+      const parsed = parseModelUri(model.name);
+      if (typeof parsed === 'string') report(ctx, at, `model.name: ${parsed}`);
+      else {
+        reference = parsed;
+        modelUri = model.name;
+      }
+    }
+  }
+  const path = readPredictPath(ext.path, at, ctx);
+  const template = ext.serving_url_template;
+  if (template !== undefined && (typeof template !== 'string' || !/^https?:\/\//.test(template))) {
+    report(
+      ctx,
+      at,
+      "'gatehouse.serving_url_template' must be an http(s) URL template using {name} and {version}.",
+    );
+  }
+  const timeout = ext.timeout_ms;
+  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout <= 0)) {
+    report(ctx, at, "'gatehouse.timeout_ms' must be a positive integer (milliseconds).");
+  }
+  if (name === undefined || limit === undefined || reference === undefined || modelUri === undefined) {
+    return undefined;
+  }
+  return {
+    name,
+    modelUri,
+    reference,
+    limit,
+    path,
+    servingUrlTemplate: typeof template === 'string' ? template : undefined,
+    timeoutMs: typeof timeout === 'number' ? timeout : undefined,
+  };
+}
+
+const PREDICT_PATH = /^\/predict\/[A-Za-z0-9_\-.]+(\/[A-Za-z0-9_\-.]+)*$/;
+
+/** Custom paths live under /predict/ so they can never shadow the gateway's own routes. */
+function readPredictPath(value: unknown, at: string, ctx: Context): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' && PREDICT_PATH.test(value)) return value;
+  return report(
+    ctx,
+    at,
+    `'gatehouse.path' must be a path under /predict/ made of letters, digits, '-', '_' and '.', got ${display(value)}.`,
+  );
 }
 
 function readName(raw: RawMap, key: string, at: string, ctx: Context, urlSafe: boolean): string | undefined {

@@ -34,6 +34,8 @@ export interface TrafficRouteFileConfig {
 export interface GatewayFileConfig {
   endpoints: EndpointFileConfig[];
   routes: TrafficRouteFileConfig[];
+  /** `ml/v1/predict` endpoints (registry models); absent from `endpoints`. */
+  modelEndpoints?: ModelEndpointFileConfig[];
   /** The top-level `gatehouse:` mapping; `{}` if absent. */
   extensions: Record<string, unknown>;
 }
@@ -44,4 +46,30 @@ export class GatewayConfigError extends Error {
     super(problems.join('\n'));
     this.name = 'GatewayConfigError';
   }
+}
+
+/** A Model Registry reference: `models:/<name>@<alias>`, `models:/<name>/<version>` or `models:/<name>/<Stage>`. */
+export type ModelReference =
+  | { name: string; kind: 'alias'; alias: string }
+  | { name: string; kind: 'version'; version: string }
+  | { name: string; kind: 'stage'; stage: string };
+
+/** The endpoint type of classic-ML endpoints served from the registry (a Gatehouse extension; MLflow has none). */
+export const PREDICT_ENDPOINT_TYPE = 'ml/v1/predict';
+/** The `model.provider` of predict endpoints: the model comes from the MLflow Model Registry. */
+export const REGISTRY_PROVIDER = 'mlflow-model-registry';
+
+/** An `endpoint_type: ml/v1/predict` endpoint: a registry model served by an MLflow scoring server. */
+export interface ModelEndpointFileConfig {
+  name: string;
+  /** `model.name` as written (`models:/…`). */
+  modelUri: string;
+  reference: ModelReference;
+  limit: EndpointLimit | null;
+  /** `gatehouse.path`: an extra public path under `/predict/`. */
+  path: string | undefined;
+  /** `gatehouse.serving_url_template`: `{name}` and `{version}` are filled in (URL-encoded). */
+  servingUrlTemplate: string | undefined;
+  /** `gatehouse.timeout_ms`: time allowed for the scoring server's answer. */
+  timeoutMs: number | undefined;
 }

@@ -156,6 +156,10 @@ describe('Anthropic through the OpenAI SDK, on embedded PGlite', () => {
       'PUT /admin/v1/moderation/teams/{team}/overrides/{endpoint}',
       'DELETE /admin/v1/moderation/teams/{team}/overrides/{endpoint}',
       'POST /admin/v1/moderation/dry-run',
+      'GET /admin/v1/registry/models',
+      'GET /admin/v1/registry/models/{name}/versions',
+      'POST /admin/v1/registry/sync',
+      'POST /predict/{path}',
     ];
     for (const route of expected) expect(documented).toContain(route);
     expect(documented.size).toBe(expected.length);

@@ -8,6 +8,7 @@ export function surfaceOf(url: string): ErrorSurface {
     url.startsWith('/api/') ||
     url.startsWith('/endpoints/') ||
     url.startsWith('/gateway/') ||
+    url.startsWith('/predict/') ||
     url === '/health' ||
     url.startsWith('/health?')
   ) {

@@ -7,8 +7,14 @@ import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gatewa
 import { MIGRATIONS } from 'src/infra/database/migrations';
 import { CachePolicyOverrideEntity } from 'src/modules/cache/entities/cache-policy-override.entity';
 import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/moderation-team-policy.entity';
+import { RegistrySnapshotEntity } from 'src/modules/registry/entities/registry-snapshot.entity';
 
-export const ENTITIES = [GatewayConfigRevisionEntity, CachePolicyOverrideEntity, ModerationTeamPolicyEntity];
+export const ENTITIES = [
+  GatewayConfigRevisionEntity,
+  RegistrySnapshotEntity,
+  CachePolicyOverrideEntity,
+  ModerationTeamPolicyEntity,
+];
 
 /** PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR: same migrations on both. */
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR'>): DataSourceOptions {

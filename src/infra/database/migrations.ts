@@ -1,4 +1,5 @@
 import { InitialSchema1764090000000 } from 'migrations/1764090000000-initial-schema';
+import { RegistrySnapshots1764100000000 } from 'migrations/1764100000000-registry-snapshots';
 import { IdentityAndAccess1764200000000 } from 'migrations/1764200000000-identity-and-access';
 import { CachePolicyOverrides1764300000000 } from 'migrations/1764300000000-cache-policy-overrides';
 import { ModerationTeamPolicies1764400000000 } from 'migrations/1764400000000-moderation-team-policies';
@@ -6,6 +7,7 @@ import { ModerationTeamPolicies1764400000000 } from 'migrations/1764400000000-mo
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
 export const MIGRATIONS = [
   InitialSchema1764090000000,
+  RegistrySnapshots1764100000000,
   IdentityAndAccess1764200000000,
   CachePolicyOverrides1764300000000,
   ModerationTeamPolicies1764400000000,

@@ -2,6 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from 'src/common/auth/auth.decorators';
 import { HealthCheck, HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { RegistryHealthIndicator } from 'src/modules/registry/registry.health';
 
 @ApiTags('Operations')
 @Public()
@@ -10,6 +11,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
+    private readonly registry: RegistryHealthIndicator,
   ) {}
 
   @Get('health')
@@ -28,6 +30,10 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: the database answers' })
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 })]);
+    return this.health.check([
+      () => this.db.pingCheck('database', { timeout: 2000 }),
+      // Never fails readiness: an unreachable registry reports `state: degraded` (last snapshot serves).
+      () => this.registry.check('registry'),
+    ]);
   }
 }

@@ -6,10 +6,11 @@ import { ModelListService } from 'src/modules/inference/model-list.service';
 import { OpenAIController } from 'src/modules/inference/openai.controller';
 import { AuthModule } from 'src/modules/auth/auth.module';
 import { ModerationModule } from 'src/modules/moderation/moderation.module';
+import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 @Module({
-  imports: [RoutingModule, AuthModule, CacheModule, ModerationModule],
+  imports: [RoutingModule, AuthModule, CacheModule, ModerationModule, RegistryModule],
   controllers: [OpenAIController, MlflowController],
   providers: [InferenceService, ModelListService],
 })

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
+import { CsvBody } from 'src/common/http/csv-body';
+import { ModelServingService } from 'src/modules/registry/model-serving.service';
 import { RequestValidationError, validateRequest } from 'src/modules/inference/request-validation';
 import { writeSse } from 'src/modules/inference/sse-writer';
 import { toMlflowResponse } from 'src/modules/inference/mlflow-response';
@@ -44,9 +46,27 @@ export class InferenceService {
     private readonly access: AccessService,
     private readonly cache: CacheService,
     private readonly moderation: ModerationService,
+    private readonly modelServing: ModelServingService,
   ) {}
 
   async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
+    const model = input.name === undefined ? undefined : this.modelServing.byName(input.name);
+    if (model && input.op === undefined) {
+      this.access.assertCanInvoke(reply.request, model.name);
+      return this.modelServing.predict(model, input.body, reply);
+    }
+    if (model)
+      throw GatewayException.invalid(
+        `Endpoint '${model.name}' is not ${TYPE_NAME[input.op!]} endpoint.`,
+        'model',
+      );
+    if ((input.body as unknown) instanceof CsvBody) {
+      throw new GatewayException(
+        415,
+        GatewayErrorCode.UnsupportedMediaType,
+        "Unsupported Content-Type: send the request body as 'application/json'.",
+      );
+    }
     const entry = this.resolve(input);
     this.access.assertCanInvoke(reply.request, entry.name);
     const op = input.op ?? OPERATION_OF[entry.endpointType];

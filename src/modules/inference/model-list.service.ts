@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
+import { ModelEndpointEntry } from 'src/modules/routing/model-endpoint.entry';
 import { EndpointEntry } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
 
@@ -31,6 +32,8 @@ export class ModelListService {
   constructor(private readonly routing: RoutingService) {}
 
   mlflowEndpoint(name: string): MlflowEndpoint {
+    const model = this.routing.table().getModel(name);
+    if (model) return toMlflow(model);
     const entry = this.routing.resolve(name);
     if (!entry || entry.kind !== 'endpoint') {
       throw new GatewayException(
@@ -44,7 +47,9 @@ export class ModelListService {
 
   mlflowEndpoints(pageToken: string | undefined, pageSize: number = ENDPOINTS_PAGE_SIZE): MlflowEndpointPage {
     const start = pageToken ? decodeToken(pageToken) : 0;
-    const all = this.routing.table().endpoints;
+    const table = this.routing.table();
+    // Predict endpoints (registry models) list after the LLM endpoints; a name clash keeps the LLM one.
+    const all = [...table.endpoints, ...table.models.filter((m) => table.getModel(m.name) === m)];
     const page: MlflowEndpointPage = { endpoints: all.slice(start, start + pageSize).map(toMlflow) };
     if (start + pageSize < all.length) {
       page.next_page_token = Buffer.from(JSON.stringify({ index: start + pageSize })).toString('base64');
@@ -66,11 +71,14 @@ export class ModelListService {
   }
 }
 
-function toMlflow(entry: EndpointEntry): MlflowEndpoint {
+function toMlflow(entry: EndpointEntry | ModelEndpointEntry): MlflowEndpoint {
   return {
     name: entry.name,
     endpoint_type: entry.endpointType,
-    model: { name: entry.modelName ?? null, provider: entry.provider },
+    model: {
+      name: entry.kind === 'model' ? entry.modelUri : (entry.modelName ?? null),
+      provider: entry.provider,
+    },
     endpoint_url: `/gateway/${entry.name}/invocations`,
     limit: entry.limit
       ? { calls: entry.limit.calls, key: entry.limit.key, renewal_period: entry.limit.renewal_period }

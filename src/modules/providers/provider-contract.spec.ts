@@ -12,6 +12,7 @@ import {
   UpstreamErrorInfo,
 } from 'src/modules/providers/provider-adapter';
 import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
+import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adapter';
 import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
 
@@ -24,6 +25,7 @@ import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-c
  */
 const ADAPTERS: Record<string, new () => ProviderAdapter> = {
   anthropic: AnthropicAdapter,
+  'mlflow-model-serving': MlflowModelServingAdapter,
   openai: OpenAIAdapter,
   'openai-compatible': OpenAICompatibleAdapter,
 };

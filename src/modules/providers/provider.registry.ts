@@ -4,6 +4,7 @@ import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adap
 import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
 import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
 import { NotYetSupportedAdapter } from 'src/modules/providers/adapters/not-yet-supported/not-yet-supported.adapter';
+import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 
 /** Looks adapters up by normalised provider id. Adapters are stateless, so one instance serves all targets. */
 @Injectable()
@@ -15,6 +16,7 @@ export class ProviderRegistry {
       new OpenAIAdapter(),
       new OpenAICompatibleAdapter(),
       new AnthropicAdapter(),
+      new MlflowModelServingAdapter(),
       new NotYetSupportedAdapter(),
     ];
     for (const adapter of adapters) {

@@ -1,4 +1,10 @@
-import { EndpointLimit, GatewayConfigError, GatewayFileConfig } from 'src/config/gateway-config.types';
+import {
+  EndpointLimit,
+  GatewayConfigError,
+  GatewayFileConfig,
+  ModelEndpointFileConfig,
+} from 'src/config/gateway-config.types';
+import { ModelEndpointEntry } from 'src/modules/routing/model-endpoint.entry';
 import {
   EndpointType,
   ProviderAdapter,
@@ -52,6 +58,8 @@ export type RouteEntry = EndpointEntry | TrafficRouteEntry;
 /** An immutable snapshot of everything a request needs to find its upstream; swapped atomically on change. */
 export class RouteTable {
   private readonly byName: ReadonlyMap<string, RouteEntry>;
+  private readonly modelsByName: ReadonlyMap<string, ModelEndpointEntry>;
+  private readonly modelsByPath: ReadonlyMap<string, ModelEndpointEntry>;
 
   constructor(
     readonly endpoints: readonly EndpointEntry[],
@@ -59,10 +67,36 @@ export class RouteTable {
     readonly revision: string,
     /** Named guardrail policies from the top-level `gatehouse.moderation`. */
     readonly moderation: ModerationFileConfig = EMPTY_MODERATION,
+    /** Registry-backed `ml/v1/predict` endpoints, resolved (see RouteTableHolder). */
+    readonly models: readonly ModelEndpointEntry[] = [],
+    /** The `ml/v1/predict` endpoints gateway.yaml declares, still to be resolved against the registry. */
+    readonly modelDeclarations: readonly ModelEndpointFileConfig[] = [],
   ) {
     const map = new Map<string, RouteEntry>();
     for (const entry of [...endpoints, ...routes]) map.set(entry.name, entry);
     this.byName = map;
+    this.modelsByName = new Map(models.filter((m) => !map.has(m.name)).map((m) => [m.name, m]));
+    this.modelsByPath = new Map(models.filter((m) => m.path !== undefined).map((m) => [m.path as string, m]));
+  }
+
+  /** The same table with its predict endpoints replaced (a new immutable snapshot). */
+  withModels(models: readonly ModelEndpointEntry[]): RouteTable {
+    return new RouteTable(
+      this.endpoints,
+      this.routes,
+      this.revision,
+      this.moderation,
+      models,
+      this.modelDeclarations,
+    );
+  }
+
+  getModel(name: string): ModelEndpointEntry | undefined {
+    return this.modelsByName.get(name);
+  }
+
+  getModelByPath(path: string): ModelEndpointEntry | undefined {
+    return this.modelsByPath.get(path);
   }
 
   static empty(): RouteTable {
@@ -176,5 +210,5 @@ export function buildRouteTable(
     ),
   );
   if (problems.length > 0) throw new GatewayConfigError(problems);
-  return new RouteTable(endpoints, routes, revision, moderation);
+  return new RouteTable(endpoints, routes, revision, moderation, [], config.modelEndpoints ?? []);
 }

@@ -20,6 +20,6 @@ import { SecretsModule } from 'src/modules/secrets/secrets.module';
     RouteConfigService,
     RoutingService,
   ],
-  exports: [RoutingService, RouteConfigService],
+  exports: [RoutingService, RouteConfigService, RouteTableHolder],
 })
 export class RoutingModule {}

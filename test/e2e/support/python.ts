@@ -60,7 +60,7 @@ export function ensurePythonVenv(): Promise<void> {
 export async function runPythonJson(
   script: string,
   args: string[],
-  extraEnv: Record<string, string> = {},
+  extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<unknown> {
   await ensurePythonVenv();
   const env: NodeJS.ProcessEnv = {

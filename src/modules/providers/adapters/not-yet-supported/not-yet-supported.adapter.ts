@@ -16,7 +16,6 @@ const NAMES: Record<string, string> = {
   'amazon-bedrock': 'Amazon Bedrock',
   cohere: 'Cohere',
   'huggingface-text-generation-inference': 'Hugging Face Text Generation Inference',
-  'mlflow-model-serving': 'MLflow Model Serving',
   mosaicml: 'MosaicML',
   palm: 'PaLM',
   ai21labs: 'AI21 Labs',

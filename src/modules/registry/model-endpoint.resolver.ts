@@ -1,0 +1,194 @@
+import {
+  EndpointLimit,
+  ModelEndpointFileConfig,
+  ModelReference,
+  PREDICT_ENDPOINT_TYPE,
+  REGISTRY_PROVIDER,
+} from 'src/config/gateway-config.types';
+import { formatModelReference } from 'src/config/model-uri';
+import { ModelEndpointEntry, ModelServingTarget } from 'src/modules/routing/model-endpoint.entry';
+import { RegistryModel, RegistrySnapshot, RegistryVersion } from 'src/modules/registry/registry.types';
+
+export type HealthState = 'up' | 'down' | 'unknown';
+
+export interface ResolveOptions {
+  snapshot: RegistrySnapshot | undefined;
+  /** Names taken by gateway.yaml LLM endpoints and traffic routes (they win over auto-exposure). */
+  reservedNames: ReadonlySet<string>;
+  servingUrlTag: string;
+  servingUrlTemplate: string | undefined;
+  exposeTag: string;
+  exposeAlias: string;
+  defaultTimeoutMs: number;
+}
+
+/** One predict endpoint before the health view is applied. */
+export interface Candidate {
+  name: string;
+  modelUri: string;
+  reference: ModelReference;
+  origin: 'config' | 'auto';
+  limit: EndpointLimit | null;
+  path: string | undefined;
+  timeoutMs: number;
+  target: ModelServingTarget | undefined;
+  unavailable: string | undefined;
+}
+
+const ENDPOINT_NAME = /^[a-zA-Z0-9_\-.]+$/;
+const PREDICT_PATH = /^\/predict\/[A-Za-z0-9_\-.]+(\/[A-Za-z0-9_\-.]+)*$/;
+/** Model tag that picks the alias an auto-exposed model follows. */
+export const EXPOSE_ALIAS_TAG = 'gatehouse.alias';
+/** Model tag giving an auto-exposed model an extra path under /predict/. */
+export const EXPOSE_PATH_TAG = 'gatehouse.path';
+
+/** Resolves declared and auto-exposed predict endpoints to a registry version and its serving URL. */
+export function resolveCandidates(
+  declarations: readonly ModelEndpointFileConfig[],
+  options: ResolveOptions,
+): Candidate[] {
+  const models = new Map((options.snapshot?.models ?? []).map((m) => [m.name, m]));
+  const candidates: Candidate[] = declarations.map((declaration) => {
+    const resolved = resolveTarget(
+      declaration.reference,
+      models,
+      options,
+      declaration.servingUrlTemplate ?? options.servingUrlTemplate,
+    );
+    return {
+      name: declaration.name,
+      modelUri: declaration.modelUri,
+      reference: declaration.reference,
+      origin: 'config',
+      limit: declaration.limit,
+      path: declaration.path,
+      timeoutMs: declaration.timeoutMs ?? options.defaultTimeoutMs,
+      ...resolved,
+    };
+  });
+  const taken = new Set([...options.reservedNames, ...declarations.map((d) => d.name)]);
+  const paths = new Set(declarations.map((d) => d.path).filter(Boolean));
+  for (const model of options.snapshot?.models ?? []) {
+    if ((model.tags[options.exposeTag] ?? '').trim().toLowerCase() !== 'true') continue;
+    if (!ENDPOINT_NAME.test(model.name) || taken.has(model.name)) continue;
+    const reference = autoReference(model, options.exposeAlias);
+    const pathTag = model.tags[EXPOSE_PATH_TAG];
+    const path = pathTag && PREDICT_PATH.test(pathTag) && !paths.has(pathTag) ? pathTag : undefined;
+    if (path) paths.add(path);
+    candidates.push({
+      name: model.name,
+      modelUri: formatModelReference(reference),
+      reference,
+      origin: 'auto',
+      limit: null,
+      path,
+      timeoutMs: options.defaultTimeoutMs,
+      ...resolveTarget(reference, models, options, options.servingUrlTemplate),
+    });
+  }
+  return candidates;
+}
+
+/** Applies the serving health view: a version whose scoring server fails /ping is not routed to. */
+export function toEntries(
+  candidates: readonly Candidate[],
+  health: (url: string) => HealthState,
+): ModelEndpointEntry[] {
+  return candidates.map((candidate) => {
+    let { target, unavailable } = candidate;
+    if (target && health(target.url) === 'down') {
+      unavailable =
+        `Model '${candidate.reference.name}' version ${target.version} (endpoint '${candidate.name}') ` +
+        'is unavailable: its scoring server failed its health check.';
+      target = undefined;
+    }
+    return {
+      kind: 'model',
+      name: candidate.name,
+      endpointType: PREDICT_ENDPOINT_TYPE,
+      provider: REGISTRY_PROVIDER,
+      modelUri: candidate.modelUri,
+      registeredModel: candidate.reference.name,
+      origin: candidate.origin,
+      limit: candidate.limit,
+      path: candidate.path,
+      timeoutMs: candidate.timeoutMs,
+      target,
+      unavailable,
+    };
+  });
+}
+
+/** An auto-exposed model follows its `gatehouse.alias` tag, else the default alias, else its newest READY version. */
+function autoReference(model: RegistryModel, defaultAlias: string): ModelReference {
+  const alias = model.tags[EXPOSE_ALIAS_TAG] || defaultAlias;
+  if (model.aliases[alias] !== undefined) return { name: model.name, kind: 'alias', alias };
+  const newest = [...model.versions].reverse().find((v) => v.status === 'READY');
+  return { name: model.name, kind: 'version', version: newest?.version ?? '1' };
+}
+
+function resolveTarget(
+  reference: ModelReference,
+  models: ReadonlyMap<string, RegistryModel>,
+  options: ResolveOptions,
+  template: string | undefined,
+): { target: ModelServingTarget | undefined; unavailable: string | undefined } {
+  const uri = formatModelReference(reference);
+  const fail = (why: string) => ({ target: undefined, unavailable: `${uri} cannot be served: ${why}` });
+  if (!options.snapshot) return fail('the model registry has not been synced yet.');
+  const model = models.get(reference.name);
+  if (!model) return fail(`registered model '${reference.name}' does not exist in the registry.`);
+  const version = pickVersion(model, reference);
+  if (typeof version === 'string') return fail(version);
+  if (version.status !== 'READY') {
+    return fail(`version ${version.version} is ${version.status}; only READY versions are routable.`);
+  }
+  const url = servingUrl(version, model.name, options.servingUrlTag, template);
+  if (!url) {
+    return fail(
+      `version ${version.version} has no serving address (set its '${options.servingUrlTag}' tag or a serving_url_template).`,
+    );
+  }
+  if (!isHttpUrl(url)) return fail(`version ${version.version} has an invalid serving address.`);
+  return { target: { version: version.version, url: url.replace(/\/+$/, '') }, unavailable: undefined };
+}
+
+function pickVersion(model: RegistryModel, reference: ModelReference): RegistryVersion | string {
+  if (reference.kind === 'alias') {
+    const number = model.aliases[reference.alias];
+    if (number === undefined) return `alias '${reference.alias}' is not set on '${model.name}'.`;
+    return model.versions.find((v) => v.version === number) ?? `version ${number} does not exist.`;
+  }
+  if (reference.kind === 'version') {
+    return (
+      model.versions.find((v) => v.version === reference.version) ??
+      `version ${reference.version} does not exist.`
+    );
+  }
+  const stage = reference.stage.toLowerCase();
+  const inStage = model.versions.filter((v) => v.stage.toLowerCase() === stage && v.status === 'READY');
+  return inStage.at(-1) ?? `no READY version is in stage '${reference.stage}'.`;
+}
+
+function servingUrl(
+  version: RegistryVersion,
+  name: string,
+  tag: string,
+  template: string | undefined,
+): string | undefined {
+  const tagged = version.tags[tag]?.trim();
+  if (tagged) return tagged;
+  if (!template) return undefined;
+  return template
+    .replace(/\{name\}/g, encodeURIComponent(name))
+    .replace(/\{version\}/g, encodeURIComponent(version.version));
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,175 @@
+import { AccessService } from 'src/modules/auth/access.service';
+import { Injectable } from '@nestjs/common';
+import { FastifyReply } from 'fastify';
+import { CsvBody } from 'src/common/http/csv-body';
+import { UpstreamFailure, UpstreamHttpClient, UpstreamResponse } from 'src/infra/http/upstream-http.client';
+import { ModelEndpointEntry, ModelServingTarget } from 'src/modules/routing/model-endpoint.entry';
+import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
+import { RegistryErrorCode, RegistryException } from 'src/modules/registry/registry.exception';
+import { validateScoringBody } from 'src/modules/registry/scoring-protocol';
+
+const MAX_MESSAGE = 2000;
+
+/**
+ * Forwards MLflow scoring-protocol requests to the scoring server of the version an endpoint
+ * resolves to right now. The entry is read once, so a request in flight during an alias move
+ * finishes on the version it started with.
+ */
+@Injectable()
+export class ModelServingService {
+  constructor(
+    private readonly holder: RouteTableHolder,
+    private readonly http: UpstreamHttpClient,
+    private readonly access: AccessService,
+  ) {}
+
+  byName(name: string): ModelEndpointEntry | undefined {
+    return this.holder.current.getModel(name);
+  }
+
+  /** POST /predict/...: the endpoint declared with that `gatehouse.path`. */
+  async predictByPath(path: string, body: unknown, reply: FastifyReply): Promise<void> {
+    const entry = this.holder.current.getModelByPath(path.split('?')[0].replace(/\/+$/, ''));
+    if (!entry) {
+      throw new RegistryException(404, RegistryErrorCode.ModelNotFound, 'Not Found');
+    }
+    this.access.assertCanInvoke(reply.request, entry.name);
+    await this.predict(entry, body, reply);
+  }
+
+  async predict(entry: ModelEndpointEntry, body: unknown, reply: FastifyReply): Promise<void> {
+    const csv = body instanceof CsvBody;
+    const payload = csv ? body.text : JSON.stringify(validateScoringBody(body));
+    const target = entry.target;
+    if (!target) {
+      const message = entry.unavailable ?? `Endpoint '${entry.name}' has no routable model version.`;
+      throw new RegistryException(503, RegistryErrorCode.ModelUnavailable, message, {
+        error_code: 'TEMPORARILY_UNAVAILABLE',
+        message,
+      });
+    }
+    const controller = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    });
+    void reply.header('x-gatehouse-endpoint', entry.name);
+    void reply.header('x-gatehouse-model-version', target.version);
+    void reply.header('x-gatehouse-model', `models:/${entry.registeredModel}/${target.version}`);
+    const response = await this.send(entry, target, payload, csv, controller.signal);
+    const text = await this.read(entry, target, response, controller.signal);
+    if (response.status >= 200 && response.status < 300) {
+      void reply.status(200).header('content-type', 'application/json; charset=utf-8').send(text);
+      return;
+    }
+    throw scoringError(entry, target, response.status, text);
+  }
+
+  private async send(
+    entry: ModelEndpointEntry,
+    target: ModelServingTarget,
+    payload: string,
+    csv: boolean,
+    signal: AbortSignal,
+  ): Promise<UpstreamResponse> {
+    try {
+      return await this.http.send(
+        {
+          url: `${target.url}/invocations`,
+          method: 'POST',
+          headers: { 'content-type': csv ? 'text/csv; charset=utf-8' : 'application/json' },
+          body: payload,
+        },
+        { signal, headersTimeoutMs: entry.timeoutMs, idleTimeoutMs: entry.timeoutMs },
+      );
+    } catch (error) {
+      throw transportError(entry, target, error);
+    }
+  }
+
+  private async read(
+    entry: ModelEndpointEntry,
+    target: ModelServingTarget,
+    response: UpstreamResponse,
+    signal: AbortSignal,
+  ): Promise<string> {
+    try {
+      return await this.http.readText(response, signal);
+    } catch (error) {
+      throw transportError(entry, target, error);
+    }
+  }
+}
+
+function what(entry: ModelEndpointEntry, target: ModelServingTarget): string {
+  return `the scoring server of model '${entry.registeredModel}' version ${target.version}`;
+}
+
+function transportError(entry: ModelEndpointEntry, target: ModelServingTarget, error: unknown): Error {
+  if (!(error instanceof UpstreamFailure)) return error as Error;
+  if (error.kind === 'timeout') {
+    const message = `Timed out: ${what(entry, target)} did not answer within ${entry.timeoutMs} ms.`;
+    return new RegistryException(504, RegistryErrorCode.ModelUnavailable, message, {
+      error_code: 'DEADLINE_EXCEEDED',
+      message,
+    });
+  }
+  const message =
+    error.kind === 'too_large'
+      ? `The answer of ${what(entry, target)} was too large.`
+      : `Could not reach ${what(entry, target)}.`;
+  return new RegistryException(502, RegistryErrorCode.ModelUnavailable, message, {
+    error_code: 'BAD_GATEWAY',
+    message,
+  });
+}
+
+/** Client mistakes the scoring server found keep its status and message; its own faults become 502/503/504. */
+function scoringError(
+  entry: ModelEndpointEntry,
+  target: ModelServingTarget,
+  status: number,
+  text: string,
+): RegistryException {
+  let parsed: { error_code?: unknown; message?: unknown } | undefined;
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    parsed = undefined;
+  }
+  const upstreamMessage =
+    typeof parsed?.message === 'string'
+      ? parsed.message
+      : status === 415 && text.length < MAX_MESSAGE
+        ? text.trim()
+        : undefined;
+  if ((status === 400 || status === 415 || status === 422) && upstreamMessage) {
+    const message = clip(upstreamMessage);
+    const errorCode = typeof parsed?.error_code === 'string' ? parsed.error_code : 'BAD_REQUEST';
+    // The scoring server's stack_trace is never forwarded.
+    return new RegistryException(status, RegistryErrorCode.ModelUnavailable, message, {
+      error_code: errorCode,
+      message,
+    });
+  }
+  if (status === 504 || status === 408) {
+    const message = `Timed out: ${what(entry, target)} gave up on the request (HTTP ${status}).`;
+    return new RegistryException(504, RegistryErrorCode.ModelUnavailable, message, {
+      error_code: 'DEADLINE_EXCEEDED',
+      message,
+    });
+  }
+  const code = status === 503 ? 503 : 502;
+  const message = `${capitalise(what(entry, target))} failed (HTTP ${status}).`;
+  return new RegistryException(code, RegistryErrorCode.ModelUnavailable, message, {
+    error_code: code === 503 ? 'TEMPORARILY_UNAVAILABLE' : 'BAD_GATEWAY',
+    message,
+  });
+}
+
+function clip(message: string): string {
+  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message;
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

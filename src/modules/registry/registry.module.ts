@@ -1,0 +1,33 @@
+import { AuthModule } from 'src/modules/auth/auth.module';
+import { Module } from '@nestjs/common';
+import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
+import { RoutingModule } from 'src/modules/routing/routing.module';
+import { MlflowRegistryClient } from 'src/modules/registry/mlflow-registry.client';
+import { MlflowWebhookController } from 'src/modules/registry/mlflow-webhook.controller';
+import { ModelServingService } from 'src/modules/registry/model-serving.service';
+import { PredictController } from 'src/modules/registry/predict.controller';
+import { RegistryAdminService } from 'src/modules/registry/registry-admin.service';
+import { RegistryController } from 'src/modules/registry/registry.controller';
+import { RegistryEvents } from 'src/modules/registry/registry.events';
+import { RegistryHealthIndicator } from 'src/modules/registry/registry.health';
+import { RegistryService } from 'src/modules/registry/registry.service';
+import { RegistrySnapshotRepository } from 'src/modules/registry/registry-snapshot.repository';
+import { ServingHealthMonitor } from 'src/modules/registry/serving-health.monitor';
+
+@Module({
+  imports: [RoutingModule, AuthModule],
+  controllers: [RegistryController, MlflowWebhookController, PredictController],
+  providers: [
+    MlflowRegistryClient,
+    RegistrySnapshotRepository,
+    RegistryService,
+    RegistryAdminService,
+    RegistryEvents,
+    RegistryHealthIndicator,
+    ServingHealthMonitor,
+    ModelServingService,
+    UpstreamHttpClient,
+  ],
+  exports: [RegistryService, RegistryEvents, RegistryHealthIndicator, ModelServingService],
+})
+export class RegistryModule {}
