@@ -30,6 +30,8 @@ const envSchema = z.object({
   UPSTREAM_IDLE_TIMEOUT_MS: int(1, 3_600_000).default(300_000),
   UPSTREAM_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   UPSTREAM_CONNECTIONS: int(1, 100_000).default(256),
+  // Prompts and conversations (issue 9).
+  PROMPTS_REFRESH_INTERVAL_MS: int(0, 86_400_000).default(30_000),
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

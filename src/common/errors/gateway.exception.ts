@@ -13,6 +13,12 @@ export enum GatewayErrorCode {
   UpstreamRateLimited = 'upstream_rate_limited',
   UpstreamUnavailable = 'upstream_unavailable',
   Internal = 'internal_error',
+  PromptNotFound = 'prompt_not_found',
+  PromptUnavailable = 'prompt_unavailable',
+  OutputValidationFailed = 'output_validation_failed',
+  ContextLengthExceeded = 'context_length_exceeded',
+  ConversationNotFound = 'conversation_not_found',
+  Conflict = 'conflict',
 }
 
 export interface GatewayExceptionOptions {

@@ -1,4 +1,5 @@
 import { InitialSchema1764090000000 } from 'migrations/1764090000000-initial-schema';
+import { PromptTemplates1764500000000 } from 'migrations/1764500000000-prompt-templates';
 
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
-export const MIGRATIONS = [InitialSchema1764090000000];
+export const MIGRATIONS = [InitialSchema1764090000000, PromptTemplates1764500000000];

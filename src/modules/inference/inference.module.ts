@@ -4,9 +4,10 @@ import { MlflowController } from 'src/modules/inference/mlflow.controller';
 import { ModelListService } from 'src/modules/inference/model-list.service';
 import { OpenAIController } from 'src/modules/inference/openai.controller';
 import { RoutingModule } from 'src/modules/routing/routing.module';
+import { PromptsModule } from 'src/modules/prompts/prompts.module';
 
 @Module({
-  imports: [RoutingModule],
+  imports: [RoutingModule, PromptsModule],
   controllers: [OpenAIController, MlflowController],
   providers: [InferenceService, ModelListService],
 })

@@ -12,6 +12,7 @@ import {
 } from 'src/modules/providers/provider-adapter';
 import { EndpointEntry, RouteEntry, RouteTable } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
+import { PromptService } from 'src/modules/prompts/prompt.service';
 
 /**
  * The surfaces differ only at the edges: how the endpoint is named, how errors look, whether a stream
@@ -36,7 +37,10 @@ const TYPE_NAME: Record<Operation, string> = {
 
 @Injectable()
 export class InferenceService {
-  constructor(private readonly routing: RoutingService) {}
+  constructor(
+    private readonly routing: RoutingService,
+    private readonly prompts: PromptService,
+  ) {}
 
   async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
     const entry = this.resolve(input);
@@ -49,8 +53,10 @@ export class InferenceService {
         { param: 'model' },
       );
     }
-    const canonical = validateFor(input.surface, op, input.body);
     const endpoint = RouteTable.pick(entry);
+    // A template-bound endpoint renders its prompt first (per endpoint, so traffic splits A/B versions).
+    const shaped = op === 'chat' ? this.prompts.apply(endpoint, input.body, reply) : input.body;
+    const canonical = validateFor(input.surface, op, shaped);
     const controller = new AbortController();
     let closed = false;
     reply.raw.on('close', () => {

@@ -6,6 +6,7 @@ import {
   TargetContext,
 } from 'src/modules/providers/provider-adapter';
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
+import { PromptSelector } from 'src/modules/prompts/prompt.types';
 
 export interface EndpointTimeouts {
   /** Time allowed until the upstream's response headers arrive. */
@@ -24,6 +25,8 @@ export interface EndpointEntry {
   adapter: ProviderAdapter;
   target: TargetContext;
   timeouts: EndpointTimeouts;
+  /** `gatehouse.prompt`: the template requests to this endpoint are rendered with. */
+  prompt?: PromptSelector;
 }
 
 export interface TrafficRouteEntry {
@@ -124,6 +127,7 @@ export function buildRouteTable(
           problems,
         ),
       },
+      prompt: endpoint.prompt,
     });
   });
   const endpointByName = new Map(endpoints.map((e) => [e.name, e]));

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { PromptApiEntity } from 'src/modules/prompts/entities/prompt-api.entity';
+import { PromptLabelEntity } from 'src/modules/prompts/entities/prompt-label.entity';
+import { PromptTemplateEntity } from 'src/modules/prompts/entities/prompt-template.entity';
+import { PromptVersionEntity } from 'src/modules/prompts/entities/prompt-version.entity';
+import { PromptAdminService } from 'src/modules/prompts/prompt-admin.service';
+import { PromptCatalogHolder } from 'src/modules/prompts/prompt-catalog.holder';
+import { PromptRepository } from 'src/modules/prompts/prompt.repository';
+import { PromptService } from 'src/modules/prompts/prompt.service';
+import { PromptsController } from 'src/modules/prompts/prompts.controller';
+
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([PromptTemplateEntity, PromptVersionEntity, PromptLabelEntity, PromptApiEntity]),
+  ],
+  controllers: [PromptsController],
+  providers: [PromptRepository, PromptCatalogHolder, PromptAdminService, PromptService],
+  exports: [PromptService, PromptCatalogHolder],
+})
+export class PromptsModule {}
