@@ -9,6 +9,7 @@ import { AppModule } from 'src/app.module';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { parseJsonBody } from 'src/common/http/json-body.parser';
 import { AppConfig } from 'src/config/env.config';
+import { PromptApiDocs } from 'src/modules/prompts/prompt-api.docs';
 
 const LOG_LEVELS: Record<AppConfig['LOG_LEVEL'], LogLevel[]> = {
   fatal: ['fatal'],
@@ -110,8 +111,11 @@ function setupOpenApi(app: NestFastifyApplication): void {
       .addBearerAuth()
       .build(),
   );
+  const promptApis = app.get(PromptApiDocs);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'openapi.json',
     yamlDocumentUrl: 'openapi.yaml',
+    // Published prompt APIs change at run time: each is added to the document when it is served.
+    patchDocumentOnRequest: (_req, _res, doc) => promptApis.patch(doc),
   });
 }

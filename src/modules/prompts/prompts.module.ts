@@ -9,13 +9,25 @@ import { PromptCatalogHolder } from 'src/modules/prompts/prompt-catalog.holder';
 import { PromptRepository } from 'src/modules/prompts/prompt.repository';
 import { PromptService } from 'src/modules/prompts/prompt.service';
 import { PromptsController } from 'src/modules/prompts/prompts.controller';
+import { PromptApiDocs } from 'src/modules/prompts/prompt-api.docs';
+import { PromptApiService } from 'src/modules/prompts/prompt-api.service';
+import { PromptApisAdminController, PromptApisController } from 'src/modules/prompts/prompt-apis.controller';
+import { RoutingModule } from 'src/modules/routing/routing.module';
 
 @Module({
   imports: [
+    RoutingModule,
     TypeOrmModule.forFeature([PromptTemplateEntity, PromptVersionEntity, PromptLabelEntity, PromptApiEntity]),
   ],
-  controllers: [PromptsController],
-  providers: [PromptRepository, PromptCatalogHolder, PromptAdminService, PromptService],
-  exports: [PromptService, PromptCatalogHolder],
+  controllers: [PromptsController, PromptApisAdminController, PromptApisController],
+  providers: [
+    PromptRepository,
+    PromptCatalogHolder,
+    PromptAdminService,
+    PromptService,
+    PromptApiService,
+    PromptApiDocs,
+  ],
+  exports: [PromptService, PromptApiDocs],
 })
 export class PromptsModule {}
