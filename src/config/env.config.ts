@@ -32,6 +32,9 @@ const envSchema = z.object({
   UPSTREAM_CONNECTIONS: int(1, 100_000).default(256),
   // Prompts and conversations (issue 9).
   PROMPTS_REFRESH_INTERVAL_MS: int(0, 86_400_000).default(30_000),
+  CONVERSATION_RETENTION_SECONDS: int(1, 10 * 365 * 86_400).default(30 * 86_400),
+  CONVERSATION_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
+  CONVERSATION_MAX_HISTORY_TURNS: int(1, 10_000).default(200),
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

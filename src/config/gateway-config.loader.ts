@@ -12,6 +12,7 @@ import {
 } from 'src/config/gateway-config.types';
 import { EndpointType } from 'src/modules/providers/provider-adapter';
 import { readPromptBinding } from 'src/modules/prompts/prompt-binding.config';
+import { readConversationSettings } from 'src/modules/conversations/conversation-settings.config';
 
 /*
  * Reads MLflow AI Gateway YAML files (MLflow >= 2.9: `endpoints:` + optional traffic-split `routes:`)
@@ -232,10 +233,20 @@ function readEndpoint(raw: unknown, index: number, ctx: Context): EndpointFileCo
   if (prompt.binding && endpointType !== undefined && endpointType !== 'llm/v1/chat') {
     report(ctx, at, "'gatehouse.prompt' is only supported on llm/v1/chat endpoints.");
   }
+  const conversation = readConversationSettings(extensions.conversation);
+  conversation.problems.forEach((problem) => report(ctx, at, problem));
   if (name === undefined || endpointType === undefined || model === undefined || limit === undefined) {
     return undefined;
   }
-  return { name, endpointType, model, limit, extensions, prompt: prompt.binding };
+  return {
+    name,
+    endpointType,
+    model,
+    limit,
+    extensions,
+    prompt: prompt.binding,
+    conversation: conversation.settings,
+  };
 }
 
 function readName(raw: RawMap, key: string, at: string, ctx: Context, urlSafe: boolean): string | undefined {

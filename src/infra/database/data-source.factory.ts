@@ -6,8 +6,9 @@ import { AppConfig } from 'src/config/env.config';
 import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gateway-config-revision.entity';
 import { MIGRATIONS } from 'src/infra/database/migrations';
 import { PROMPT_ENTITIES } from 'src/modules/prompts/entities/prompt.entities';
+import { CONVERSATION_ENTITIES } from 'src/modules/conversations/entities/conversation.entities';
 
-export const ENTITIES = [GatewayConfigRevisionEntity, ...PROMPT_ENTITIES];
+export const ENTITIES = [GatewayConfigRevisionEntity, ...PROMPT_ENTITIES, ...CONVERSATION_ENTITIES];
 
 /** PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR: same migrations on both. */
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR'>): DataSourceOptions {

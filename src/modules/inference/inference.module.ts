@@ -5,9 +5,10 @@ import { ModelListService } from 'src/modules/inference/model-list.service';
 import { OpenAIController } from 'src/modules/inference/openai.controller';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
+import { ConversationsModule } from 'src/modules/conversations/conversations.module';
 
 @Module({
-  imports: [RoutingModule, PromptsModule],
+  imports: [RoutingModule, PromptsModule, ConversationsModule],
   controllers: [OpenAIController, MlflowController],
   providers: [InferenceService, ModelListService],
 })

@@ -6,6 +6,7 @@ import { writeSse } from 'src/modules/inference/sse-writer';
 import { toMlflowResponse } from 'src/modules/inference/mlflow-response';
 import {
   CanonicalRequest,
+  ChatRequest,
   EndpointType,
   OPERATION_OF,
   Operation,
@@ -13,6 +14,7 @@ import {
 import { EndpointEntry, RouteEntry, RouteTable } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { PromptService } from 'src/modules/prompts/prompt.service';
+import { ConversationService } from 'src/modules/conversations/conversation.service';
 
 /**
  * The surfaces differ only at the edges: how the endpoint is named, how errors look, whether a stream
@@ -40,6 +42,7 @@ export class InferenceService {
   constructor(
     private readonly routing: RoutingService,
     private readonly prompts: PromptService,
+    private readonly conversations: ConversationService,
   ) {}
 
   async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
@@ -57,6 +60,9 @@ export class InferenceService {
     // A template-bound endpoint renders its prompt first (per endpoint, so traffic splits A/B versions).
     const shaped = op === 'chat' ? this.prompts.apply(endpoint, input.body, reply) : input.body;
     const canonical = validateFor(input.surface, op, shaped);
+    // Conversation context and window discipline (DB access only for requests with a conversation id).
+    const session =
+      op === 'chat' ? await this.conversations.prepare(endpoint, canonical as ChatRequest, reply) : undefined;
     const controller = new AbortController();
     let closed = false;
     reply.raw.on('close', () => {
@@ -70,10 +76,12 @@ export class InferenceService {
       const chunks = await this.routing.openStream(op, canonical, endpoint, controller.signal);
       const includeUsage =
         (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-      await writeSse(reply, chunks, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
+      const tracked = session ? session.track(chunks) : chunks;
+      await writeSse(reply, tracked, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
       return;
     }
     const response = await this.routing.invoke(op, canonical, endpoint, controller.signal);
+    await session?.complete(response);
     const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
     void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
   }

@@ -7,6 +7,7 @@ import {
 } from 'src/modules/providers/provider-adapter';
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
 import { PromptSelector } from 'src/modules/prompts/prompt.types';
+import { ConversationSettings } from 'src/modules/conversations/conversation-settings.config';
 
 export interface EndpointTimeouts {
   /** Time allowed until the upstream's response headers arrive. */
@@ -27,6 +28,8 @@ export interface EndpointEntry {
   timeouts: EndpointTimeouts;
   /** `gatehouse.prompt`: the template requests to this endpoint are rendered with. */
   prompt?: PromptSelector;
+  /** `gatehouse.conversation`: context-window fitting settings. */
+  conversation?: ConversationSettings;
 }
 
 export interface TrafficRouteEntry {
@@ -128,6 +131,7 @@ export function buildRouteTable(
         ),
       },
       prompt: endpoint.prompt,
+      conversation: endpoint.conversation,
     });
   });
   const endpointByName = new Map(endpoints.map((e) => [e.name, e]));
@@ -145,6 +149,17 @@ export function buildRouteTable(
     }
     if (destinations.length > 0) {
       routes.push({ kind: 'route', name: route.name, endpointType: route.taskType, destinations });
+    }
+  }
+  const chatNames = new Set(
+    [...endpoints, ...routes].filter((e) => e.endpointType === 'llm/v1/chat').map((e) => e.name),
+  );
+  for (const endpoint of endpoints) {
+    const summarizer = endpoint.conversation?.summarizerEndpoint;
+    if (summarizer && !chatNames.has(summarizer)) {
+      problems.push(
+        `endpoints (${endpoint.name}): gatehouse.conversation.summarizer_endpoint '${summarizer}' is not a chat endpoint or route.`,
+      );
     }
   }
   if (problems.length > 0) throw new GatewayConfigError(problems);
