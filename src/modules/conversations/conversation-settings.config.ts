@@ -9,9 +9,18 @@ export interface ConversationSettings {
   reserveTokens: number;
   /** Longest running summary, in tokens. */
   summaryMaxTokens: number;
+  /** Squeeze whitespace and drop repeated messages before fitting (tokens saved are reported). */
+  compress: boolean;
 }
 
-const KEYS = ['strategy', 'summarizer_endpoint', 'window_tokens', 'reserve_tokens', 'summary_max_tokens'];
+const KEYS = [
+  'strategy',
+  'summarizer_endpoint',
+  'window_tokens',
+  'reserve_tokens',
+  'summary_max_tokens',
+  'compress',
+];
 
 export function readConversationSettings(value: unknown): {
   settings?: ConversationSettings;
@@ -54,6 +63,9 @@ export function readConversationSettings(value: unknown): {
       "'gatehouse.conversation': reserve_tokens + summary_max_tokens must be below window_tokens.",
     );
   }
+  if (raw.compress !== undefined && typeof raw.compress !== 'boolean') {
+    problems.push("'gatehouse.conversation.compress' must be true or false.");
+  }
   if (problems.length > 0) return { problems };
   return {
     settings: {
@@ -62,6 +74,7 @@ export function readConversationSettings(value: unknown): {
       windowTokens,
       reserveTokens,
       summaryMaxTokens,
+      compress: raw.compress === true,
     },
     problems,
   };

@@ -1,8 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { FastifyReply } from 'fastify';
 import { principalOf } from 'src/common/auth/principal';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { fitContext, summaryMessage } from 'src/modules/conversations/context-fitter';
+import { compressList, compressMessages } from 'src/modules/conversations/context-compressor';
+import { CONTEXT_FITTED, ContextFittedEvent } from 'src/modules/conversations/conversation.events';
 import { ConversationSettings } from 'src/modules/conversations/conversation-settings.config';
 import { ConversationException } from 'src/modules/conversations/conversation.exception';
 import { CONVERSATION_ID, ownerOf } from 'src/modules/conversations/conversation-owner';
@@ -25,6 +28,7 @@ const DEFAULT_SETTINGS: ConversationSettings = {
   windowTokens: null,
   reserveTokens: 256,
   summaryMaxTokens: 256,
+  compress: false,
 };
 
 const SYSTEM_ROLES = new Set(['system', 'developer']);
@@ -35,6 +39,16 @@ export interface ConversationSession {
   complete(response: CanonicalResponse): Promise<void>;
   /** Passes a stream through and stores the reply once it completed. */
   track(chunks: AsyncIterable<CanonicalChunk>): AsyncGenerator<CanonicalChunk>;
+}
+
+interface Fitted {
+  endpoint: EndpointEntry;
+  conversationId: string | null;
+  promptTokens: number;
+  window: number;
+  droppedTurns: number;
+  summarized: boolean;
+  saved: number;
 }
 
 interface PendingSave {
@@ -60,6 +74,7 @@ export class ConversationService {
     private readonly repository: ConversationRepository,
     private readonly tokens: TokenCounter,
     private readonly summarizer: ConversationSummarizer,
+    private readonly events: EventEmitter2,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -83,25 +98,39 @@ export class ConversationService {
     const counter = await this.tokens.counterFor(tokenizerFor(endpoint));
 
     const own = request.messages;
+    const squeeze = settings.compress
+      ? (messages: ChatMessage[]) => compressMessages(messages)
+      : (messages: ChatMessage[]) => messages;
     if (externalId === undefined) {
+      const sent = squeeze(own);
       const fit = fitContext({
         system: [],
         summary: null,
         history: [],
-        latest: own,
+        latest: sent,
         budget,
         summaryReserve: 0,
         counter,
       });
       if (!fit.fits) throw ConversationException.contextLengthExceeded(fit.tokens, budget, window);
+      request.messages = sent;
+      const saved = sent === own ? 0 : counter.messages(own) - fit.tokens;
+      this.report(reply, {
+        endpoint,
+        conversationId: null,
+        promptTokens: fit.tokens,
+        window,
+        droppedTurns: 0,
+        summarized: false,
+        saved,
+      });
       clampMaxTokens(request, window - fit.tokens);
-      void reply.header('x-gatehouse-context-tokens', String(fit.tokens));
       return undefined;
     }
 
     const owner = ownerOf(principalOf(reply.request));
     const stored = await this.repository.find(owner.scope, externalId);
-    const history = stored
+    const loaded = stored
       ? await this.repository.turns(
           stored.id,
           stored.summarizedThrough,
@@ -111,16 +140,26 @@ export class ConversationService {
     const callerSystem = own.filter((m) => SYSTEM_ROLES.has(m.role));
     const system = callerSystem.length > 0 ? callerSystem : (stored?.systemMessages ?? []);
     const latest = own.filter((m) => !SYSTEM_ROLES.has(m.role));
+    // What is sent may be compressed; what is stored is what the caller sent.
+    const history = settings.compress
+      ? compressList(
+          loaded,
+          (t) => t.message,
+          (t, message) => ({ ...t, message }),
+        )
+      : loaded;
+    const sentSystem = squeeze(system);
+    const sentLatest = squeeze(latest);
+    const turns = history.map((t) => t.message);
     const summarize = settings.strategy === 'summarize' && settings.summarizerEndpoint !== null;
     let summary = stored?.summary ?? null;
     let summarizedThrough = stored?.summarizedThrough ?? 0;
-    const turns = history.map((t) => t.message);
 
     const fit = fitContext({
-      system,
+      system: sentSystem,
       summary: summary === null ? null : summaryMessage(summary),
       history: turns,
-      latest,
+      latest: sentLatest,
       budget,
       summaryReserve: summarize ? settings.summaryMaxTokens : 0,
       counter,
@@ -137,17 +176,29 @@ export class ConversationService {
       summarizedThrough = history[fit.keepFrom - 1].seq;
     }
     const messages = [
-      ...system,
+      ...sentSystem,
       ...(summary === null ? [] : [summaryMessage(summary)]),
       ...turns.slice(fit.keepFrom),
-      ...latest,
+      ...sentLatest,
     ];
     request.messages = messages;
     const promptTokens = counter.messages(messages);
+    const saved = settings.compress
+      ? counter.messages([...system, ...loaded.map((t) => t.message), ...latest]) -
+        counter.messages([...sentSystem, ...turns, ...sentLatest])
+      : 0;
     clampMaxTokens(request, window - promptTokens);
     void reply.header('x-gatehouse-conversation-id', externalId);
-    void reply.header('x-gatehouse-context-tokens', String(promptTokens));
     void reply.header('x-gatehouse-context-turns', String(turns.length - fit.keepFrom));
+    this.report(reply, {
+      endpoint,
+      conversationId: externalId,
+      promptTokens,
+      window,
+      droppedTurns: fit.keepFrom,
+      summarized: summarize && fit.keepFrom > 0,
+      saved,
+    });
     return this.session({
       owner,
       externalId,
@@ -157,6 +208,24 @@ export class ConversationService {
       summarizedThrough,
       latest,
     });
+  }
+
+  private report(reply: FastifyReply, fitted: Fitted): void {
+    void reply.header('x-gatehouse-context-tokens', String(fitted.promptTokens));
+    if (fitted.saved > 0) void reply.header('x-gatehouse-tokens-saved', String(fitted.saved));
+    this.events.emit(
+      CONTEXT_FITTED,
+      new ContextFittedEvent(
+        String(reply.request.id),
+        fitted.endpoint.name,
+        fitted.conversationId,
+        fitted.promptTokens,
+        fitted.window,
+        fitted.droppedTurns,
+        fitted.summarized,
+        fitted.saved,
+      ),
+    );
   }
 
   private session(pending: PendingSave): ConversationSession {

@@ -1,4 +1,6 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Principal } from 'src/common/auth/principal';
+import { CONTEXT_FITTED, ContextFittedEvent } from 'src/modules/conversations/conversation.events';
 import { ConversationQueryService } from 'src/modules/conversations/conversation-query.service';
 import { ConversationRepository } from 'src/modules/conversations/conversation.repository';
 import { ownerOf } from 'src/modules/conversations/conversation-owner';
@@ -61,6 +63,7 @@ endpoints:
 ${openaiEndpoint('chat-truncate', 'gpt-4o-mini', mock.url, 'llm/v1/chat', conversation(`        strategy: truncate\n        window_tokens: ${WINDOW}\n        reserve_tokens: ${RESERVE}`))}
 ${openaiEndpoint('chat-summarize', 'gpt-4o-mini', mock.url, 'llm/v1/chat', conversation(`        strategy: summarize\n        summarizer_endpoint: summarizer\n        window_tokens: ${WINDOW}\n        reserve_tokens: ${RESERVE}\n        summary_max_tokens: ${SUMMARY_MAX}`))}
 ${openaiEndpoint('summarizer', 'gpt-4o-mini', mock.url)}
+${openaiEndpoint('chat-compress', 'gpt-4o-mini', mock.url, 'llm/v1/chat', conversation('        compress: true'))}
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
 `,
       { env: { CONVERSATION_RETENTION_SECONDS: '2' } },
@@ -296,6 +299,40 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
     // Deleting removes the content for its owner.
     await queries.delete(alice, 'secret-plan');
     await expect(queries.get(alice, 'secret-plan')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('compresses whitespace and repeated messages when the endpoint asks, and reports the tokens saved', async () => {
+    const fitted: ContextFittedEvent[] = [];
+    gateway.app.get(EventEmitter2).on(CONTEXT_FITTED, (e: ContextFittedEvent) => fitted.push(e));
+    const noisy = 'where    is\t\t my   order?\n\n\n\n\nit   was   due   monday';
+    const before = mock.requests.length;
+    const response = await call('POST', '/v1/chat/completions', {
+      model: 'chat-compress',
+      messages: [
+        { role: 'system', content: '   be   brief   ' },
+        { role: 'user', content: noisy },
+        { role: 'user', content: noisy },
+      ],
+    });
+    expect(response.status).toBe(200);
+    const sent = (mock.requests[before].body as Json).messages as ChatMessage[];
+    expect(sent).toEqual([
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'where is my order?\n\nit was due monday' },
+    ]);
+    const original: ChatMessage[] = [
+      { role: 'system', content: '   be   brief   ' },
+      { role: 'user', content: noisy },
+      { role: 'user', content: noisy },
+    ];
+    const saved = counter.messages(original) - counter.messages(sent);
+    expect(saved).toBeGreaterThan(10);
+    expect(Number(response.headers.get('x-gatehouse-tokens-saved'))).toBe(saved);
+    expect(fitted.at(-1)).toMatchObject({
+      endpoint: 'chat-compress',
+      tokensSaved: saved,
+      conversationId: null,
+    });
   });
 
   it('lists, deletes and expires conversations after the retention period', async () => {
