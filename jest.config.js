@@ -16,6 +16,9 @@ const common = {
   testEnvironment: 'node',
 };
 module.exports = {
+  // Hook and test timeouts are global options: inside a project entry jest ignores them (hooks then get 5 s,
+  // too little for a gateway that drains in-flight upstream calls on close).
+  testTimeout: 60000,
   projects: [
     {
       ...common,

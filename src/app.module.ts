@@ -13,6 +13,7 @@ import { HealthModule } from 'src/modules/health/health.module';
 import { InferenceModule } from 'src/modules/inference/inference.module';
 import { ModerationModule } from 'src/modules/moderation/moderation.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
+import { PromptsModule } from 'src/modules/prompts/prompts.module';
 
 @Module({})
 export class AppModule {
@@ -29,6 +30,7 @@ export class AppModule {
         InferenceModule,
         ModerationModule,
         RegistryModule,
+        PromptsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -10,6 +10,7 @@ import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.ex
 import { acceptsCsv, CsvBody, keepsRawBody } from 'src/common/http/csv-body';
 import { parseJsonBody } from 'src/common/http/json-body.parser';
 import { AppConfig } from 'src/config/env.config';
+import { PromptApiDocs } from 'src/modules/prompts/prompt-api.docs';
 
 const LOG_LEVELS: Record<AppConfig['LOG_LEVEL'], LogLevel[]> = {
   fatal: ['fatal'],
@@ -135,8 +136,11 @@ function setupOpenApi(app: NestFastifyApplication): void {
       .addBearerAuth()
       .build(),
   );
+  const promptApis = app.get(PromptApiDocs);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'openapi.json',
     yamlDocumentUrl: 'openapi.yaml',
+    // Published prompt APIs change at run time: each is added to the document when it is served.
+    patchDocumentOnRequest: (_req, _res, doc) => promptApis.patch(doc),
   });
 }

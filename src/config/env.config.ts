@@ -133,6 +133,11 @@ const envSchema = z.object({
   REGISTRY_EXPOSE_TAG: z.string().min(1).default('gatehouse.expose'),
   REGISTRY_EXPOSE_ALIAS: z.string().min(1).default('champion'),
   SCORING_TIMEOUT_MS: int(1, 3_600_000).default(60_000),
+  // Prompts and conversations (issue 9).
+  PROMPTS_REFRESH_INTERVAL_MS: int(0, 86_400_000).default(30_000),
+  CONVERSATION_RETENTION_SECONDS: int(1, 10 * 365 * 86_400).default(30 * 86_400),
+  CONVERSATION_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
+  CONVERSATION_MAX_HISTORY_TURNS: int(1, 10_000).default(200),
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

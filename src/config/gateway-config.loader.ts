@@ -15,6 +15,8 @@ import {
 } from 'src/config/gateway-config.types';
 import { parseModelUri } from 'src/config/model-uri';
 import { EndpointType } from 'src/modules/providers/provider-adapter';
+import { readPromptBinding } from 'src/modules/prompts/prompt-binding.config';
+import { readConversationSettings } from 'src/modules/conversations/conversation-settings.config';
 
 /*
  * Reads MLflow AI Gateway YAML files (MLflow >= 2.9: `endpoints:` + optional traffic-split `routes:`)
@@ -244,10 +246,25 @@ function readEndpoint(raw: unknown, index: number, ctx: Context): EndpointFileCo
   const model = readModel(raw.model, at, ctx);
   const limit = readLimit(raw.limit, at, ctx);
   const extensions = readExtensions(raw.gatehouse, at, ctx);
+  const prompt = readPromptBinding(extensions.prompt);
+  prompt.problems.forEach((problem) => report(ctx, at, problem));
+  if (prompt.binding && endpointType !== undefined && endpointType !== 'llm/v1/chat') {
+    report(ctx, at, "'gatehouse.prompt' is only supported on llm/v1/chat endpoints.");
+  }
+  const conversation = readConversationSettings(extensions.conversation);
+  conversation.problems.forEach((problem) => report(ctx, at, problem));
   if (name === undefined || endpointType === undefined || model === undefined || limit === undefined) {
     return undefined;
   }
-  return { name, endpointType, model, limit, extensions };
+  return {
+    name,
+    endpointType,
+    model,
+    limit,
+    extensions,
+    prompt: prompt.binding,
+    conversation: conversation.settings,
+  };
 }
 
 /*

@@ -1,4 +1,6 @@
 import { EndpointType } from 'src/modules/providers/provider-adapter';
+import { PromptSelector } from 'src/modules/prompts/prompt.types';
+import { ConversationSettings } from 'src/modules/conversations/conversation-settings.config';
 
 /** An endpoint's `limit:` block, as MLflow's legacy YAML server reads it (calls per renewal period). */
 export interface EndpointLimit {
@@ -22,6 +24,10 @@ export interface EndpointFileConfig {
   limit: EndpointLimit | null;
   /** The endpoint's optional `gatehouse:` mapping (Gatehouse extensions; MLflow ignores it); `{}` if absent. */
   extensions: Record<string, unknown>;
+  /** `gatehouse.prompt`: the template this endpoint wraps requests in. */
+  prompt?: PromptSelector;
+  /** `gatehouse.conversation`: context-window fitting for conversations on this endpoint. */
+  conversation?: ConversationSettings;
 }
 
 export interface TrafficRouteFileConfig {

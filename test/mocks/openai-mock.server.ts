@@ -17,6 +17,11 @@ import { AddressInfo } from 'node:net';
  *   mock-hang       → stream sends one chunk and then stays open until the client goes away
  * Moderations (`/v1/moderations`, omni-moderation categories) flag `violence` for "kill"/"murder" and
  * `harassment` for "idiot".
+ *   mock-verbatim   → replies with the first user message exactly (for JSON-output tests)
+ *   mock-verbatim-on-retry → like mock-verbatim once the conversation holds an assistant turn (a retry);
+ *                     before that, prefixes the text with prose, so JSON parsing fails
+ * Like OpenAI, a `max_tokens` (or `max_completion_tokens`) cuts the reply to that many words and ends
+ * it with finish_reason "length".
  */
 export interface RecordedRequest {
   method: string;
@@ -216,7 +221,17 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
   function chat(res: ServerResponse, model: string, body: Record<string, unknown>) {
     const messages = (body.messages ?? []) as { role: string; content: unknown }[];
     const last = [...messages].reverse().find((m) => m.role === 'user');
-    const reply = `echo: ${textOf(last?.content)}`;
+    const first = messages.find((m) => m.role === 'user');
+    const retried = messages.some((m) => m.role === 'assistant');
+    let reply = `echo: ${textOf(last?.content)}`;
+    if (model === 'mock-verbatim' || (model === 'mock-verbatim-on-retry' && retried)) {
+      reply = textOf(first?.content);
+    } else if (model === 'mock-verbatim-on-retry') {
+      reply = `Sure! Here it is: ${textOf(first?.content)}`;
+    }
+    const limit = [body.max_tokens, body.max_completion_tokens].find((v) => typeof v === 'number');
+    const cut = typeof limit === 'number' && words(reply) > limit;
+    if (cut) reply = reply.split(/\s+/).filter(Boolean).slice(0, limit).join(' ');
     const usage = usageFor(messages.map((m) => textOf(m.content)).join(' '), reply);
     const tools = body.tools as { function: { name: string } }[] | undefined;
     const wantsTool = Array.isArray(tools) && tools.length > 0 && /weather/.test(textOf(last?.content));
@@ -248,7 +263,7 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
         index,
         message,
         logprobs: null,
-        finish_reason: wantsTool ? 'tool_calls' : 'stop',
+        finish_reason: wantsTool ? 'tool_calls' : cut ? 'length' : 'stop',
       })),
       usage,
       system_fingerprint: 'fp_mock',

@@ -24,6 +24,11 @@ export enum GatewayErrorCode {
   SecretsUnavailable = 'secrets_unavailable',
   /** A guardrail (moderation policy) blocked the request or the response. */
   ContentPolicyViolation = 'content_policy_violation',
+  PromptNotFound = 'prompt_not_found',
+  PromptUnavailable = 'prompt_unavailable',
+  OutputValidationFailed = 'output_validation_failed',
+  ContextLengthExceeded = 'context_length_exceeded',
+  ConversationNotFound = 'conversation_not_found',
 }
 
 export interface GatewayExceptionOptions {

@@ -7,6 +7,8 @@ import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gatewa
 import { MIGRATIONS } from 'src/infra/database/migrations';
 import { CachePolicyOverrideEntity } from 'src/modules/cache/entities/cache-policy-override.entity';
 import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/moderation-team-policy.entity';
+import { PROMPT_ENTITIES } from 'src/modules/prompts/entities/prompt.entities';
+import { CONVERSATION_ENTITIES } from 'src/modules/conversations/entities/conversation.entities';
 import { RegistrySnapshotEntity } from 'src/modules/registry/entities/registry-snapshot.entity';
 
 export const ENTITIES = [
@@ -14,6 +16,8 @@ export const ENTITIES = [
   RegistrySnapshotEntity,
   CachePolicyOverrideEntity,
   ModerationTeamPolicyEntity,
+  ...PROMPT_ENTITIES,
+  ...CONVERSATION_ENTITIES,
 ];
 
 /** PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR: same migrations on both. */

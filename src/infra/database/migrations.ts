@@ -3,6 +3,8 @@ import { RegistrySnapshots1764100000000 } from 'migrations/1764100000000-registr
 import { IdentityAndAccess1764200000000 } from 'migrations/1764200000000-identity-and-access';
 import { CachePolicyOverrides1764300000000 } from 'migrations/1764300000000-cache-policy-overrides';
 import { ModerationTeamPolicies1764400000000 } from 'migrations/1764400000000-moderation-team-policies';
+import { PromptTemplates1764500000000 } from 'migrations/1764500000000-prompt-templates';
+import { Conversations1764500000001 } from 'migrations/1764500000001-conversations';
 
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
 export const MIGRATIONS = [
@@ -11,4 +13,6 @@ export const MIGRATIONS = [
   IdentityAndAccess1764200000000,
   CachePolicyOverrides1764300000000,
   ModerationTeamPolicies1764400000000,
+  PromptTemplates1764500000000,
+  Conversations1764500000001,
 ];

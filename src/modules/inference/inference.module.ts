@@ -8,9 +8,19 @@ import { AuthModule } from 'src/modules/auth/auth.module';
 import { ModerationModule } from 'src/modules/moderation/moderation.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
+import { PromptsModule } from 'src/modules/prompts/prompts.module';
+import { ConversationsModule } from 'src/modules/conversations/conversations.module';
 
 @Module({
-  imports: [RoutingModule, AuthModule, CacheModule, ModerationModule, RegistryModule],
+  imports: [
+    RoutingModule,
+    AuthModule,
+    CacheModule,
+    ModerationModule,
+    RegistryModule,
+    PromptsModule,
+    ConversationsModule,
+  ],
   controllers: [OpenAIController, MlflowController],
   providers: [InferenceService, ModelListService],
 })

@@ -8,6 +8,7 @@ import { writeSse } from 'src/modules/inference/sse-writer';
 import { toMlflowResponse } from 'src/modules/inference/mlflow-response';
 import {
   CanonicalRequest,
+  ChatRequest,
   EndpointType,
   OPERATION_OF,
   Operation,
@@ -17,6 +18,8 @@ import { RoutingService } from 'src/modules/routing/routing.service';
 import { AccessService } from 'src/modules/auth/access.service';
 import { CacheService } from 'src/modules/cache/cache.service';
 import { ModerationService } from 'src/modules/moderation/moderation.service';
+import { PromptService } from 'src/modules/prompts/prompt.service';
+import { ConversationService } from 'src/modules/conversations/conversation.service';
 
 /**
  * The surfaces differ only at the edges: how the endpoint is named, how errors look, whether a stream
@@ -47,6 +50,8 @@ export class InferenceService {
     private readonly cache: CacheService,
     private readonly moderation: ModerationService,
     private readonly modelServing: ModelServingService,
+    private readonly prompts: PromptService,
+    private readonly conversations: ConversationService,
   ) {}
 
   async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
@@ -78,8 +83,13 @@ export class InferenceService {
         { param: 'model' },
       );
     }
-    const canonical = validateFor(input.surface, op, input.body);
     const endpoint = RouteTable.pick(entry);
+    // A template-bound endpoint renders its prompt first (per endpoint, so traffic splits A/B versions).
+    const shaped = op === 'chat' ? this.prompts.apply(endpoint, input.body, reply) : input.body;
+    const canonical = validateFor(input.surface, op, shaped);
+    // Conversation context and window discipline (DB access only for requests with a conversation id).
+    const session =
+      op === 'chat' ? await this.conversations.prepare(endpoint, canonical as ChatRequest, reply) : undefined;
     const controller = new AbortController();
     let closed = false;
     reply.raw.on('close', () => {
@@ -89,8 +99,9 @@ export class InferenceService {
       }
     });
     reply.header('x-gatehouse-endpoint', endpoint.name);
-    // Guardrails first: the cache is keyed on what would go upstream (the redacted request), and holds
-    // answers as the upstream gave them, so reversible placeholders are restored per caller on a hit too.
+    // Guardrails screen the whole rendered context. The cache is keyed on what would go upstream (the
+    // redacted request) and holds answers as the upstream gave them, so reversible placeholders are
+    // restored per caller on a hit too; the conversation stores what its caller actually saw.
     const guard = await this.moderation.screenInput({
       endpoint,
       op,
@@ -108,9 +119,10 @@ export class InferenceService {
           : cached.capture(await this.routing.openStream(op, guard.request, endpoint, controller.signal));
         const includeUsage =
           (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+        const screened = guard.guardStream(source);
         await writeSse(
           reply,
-          guard.guardStream(source),
+          session ? session.track(screened) : screened,
           { includeUsage, emitDone: input.surface !== 'mlflow' },
           () => closed,
         );
@@ -121,6 +133,7 @@ export class InferenceService {
           ? cached.replayResponse()
           : cached.fill(await this.routing.invoke(op, guard.request, endpoint, controller.signal)),
       );
+      await session?.complete(response);
       const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
       void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
     } finally {

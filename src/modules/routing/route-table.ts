@@ -21,6 +21,8 @@ import {
   ModerationFileConfig,
 } from 'src/modules/moderation/moderation-policy.schema';
 import { CompiledPolicy } from 'src/modules/moderation/moderation.types';
+import { PromptSelector } from 'src/modules/prompts/prompt.types';
+import { ConversationSettings } from 'src/modules/conversations/conversation-settings.config';
 
 export interface EndpointTimeouts {
   /** Time allowed until the upstream's response headers arrive. */
@@ -43,6 +45,10 @@ export interface EndpointEntry {
   cache: CachePolicyInput | undefined;
   /** The endpoint's guardrail policy (`gatehouse.moderation`, else the file's default), compiled. */
   moderation?: CompiledPolicy;
+  /** `gatehouse.prompt`: the template requests to this endpoint are rendered with. */
+  prompt?: PromptSelector;
+  /** `gatehouse.conversation`: context-window fitting settings. */
+  conversation?: ConversationSettings;
 }
 
 export interface TrafficRouteEntry {
@@ -184,6 +190,8 @@ export function buildRouteTable(
       },
       cache: layerCachePolicy(cacheDefaults, parseCachePolicyYaml(ext.cache, where, problems)),
       moderation: compileEndpointModeration(ext.moderation, moderation, endpoint.name, where, problems),
+      prompt: endpoint.prompt,
+      conversation: endpoint.conversation,
     });
   });
   const endpointByName = new Map(endpoints.map((e) => [e.name, e]));
@@ -209,6 +217,17 @@ export function buildRouteTable(
       new Map([...endpoints, ...routes].map((e) => [e.name, e.endpointType])),
     ),
   );
+  const chatNames = new Set(
+    [...endpoints, ...routes].filter((e) => e.endpointType === 'llm/v1/chat').map((e) => e.name),
+  );
+  for (const endpoint of endpoints) {
+    const summarizer = endpoint.conversation?.summarizerEndpoint;
+    if (summarizer && !chatNames.has(summarizer)) {
+      problems.push(
+        `endpoints (${endpoint.name}): gatehouse.conversation.summarizer_endpoint '${summarizer}' is not a chat endpoint or route.`,
+      );
+    }
+  }
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return new RouteTable(endpoints, routes, revision, moderation, [], config.modelEndpoints ?? []);
 }

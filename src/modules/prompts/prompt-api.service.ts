@@ -1,0 +1,218 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { FastifyReply } from 'fastify';
+import { principalOf } from 'src/common/auth/principal';
+import { GatewayErrorCode } from 'src/common/errors/gateway.exception';
+import { validateChat } from 'src/modules/inference/request-validation';
+import { ChatCompletion, ChatMessage, ChatRequest } from 'src/modules/providers/provider-adapter';
+import { RouteTable } from 'src/modules/routing/route-table';
+import { RoutingService } from 'src/modules/routing/routing.service';
+import { PublishApiSchema, parseBody } from 'src/modules/prompts/dto/prompt.dto';
+import { PromptApiDto, toApiDto } from 'src/modules/prompts/dto/prompt-response.dto';
+import { PromptCatalogHolder } from 'src/modules/prompts/prompt-catalog.holder';
+import {
+  PROMPT_RENDERED,
+  PROMPTS_CHANGED,
+  PromptRenderedEvent,
+  PromptsChangedEvent,
+} from 'src/modules/prompts/prompt.events';
+import { PromptException } from 'src/modules/prompts/prompt.exception';
+import { PromptOutputValidator } from 'src/modules/prompts/prompt-output.validator';
+import { PromptRepository } from 'src/modules/prompts/prompt.repository';
+import { PromptService } from 'src/modules/prompts/prompt.service';
+import { NAME_PATTERN, PromptSelector, PublishedPromptApi } from 'src/modules/prompts/prompt.types';
+
+/** Providers whose chat API enforces `response_format: {type: "json_schema"}` (OpenAI wire). */
+const STRUCTURED_OUTPUT_PROVIDERS: ReadonlySet<string> = new Set(['openai', 'azure']);
+
+/** Published prompt APIs: `POST /apis/<name>` renders the template with the JSON body and returns clean JSON. */
+@Injectable()
+export class PromptApiService {
+  private readonly validator = new PromptOutputValidator();
+
+  constructor(
+    private readonly repository: PromptRepository,
+    private readonly holder: PromptCatalogHolder,
+    private readonly prompts: PromptService,
+    private readonly routing: RoutingService,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  list(): PromptApiDto[] {
+    return [...this.holder.current.apis.values()].sort((a, b) => a.name.localeCompare(b.name)).map(toApiDto);
+  }
+
+  get(name: string): PromptApiDto {
+    return toApiDto(this.api(name));
+  }
+
+  async publish(name: string, body: unknown): Promise<PromptApiDto> {
+    checkName(name);
+    const input = parseBody(PublishApiSchema, body);
+    const selector: PromptSelector =
+      input.version !== undefined
+        ? { template: input.template, version: input.version }
+        : { template: input.template, label: input.label ?? 'production' };
+    if (!this.holder.current.resolve(selector)) {
+      throw PromptException.invalid(
+        `Prompt template '${input.template}' has no ${'label' in selector ? `label '${selector.label}'` : `version ${selector.version}`}.`,
+        'template',
+      );
+    }
+    const entry = this.routing.resolve(input.endpoint);
+    if (!entry || entry.endpointType !== 'llm/v1/chat') {
+      throw PromptException.invalid(
+        `'${input.endpoint}' is not a chat endpoint or route of this gateway.`,
+        'endpoint',
+      );
+    }
+    if (input.output_schema) this.validator.assertValidSchema(input.output_schema);
+    await this.repository.upsertApi({
+      name,
+      templateName: input.template,
+      label: 'label' in selector ? selector.label : null,
+      version: 'version' in selector ? selector.version : null,
+      endpoint: input.endpoint,
+      description: input.description,
+      outputSchema: input.output_schema,
+      structuredOutput: input.structured_output,
+    });
+    await this.events.emitAsync(PROMPTS_CHANGED, new PromptsChangedEvent(input.template));
+    return this.get(name);
+  }
+
+  async unpublish(name: string): Promise<void> {
+    checkName(name);
+    await this.repository.deleteApi(name);
+    await this.events.emitAsync(PROMPTS_CHANGED, new PromptsChangedEvent(null));
+  }
+
+  /**
+   * Calls a published API. With an output schema the reply must be JSON that satisfies it: the provider's
+   * structured-output mode is requested when it has one, and a reply that fails parsing or validation
+   * is retried once with the problem explained; a second failure is a 502 `output_validation_failed`.
+   */
+  async invoke(name: string, variables: unknown, reply: FastifyReply): Promise<unknown> {
+    const api = this.api(name);
+    if (variables === null || typeof variables !== 'object' || Array.isArray(variables)) {
+      throw PromptException.invalid('The request body must be a JSON object of template variables.');
+    }
+    const selector: PromptSelector =
+      api.version !== null
+        ? { template: api.template, version: api.version }
+        : { template: api.template, label: api.label ?? 'production' };
+    const { body, version } = this.prompts.render(selector, { variables });
+    const entry = this.routing.resolve(api.endpoint);
+    if (!entry || entry.endpointType !== 'llm/v1/chat') {
+      throw PromptException.unavailable(
+        `The endpoint behind API '${name}' is not available; ask an administrator.`,
+      );
+    }
+    const endpoint = RouteTable.pick(entry);
+    const request = validateChat({ ...body, stream: false });
+    this.shapeForSchema(api, request, endpoint.provider);
+
+    const controller = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    });
+    void reply.header('x-gatehouse-endpoint', endpoint.name);
+    void reply.header('x-gatehouse-prompt', version.template);
+    void reply.header('x-gatehouse-prompt-version', String(version.version));
+    const principal = principalOf(reply.request);
+    this.events.emit(
+      PROMPT_RENDERED,
+      new PromptRenderedEvent(
+        String(reply.request.id),
+        endpoint.name,
+        version.template,
+        version.version,
+        api.version === null ? (api.label ?? 'production') : null,
+        'api',
+        principal?.id ?? null,
+        principal?.teamId ?? null,
+      ),
+    );
+
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      const response = (await this.routing.invoke(
+        'chat',
+        request,
+        endpoint,
+        controller.signal,
+      )) as ChatCompletion;
+      const text = textOf(response.choices[0]?.message);
+      void reply.header('x-gatehouse-attempts', String(attempt));
+      if (!api.outputSchema) return { text };
+      const check = this.validator.check(api.outputSchema, text);
+      if (check.ok) return check.value;
+      if (attempt >= 2) {
+        throw new PromptException(
+          502,
+          GatewayErrorCode.OutputValidationFailed,
+          `The model's output did not match the API's output schema after a retry: ${check.problem}.`,
+        );
+      }
+      request.messages = [
+        ...request.messages,
+        { role: 'assistant', content: text },
+        {
+          role: 'user',
+          content: `That reply was rejected: ${check.problem}. Answer again with only a JSON value that satisfies the JSON Schema, without any other text.`,
+        },
+      ];
+    }
+  }
+
+  private shapeForSchema(api: PublishedPromptApi, request: ChatRequest, provider: string): void {
+    if (!api.outputSchema) return;
+    if (api.structuredOutput && STRUCTURED_OUTPUT_PROVIDERS.has(provider)) {
+      request.response_format = {
+        type: 'json_schema',
+        json_schema: {
+          name: api.name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64),
+          schema: api.outputSchema,
+          strict: false,
+        },
+      };
+      return;
+    }
+    // Without a structured-output mode the schema travels as an instruction; validation still applies.
+    const instruction: ChatMessage = {
+      role: 'system',
+      content: `Reply with only a JSON value (no prose, no code fence) that satisfies this JSON Schema: ${JSON.stringify(api.outputSchema)}`,
+    };
+    const firstTurn = request.messages.findIndex((m) => m.role !== 'system');
+    const at = firstTurn === -1 ? request.messages.length : firstTurn;
+    request.messages = [...request.messages.slice(0, at), instruction, ...request.messages.slice(at)];
+  }
+
+  /** The live published API, for the OpenAPI document. */
+  published(): PublishedPromptApi[] {
+    return [...this.holder.current.apis.values()];
+  }
+
+  private api(name: string): PublishedPromptApi {
+    checkName(name);
+    const api = this.holder.current.apis.get(name);
+    if (!api) throw PromptException.notFound(`Prompt API '${name}'`);
+    return api;
+  }
+}
+
+function checkName(name: string): void {
+  if (!NAME_PATTERN.test(name)) throw PromptException.notFound('Prompt API');
+}
+
+function textOf(message: ChatMessage | undefined): string {
+  const content = message?.content;
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part) => (part.type === 'text' && typeof part.text === 'string' ? part.text : ''))
+      .join('');
+  }
+  return '';
+}

@@ -1,0 +1,55 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { APP_CONFIG, AppConfig } from 'src/config/env.config';
+import { PROMPTS_CHANGED } from 'src/modules/prompts/prompt.events';
+import { PromptCatalog } from 'src/modules/prompts/prompt-catalog';
+import { PromptRepository } from 'src/modules/prompts/prompt.repository';
+
+/**
+ * Holds the live PromptCatalog. Requests read `current` (no database access); writers swap it whole.
+ * A change made through the admin API emits `prompts.changed`, which reloads this process at once;
+ * other replicas notice it by polling a cheap fingerprint every PROMPTS_REFRESH_INTERVAL_MS (the same
+ * event can later be relayed over Postgres LISTEN/NOTIFY or Redis pub/sub for instant propagation).
+ */
+@Injectable()
+export class PromptCatalogHolder implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Prompts');
+  private timer: NodeJS.Timeout | undefined;
+  private stamp = '';
+  current: PromptCatalog = PromptCatalog.empty();
+
+  constructor(
+    private readonly repository: PromptRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.reload();
+    const every = this.config.PROMPTS_REFRESH_INTERVAL_MS;
+    if (every > 0) {
+      this.timer = setInterval(() => void this.poll(), every);
+      this.timer.unref();
+    }
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  @OnEvent(PROMPTS_CHANGED)
+  async reload(): Promise<void> {
+    const stamp = await this.repository.stamp();
+    this.current = PromptCatalog.fromRows(await this.repository.loadAll());
+    this.stamp = stamp;
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      if ((await this.repository.stamp()) !== this.stamp) await this.reload();
+    } catch (error) {
+      // Keep serving the last snapshot; the next tick tries again.
+      this.logger.warn(`prompt catalog refresh failed: ${error instanceof Error ? error.message : 'error'}`);
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { FastifyReply } from 'fastify';
+import { principalOf } from 'src/common/auth/principal';
+import { ChatMessage } from 'src/modules/providers/provider-adapter';
+import { PromptCatalogHolder } from 'src/modules/prompts/prompt-catalog.holder';
+import { PROMPT_RENDERED, PromptRenderedEvent } from 'src/modules/prompts/prompt.events';
+import { PromptException } from 'src/modules/prompts/prompt.exception';
+import { renderPrompt } from 'src/modules/prompts/prompt-renderer';
+import { PromptSelector, PromptVersion } from 'src/modules/prompts/prompt.types';
+
+type Body = Record<string, unknown>;
+
+export interface RenderedRequest {
+  body: Body;
+  version: PromptVersion;
+}
+
+/** The request-path façade: wraps requests to template-bound endpoints. Reads only the in-memory catalog. */
+@Injectable()
+export class PromptService {
+  constructor(
+    private readonly holder: PromptCatalogHolder,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  /**
+   * For an endpoint with `gatehouse.prompt`: renders the pinned version with the caller's `variables`
+   * and puts its messages first, followed by any messages the caller sent; the template's params are
+   * defaults the caller may override. Other endpoints get the body unchanged (`variables` is refused).
+   */
+  apply(endpoint: { name: string; prompt?: PromptSelector }, body: Body, reply: FastifyReply): Body {
+    if (!endpoint.prompt) {
+      if (body.variables !== undefined) {
+        throw PromptException.invalid(
+          `Endpoint '${endpoint.name}' has no prompt template, so 'variables' is not accepted.`,
+          'variables',
+        );
+      }
+      return body;
+    }
+    const { body: rendered, version } = this.render(endpoint.prompt, body);
+    void reply.header('x-gatehouse-prompt', version.template);
+    void reply.header('x-gatehouse-prompt-version', String(version.version));
+    const principal = principalOf(reply.request);
+    this.events.emit(
+      PROMPT_RENDERED,
+      new PromptRenderedEvent(
+        String(reply.request.id),
+        endpoint.name,
+        version.template,
+        version.version,
+        'label' in endpoint.prompt ? endpoint.prompt.label : null,
+        'endpoint',
+        principal?.id ?? null,
+        principal?.teamId ?? null,
+      ),
+    );
+    return rendered;
+  }
+
+  /** Resolves a selector against the live catalog and renders it into a chat request body. */
+  render(selector: PromptSelector, body: Body): RenderedRequest {
+    const version = this.holder.current.resolve(selector);
+    if (!version) {
+      const which = 'label' in selector ? `label '${selector.label}'` : `version ${selector.version}`;
+      throw PromptException.unavailable(
+        `Prompt template '${selector.template}' (${which}) is not available; ask an administrator.`,
+      );
+    }
+    const { variables, messages, ...rest } = body;
+    if (messages !== undefined && !Array.isArray(messages)) {
+      throw PromptException.invalid("'messages' must be a list.", 'messages');
+    }
+    const own = (messages ?? []) as ChatMessage[];
+    return {
+      body: { ...version.params, ...rest, messages: [...renderPrompt(version, variables), ...own] },
+      version,
+    };
+  }
+}

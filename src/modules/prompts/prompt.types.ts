@@ -1,0 +1,78 @@
+/** Roles a template message may carry; tool/function turns belong to callers, not to templates. */
+export const TEMPLATE_ROLES = ['system', 'developer', 'user', 'assistant'] as const;
+export type TemplateRole = (typeof TEMPLATE_ROLES)[number];
+
+export interface TemplateMessage {
+  role: TemplateRole;
+  /** Text with `{{variable}}` placeholders. */
+  content: string;
+}
+
+export const VARIABLE_TYPES = ['string', 'number', 'integer', 'boolean'] as const;
+export type VariableType = (typeof VARIABLE_TYPES)[number];
+
+export interface VariableSpec {
+  name: string;
+  type: VariableType;
+  required: boolean;
+  default?: string | number | boolean;
+  /** Longest accepted value, in characters (strings only). */
+  max_length?: number;
+  enum?: string[];
+  description?: string;
+}
+
+/** One immutable version of a template, as held in the in-memory snapshot. */
+export interface PromptVersion {
+  template: string;
+  version: number;
+  messages: TemplateMessage[];
+  variables: VariableSpec[];
+  /** Default request parameters (temperature, max_tokens, …); the caller's own values win. */
+  params: Record<string, unknown>;
+  commitMessage: string;
+  createdBy: string | null;
+  createdAt: Date;
+}
+
+export interface PromptTemplate {
+  id: string;
+  name: string;
+  description: string;
+  versions: ReadonlyMap<number, PromptVersion>;
+  labels: ReadonlyMap<string, number>;
+  latestVersion: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** How an endpoint or a published API refers to a template: a label that can move, or a fixed version. */
+export type PromptSelector = { template: string; label: string } | { template: string; version: number };
+
+export interface PublishedPromptApi {
+  name: string;
+  template: string;
+  label: string | null;
+  version: number | null;
+  endpoint: string;
+  description: string;
+  outputSchema: Record<string, unknown> | null;
+  structuredOutput: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Default request parameters a template may set. Anything else is refused at write time. */
+export const TEMPLATE_PARAMS = [
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'presence_penalty',
+  'frequency_penalty',
+  'stop',
+  'seed',
+] as const;
+
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

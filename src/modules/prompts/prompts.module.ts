@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { PromptApiEntity } from 'src/modules/prompts/entities/prompt-api.entity';
+import { PromptLabelEntity } from 'src/modules/prompts/entities/prompt-label.entity';
+import { PromptTemplateEntity } from 'src/modules/prompts/entities/prompt-template.entity';
+import { PromptVersionEntity } from 'src/modules/prompts/entities/prompt-version.entity';
+import { PromptAdminService } from 'src/modules/prompts/prompt-admin.service';
+import { PromptCatalogHolder } from 'src/modules/prompts/prompt-catalog.holder';
+import { PromptRepository } from 'src/modules/prompts/prompt.repository';
+import { PromptService } from 'src/modules/prompts/prompt.service';
+import { PromptsController } from 'src/modules/prompts/prompts.controller';
+import { PromptApiDocs } from 'src/modules/prompts/prompt-api.docs';
+import { PromptApiService } from 'src/modules/prompts/prompt-api.service';
+import { PromptApisAdminController, PromptApisController } from 'src/modules/prompts/prompt-apis.controller';
+import { RoutingModule } from 'src/modules/routing/routing.module';
+
+@Module({
+  imports: [
+    RoutingModule,
+    TypeOrmModule.forFeature([PromptTemplateEntity, PromptVersionEntity, PromptLabelEntity, PromptApiEntity]),
+  ],
+  controllers: [PromptsController, PromptApisAdminController, PromptApisController],
+  providers: [
+    PromptRepository,
+    PromptCatalogHolder,
+    PromptAdminService,
+    PromptService,
+    PromptApiService,
+    PromptApiDocs,
+  ],
+  exports: [PromptService, PromptApiDocs],
+})
+export class PromptsModule {}
