@@ -22,11 +22,11 @@ const ROLE_MARKERS: Signal[] = [
   },
   { pattern: /\[\/?INST\]|<<\/?SYS>>/g, weight: 0.5, reason: 'Llama instruction marker' },
   {
-    pattern: /(?:^|\n)\s*#{2,}\s*(?:system|instruction|new instructions?)\b/gi,
+    pattern: /(?:^|\n)[ \t]*#{2,}[ \t]*(?:system|instruction|new instructions?)\b/gi,
     weight: 0.4,
     reason: 'fake system section',
   },
-  { pattern: /(?:^|\n)\s*(?:system|assistant)\s*:\s*\S/gi, weight: 0.35, reason: 'role prefix' },
+  { pattern: /(?:^|\n)[ \t]*(?:system|assistant)[ \t]*:[ \t]*\S/gi, weight: 0.35, reason: 'role prefix' },
   { pattern: /<\/?system(?:[_-]prompt)?>/gi, weight: 0.5, reason: 'system tag' },
 ];
 
