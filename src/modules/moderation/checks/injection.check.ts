@@ -64,6 +64,12 @@ const OVERRIDES: Signal[] = [
     reason: 'restriction removal',
   },
   { pattern: /\bnew\s+instructions?\s*:/gi, weight: 0.4, reason: 'injected instructions' },
+  {
+    pattern:
+      /\b(?:you\s+(?:now\s+)?have\s+no|you\s+are\s+under\s+no|without\s+any|with\s+no)\s+(?:restrictions|rules|filters|limits|guidelines|content\s+polic(?:y|ies))\b/gi,
+    weight: 0.4,
+    reason: 'restriction removal',
+  },
 ];
 
 const TAG_CHARS = /[\u{E0000}-\u{E007F}]/gu;

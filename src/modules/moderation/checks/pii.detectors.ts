@@ -38,6 +38,12 @@ const CREDENTIAL_PATTERNS: { pattern: RegExp; reason: string }[] = [
   { pattern: /\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}/g, reason: 'OpenAI-style secret key' },
   { pattern: /\b(?:sk|rk)_live_[0-9A-Za-z]{20,}/g, reason: 'Stripe live key' },
   { pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, reason: 'AWS access key id' },
+  {
+    // Secret access keys have no prefix: recognised by what names them.
+    pattern:
+      /(?<=aws[_ ]?secret(?:[_ ]?access)?(?:[_ ]?key)?["']?\s{0,4}[:=]?\s{0,4}["']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/gi,
+    reason: 'AWS secret access key',
+  },
   { pattern: /\bgh[pousr]_[A-Za-z0-9]{36,}\b/g, reason: 'GitHub token' },
   { pattern: /\bgithub_pat_[A-Za-z0-9_]{22,}/g, reason: 'GitHub fine-grained token' },
   { pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g, reason: 'GitLab token' },
