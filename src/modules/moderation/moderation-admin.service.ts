@@ -126,7 +126,7 @@ export class ModerationAdminService {
     const entry = input.endpoint !== undefined ? table.get(input.endpoint) : undefined;
     if (!entry) throw ModerationException.notFound(`Endpoint '${clip(input.endpoint ?? '')}'`);
     const endpoint = RouteTable.pick(entry);
-    return resolvePolicy(table, endpoint, this.store.overridesFor(input.team ?? null));
+    return resolvePolicy(table, endpoint, input.team, this.store.overridesFor(input.team ?? null));
   }
 }
 

@@ -59,7 +59,7 @@ export class ModerationService {
   ) {}
 
   policyFor(endpoint: EndpointEntry, teamId: string | null | undefined): CompiledPolicy | undefined {
-    return resolvePolicy(this.routing.table(), endpoint, this.store.overridesFor(teamId)).policy;
+    return resolvePolicy(this.routing.table(), endpoint, teamId, this.store.overridesFor(teamId)).policy;
   }
 
   /** Runs the input checks. Throws ModerationBlockedException on a block. */

@@ -7,7 +7,7 @@ import {
 } from 'src/modules/providers/provider-adapter';
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
 import {
-  checkJudgeEndpoints,
+  checkModerationReferences,
   compileEndpointModeration,
   compileModerationConfig,
   EMPTY_MODERATION,
@@ -158,8 +158,9 @@ export function buildRouteTable(
     }
   }
   problems.push(
-    ...checkJudgeEndpoints(
-      [...moderation.policies.values(), ...endpoints.map((e) => e.moderation)],
+    ...checkModerationReferences(
+      moderation,
+      endpoints.map((e) => e.moderation),
       new Map([...endpoints, ...routes].map((e) => [e.name, e.endpointType])),
     ),
   );
