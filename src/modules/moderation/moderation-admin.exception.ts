@@ -10,6 +10,10 @@ export class ModerationException extends GatewayException {
     );
   }
 
+  static invalidRequest(message: string): ModerationException {
+    return new ModerationException(400, GatewayErrorCode.InvalidRequest, message);
+  }
+
   static notFound(what: string): ModerationException {
     return new ModerationException(404, GatewayErrorCode.RouteNotFound, `${what} not found.`);
   }

@@ -126,7 +126,7 @@ export class ModerationAdminService {
     const entry = input.endpoint !== undefined ? table.get(input.endpoint) : undefined;
     if (!entry) throw ModerationException.notFound(`Endpoint '${clip(input.endpoint ?? '')}'`);
     const endpoint = RouteTable.pick(entry);
-    return resolvePolicy(table, endpoint, this.store.overridesFor(input.team ?? null));
+    return resolvePolicy(table, endpoint, input.team, this.store.overridesFor(input.team ?? null));
   }
 }
 
@@ -150,8 +150,9 @@ function toDto(o: TeamOverride): TeamOverrideDto {
 }
 
 function checkTeam(team: string): string {
-  if (!TEAM_ID.test(team))
-    throw ModerationException.invalidPolicy(['team: 1–128 characters of letters, digits, _ . : @ -.']);
+  if (!TEAM_ID.test(team)) {
+    throw ModerationException.invalidRequest('Invalid team: 1–128 characters of letters, digits, _ . : @ -.');
+  }
   return team;
 }
 
@@ -181,12 +182,7 @@ function checkDryRun(body: unknown): DryRunRequestDto {
   }
   if ((b.policy === undefined) === (b.endpoint === undefined))
     problems.push("give exactly one of 'policy' or 'endpoint'.");
-  if (problems.length)
-    throw new ModerationException(
-      400,
-      ModerationException.invalidPolicy([]).code,
-      `Invalid dry run: ${problems.join(' ')}`,
-    );
+  if (problems.length) throw ModerationException.invalidRequest(`Invalid dry run: ${problems.join(' ')}`);
   return b as unknown as DryRunRequestDto;
 }
 

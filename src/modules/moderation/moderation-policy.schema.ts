@@ -91,9 +91,19 @@ export const policySpec = z.strictObject({
 });
 export type PolicySpec = z.infer<typeof policySpec>;
 
+const TEAM_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
+const ENDPOINT_KEY = /^(?:\*|[a-zA-Z0-9_\-.]{1,256})$/;
+
 const rootSpec = z.strictObject({
   default: name.optional(),
   policies: z.record(name, policySpec).default({}),
+  /** Per-team choices in the file: `teams: {risk: {'*': strict, chat: none}}`; admin overrides win. */
+  teams: z
+    .record(
+      z.string().regex(TEAM_ID, 'a team id: 1–128 letters, digits, _ . : @ -'),
+      z.record(z.string().regex(ENDPOINT_KEY, "an endpoint name or '*'"), z.unknown()),
+    )
+    .default({}),
 });
 
 /** An endpoint's or team's choice: a named policy, an inline one, or `none` (no guardrails). */
@@ -103,9 +113,15 @@ export type PolicyRef =
 export interface ModerationFileConfig {
   policies: ReadonlyMap<string, CompiledPolicy>;
   defaultPolicy: CompiledPolicy | undefined;
+  /** team → endpoint name or `*` → policy (`null` = no guardrails). */
+  teams: ReadonlyMap<string, ReadonlyMap<string, CompiledPolicy | null>>;
 }
 
-export const EMPTY_MODERATION: ModerationFileConfig = { policies: new Map(), defaultPolicy: undefined };
+export const EMPTY_MODERATION: ModerationFileConfig = {
+  policies: new Map(),
+  defaultPolicy: undefined,
+  teams: new Map(),
+};
 
 function problemsOf(error: z.ZodError, where: string): string[] {
   return error.issues.map((issue) => {
@@ -130,7 +146,22 @@ export function compileModerationConfig(raw: unknown, problems: string[]): Moder
   if (defaultName !== undefined && !policies.has(defaultName)) {
     problems.push(`(top level): gatehouse.moderation.default: unknown policy '${defaultName}'.`);
   }
-  return { policies, defaultPolicy: defaultName ? policies.get(defaultName) : undefined };
+  const teams = new Map<string, Map<string, CompiledPolicy | null>>();
+  for (const [team, byEndpoint] of Object.entries(parsed.data.teams)) {
+    const choices = new Map<string, CompiledPolicy | null>();
+    for (const [endpoint, raw] of Object.entries(byEndpoint)) {
+      const where = `(top level): gatehouse.moderation.teams.${team}.${endpoint}`;
+      const ref = parsePolicyRef(raw, where, problems);
+      if (!ref) continue;
+      if (ref.kind === 'none') choices.set(endpoint, null);
+      else if (ref.kind === 'inline')
+        choices.set(endpoint, compilePolicy(`team:${team}:${endpoint}`, ref.spec));
+      else if (policies.has(ref.name)) choices.set(endpoint, policies.get(ref.name)!);
+      else problems.push(`${where}: unknown policy '${ref.name}'.`);
+    }
+    teams.set(team, choices);
+  }
+  return { policies, defaultPolicy: defaultName ? policies.get(defaultName) : undefined, teams };
 }
 
 /** Parses a policy reference (endpoint `gatehouse.moderation` or an admin override body). */
@@ -224,16 +255,19 @@ function compileCheck(spec: CheckSpec): ModerationCheck {
 }
 
 /**
- * Every external check must name an endpoint or traffic route of the same file (the model is called
- * through the gateway's own routing), a chat one for an LLM judge; a typo would otherwise only show up as
- * fail-open/closed at run time.
+ * Cross-references the file's moderation settings with its endpoints: every external check must name an
+ * endpoint or traffic route (a chat one for an LLM judge), since the model is called through the gateway's
+ * own routing, and every team choice must name an endpoint (or `*`). A typo would otherwise only show up
+ * at run time, as a fail-open or a policy that never applies.
  */
-export function checkJudgeEndpoints(
-  policies: readonly (CompiledPolicy | undefined)[],
+export function checkModerationReferences(
+  file: ModerationFileConfig,
+  endpointPolicies: readonly (CompiledPolicy | undefined)[],
   targets: ReadonlyMap<string, string>,
 ): string[] {
   const problems = new Set<string>();
-  for (const policy of policies) {
+  const teamPolicies = [...file.teams.values()].flatMap((m) => [...m.values()]);
+  for (const policy of [...file.policies.values(), ...endpointPolicies, ...teamPolicies]) {
     for (const check of [...(policy?.input ?? []), ...(policy?.output ?? [])]) {
       if (!(check instanceof ExternalCheck)) continue;
       const type = targets.get(check.endpoint);
@@ -242,6 +276,13 @@ export function checkJudgeEndpoints(
         problems.add(
           `gatehouse.moderation: policy '${policy?.name}': check '${check.name}' names '${check.endpoint}', which is not ${wanted}.`,
         );
+      }
+    }
+  }
+  for (const [team, choices] of file.teams) {
+    for (const endpoint of choices.keys()) {
+      if (endpoint !== '*' && !targets.has(endpoint)) {
+        problems.add(`(top level): gatehouse.moderation.teams.${team}: unknown endpoint '${endpoint}'.`);
       }
     }
   }

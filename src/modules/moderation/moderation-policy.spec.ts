@@ -49,6 +49,9 @@ gatehouse:
         input:
           - {type: pii, action: block, entities: [card, iban, ssn]}
           - {type: deny-list, keywords: [project nightingale], profanity: true}
+    teams:
+      risk: {open: standard}
+      audit: {'*': strict}
 endpoints:
 ${endpoint('plain')}
 ${endpoint('guarded', '    gatehouse:\n      moderation: strict')}
@@ -121,6 +124,20 @@ ${endpoint('x', '    gatehouse:\n      moderation: nope')}
       '(top level): gatehouse.moderation.policies.p.input[2].threshold: Too big: expected number to be <=1',
       "endpoints[0] (x): gatehouse.moderation: unknown policy 'nope'.",
     ]);
+    expect(
+      problems(`
+gatehouse:
+  moderation:
+    policies: {p: {input: [{type: injection}]}}
+    teams:
+      risk: {ghost: p, x: missing}
+endpoints:
+${endpoint('x')}
+`),
+    ).toEqual([
+      "(top level): gatehouse.moderation.teams.risk.x: unknown policy 'missing'.",
+      "(top level): gatehouse.moderation.teams.risk: unknown endpoint 'ghost'.",
+    ]);
   });
 
   it('accepts the example in the README', () => {
@@ -157,10 +174,12 @@ ${endpoint('x', '    gatehouse:\n      moderation: judged')}
         guarded: { input: [{ type: 'pii', action: 'redact', entities: ['email'] }] },
       }),
       stale: overrides(t, 'stale', { plain: 'removed-policy' }),
+      // The admin override (DB) wins over the file's choice for the same team.
+      audit: overrides(t, 'audit', { plain: 'none' }),
     };
     const resolve = (p: Principal | undefined, name: string) => {
       const teamId = p?.teamId;
-      const r = resolvePolicy(t, get(name), teamId ? byTeam[teamId] : undefined);
+      const r = resolvePolicy(t, get(name), teamId, teamId ? byTeam[teamId] : undefined);
       return `${r.policy?.name ?? '-'} (${r.source})`;
     };
     const anonymous = undefined;
@@ -169,12 +188,16 @@ ${endpoint('x', '    gatehouse:\n      moderation: judged')}
     expect(resolve(principal('unknown-team'), 'guarded')).toBe('strict (endpoint)');
     expect(resolve(principal('risk'), 'plain')).toBe('strict (team-all)');
     expect(resolve(principal('risk'), 'open')).toBe('strict (team-all)');
+    // Choices in gateway.yaml apply when the admin API has none for the team.
+    expect(resolve(principal('audit'), 'open')).toBe('strict (file-team-all)');
+    expect(resolve(principal('audit'), 'guarded')).toBe('strict (file-team-all)');
     expect(resolve(principal('research'), 'plain')).toBe('- (team-endpoint)');
     expect(resolve(principal('research'), 'guarded')).toBe('strict (team-all)');
     expect(resolve(principal('support'), 'guarded')).toBe('team:support:guarded (team-endpoint)');
     expect(resolve(principal('support'), 'plain')).toBe('standard (endpoint)');
     // A team override naming a policy removed from the file falls back to the endpoint's own policy.
     expect(resolve(principal('stale'), 'plain')).toBe('standard (endpoint)');
+    expect(resolve(principal('audit'), 'plain')).toBe('- (team-endpoint)');
   });
 
   it('refuses invalid overrides with the same messages as the file', () => {

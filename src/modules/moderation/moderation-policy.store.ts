@@ -23,17 +23,20 @@ export interface TeamOverride {
 export interface ResolvedPolicy {
   policy: CompiledPolicy | undefined;
   /** Where the policy came from, for the dry-run API and the audit trail. */
-  source: 'team-endpoint' | 'team-all' | 'endpoint' | 'named' | 'none';
+  source:
+    'team-endpoint' | 'team-all' | 'file-team-endpoint' | 'file-team-all' | 'endpoint' | 'named' | 'none';
 }
 
 /**
- * Which policy guards a request. Most specific wins: the caller's team override for this endpoint, the
- * team's override for every endpoint (`*`), then the endpoint's own policy (which already falls back to the
- * file's `default`). A team override naming a policy that no longer exists falls back to the endpoint's.
+ * Which policy guards a request. Most specific wins: the caller's team override (admin API) for this
+ * endpoint, then for every endpoint (`*`), then the team's choices in gateway.yaml in the same order, then
+ * the endpoint's own policy (which already falls back to the file's `default`). An admin override naming
+ * a policy that no longer exists is skipped.
  */
 export function resolvePolicy(
   table: RouteTable,
   endpoint: EndpointEntry,
+  teamId: string | null | undefined,
   overrides: ReadonlyMap<string, TeamOverride> | undefined,
 ): ResolvedPolicy {
   for (const [key, source] of [
@@ -46,6 +49,14 @@ export function resolvePolicy(
     if (override.ref.kind === 'inline') return { policy: override.compiled, source };
     const named = table.moderation.policies.get(override.ref.name);
     if (named) return { policy: named, source };
+  }
+  const fileChoices = teamId ? table.moderation.teams.get(teamId) : undefined;
+  for (const [key, source] of [
+    [endpoint.name, 'file-team-endpoint'],
+    [ALL_ENDPOINTS, 'file-team-all'],
+  ] as const) {
+    const choice = fileChoices?.get(key);
+    if (choice !== undefined) return { policy: choice ?? undefined, source };
   }
   return endpoint.moderation
     ? { policy: endpoint.moderation, source: 'endpoint' }

@@ -138,4 +138,29 @@ describe('ModerationService: the caller’s team decides the policy (no database
       checks: [{ check: 'pii', action: 'block', categories: ['pii.card'] }],
     });
   });
+
+  it('keeps serving when a verdict listener throws', async () => {
+    const routing = { table: () => table, resolve: (n: string) => table.get(n) } as unknown as RoutingService;
+    const emitter = new EventEmitter2();
+    emitter.on(MODERATION_VERDICT_EVENT, () => {
+      throw new Error('audit sink down');
+    });
+    const fragile = new ModerationService(
+      routing,
+      store,
+      new ExternalModerationClient(routing, new UpstreamHttpClient(config)),
+      emitter,
+    );
+    const session = await fragile.screenInput({
+      endpoint: table.get('chat') as EndpointEntry,
+      op: 'chat',
+      request: request(),
+      principal: undefined,
+      requestId: 'req-2',
+      signal: new AbortController().signal,
+    });
+    expect((session.request as ChatRequest).messages[0].content).toBe(
+      'bill card <<PII_CARD_1>> to <<PII_EMAIL_1>>',
+    );
+  });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Principal } from 'src/common/auth/principal';
 import { ExternalModerationClient } from 'src/modules/moderation/external-moderation.client';
@@ -54,6 +54,8 @@ const PASSTHROUGH = (request: CanonicalRequest): ModerationSession => ({
 /** The guardrail façade the inference path calls: policy resolution, input and output stages, events. */
 @Injectable()
 export class ModerationService {
+  private readonly logger = new Logger('Moderation');
+
   constructor(
     private readonly routing: RoutingService,
     private readonly store: ModerationPolicyStore,
@@ -62,7 +64,7 @@ export class ModerationService {
   ) {}
 
   policyFor(endpoint: EndpointEntry, teamId: string | null | undefined): CompiledPolicy | undefined {
-    return resolvePolicy(this.routing.table(), endpoint, this.store.overridesFor(teamId)).policy;
+    return resolvePolicy(this.routing.table(), endpoint, teamId, this.store.overridesFor(teamId)).policy;
   }
 
   /** Runs the input checks. Throws ModerationBlockedException on a block. */
@@ -151,6 +153,25 @@ export class ModerationService {
   }
 
   private emit(
+    input: ScreenInput,
+    policy: CompiledPolicy,
+    stage: ModerationStage,
+    action: ModerationAction,
+    verdicts: readonly CheckVerdict[],
+    streamed: boolean,
+    started: number,
+  ): void {
+    // A failing listener (metrics, audit) must not turn a moderated request into an error.
+    try {
+      this.emitVerdict(input, policy, stage, action, verdicts, streamed, started);
+    } catch (error) {
+      this.logger.warn(
+        `moderation.verdict listener failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  private emitVerdict(
     input: ScreenInput,
     policy: CompiledPolicy,
     stage: ModerationStage,

@@ -14,7 +14,7 @@ import {
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
 import { CachePolicyInput, parseCachePolicyYaml } from 'src/modules/cache/cache-policy';
 import {
-  checkJudgeEndpoints,
+  checkModerationReferences,
   compileEndpointModeration,
   compileModerationConfig,
   EMPTY_MODERATION,
@@ -212,8 +212,9 @@ export function buildRouteTable(
     }
   }
   problems.push(
-    ...checkJudgeEndpoints(
-      [...moderation.policies.values(), ...endpoints.map((e) => e.moderation)],
+    ...checkModerationReferences(
+      moderation,
+      endpoints.map((e) => e.moderation),
       new Map([...endpoints, ...routes].map((e) => [e.name, e.endpointType])),
     ),
   );

@@ -22,11 +22,11 @@ const ROLE_MARKERS: Signal[] = [
   },
   { pattern: /\[\/?INST\]|<<\/?SYS>>/g, weight: 0.5, reason: 'Llama instruction marker' },
   {
-    pattern: /(?:^|\n)\s*#{2,}\s*(?:system|instruction|new instructions?)\b/gi,
+    pattern: /(?:^|\n)[ \t]*#{2,}[ \t]*(?:system|instruction|new instructions?)\b/gi,
     weight: 0.4,
     reason: 'fake system section',
   },
-  { pattern: /(?:^|\n)\s*(?:system|assistant)\s*:\s*\S/gi, weight: 0.35, reason: 'role prefix' },
+  { pattern: /(?:^|\n)[ \t]*(?:system|assistant)[ \t]*:[ \t]*\S/gi, weight: 0.35, reason: 'role prefix' },
   { pattern: /<\/?system(?:[_-]prompt)?>/gi, weight: 0.5, reason: 'system tag' },
 ];
 
@@ -64,6 +64,12 @@ const OVERRIDES: Signal[] = [
     reason: 'restriction removal',
   },
   { pattern: /\bnew\s+instructions?\s*:/gi, weight: 0.4, reason: 'injected instructions' },
+  {
+    pattern:
+      /\b(?:you\s+(?:now\s+)?have\s+no|you\s+are\s+under\s+no|without\s+any|with\s+no)\s+(?:restrictions|rules|filters|limits|guidelines|content\s+polic(?:y|ies))\b/gi,
+    weight: 0.4,
+    reason: 'restriction removal',
+  },
 ];
 
 const TAG_CHARS = /[\u{E0000}-\u{E007F}]/gu;

@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { countrySpecs, isValidIBAN } from 'ibantools';
-import { findPhoneNumbersInText, CountryCode } from 'libphonenumber-js/max';
+import { CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
 /** The PII kinds the detector knows; each has a mask (`[EMAIL]`) and a placeholder prefix (`PII_EMAIL`). */
 export const PII_ENTITIES = ['email', 'phone', 'card', 'iban', 'ssn', 'ip', 'credential'] as const;
@@ -38,6 +38,12 @@ const CREDENTIAL_PATTERNS: { pattern: RegExp; reason: string }[] = [
   { pattern: /\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}/g, reason: 'OpenAI-style secret key' },
   { pattern: /\b(?:sk|rk)_live_[0-9A-Za-z]{20,}/g, reason: 'Stripe live key' },
   { pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, reason: 'AWS access key id' },
+  {
+    // Secret access keys have no prefix: recognised by what names them.
+    pattern:
+      /(?<=aws[_ ]?secret(?:[_ ]?access)?(?:[_ ]?key)?["']?\s{0,4}[:=]?\s{0,4}["']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/gi,
+    reason: 'AWS secret access key',
+  },
   { pattern: /\bgh[pousr]_[A-Za-z0-9]{36,}\b/g, reason: 'GitHub token' },
   { pattern: /\bgithub_pat_[A-Za-z0-9_]{22,}/g, reason: 'GitHub fine-grained token' },
   { pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g, reason: 'GitLab token' },
@@ -173,14 +179,24 @@ function ips(text: string): PiiMatch[] {
   return out;
 }
 
+/*
+ * Phone-shaped candidates are found with a linear pattern (an optional +country code, an optional
+ * (area code), then 7–15 digits in up to six groups) and each is validated by libphonenumber against the
+ * full metadata. Scanning whole texts with libphonenumber's own finder is super-linear on digit-dense
+ * input (seconds for 200 kB of "1 1 1 …"), which an attacker could send.
+ */
+const PHONE_CANDIDATE =
+  /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?(?:\d{7,15}|\d{1,6}(?:[ .-]\d{1,6}){1,5})(?!\w)/g;
+
 function phones(text: string, defaultRegion: CountryCode): PiiMatch[] {
-  // `findPhoneNumbersInText` validates against the full metadata (number plans), not just length.
-  return findPhoneNumbersInText(text, { defaultCountry: defaultRegion }).map((found) => ({
-    entity: 'phone' as const,
-    start: found.startsAt,
-    end: found.endsAt,
-    reason: 'phone number',
-  }));
+  const out: PiiMatch[] = [];
+  for (const m of matches(PHONE_CANDIDATE, text)) {
+    const digits = m[0].replace(/\D/g, '').length;
+    if (digits < 7 || digits > 15 || m[0].length > 32) continue;
+    if (!parsePhoneNumberFromString(m[0], defaultRegion)?.isValid()) continue;
+    out.push({ entity: 'phone', start: m.index, end: m.index + m[0].length, reason: 'phone number' });
+  }
+  return out;
 }
 
 /** Shannon entropy in bits per character. */
