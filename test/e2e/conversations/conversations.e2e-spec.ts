@@ -63,6 +63,8 @@ endpoints:
 ${openaiEndpoint('chat-truncate', 'gpt-4o-mini', mock.url, 'llm/v1/chat', conversation(`        strategy: truncate\n        window_tokens: ${WINDOW}\n        reserve_tokens: ${RESERVE}`))}
 ${openaiEndpoint('chat-summarize', 'gpt-4o-mini', mock.url, 'llm/v1/chat', conversation(`        strategy: summarize\n        summarizer_endpoint: summarizer\n        window_tokens: ${WINDOW}\n        reserve_tokens: ${RESERVE}\n        summary_max_tokens: ${SUMMARY_MAX}`))}
 ${openaiEndpoint('summarizer', 'gpt-4o-mini', mock.url)}
+${openaiEndpoint('broken-summarizer', 'mock-500', mock.url)}
+${openaiEndpoint('chat-summarize-broken', 'gpt-4o-mini', mock.url, 'llm/v1/chat', conversation(`        strategy: summarize\n        summarizer_endpoint: broken-summarizer\n        window_tokens: ${WINDOW}\n        reserve_tokens: ${RESERVE}\n        summary_max_tokens: ${SUMMARY_MAX}`))}
 ${openaiEndpoint('chat-compress', 'gpt-4o-mini', mock.url, 'llm/v1/chat', conversation('        compress: true'))}
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
 `,
@@ -174,6 +176,18 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
     expect(stored.body.summary).toEqual(
       String(last[1].content).replace(/^Summary of the earlier conversation:\n/, ''),
     );
+  });
+
+  it('falls back to truncation when the summariser fails, and keeps the conversation going', async () => {
+    const before = mock.requests.length;
+    const sent = await runConversation('chat-summarize-broken', 'trip-broken', 12);
+    const attempts = mock.requests.slice(before).filter((r) => r.body.model === 'mock-500');
+    expect(attempts.length).toBeGreaterThan(0);
+    const last = sent[11].messages as Json[];
+    expect(last.some((m) => String(m.content).startsWith('Summary of'))).toBe(false);
+    expect(last.map((m) => String(m.content))).not.toContain(turn(1));
+    const stored = await call('GET', '/v1/conversations/trip-broken');
+    expect(stored.body).toMatchObject({ turns: 24, summary: null, summarized_through: 0 });
   });
 
   it('answers context_length_exceeded before any upstream call when the new message cannot fit', async () => {
