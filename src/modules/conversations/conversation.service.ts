@@ -287,7 +287,7 @@ function tokenizerFor(endpoint: EndpointEntry) {
 function conversationIdOf(request: ChatRequest, reply: FastifyReply): string | undefined {
   const header = reply.request.headers['x-gatehouse-conversation-id'];
   const fromBody = request.conversation_id;
-  delete request.conversation_id;
+  if (fromBody !== undefined) delete request.conversation_id;
   const fromHeader = Array.isArray(header) ? header[0] : header;
   if (fromBody !== undefined && fromBody !== null && typeof fromBody !== 'string') {
     throw ConversationException.badId("'conversation_id' must be a string.");
