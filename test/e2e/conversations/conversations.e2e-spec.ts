@@ -247,6 +247,30 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
     expect(mock.requests.length).toBe(before + 2);
   });
 
+  it('numbers turns without gaps or collisions when requests on one conversation race', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        call(
+          'POST',
+          '/v1/chat/completions',
+          { model: 'chat', messages: [{ role: 'user', content: `parallel ${i}` }] },
+          { 'x-gatehouse-conversation-id': 'racing' },
+        ),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const stored = await call('GET', '/v1/conversations/racing');
+    expect(stored.body.turns).toBe(12);
+    expect(stored.body.messages.map((m: Json) => Number(m.seq))).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+    ]);
+    // Each request's user turn is followed by its own reply.
+    for (let i = 0; i < 12; i += 2) {
+      const user = String(stored.body.messages[i].content);
+      expect(stored.body.messages[i + 1].content).toBe(`echo: ${user}`);
+    }
+  });
+
   it('stores streamed replies too', async () => {
     const raw = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
