@@ -160,6 +160,25 @@ describe('Anthropic through the OpenAI SDK, on embedded PGlite', () => {
       'GET /admin/v1/registry/models/{name}/versions',
       'POST /admin/v1/registry/sync',
       'POST /predict/{path}',
+      // prompts and conversations (issue 9)
+      'GET /admin/v1/prompts',
+      'POST /admin/v1/prompts',
+      'GET /admin/v1/prompts/{name}',
+      'DELETE /admin/v1/prompts/{name}',
+      'POST /admin/v1/prompts/{name}/versions',
+      'GET /admin/v1/prompts/{name}/versions/{version}',
+      'PUT /admin/v1/prompts/{name}/labels/{label}',
+      'DELETE /admin/v1/prompts/{name}/labels/{label}',
+      'GET /admin/v1/prompts/{name}/diff',
+      'POST /admin/v1/prompts/{name}/render',
+      'GET /admin/v1/prompt-apis',
+      'GET /admin/v1/prompt-apis/{name}',
+      'PUT /admin/v1/prompt-apis/{name}',
+      'DELETE /admin/v1/prompt-apis/{name}',
+      'POST /apis/{name}',
+      'GET /v1/conversations',
+      'GET /v1/conversations/{id}',
+      'DELETE /v1/conversations/{id}',
     ];
     for (const route of expected) expect(documented).toContain(route);
     expect(documented.size).toBe(expected.length);

@@ -165,15 +165,23 @@ export class ConversationService {
       counter,
     });
     if (!fit.fits) throw ConversationException.contextLengthExceeded(fit.tokens, budget, window);
+    let summarized = false;
     if (summarize && fit.keepFrom > 0) {
-      summary = await this.summarizer.summarize(
-        settings.summarizerEndpoint as string,
-        summary,
-        turns.slice(0, fit.keepFrom),
-        settings.summaryMaxTokens,
-        counter,
-      );
-      summarizedThrough = history[fit.keepFrom - 1].seq;
+      try {
+        summary = await this.summarizer.summarize(
+          settings.summarizerEndpoint as string,
+          summary,
+          turns.slice(0, fit.keepFrom),
+          settings.summaryMaxTokens,
+          counter,
+        );
+        summarizedThrough = history[fit.keepFrom - 1].seq;
+        summarized = true;
+      } catch (error) {
+        // The conversation goes on without the older turns (truncation); the next request tries again.
+        const reason = error instanceof Error ? error.message : 'error';
+        this.logger.warn(`summariser '${settings.summarizerEndpoint}' failed, truncating instead: ${reason}`);
+      }
     }
     const messages = [
       ...sentSystem,
@@ -196,7 +204,7 @@ export class ConversationService {
       promptTokens,
       window,
       droppedTurns: fit.keepFrom,
-      summarized: summarize && fit.keepFrom > 0,
+      summarized,
       saved,
     });
     return this.session({
@@ -279,7 +287,7 @@ function tokenizerFor(endpoint: EndpointEntry) {
 function conversationIdOf(request: ChatRequest, reply: FastifyReply): string | undefined {
   const header = reply.request.headers['x-gatehouse-conversation-id'];
   const fromBody = request.conversation_id;
-  delete request.conversation_id;
+  if (fromBody !== undefined) delete request.conversation_id;
   const fromHeader = Array.isArray(header) ? header[0] : header;
   if (fromBody !== undefined && fromBody !== null && typeof fromBody !== 'string') {
     throw ConversationException.badId("'conversation_id' must be a string.");

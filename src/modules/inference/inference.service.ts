@@ -16,6 +16,7 @@ import {
 import { EndpointEntry, RouteEntry, RouteTable } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { AccessService } from 'src/modules/auth/access.service';
+import { CacheLookup } from 'src/modules/cache/cache-lookup';
 import { CacheService } from 'src/modules/cache/cache.service';
 import { ModerationService } from 'src/modules/moderation/moderation.service';
 import { PromptService } from 'src/modules/prompts/prompt.service';
@@ -110,7 +111,10 @@ export class InferenceService {
       requestId: String(reply.request.id),
       signal: controller.signal,
     });
-    const cached = await this.cache.lookup({ op, request: guard.request, endpoint, http: reply.request });
+    // A conversation turn is never answered from the cache: its reply must be generated and stored.
+    const cached = session
+      ? CacheLookup.off()
+      : await this.cache.lookup({ op, request: guard.request, endpoint, http: reply.request });
     try {
       cached.applyHeaders(reply);
       if (canonical.stream === true && op !== 'embeddings') {

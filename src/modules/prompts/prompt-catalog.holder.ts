@@ -17,6 +17,8 @@ export class PromptCatalogHolder implements OnApplicationBootstrap, OnApplicatio
   private readonly logger = new Logger('Prompts');
   private timer: NodeJS.Timeout | undefined;
   private stamp = '';
+  private started = 0;
+  private applied = 0;
   current: PromptCatalog = PromptCatalog.empty();
 
   constructor(
@@ -39,8 +41,14 @@ export class PromptCatalogHolder implements OnApplicationBootstrap, OnApplicatio
 
   @OnEvent(PROMPTS_CHANGED)
   async reload(): Promise<void> {
+    // Overlapping reloads (two admin writes at once): a load that started earlier never replaces a
+    // snapshot from a load that started later.
+    const generation = ++this.started;
     const stamp = await this.repository.stamp();
-    this.current = PromptCatalog.fromRows(await this.repository.loadAll());
+    const catalog = PromptCatalog.fromRows(await this.repository.loadAll());
+    if (generation < this.applied) return;
+    this.applied = generation;
+    this.current = catalog;
     this.stamp = stamp;
   }
 

@@ -63,6 +63,8 @@ endpoints:
 ${openaiEndpoint('chat-truncate', 'gpt-4o-mini', mock.url, 'llm/v1/chat', conversation(`        strategy: truncate\n        window_tokens: ${WINDOW}\n        reserve_tokens: ${RESERVE}`))}
 ${openaiEndpoint('chat-summarize', 'gpt-4o-mini', mock.url, 'llm/v1/chat', conversation(`        strategy: summarize\n        summarizer_endpoint: summarizer\n        window_tokens: ${WINDOW}\n        reserve_tokens: ${RESERVE}\n        summary_max_tokens: ${SUMMARY_MAX}`))}
 ${openaiEndpoint('summarizer', 'gpt-4o-mini', mock.url)}
+${openaiEndpoint('broken-summarizer', 'mock-500', mock.url)}
+${openaiEndpoint('chat-summarize-broken', 'gpt-4o-mini', mock.url, 'llm/v1/chat', conversation(`        strategy: summarize\n        summarizer_endpoint: broken-summarizer\n        window_tokens: ${WINDOW}\n        reserve_tokens: ${RESERVE}\n        summary_max_tokens: ${SUMMARY_MAX}`))}
 ${openaiEndpoint('chat-compress', 'gpt-4o-mini', mock.url, 'llm/v1/chat', conversation('        compress: true'))}
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
 `,
@@ -176,6 +178,18 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
     );
   });
 
+  it('falls back to truncation when the summariser fails, and keeps the conversation going', async () => {
+    const before = mock.requests.length;
+    const sent = await runConversation('chat-summarize-broken', 'trip-broken', 12);
+    const attempts = mock.requests.slice(before).filter((r) => r.body.model === 'mock-500');
+    expect(attempts.length).toBeGreaterThan(0);
+    const last = sent[11].messages as Json[];
+    expect(last.some((m) => String(m.content).startsWith('Summary of'))).toBe(false);
+    expect(last.map((m) => String(m.content))).not.toContain(turn(1));
+    const stored = await call('GET', '/v1/conversations/trip-broken');
+    expect(stored.body).toMatchObject({ turns: 24, summary: null, summarized_through: 0 });
+  });
+
   it('answers context_length_exceeded before any upstream call when the new message cannot fit', async () => {
     const before = mock.requests.length;
     const huge = 'lorem ipsum '.repeat(400);
@@ -231,6 +245,30 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
     );
     expect(conflict.status).toBe(400);
     expect(mock.requests.length).toBe(before + 2);
+  });
+
+  it('numbers turns without gaps or collisions when requests on one conversation race', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        call(
+          'POST',
+          '/v1/chat/completions',
+          { model: 'chat', messages: [{ role: 'user', content: `parallel ${i}` }] },
+          { 'x-gatehouse-conversation-id': 'racing' },
+        ),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const stored = await call('GET', '/v1/conversations/racing');
+    expect(stored.body.turns).toBe(12);
+    expect(stored.body.messages.map((m: Json) => Number(m.seq))).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+    ]);
+    // Each request's user turn is followed by its own reply.
+    for (let i = 0; i < 12; i += 2) {
+      const user = String(stored.body.messages[i].content);
+      expect(stored.body.messages[i + 1].content).toBe(`echo: ${user}`);
+    }
   });
 
   it('stores streamed replies too', async () => {
