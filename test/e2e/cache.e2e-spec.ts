@@ -207,6 +207,16 @@ ${openaiEndpoint('slow', 'mock-slow', mock.url, 'llm/v1/chat', cache('{}'))}
     expect(upstreamCalls()).toBe(before + 4);
   });
 
+  it('releases identical waiting requests at once when the first one fails upstream', async () => {
+    const before = upstreamCalls();
+    const started = performance.now();
+    const answers = await Promise.all(Array.from({ length: 4 }, () => chat('broken', 'fail together')));
+    expect(answers.map((a) => a.status)).toEqual([502, 502, 502, 502]);
+    // Errors are never shared: each request made its own call, one after the other, none waited 30 s.
+    expect(upstreamCalls()).toBe(before + 4);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   it('replays a completed stream chunk for chunk, as the openai SDK parses it', async () => {
     const params = {
       model: 'chat',

@@ -15,9 +15,9 @@ export interface CacheFiller {
 
 /**
  * The cache's verdict for one request, used by the inference hot path:
+ *   lookup.attach(reply);
  *   const chunks = lookup.hit ? lookup.replayChunks() : lookup.capture(await upstreamStream());
  *   const response = lookup.hit ? lookup.replayResponse() : lookup.fill(await upstreamCall());
- * and `release()` in a finally block.
  */
 export class CacheLookup {
   private settled = false;
@@ -51,8 +51,12 @@ export class CacheLookup {
     return this.status === 'hit';
   }
 
-  /** `x-gatehouse-cache` (and `age` on a hit). */
-  applyHeaders(reply: FastifyReply): void {
+  /**
+   * Sets `x-gatehouse-cache` (and `age` on a hit), and releases waiting identical requests when the
+   * response is over without an answer to store (upstream error, client gone).
+   */
+  attach(reply: FastifyReply): void {
+    if (this.filler) reply.raw.once('close', () => this.release());
     if (this.status === undefined) return;
     void reply.header('x-gatehouse-cache', this.status);
     if (this.hit) void reply.header('age', String(this.ageSeconds));
@@ -88,7 +92,7 @@ export class CacheLookup {
     return this.captureChunks(source);
   }
 
-  /** Call once the request is over; releases waiting identical requests if nothing was filled. */
+  /** Ends this request's part: releases waiting identical requests if nothing was filled (idempotent). */
   release(): void {
     if (this.settled) return;
     this.settled = true;

@@ -65,25 +65,21 @@ export class InferenceService {
     });
     reply.header('x-gatehouse-endpoint', endpoint.name);
     const cached = await this.cache.lookup({ op, request: canonical, endpoint, http: reply.request });
-    try {
-      cached.applyHeaders(reply);
-      if (canonical.stream === true && op !== 'embeddings') {
-        const chunks = cached.hit
-          ? cached.replayChunks()
-          : cached.capture(await this.routing.openStream(op, canonical, endpoint, controller.signal));
-        const includeUsage =
-          (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-        await writeSse(reply, chunks, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
-        return;
-      }
-      const response = cached.hit
-        ? cached.replayResponse()
-        : cached.fill(await this.routing.invoke(op, canonical, endpoint, controller.signal));
-      const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
-      void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
-    } finally {
-      cached.release();
+    cached.attach(reply);
+    if (canonical.stream === true && op !== 'embeddings') {
+      const chunks = cached.hit
+        ? cached.replayChunks()
+        : cached.capture(await this.routing.openStream(op, canonical, endpoint, controller.signal));
+      const includeUsage =
+        (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+      await writeSse(reply, chunks, { includeUsage, emitDone: input.surface !== 'mlflow' }, () => closed);
+      return;
     }
+    const response = cached.hit
+      ? cached.replayResponse()
+      : cached.fill(await this.routing.invoke(op, canonical, endpoint, controller.signal));
+    const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
+    void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
   }
 
   private resolve(input: InvocationInput): RouteEntry {
