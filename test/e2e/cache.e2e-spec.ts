@@ -489,9 +489,10 @@ ${openaiEndpoint('embed', 'text-embedding-3-small', mock.url, 'llm/v1/embeddings
 
     const stats = (await (
       await fetch(`${gateway.url}/admin/v1/cache/stats`, { headers: gateway.authHeaders() })
-    ).json()) as Record<string, number | string>;
+    ).json()) as Record<string, unknown>;
     expect(stats).toMatchObject({ store: 'memory', hits: 1, sharedHits: 0, misses: 1, writes: 1 });
     expect(stats.bytesRead).toBe(stats.bytesWritten);
+    expect(stats.held).toEqual({ entries: 1, bytes: expect.any(Number) });
 
     const invalidated = await fetch(`${gateway.url}/admin/v1/cache/invalidations`, {
       method: 'POST',

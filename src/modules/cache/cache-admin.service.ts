@@ -42,6 +42,8 @@ export interface InvalidationResult {
 
 export interface CacheStatsView extends CacheCounters {
   store: 'redis' | 'memory';
+  /** Entries and bytes held by the in-process store (absent for Redis, which is shared). */
+  held?: { entries: number; bytes: number };
 }
 
 /** Admin use cases of the cache: policy overrides, invalidation, counters. */
@@ -98,7 +100,8 @@ export class CacheAdminService {
   }
 
   statsView(): CacheStatsView {
-    return { store: this.cache.storeKind, ...this.stats.snapshot() };
+    const held = this.cache.storeUsage();
+    return { store: this.cache.storeKind, ...this.stats.snapshot(), ...(held ? { held } : {}) };
   }
 
   private endpoint(name: string): EndpointEntry {

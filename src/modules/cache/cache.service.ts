@@ -80,6 +80,10 @@ export class CacheService {
     return this.store.kind;
   }
 
+  storeUsage(): { entries: number; bytes: number } | undefined {
+    return this.store.usage?.();
+  }
+
   async lookup(input: CacheRequest): Promise<CacheLookup> {
     const policy = this.policies.effective(input.endpoint);
     if (!policy.enabled) return CacheLookup.off();
