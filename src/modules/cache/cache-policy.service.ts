@@ -23,11 +23,14 @@ export class CachePolicyService implements OnApplicationBootstrap, OnModuleDestr
   private readonly logger = new Logger('CachePolicy');
   private overrides = new Map<string, CachePolicyInput>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly disabled: CachePolicy;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repository: CachePolicyRepository,
-  ) {}
+  ) {
+    this.disabled = Object.freeze(resolvePolicy(config.CACHE_DEFAULT_TTL_SECONDS));
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.overrides = await this.repository.list();
@@ -40,6 +43,8 @@ export class CachePolicyService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   effective(endpoint: { name: string; cache: CachePolicyInput | undefined }): CachePolicy {
+    // The common case on the hot path: no cache configured anywhere for this endpoint.
+    if (endpoint.cache === undefined && this.overrides.size === 0) return this.disabled;
     return resolvePolicy(
       this.config.CACHE_DEFAULT_TTL_SECONDS,
       endpoint.cache,
