@@ -297,7 +297,7 @@ ${openaiEndpoint('slow', 'mock-slow', mock.url, 'llm/v1/chat', cache('{}'))}
     const stats = await fetch(`${gateway.url}/admin/v1/cache/stats`, { headers: gateway.authHeaders() });
     const counters = (await stats.json()) as Record<string, unknown>;
     expect(counters.store).toBe('redis');
-    expect(counters.sharedHits).toBeGreaterThanOrEqual(99);
+    expect(counters.shared_hits).toBeGreaterThanOrEqual(99);
   });
 
   it('invalidates by endpoint, by team and all, through the admin API', async () => {
@@ -342,7 +342,7 @@ ${openaiEndpoint('slow', 'mock-slow', mock.url, 'llm/v1/chat', cache('{}'))}
     expect(await put.json()).toEqual({
       endpoint: 'plain',
       source: 'override',
-      policy: { enabled: true, ttlSeconds: 120, scope: 'global', requests: 'deterministic' },
+      policy: { enabled: true, ttl_seconds: 120, scope: 'global', requests: 'deterministic' },
     });
     expect((await chat('plain', 'now cached')).headers.get('x-gatehouse-cache')).toBe('miss');
     expect((await chat('plain', 'now cached')).headers.get('x-gatehouse-cache')).toBe('hit');
@@ -490,8 +490,8 @@ ${openaiEndpoint('embed', 'text-embedding-3-small', mock.url, 'llm/v1/embeddings
     const stats = (await (
       await fetch(`${gateway.url}/admin/v1/cache/stats`, { headers: gateway.authHeaders() })
     ).json()) as Record<string, unknown>;
-    expect(stats).toMatchObject({ store: 'memory', hits: 1, sharedHits: 0, misses: 1, writes: 1 });
-    expect(stats.bytesRead).toBe(stats.bytesWritten);
+    expect(stats).toMatchObject({ store: 'memory', hits: 1, shared_hits: 0, misses: 1, writes: 1 });
+    expect(stats.bytes_read).toBe(stats.bytes_written);
     expect(stats.held).toEqual({ entries: 1, bytes: expect.any(Number) });
 
     const invalidated = await fetch(`${gateway.url}/admin/v1/cache/invalidations`, {

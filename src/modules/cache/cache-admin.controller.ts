@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { CacheAdminService, CacheStatsView, InvalidationResult } from 'src/modules/cache/cache-admin.service';
-import { EndpointPolicyView } from 'src/modules/cache/cache-policy.service';
+import { CacheAdminService } from 'src/modules/cache/cache-admin.service';
+import { CacheInvalidationDto, CachePolicyDto, CacheStatsDto } from 'src/modules/cache/dto/cache-admin.dto';
 
 const POLICY_BODY = {
   type: 'object',
@@ -33,14 +33,14 @@ export class CacheAdminController {
   @Get('policies')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: 'Effective cache policy of every endpoint' })
-  listPolicies(): EndpointPolicyView[] {
+  listPolicies(): CachePolicyDto[] {
     return this.admin.listPolicies();
   }
 
   @Get('policies/:endpoint')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: "One endpoint's effective cache policy" })
-  getPolicy(@Param('endpoint') endpoint: string): EndpointPolicyView {
+  getPolicy(@Param('endpoint') endpoint: string): CachePolicyDto {
     return this.admin.getPolicy(endpoint);
   }
 
@@ -48,14 +48,14 @@ export class CacheAdminController {
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: "Override an endpoint's cache policy (fields left out keep the YAML value)" })
   @ApiBody({ schema: POLICY_BODY })
-  setPolicy(@Param('endpoint') endpoint: string, @Body() body: unknown): Promise<EndpointPolicyView> {
+  setPolicy(@Param('endpoint') endpoint: string, @Body() body: unknown): Promise<CachePolicyDto> {
     return this.admin.setPolicy(endpoint, body);
   }
 
   @Delete('policies/:endpoint')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: 'Remove the override: the YAML policy applies again' })
-  removePolicy(@Param('endpoint') endpoint: string): Promise<EndpointPolicyView> {
+  removePolicy(@Param('endpoint') endpoint: string): Promise<CachePolicyDto> {
     return this.admin.removePolicy(endpoint);
   }
 
@@ -64,14 +64,14 @@ export class CacheAdminController {
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: 'Delete cached answers by endpoint, by team, both, or all' })
   @ApiBody({ schema: INVALIDATION_BODY })
-  invalidate(@Body() body: unknown): Promise<InvalidationResult> {
+  invalidate(@Body() body: unknown): Promise<CacheInvalidationDto> {
     return this.admin.invalidate(body);
   }
 
   @Get('stats')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: "This replica's cache counters" })
-  stats(): CacheStatsView {
+  stats(): CacheStatsDto {
     return this.admin.statsView();
   }
 }
