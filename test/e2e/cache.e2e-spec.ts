@@ -68,6 +68,12 @@ ${openaiEndpoint('plain', 'gpt-4o-mini', mock.url)}
 ${openaiEndpoint('broken', 'mock-500', mock.url, 'llm/v1/chat', cache('{}'))}
 ${openaiEndpoint('cut', 'mock-cut', mock.url, 'llm/v1/chat', cache('{}'))}
 ${openaiEndpoint('slow', 'mock-slow', mock.url, 'llm/v1/chat', cache('{}'))}
+routes:
+  - name: chat-route
+    task_type: llm/v1/chat
+    destinations:
+      - name: chat
+        traffic_percentage: 100
 `,
       { env: { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix } },
     );
@@ -121,6 +127,15 @@ ${openaiEndpoint('slow', 'mock-slow', mock.url, 'llm/v1/chat', cache('{}'))}
     expect((await chat('chat-twin', 'twin prompt')).headers.get('x-gatehouse-cache')).toBe('miss');
     expect((await chat('chat-twin', 'twin prompt')).headers.get('x-gatehouse-cache')).toBe('hit');
     expect(upstreamCalls()).toBe(before + 2);
+  });
+
+  it('resolves traffic routes first: a route and its destination endpoint share entries', async () => {
+    const before = upstreamCalls();
+    expect((await chat('chat', 'via a route')).headers.get('x-gatehouse-cache')).toBe('miss');
+    const routed = await chat('chat-route', 'via a route');
+    expect(routed.headers.get('x-gatehouse-cache')).toBe('hit');
+    expect(routed.headers.get('x-gatehouse-endpoint')).toBe('chat');
+    expect(upstreamCalls()).toBe(before + 1);
   });
 
   it('bypasses sampled requests, Cache-Control: no-store, and refreshes on no-cache', async () => {
