@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { CacheAdminService } from 'src/modules/cache/cache-admin.service';
 import { CacheInvalidationDto, CachePolicyDto, CacheStatsDto } from 'src/modules/cache/dto/cache-admin.dto';
@@ -12,6 +12,34 @@ const POLICY_BODY = {
     ttl_seconds: { type: 'integer', minimum: 1 },
     scope: { type: 'string', enum: ['team', 'global', 'key'] },
     requests: { type: 'string', enum: ['deterministic', 'all'] },
+  },
+};
+
+const POLICY_VIEW = {
+  type: 'object',
+  properties: {
+    endpoint: { type: 'string' },
+    source: { type: 'string', enum: ['override', 'yaml', 'default'] },
+    policy: { ...POLICY_BODY, required: ['enabled', 'ttl_seconds', 'scope', 'requests'] },
+  },
+};
+
+const COUNT = { type: 'integer', minimum: 0 };
+const STATS_VIEW = {
+  type: 'object',
+  properties: {
+    store: { type: 'string', enum: ['redis', 'memory'] },
+    hits: COUNT,
+    shared_hits: COUNT,
+    misses: COUNT,
+    bypasses: COUNT,
+    writes: COUNT,
+    skipped_writes: COUNT,
+    store_errors: COUNT,
+    bytes_written: COUNT,
+    bytes_read: COUNT,
+    tokens_saved: COUNT,
+    held: { type: 'object', properties: { entries: COUNT, bytes: COUNT } },
   },
 };
 
@@ -33,6 +61,7 @@ export class CacheAdminController {
   @Get('policies')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: 'Effective cache policy of every endpoint' })
+  @ApiOkResponse({ schema: { type: 'array', items: POLICY_VIEW } })
   listPolicies(): CachePolicyDto[] {
     return this.admin.listPolicies();
   }
@@ -40,6 +69,7 @@ export class CacheAdminController {
   @Get('policies/:endpoint')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: "One endpoint's effective cache policy" })
+  @ApiOkResponse({ schema: POLICY_VIEW })
   getPolicy(@Param('endpoint') endpoint: string): CachePolicyDto {
     return this.admin.getPolicy(endpoint);
   }
@@ -48,6 +78,7 @@ export class CacheAdminController {
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: "Override an endpoint's cache policy (fields left out keep the YAML value)" })
   @ApiBody({ schema: POLICY_BODY })
+  @ApiOkResponse({ schema: POLICY_VIEW })
   setPolicy(@Param('endpoint') endpoint: string, @Body() body: unknown): Promise<CachePolicyDto> {
     return this.admin.setPolicy(endpoint, body);
   }
@@ -55,6 +86,7 @@ export class CacheAdminController {
   @Delete('policies/:endpoint')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: 'Remove the override: the YAML policy applies again' })
+  @ApiOkResponse({ schema: POLICY_VIEW })
   removePolicy(@Param('endpoint') endpoint: string): Promise<CachePolicyDto> {
     return this.admin.removePolicy(endpoint);
   }
@@ -64,6 +96,7 @@ export class CacheAdminController {
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: 'Delete cached answers by endpoint, by team, both, or all' })
   @ApiBody({ schema: INVALIDATION_BODY })
+  @ApiOkResponse({ schema: { type: 'object', properties: { deleted: COUNT } } })
   invalidate(@Body() body: unknown): Promise<CacheInvalidationDto> {
     return this.admin.invalidate(body);
   }
@@ -71,6 +104,7 @@ export class CacheAdminController {
   @Get('stats')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: "This replica's cache counters" })
+  @ApiOkResponse({ schema: STATS_VIEW })
   stats(): CacheStatsDto {
     return this.admin.statsView();
   }
