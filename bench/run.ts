@@ -818,7 +818,7 @@ function gatewayYaml(mock0: number, mock50: number): string {
       `        openai_api_base: "http://127.0.0.1:${port}/v1"`,
     ].join('\n');
   // The cached endpoint caches every request (the bench body samples at temperature 0.2).
-  const cached = `${endpoint('bench-cache', mock50)}\n    gatehouse:\n      cache: { ttl_seconds: 3600, requests: all }`;
+  const cached = `${endpoint('bench-cache', mock50)}\n    gatehouse:\n      cache: { ttl_seconds: 300, requests: all }`;
   return `endpoints:\n${endpoint('bench-0ms', mock0)}\n${endpoint('bench-50ms', mock50)}\n${cached}\n`;
 }
 

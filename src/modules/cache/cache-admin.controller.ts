@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { CacheAdminService, CacheStatsView, InvalidationResult } from 'src/modules/cache/cache-admin.service';
-import { EndpointPolicyView } from 'src/modules/cache/cache-policy.service';
+import { CacheAdminService } from 'src/modules/cache/cache-admin.service';
+import { CacheInvalidationDto, CachePolicyDto, CacheStatsDto } from 'src/modules/cache/dto/cache-admin.dto';
 
 const POLICY_BODY = {
   type: 'object',
@@ -12,6 +12,34 @@ const POLICY_BODY = {
     ttl_seconds: { type: 'integer', minimum: 1 },
     scope: { type: 'string', enum: ['team', 'global', 'key'] },
     requests: { type: 'string', enum: ['deterministic', 'all'] },
+  },
+};
+
+const POLICY_VIEW = {
+  type: 'object',
+  properties: {
+    endpoint: { type: 'string' },
+    source: { type: 'string', enum: ['override', 'yaml', 'default'] },
+    policy: { ...POLICY_BODY, required: ['enabled', 'ttl_seconds', 'scope', 'requests'] },
+  },
+};
+
+const COUNT = { type: 'integer', minimum: 0 };
+const STATS_VIEW = {
+  type: 'object',
+  properties: {
+    store: { type: 'string', enum: ['redis', 'memory'] },
+    hits: COUNT,
+    shared_hits: COUNT,
+    misses: COUNT,
+    bypasses: COUNT,
+    writes: COUNT,
+    skipped_writes: COUNT,
+    store_errors: COUNT,
+    bytes_written: COUNT,
+    bytes_read: COUNT,
+    tokens_saved: COUNT,
+    held: { type: 'object', properties: { entries: COUNT, bytes: COUNT } },
   },
 };
 
@@ -33,14 +61,16 @@ export class CacheAdminController {
   @Get('policies')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: 'Effective cache policy of every endpoint' })
-  listPolicies(): EndpointPolicyView[] {
+  @ApiOkResponse({ schema: { type: 'array', items: POLICY_VIEW } })
+  listPolicies(): CachePolicyDto[] {
     return this.admin.listPolicies();
   }
 
   @Get('policies/:endpoint')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: "One endpoint's effective cache policy" })
-  getPolicy(@Param('endpoint') endpoint: string): EndpointPolicyView {
+  @ApiOkResponse({ schema: POLICY_VIEW })
+  getPolicy(@Param('endpoint') endpoint: string): CachePolicyDto {
     return this.admin.getPolicy(endpoint);
   }
 
@@ -48,14 +78,16 @@ export class CacheAdminController {
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: "Override an endpoint's cache policy (fields left out keep the YAML value)" })
   @ApiBody({ schema: POLICY_BODY })
-  setPolicy(@Param('endpoint') endpoint: string, @Body() body: unknown): Promise<EndpointPolicyView> {
+  @ApiOkResponse({ schema: POLICY_VIEW })
+  setPolicy(@Param('endpoint') endpoint: string, @Body() body: unknown): Promise<CachePolicyDto> {
     return this.admin.setPolicy(endpoint, body);
   }
 
   @Delete('policies/:endpoint')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: 'Remove the override: the YAML policy applies again' })
-  removePolicy(@Param('endpoint') endpoint: string): Promise<EndpointPolicyView> {
+  @ApiOkResponse({ schema: POLICY_VIEW })
+  removePolicy(@Param('endpoint') endpoint: string): Promise<CachePolicyDto> {
     return this.admin.removePolicy(endpoint);
   }
 
@@ -64,14 +96,16 @@ export class CacheAdminController {
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: 'Delete cached answers by endpoint, by team, both, or all' })
   @ApiBody({ schema: INVALIDATION_BODY })
-  invalidate(@Body() body: unknown): Promise<InvalidationResult> {
+  @ApiOkResponse({ schema: { type: 'object', properties: { deleted: COUNT } } })
+  invalidate(@Body() body: unknown): Promise<CacheInvalidationDto> {
     return this.admin.invalidate(body);
   }
 
   @Get('stats')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: "This replica's cache counters" })
-  stats(): CacheStatsView {
+  @ApiOkResponse({ schema: STATS_VIEW })
+  stats(): CacheStatsDto {
     return this.admin.statsView();
   }
 }

@@ -7,8 +7,15 @@ import {
   CachePolicyInput,
   MAX_TTL_SECONDS,
 } from 'src/modules/cache/cache-policy';
-import { CachePolicyService, EndpointPolicyView } from 'src/modules/cache/cache-policy.service';
-import { CacheCounters, CacheStatsService } from 'src/modules/cache/cache-stats.service';
+import { CachePolicyService } from 'src/modules/cache/cache-policy.service';
+import { CacheStatsService } from 'src/modules/cache/cache-stats.service';
+import {
+  CacheInvalidationDto,
+  CachePolicyDto,
+  CacheStatsDto,
+  toPolicyDto,
+  toStatsDto,
+} from 'src/modules/cache/dto/cache-admin.dto';
 import { CacheService } from 'src/modules/cache/cache.service';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { EndpointEntry } from 'src/modules/routing/route-table';
@@ -36,14 +43,6 @@ const invalidationSchema = z
     message: "'all' cannot be combined with 'endpoint' or 'team_id'",
   });
 
-export interface InvalidationResult {
-  deleted: number;
-}
-
-export interface CacheStatsView extends CacheCounters {
-  store: 'redis' | 'memory';
-}
-
 /** Admin use cases of the cache: policy overrides, invalidation, counters. */
 @Injectable()
 export class CacheAdminService {
@@ -54,15 +53,15 @@ export class CacheAdminService {
     private readonly routing: RoutingService,
   ) {}
 
-  listPolicies(): EndpointPolicyView[] {
-    return this.routing.table().endpoints.map((endpoint) => this.policies.view(endpoint));
+  listPolicies(): CachePolicyDto[] {
+    return this.routing.table().endpoints.map((endpoint) => toPolicyDto(this.policies.view(endpoint)));
   }
 
-  getPolicy(name: string): EndpointPolicyView {
-    return this.policies.view(this.endpoint(name));
+  getPolicy(name: string): CachePolicyDto {
+    return toPolicyDto(this.policies.view(this.endpoint(name)));
   }
 
-  async setPolicy(name: string, body: unknown): Promise<EndpointPolicyView> {
+  async setPolicy(name: string, body: unknown): Promise<CachePolicyDto> {
     const endpoint = this.endpoint(name);
     const parsed = parse(policySchema, body);
     const input: CachePolicyInput = {};
@@ -71,16 +70,16 @@ export class CacheAdminService {
     if (parsed.scope !== undefined) input.scope = parsed.scope as CachePolicyInput['scope'];
     if (parsed.requests !== undefined) input.requests = parsed.requests as CachePolicyInput['requests'];
     await this.policies.setOverride(endpoint.name, input);
-    return this.policies.view(endpoint);
+    return toPolicyDto(this.policies.view(endpoint));
   }
 
-  async removePolicy(name: string): Promise<EndpointPolicyView> {
+  async removePolicy(name: string): Promise<CachePolicyDto> {
     const endpoint = this.endpoint(name);
     await this.policies.removeOverride(endpoint.name);
-    return this.policies.view(endpoint);
+    return toPolicyDto(this.policies.view(endpoint));
   }
 
-  async invalidate(body: unknown): Promise<InvalidationResult> {
+  async invalidate(body: unknown): Promise<CacheInvalidationDto> {
     const parsed = parse(invalidationSchema, body);
     try {
       const deleted = await this.cache.invalidate(
@@ -97,8 +96,8 @@ export class CacheAdminService {
     }
   }
 
-  statsView(): CacheStatsView {
-    return { store: this.cache.storeKind, ...this.stats.snapshot() };
+  statsView(): CacheStatsDto {
+    return toStatsDto(this.cache.storeKind, this.stats.snapshot(), this.cache.storeUsage());
   }
 
   private endpoint(name: string): EndpointEntry {

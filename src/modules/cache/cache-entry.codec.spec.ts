@@ -10,7 +10,7 @@ const response: Embeddings = {
 
 describe('cache entry codec', () => {
   it('stores small entries raw and large ones brotli-compressed, and reads both back', async () => {
-    const json = entryJson({ createdAt: 42, op: 'embeddings', kind: 'response' }, { response });
+    const json = entryJson({ key: 'k1', createdAt: 42, op: 'embeddings', kind: 'response' }, { response });
     const raw = await encodeEntry(json, 1_000_000);
     const packed = await encodeEntry(json, 100);
     expect(raw[0]).toBe(0);
@@ -18,8 +18,9 @@ describe('cache entry codec', () => {
     expect(packed[0]).toBe(1);
     expect(packed.length).toBeLessThan(raw.length / 5);
     for (const encoded of [raw, packed]) {
-      const entry = await decodeEntry(encoded);
-      expect(entry).toEqual({ createdAt: 42, op: 'embeddings', kind: 'response', response });
+      const entry = await decodeEntry(encoded, 'k1');
+      expect(entry).toEqual({ key: 'k1', createdAt: 42, op: 'embeddings', kind: 'response', response });
+      await expect(decodeEntry(encoded, 'k2')).rejects.toThrow('another key');
       expect(usageOf(entry)).toEqual({ prompt_tokens: 4, total_tokens: 4 });
     }
   });
@@ -37,16 +38,17 @@ describe('cache entry codec', () => {
       }),
     ];
     const entry = await decodeEntry(
-      await encodeEntry(entryJson({ createdAt: 1, op: 'chat', kind: 'stream' }, { chunkJson }), 0),
+      await encodeEntry(entryJson({ key: 'k', createdAt: 1, op: 'chat', kind: 'stream' }, { chunkJson }), 0),
+      'k',
     );
     expect(entry.chunks).toHaveLength(2);
     expect(usageOf(entry)).toEqual({ prompt_tokens: 1, total_tokens: 2 });
   });
 
   it('rejects unknown or damaged data', async () => {
-    await expect(decodeEntry(Buffer.from([9, 1, 2]))).rejects.toThrow('unknown cache entry format');
+    await expect(decodeEntry(Buffer.from([9, 1, 2]), 'k')).rejects.toThrow('unknown cache entry format');
     await expect(
-      decodeEntry(Buffer.concat([Buffer.of(0), Buffer.from('{"kind":"stream"}')])),
+      decodeEntry(Buffer.concat([Buffer.of(0), Buffer.from('{"key":"k","kind":"stream"}')]), 'k'),
     ).rejects.toThrow('malformed');
   });
 });

@@ -7,6 +7,8 @@ const decompress = promisify(brotliDecompress);
 
 /** What one cache entry holds: the canonical (OpenAI-shaped) answer, as a response or as stream chunks. */
 export interface CacheEntry {
+  /** The logical key it was stored under: checked on read, so an entry never answers another key. */
+  key: string;
   createdAt: number;
   op: Operation;
   kind: 'response' | 'stream';
@@ -23,10 +25,10 @@ const BROTLI_OPTIONS = {
 
 /** JSON of an entry; stream chunks arrive already serialised (captured before the writer touches them). */
 export function entryJson(
-  entry: Pick<CacheEntry, 'createdAt' | 'op' | 'kind'>,
+  entry: Pick<CacheEntry, 'key' | 'createdAt' | 'op' | 'kind'>,
   body: { response: CanonicalResponse } | { chunkJson: string[] },
 ): string {
-  const head = `{"createdAt":${entry.createdAt},"op":${JSON.stringify(entry.op)},"kind":${JSON.stringify(entry.kind)}`;
+  const head = `{"key":${JSON.stringify(entry.key)},"createdAt":${entry.createdAt},"op":${JSON.stringify(entry.op)},"kind":${JSON.stringify(entry.kind)}`;
   if ('response' in body) return `${head},"response":${JSON.stringify(body.response)}}`;
   return `${head},"chunks":[${body.chunkJson.join(',')}]}`;
 }
@@ -43,7 +45,7 @@ export async function encodeEntry(json: string, compressAtBytes: number): Promis
 
 export class CacheEntryFormatError extends Error {}
 
-export async function decodeEntry(stored: Buffer): Promise<CacheEntry> {
+export async function decodeEntry(stored: Buffer, expectedKey: string): Promise<CacheEntry> {
   if (stored.length < 2) throw new CacheEntryFormatError('empty cache entry');
   const flag = stored[0];
   const payload = stored.subarray(1);
@@ -52,6 +54,7 @@ export async function decodeEntry(stored: Buffer): Promise<CacheEntry> {
   else if (flag === BROTLI) json = (await decompress(payload)).toString('utf8');
   else throw new CacheEntryFormatError('unknown cache entry format');
   const entry = JSON.parse(json) as CacheEntry;
+  if (entry.key !== expectedKey) throw new CacheEntryFormatError('cache entry belongs to another key');
   if (
     typeof entry.createdAt !== 'number' ||
     (entry.kind === 'response' && (entry.response === null || typeof entry.response !== 'object')) ||

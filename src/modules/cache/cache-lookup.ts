@@ -15,9 +15,10 @@ export interface CacheFiller {
 
 /**
  * The cache's verdict for one request, used by the inference hot path:
+ *   lookup.attach(reply);
  *   const chunks = lookup.hit ? lookup.replayChunks() : lookup.capture(await upstreamStream());
  *   const response = lookup.hit ? lookup.replayResponse() : lookup.fill(await upstreamCall());
- * and `release()` in a finally block.
+ * and `release(cacheable)` in a finally block: the held answer is stored only then.
  */
 export class CacheLookup {
   private settled = false;
@@ -56,8 +57,9 @@ export class CacheLookup {
     return this.status === 'hit';
   }
 
-  /** `x-gatehouse-cache` (and `age` on a hit). */
-  applyHeaders(reply: FastifyReply): void {
+  /** Sets `x-gatehouse-cache` (and `age` on a hit). */
+  attach(reply: FastifyReply): void {
+    // The caller releases in a finally block (with the guardrails' verdict), so no close listener here.
     if (this.status === undefined) return;
     void reply.header('x-gatehouse-cache', this.status);
     if (this.hit) void reply.header('age', String(this.ageSeconds));

@@ -23,11 +23,16 @@ export class CachePolicyService implements OnApplicationBootstrap, OnModuleDestr
   private readonly logger = new Logger('CachePolicy');
   private overrides = new Map<string, CachePolicyInput>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly disabled: CachePolicy;
+  /** Bumped on every local write, so a refresh that read the table before that write is dropped. */
+  private writes = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repository: CachePolicyRepository,
-  ) {}
+  ) {
+    this.disabled = Object.freeze(resolvePolicy(config.CACHE_DEFAULT_TTL_SECONDS));
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.overrides = await this.repository.list();
@@ -40,6 +45,8 @@ export class CachePolicyService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   effective(endpoint: { name: string; cache: CachePolicyInput | undefined }): CachePolicy {
+    // The common case on the hot path: no cache configured anywhere for this endpoint.
+    if (endpoint.cache === undefined && this.overrides.size === 0) return this.disabled;
     return resolvePolicy(
       this.config.CACHE_DEFAULT_TTL_SECONDS,
       endpoint.cache,
@@ -54,18 +61,22 @@ export class CachePolicyService implements OnApplicationBootstrap, OnModuleDestr
 
   async setOverride(endpointName: string, policy: CachePolicyInput): Promise<void> {
     await this.repository.upsert(endpointName, policy);
+    this.writes++;
     this.overrides.set(endpointName, policy);
   }
 
   async removeOverride(endpointName: string): Promise<boolean> {
     const removed = await this.repository.remove(endpointName);
+    this.writes++;
     this.overrides.delete(endpointName);
     return removed;
   }
 
   private async refresh(): Promise<void> {
+    const writes = this.writes;
     try {
-      this.overrides = await this.repository.list();
+      const overrides = await this.repository.list();
+      if (writes === this.writes) this.overrides = overrides;
     } catch (error) {
       // Keep the last snapshot: a database hiccup must not change what is cached.
       this.logger.warn(

@@ -80,6 +80,10 @@ export class CacheService {
     return this.store.kind;
   }
 
+  storeUsage(): { entries: number; bytes: number } | undefined {
+    return this.store.usage?.();
+  }
+
   async lookup(input: CacheRequest): Promise<CacheLookup> {
     const policy = this.policies.effective(input.endpoint);
     if (!policy.enabled) return CacheLookup.off();
@@ -198,7 +202,7 @@ export class CacheService {
         if (flight && this.flights.get(key.key) === flight) this.flights.delete(key.key);
       });
     };
-    const base = { createdAt: 0, op: input.op };
+    const base = { key: key.key, createdAt: 0, op: input.op };
     return {
       fillResponse: (response: CanonicalResponse) => {
         const json = entryJson({ ...base, createdAt: Date.now(), kind: 'response' }, { response });
@@ -236,7 +240,7 @@ export class CacheService {
       const stored = await this.store.get(key);
       if (!stored) return undefined;
       this.stats.add('bytesRead', stored.length);
-      return await decodeEntry(stored);
+      return await decodeEntry(stored, key);
     } catch (error) {
       this.stats.add('storeErrors');
       this.logger.debug(`cache read failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -10,6 +10,8 @@ export interface CacheStore {
   set(key: string, value: Buffer, ttlMs: number): Promise<void>;
   /** Removes matching entries; returns how many. */
   invalidate(filter: InvalidationFilter): Promise<number>;
+  /** What the store holds, when it can tell cheaply (the in-process store). */
+  usage?(): { entries: number; bytes: number };
 }
 
 export const CACHE_STORE = Symbol('CACHE_STORE');

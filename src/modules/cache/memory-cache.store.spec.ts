@@ -7,8 +7,8 @@ describe('MemoryCacheStore', () => {
   it('stays within its byte budget by evicting the least recently used entries', async () => {
     const store = new MemoryCacheStore(10_000, 5_000);
     for (let i = 0; i < 20; i++) await store.set(key('e', 'g', i), Buffer.alloc(1_000), 60_000);
-    expect(store.bytes).toBeLessThanOrEqual(10_000);
-    expect(store.entries).toBeLessThan(20);
+    expect(store.usage().bytes).toBeLessThanOrEqual(10_000);
+    expect(store.usage().entries).toBeLessThan(20);
     expect(await store.get(key('e', 'g', 0))).toBeUndefined();
     expect(await store.get(key('e', 'g', 19))).toHaveLength(1_000);
     // Larger than one entry may be: not stored at all.
@@ -39,6 +39,6 @@ describe('MemoryCacheStore', () => {
     expect(await store.get(keys[3])).toBeDefined();
     await fill();
     expect(await store.invalidate({})).toBe(4);
-    expect(store.entries).toBe(0);
+    expect(store.usage()).toEqual({ entries: 0, bytes: 0 });
   });
 });

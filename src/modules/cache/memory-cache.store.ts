@@ -33,12 +33,7 @@ export class MemoryCacheStore implements CacheStore {
     return removed;
   }
 
-  /** Bytes currently held (for the counters). */
-  get bytes(): number {
-    return this.lru.calculatedSize;
-  }
-
-  get entries(): number {
-    return this.lru.size;
+  usage(): { entries: number; bytes: number } {
+    return { entries: this.lru.size, bytes: this.lru.calculatedSize };
   }
 }

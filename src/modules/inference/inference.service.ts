@@ -116,7 +116,7 @@ export class InferenceService {
       ? CacheLookup.off()
       : await this.cache.lookup({ op, request: guard.request, endpoint, http: reply.request });
     try {
-      cached.applyHeaders(reply);
+      cached.attach(reply);
       if (canonical.stream === true && op !== 'embeddings') {
         const source = cached.hit
           ? cached.replayChunks()

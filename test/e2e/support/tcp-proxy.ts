@@ -1,43 +1,48 @@
-import { createConnection, createServer, Server, Socket } from 'node:net';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createConnection, createServer, Server, Socket } from 'node:net';
 
 /**
  * A TCP relay a test controls, to fail a backing service (Redis) without touching the real one:
- * `blackhole()` keeps connections open but drops every byte (a hung server), `kill()` closes everything
- * (a crashed server).
+ * `stall()` holds every byte (a hung or very slow server; TCP keeps order, so nothing is lost),
+ * `resume()` delivers what was held and relays again, `kill()` closes everything (a crashed server).
  */
 export interface TcpProxy {
   port: number;
-  blackhole(): void;
+  stall(): void;
+  resume(): void;
   kill(): Promise<void>;
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
-  let dropping = false;
+  const held: { to: Socket; data: Buffer }[] = [];
+  let stalled = false;
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
   };
+  const relay = (to: Socket) => (data: Buffer) => {
+    if (stalled) held.push({ to, data });
+    else to.write(data);
+  };
   const server: Server = createServer((client) => {
     track(client);
     const upstream = createConnection({ host: targetHost, port: targetPort });
     track(upstream);
-    client.on('data', (data: Buffer) => {
-      if (!dropping) upstream.write(data);
-    });
-    upstream.on('data', (data: Buffer) => {
-      if (!dropping) client.write(data);
-    });
+    client.on('data', relay(upstream));
+    upstream.on('data', relay(client));
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    blackhole: () => {
-      dropping = true;
+    stall: () => {
+      stalled = true;
+    },
+    resume: () => {
+      stalled = false;
+      for (const { to, data } of held.splice(0)) if (!to.destroyed) to.write(data);
     },
     kill: () =>
       new Promise<void>((resolve) => {
