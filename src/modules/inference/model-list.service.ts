@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { EndpointEntry } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
+import { Principal } from 'src/common/auth/principal';
+import { AccessService } from 'src/modules/auth/access.service';
 
 export interface MlflowEndpoint {
   name: string;
@@ -28,11 +30,15 @@ const STARTED = Math.floor(Date.now() / 1000);
 
 @Injectable()
 export class ModelListService {
-  constructor(private readonly routing: RoutingService) {}
+  constructor(
+    private readonly routing: RoutingService,
+    private readonly access: AccessService,
+  ) {}
 
-  mlflowEndpoint(name: string): MlflowEndpoint {
+  /** Callers see only the endpoints they may invoke; others answer 404 like unknown ones. */
+  mlflowEndpoint(name: string, principal?: Principal): MlflowEndpoint {
     const entry = this.routing.resolve(name);
-    if (!entry || entry.kind !== 'endpoint') {
+    if (!entry || entry.kind !== 'endpoint' || !this.access.canInvoke(principal, entry.name)) {
       throw new GatewayException(
         404,
         GatewayErrorCode.EndpointNotFound,
@@ -42,9 +48,13 @@ export class ModelListService {
     return toMlflow(entry);
   }
 
-  mlflowEndpoints(pageToken: string | undefined, pageSize: number = ENDPOINTS_PAGE_SIZE): MlflowEndpointPage {
+  mlflowEndpoints(
+    pageToken: string | undefined,
+    principal?: Principal,
+    pageSize: number = ENDPOINTS_PAGE_SIZE,
+  ): MlflowEndpointPage {
     const start = pageToken ? decodeToken(pageToken) : 0;
-    const all = this.routing.table().endpoints;
+    const all = this.routing.table().endpoints.filter((e) => this.access.canInvoke(principal, e.name));
     const page: MlflowEndpointPage = { endpoints: all.slice(start, start + pageSize).map(toMlflow) };
     if (start + pageSize < all.length) {
       page.next_page_token = Buffer.from(JSON.stringify({ index: start + pageSize })).toString('base64');
@@ -52,16 +62,18 @@ export class ModelListService {
     return page;
   }
 
-  openAIModels(): OpenAIModelList {
+  openAIModels(principal?: Principal): OpenAIModelList {
     const table = this.routing.table();
     return {
       object: 'list',
-      data: [...table.endpoints, ...table.routes].map((entry) => ({
-        id: entry.name,
-        object: 'model',
-        created: STARTED,
-        owned_by: entry.kind === 'endpoint' ? entry.provider : 'gatehouse',
-      })),
+      data: [...table.endpoints, ...table.routes]
+        .filter((entry) => this.access.canInvoke(principal, entry.name))
+        .map((entry) => ({
+          id: entry.name,
+          object: 'model',
+          created: STARTED,
+          owned_by: entry.kind === 'endpoint' ? entry.provider : 'gatehouse',
+        })),
     };
   }
 }

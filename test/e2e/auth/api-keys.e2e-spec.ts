@@ -136,6 +136,20 @@ ${openaiEndpoint('secret-chat', 'gpt-4o', mock.url)}
       expect(mlflow.status).toBe(403);
       expect(Object.keys(mlflow.body)).toEqual(['detail']);
 
+      // Listings show only what the caller may call; the rest answers 404 like an unknown endpoint.
+      const models = await api('GET', '/v1/models', bearer(dev.key));
+      expect(models.body.data.map((m: { id: string }) => m.id)).toEqual(['team-a-chat']);
+      const endpoints = await api('GET', '/api/2.0/endpoints/', bearer(dev.key));
+      expect(endpoints.body.endpoints.map((e: { name: string }) => e.name)).toEqual(['team-a-chat']);
+      expect((await api('GET', '/api/2.0/endpoints/secret-chat', bearer(dev.key))).status).toBe(404);
+      expect((await api('GET', '/api/2.0/endpoints/team-a-chat', bearer(dev.key))).status).toBe(200);
+      const adminModels = await api('GET', '/v1/models', admin);
+      expect(adminModels.body.data.map((m: { id: string }) => m.id)).toEqual([
+        'chat',
+        'team-a-chat',
+        'secret-chat',
+      ]);
+
       expect((await api('DELETE', `/admin/v1/grants/${grant.body.id}`, admin)).status).toBe(204);
       expect(
         (await api('POST', '/v1/chat/completions', bearer(dev.key), chatBody('team-a-chat'))).status,
