@@ -39,6 +39,6 @@ import { PermissionGuard } from 'src/modules/auth/permission.guard';
     AuthenticationGuard,
     PermissionGuard,
   ],
-  exports: [AuthenticationGuard, PermissionGuard, AccessService],
+  exports: [AuthenticationGuard, PermissionGuard, AccessService, AuthInvalidationService],
 })
 export class AuthModule {}
