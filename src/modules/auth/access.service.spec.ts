@@ -1,0 +1,70 @@
+import { Principal } from 'src/common/auth/principal';
+import { AccessService, matchesPattern } from 'src/modules/auth/access.service';
+import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
+import { AuditService } from 'src/modules/audit/audit.service';
+import { GrantRecord } from 'src/modules/auth/auth.records';
+
+const principal = (over: Partial<Principal> = {}): Principal => ({
+  id: 'p1',
+  kind: 'user',
+  name: 'ana',
+  teamId: 't1',
+  roles: ['developer'],
+  permissions: new Set(['inference.invoke']),
+  apiKeyId: null,
+  ...over,
+});
+
+const grant = (over: Partial<GrantRecord>): GrantRecord => ({
+  id: 'g',
+  teamId: null,
+  principalId: null,
+  endpointPattern: '*',
+  createdBy: null,
+  createdAt: new Date(),
+  ...over,
+});
+
+function service(grants: GrantRecord[]): AccessService {
+  const snapshot = { grants: () => grants } as unknown as AuthSnapshotService;
+  return new AccessService(snapshot, {} as AuditService);
+}
+
+describe('matchesPattern', () => {
+  it('treats * as a wildcard and everything else literally', () => {
+    expect(matchesPattern('chat-*', 'chat-prod')).toBe(true);
+    expect(matchesPattern('chat-*', 'xchat-prod')).toBe(false);
+    expect(matchesPattern('a.b', 'a.b')).toBe(true);
+    expect(matchesPattern('a.b', 'axb')).toBe(false);
+    expect(matchesPattern('*', 'anything')).toBe(true);
+  });
+});
+
+describe('AccessService.canInvoke', () => {
+  it('allows admins everywhere and nobody without a principal', () => {
+    const access = service([]);
+    expect(access.canInvoke(principal({ permissions: new Set(['tenancy.all']) }), 'x')).toBe(true);
+    expect(access.canInvoke(undefined, 'x')).toBe(false);
+    expect(access.canInvoke(principal(), 'x')).toBe(false);
+  });
+
+  it('honours team and principal grants, not other teams', () => {
+    const access = service([
+      grant({ teamId: 't1', endpointPattern: 'team-*' }),
+      grant({ principalId: 'p2', endpointPattern: 'solo' }),
+      grant({ teamId: 't9', endpointPattern: '*' }),
+    ]);
+    expect(access.canInvoke(principal(), 'team-chat')).toBe(true);
+    expect(access.canInvoke(principal(), 'solo')).toBe(false);
+    expect(access.canInvoke(principal({ id: 'p2', teamId: null }), 'solo')).toBe(true);
+    expect(access.canInvoke(principal({ id: 'p2', teamId: null }), 'team-chat')).toBe(false);
+  });
+
+  it("narrows by the API key's endpoint scope, even for admins", () => {
+    const access = service([grant({ teamId: 't1' })]);
+    expect(access.canInvoke(principal({ apiKeyEndpoints: ['chat'] }), 'chat')).toBe(true);
+    expect(access.canInvoke(principal({ apiKeyEndpoints: ['chat'] }), 'embed')).toBe(false);
+    const admin = principal({ permissions: new Set(['tenancy.all']), apiKeyEndpoints: ['chat'] });
+    expect(access.canInvoke(admin, 'embed')).toBe(false);
+  });
+});
