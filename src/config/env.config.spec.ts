@@ -73,3 +73,16 @@ describe('loadAppConfig: identity and access', () => {
     expect(() => loadAppConfig({ AUTH_JWT_ALGORITHMS: 'none' })).toThrow(EnvValidationError);
   });
 });
+
+describe('loadAppConfig: TRUST_PROXY', () => {
+  it('parses booleans, hop counts and address lists', () => {
+    expect(loadAppConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadAppConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(loadAppConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadAppConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).TRUST_PROXY).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+    ]);
+    expect(() => loadAppConfig({ TRUST_PROXY: 'everyone' })).toThrow(EnvValidationError);
+  });
+});

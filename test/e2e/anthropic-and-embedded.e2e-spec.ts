@@ -146,7 +146,8 @@ describe('Anthropic through the OpenAI SDK, on embedded PGlite', () => {
       'GET /health/ready',
     ];
     for (const route of expected) expect(documented).toContain(route);
-    expect(documented.size).toBe(expected.length);
+    // Admin routes are checked against the controllers by test/e2e/auth/route-walk.e2e-spec.ts.
+    expect([...documented].filter((route) => !route.includes(' /admin/')).length).toBe(expected.length);
     const docs = await fetch(`${gateway.url}/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('swagger');

@@ -87,7 +87,7 @@ ${openaiEndpoint('secret-chat', 'gpt-4o', mock.url)}
     });
 
     it('rejects a wrong key with invalid_api_key and never echoes it', async () => {
-      const wrong = `${gateway.apiKey.slice(0, -1)}0`;
+      const wrong = `${gateway.apiKey.slice(0, -1)}${gateway.apiKey.endsWith('0') ? '1' : '0'}`;
       const response = await api('POST', '/v1/chat/completions', bearer(wrong), chatBody('chat'));
       expect(response.status).toBe(401);
       expect(response.body.error.code).toBe('invalid_api_key');
