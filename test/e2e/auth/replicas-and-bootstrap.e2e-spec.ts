@@ -159,12 +159,19 @@ describe('embedded PGlite, first boot and failure limits', () => {
       ).toBe(200);
       expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
 
-      const audit = await call(
-        gateway.url,
-        'GET',
-        '/admin/v1/audit?action=auth.authenticate',
-        from('10.0.0.2', gateway.authHeaders()),
-      );
+      // Denials are written off the request path: give them a moment.
+      const denials = () =>
+        call(
+          gateway.url,
+          'GET',
+          '/admin/v1/audit?action=auth.authenticate',
+          from('10.0.0.2', gateway.authHeaders()),
+        );
+      let audit = await denials();
+      for (let i = 0; i < 50 && audit.body.entries.length < 3; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        audit = await denials();
+      }
       expect(
         audit.body.entries.map((e: { source: string; outcome: string }) => [e.source, e.outcome]),
       ).toEqual([
