@@ -1,4 +1,6 @@
+import { FastifyRequest } from 'fastify';
 import { Principal } from 'src/common/auth/principal';
+import { EndpointEntry, TrafficRouteEntry } from 'src/modules/routing/route-table';
 import { AccessService, matchesPattern } from 'src/modules/auth/access.service';
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
 import { AuditService } from 'src/modules/audit/audit.service';
@@ -20,6 +22,7 @@ const grant = (over: Partial<GrantRecord>): GrantRecord => ({
   teamId: null,
   principalId: null,
   endpointPattern: '*',
+  destinations: null,
   createdBy: null,
   createdAt: new Date(),
   ...over,
@@ -66,5 +69,48 @@ describe('AccessService.canInvoke', () => {
     expect(access.canInvoke(principal({ apiKeyEndpoints: ['chat'] }), 'embed')).toBe(false);
     const admin = principal({ permissions: new Set(['tenancy.all']), apiKeyEndpoints: ['chat'] });
     expect(access.canInvoke(admin, 'embed')).toBe(false);
+  });
+});
+
+describe('AccessService.pick (traffic routes)', () => {
+  const endpoint = (name: string) => ({ kind: 'endpoint', name }) as unknown as EndpointEntry;
+  const route = {
+    kind: 'route',
+    name: 'ab',
+    endpointType: 'llm/v1/chat',
+    destinations: [
+      { endpoint: endpoint('champion'), upTo: 80, percentage: 80 },
+      { endpoint: endpoint('challenger'), upTo: 100, percentage: 20 },
+    ],
+  } as unknown as TrafficRouteEntry;
+  const request = (p: Principal) => ({ principal: p, id: 'r', ip: '1.2.3.4' }) as unknown as FastifyRequest;
+  const denied = jest.fn();
+  const withGrants = (grants: GrantRecord[]) =>
+    new AccessService(
+      { grants: () => grants } as unknown as AuthSnapshotService,
+      {
+        denied,
+      } as unknown as AuditService,
+    );
+
+  it('draws among all destinations for an unrestricted grant', () => {
+    const access = withGrants([grant({ teamId: 't1', endpointPattern: 'ab' })]);
+    expect(access.pick(request(principal()), route, () => 0.5).name).toBe('champion');
+    expect(access.pick(request(principal()), route, () => 0.9).name).toBe('challenger');
+  });
+
+  it('renormalises over the destinations a restricted grant allows', () => {
+    const champion = withGrants([grant({ teamId: 't1', endpointPattern: 'ab', destinations: ['champion'] })]);
+    expect(champion.pick(request(principal()), route, () => 0.99).name).toBe('champion');
+    const challenger = withGrants([
+      grant({ teamId: 't1', endpointPattern: 'ab', destinations: ['challenger'] }),
+    ]);
+    expect(challenger.pick(request(principal()), route, () => 0).name).toBe('challenger');
+  });
+
+  it('refuses when no destination is allowed, and audits it', () => {
+    const none = withGrants([grant({ teamId: 't1', endpointPattern: 'ab', destinations: ['other'] })]);
+    expect(() => none.pick(request(principal()), route)).toThrow(/any destination/);
+    expect(denied).toHaveBeenCalledWith(expect.anything(), expect.objectContaining({ targetId: 'ab' }));
   });
 });

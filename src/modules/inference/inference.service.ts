@@ -55,7 +55,7 @@ export class InferenceService {
       );
     }
     const canonical = validateFor(input.surface, op, input.body);
-    const endpoint = RouteTable.pick(entry);
+    const endpoint = this.access.pick(reply.request, entry);
     const controller = new AbortController();
     let closed = false;
     reply.raw.on('close', () => {

@@ -44,6 +44,16 @@ endpoints:
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
 ${openaiEndpoint('team-a-chat', 'gpt-4o-mini', mock.url)}
 ${openaiEndpoint('secret-chat', 'gpt-4o', mock.url)}
+${openaiEndpoint('champion', 'gpt-4o-mini', mock.url)}
+${openaiEndpoint('challenger', 'gpt-4o', mock.url)}
+routes:
+  - name: ab
+    task_type: llm/v1/chat
+    destinations:
+      - name: champion
+        traffic_percentage: 50
+      - name: challenger
+        traffic_percentage: 50
 `);
     admin = gateway.authHeaders();
   });
@@ -148,11 +158,44 @@ ${openaiEndpoint('secret-chat', 'gpt-4o', mock.url)}
         'chat',
         'team-a-chat',
         'secret-chat',
+        'champion',
+        'challenger',
+        'ab',
       ]);
 
       expect((await api('DELETE', `/admin/v1/grants/${grant.body.id}`, admin)).status).toBe(204);
       expect(
         (await api('POST', '/v1/chat/completions', bearer(dev.key), chatBody('team-a-chat'))).status,
+      ).toBe(403);
+    });
+
+    it('lets only the granted team reach the challenger behind a traffic split', async () => {
+      const restricted = await member('champion-only', ['developer']);
+      const trusted = await member('challenger-testers', ['developer']);
+      const g = await api('POST', '/admin/v1/grants', admin, {
+        teamId: restricted.teamId,
+        endpointPattern: 'ab',
+        destinations: ['champion'],
+      });
+      expect(g.body.destinations).toEqual(['champion']);
+      await api('POST', '/admin/v1/grants', admin, { teamId: trusted.teamId, endpointPattern: 'ab' });
+      const reached = async (key: string, times: number) => {
+        const seen: Record<string, number> = {};
+        for (let i = 0; i < times; i++) {
+          const response = await api('POST', '/v1/chat/completions', bearer(key), chatBody('ab'));
+          expect(response.status).toBe(200);
+          const endpoint = response.headers.get('x-gatehouse-endpoint')!;
+          seen[endpoint] = (seen[endpoint] ?? 0) + 1;
+        }
+        return seen;
+      };
+      expect(await reached(restricted.key, 20)).toEqual({ champion: 20 });
+      const both = await reached(trusted.key, 40);
+      expect(Object.keys(both).sort()).toEqual(['challenger', 'champion']);
+      expect(both.champion + both.challenger).toBe(40);
+      // The restricted team cannot call the challenger directly either.
+      expect(
+        (await api('POST', '/v1/chat/completions', bearer(restricted.key), chatBody('challenger'))).status,
       ).toBe(403);
     });
 
