@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { bearer, call, chatBody } from 'test/e2e/support/admin-client';
+import { bearer, call, chatBody, JsonResponse } from 'test/e2e/support/admin-client';
 import { startGateway } from 'test/e2e/support/test-gateway';
 
 jest.setTimeout(60_000);
@@ -22,7 +22,7 @@ describe('canary secrets never reach a response or a log line', () => {
         env: { LOG_LEVEL: 'debug', GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64') },
       });
       try {
-        const record = async (p: ReturnType<typeof call>) => {
+        const record = async (p: Promise<JsonResponse>) => {
           const response = await p;
           bodies.push(JSON.stringify(response.body), JSON.stringify([...response.headers]));
           return response;
