@@ -46,6 +46,7 @@ export class IdentityAndAccess1764200000000 implements MigrationInterface {
         team_id uuid REFERENCES auth_teams(id) ON DELETE CASCADE,
         principal_id uuid REFERENCES auth_principals(id) ON DELETE CASCADE,
         endpoint_pattern varchar(256) NOT NULL,
+        destinations jsonb,
         created_by uuid,
         created_at timestamptz NOT NULL DEFAULT now(),
         CHECK ((team_id IS NULL) <> (principal_id IS NULL))

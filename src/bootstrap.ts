@@ -36,6 +36,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+    trustProxy: config.TRUST_PROXY,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,

@@ -42,3 +42,47 @@ describe('loadAppConfig', () => {
     expect((error as Error).message).not.toContain('hunter2');
   });
 });
+
+describe('loadAppConfig: identity and access', () => {
+  it('requires an audience when JWTs are enabled, and an issuer with a bare JWKS URL', () => {
+    expect(() => loadAppConfig({ AUTH_OIDC_ISSUER: 'https://idp.example.com' })).toThrow(/AUTH_JWT_AUDIENCE/);
+    expect(() => loadAppConfig({ AUTH_JWKS_URL: 'https://idp/jwks', AUTH_JWT_AUDIENCE: 'gw' })).toThrow(
+      /AUTH_JWT_ISSUER/,
+    );
+    const ok = loadAppConfig({ AUTH_OIDC_ISSUER: 'https://idp.example.com', AUTH_JWT_AUDIENCE: 'gw' });
+    expect(ok.AUTH_JWT_ALGORITHMS).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA']);
+  });
+
+  it('refuses symmetric and none algorithms, short admin keys and bad master keys without echoing them', () => {
+    let error: unknown;
+    try {
+      loadAppConfig({
+        AUTH_JWT_ALGORITHMS: 'RS256,HS256',
+        GATEHOUSE_ADMIN_API_KEY: 'short-secret',
+        GATEHOUSE_MASTER_KEY: 'bm90LTMyLWJ5dGVz',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as EnvValidationError).problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'AUTH_JWT_ALGORITHMS.1',
+      'GATEHOUSE_ADMIN_API_KEY',
+      'GATEHOUSE_MASTER_KEY',
+    ]);
+    expect((error as Error).message).not.toContain('short-secret');
+    expect(() => loadAppConfig({ AUTH_JWT_ALGORITHMS: 'none' })).toThrow(EnvValidationError);
+  });
+});
+
+describe('loadAppConfig: TRUST_PROXY', () => {
+  it('parses booleans, hop counts and address lists', () => {
+    expect(loadAppConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadAppConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(loadAppConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadAppConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).TRUST_PROXY).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+    ]);
+    expect(() => loadAppConfig({ TRUST_PROXY: 'everyone' })).toThrow(EnvValidationError);
+  });
+});

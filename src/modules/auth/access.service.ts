@@ -4,6 +4,7 @@ import { Principal } from 'src/common/auth/principal';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { AuthErrors } from 'src/modules/auth/auth.exception';
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
+import type { EndpointEntry, RouteEntry } from 'src/modules/routing/route-table';
 
 const compiled = new Map<string, RegExp>();
 
@@ -46,6 +47,49 @@ export class AccessService {
           (g.principalId === principal.id || (g.teamId !== null && g.teamId === principal.teamId)) &&
           matchesPattern(g.endpointPattern, endpoint),
       );
+  }
+
+  /**
+   * Which destinations of a traffic route the caller reaches: null = all (admins, or any matching grant
+   * without a destination list); otherwise the union of the matching grants' destination patterns.
+   */
+  destinationFilter(principal: Principal | undefined, route: string): ((endpoint: string) => boolean) | null {
+    if (!principal || principal.permissions.has('tenancy.all')) return null;
+    const matching = this.snapshot
+      .grants()
+      .filter(
+        (g) =>
+          (g.principalId === principal.id || (g.teamId !== null && g.teamId === principal.teamId)) &&
+          matchesPattern(g.endpointPattern, route),
+      );
+    if (matching.length === 0 || matching.some((g) => g.destinations === null)) return null;
+    const patterns = matching.flatMap((g) => g.destinations ?? []);
+    return (endpoint) => patterns.some((p) => matchesPattern(p, endpoint));
+  }
+
+  /**
+   * The endpoint a request reaches. A traffic route draws among the destinations the caller may reach,
+   * their weights renormalised (e.g. only one team reaches the challenger).
+   */
+  pick(request: FastifyRequest, entry: RouteEntry, random: () => number = Math.random): EndpointEntry {
+    if (entry.kind === 'endpoint') return entry;
+    const allowed = this.destinationFilter(request.principal, entry.name);
+    const eligible = allowed
+      ? entry.destinations.filter((d) => allowed(d.endpoint.name))
+      : entry.destinations;
+    if (eligible.length === 0) {
+      this.audit.denied(request, { action: 'endpoint.invoke', targetType: 'route', targetId: entry.name });
+      throw AuthErrors.forbidden(
+        `You do not have access to any destination of '${entry.name.slice(0, 128)}'.`,
+      );
+    }
+    const total = eligible.reduce((sum, d) => sum + d.percentage, 0);
+    let draw = random() * total;
+    for (const destination of eligible) {
+      draw -= destination.percentage;
+      if (draw < 0) return destination.endpoint;
+    }
+    return eligible[eligible.length - 1].endpoint;
   }
 
   assertCanInvoke(request: FastifyRequest, endpoint: string): void {

@@ -25,10 +25,18 @@ export class AuthInvalidationService implements OnModuleDestroy {
     private readonly dataSource: DataSource,
   ) {}
 
-  /** Calls `onChange` on every change made by any replica; `onResync` after a lost connection. */
+  private listening: Promise<void> | undefined;
+
+  /**
+   * Calls `onChange` on every change made by any replica, and after a lost listener connection is
+   * re-established (changes may have been missed meanwhile). One connection serves every subscriber.
+   */
   async subscribe(onChange: () => void): Promise<void> {
     this.local.on('changed', onChange);
-    if (this.config.DATABASE_URL) await this.listen(onChange);
+    if (this.config.DATABASE_URL) {
+      this.listening ??= this.listen(() => this.local.emit('changed'));
+      await this.listening;
+    }
   }
 
   /** Called after a committed change. Other replicas hear it through NOTIFY; this one at once. */

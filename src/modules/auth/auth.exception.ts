@@ -32,7 +32,7 @@ export const AuthErrors = {
     new GatewayException(
       401,
       GatewayErrorCode.InvalidApiKey,
-      'Malformed Authorization header: use the Bearer or Basic scheme.',
+      'Malformed credentials: send one credential, as Authorization Bearer or Basic, or as x-api-key.',
       { type: 'invalid_request_error', headers: { 'www-authenticate': `${REALM}, error="invalid_request"` } },
     ),
   unavailable: () =>

@@ -15,6 +15,7 @@ import { AuthStartupService } from 'src/modules/auth/auth-startup.service';
 import { AuthenticationGuard } from 'src/modules/auth/authentication.guard';
 import { AuthenticationService } from 'src/modules/auth/authentication.service';
 import { BootstrapAdminService } from 'src/modules/auth/bootstrap-admin.service';
+import { EarlyRejectHook } from 'src/modules/auth/early-reject.hook';
 import { JwtVerifierService } from 'src/modules/auth/jwt-verifier.service';
 import { OidcHttpClient } from 'src/modules/auth/oidc-http.client';
 import { PermissionGuard } from 'src/modules/auth/permission.guard';
@@ -38,7 +39,8 @@ import { PermissionGuard } from 'src/modules/auth/permission.guard';
     AccessService,
     AuthenticationGuard,
     PermissionGuard,
+    EarlyRejectHook,
   ],
-  exports: [AuthenticationGuard, PermissionGuard, AccessService],
+  exports: [AuthenticationGuard, PermissionGuard, AccessService, AuthInvalidationService],
 })
 export class AuthModule {}

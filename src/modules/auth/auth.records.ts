@@ -38,6 +38,11 @@ export interface GrantRecord {
   teamId: string | null;
   principalId: string | null;
   endpointPattern: string;
+  /**
+   * For traffic routes: the destination endpoints this grant reaches (e.g. only the champion, not the
+   * challenger); null = all of them.
+   */
+  destinations: string[] | null;
   createdBy: string | null;
   createdAt: Date;
 }

@@ -50,6 +50,7 @@ const grant = (r: Row): GrantRecord => ({
   teamId: (r.team_id as string | null) ?? null,
   principalId: (r.principal_id as string | null) ?? null,
   endpointPattern: r.endpoint_pattern as string,
+  destinations: (r.destinations as string[] | null) ?? null,
   createdBy: (r.created_by as string | null) ?? null,
   createdAt: new Date(r.created_at as string),
 });
@@ -288,13 +289,13 @@ export class AuthRepository {
 
   // Grants
   async insertGrant(
-    g: Pick<GrantRecord, 'teamId' | 'principalId' | 'endpointPattern' | 'createdBy'>,
+    g: Pick<GrantRecord, 'teamId' | 'principalId' | 'endpointPattern' | 'destinations' | 'createdBy'>,
     m?: EntityManager,
   ): Promise<GrantRecord> {
     const rows = await this.q(
-      `INSERT INTO auth_access_grants (id, team_id, principal_id, endpoint_pattern, created_by)
-       VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-      [randomUUID(), g.teamId, g.principalId, g.endpointPattern, g.createdBy],
+      `INSERT INTO auth_access_grants (id, team_id, principal_id, endpoint_pattern, destinations, created_by)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING *`,
+      [randomUUID(), g.teamId, g.principalId, g.endpointPattern, json(g.destinations), g.createdBy],
       m,
     );
     return grant(rows[0]);

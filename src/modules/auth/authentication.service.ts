@@ -44,8 +44,10 @@ export class AuthenticationService {
       if (looksLikeJwt(credential.value) && this.jwt.enabled) return await this.fromJwt(credential.value);
       return this.fromApiKey(credential.value);
     } catch (error) {
-      if (error instanceof GatewayException && error.status === 401) {
-        this.limiter.recordFailure(source);
+      if (error instanceof GatewayException && (error.status === 401 || error.status === 403)) {
+        // Bad credentials count towards the source's limit; a valid token of an unregistered or disabled
+        // principal is a denial to audit, not a guess.
+        if (error.status === 401) this.limiter.recordFailure(source);
         this.audit.denied(request, {
           action: 'auth.authenticate',
           targetType: 'route',

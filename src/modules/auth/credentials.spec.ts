@@ -25,6 +25,11 @@ describe('extractCredential', () => {
     expect(extractCredential({ authorization: `Basic ${basic}` })).toMatchObject({ value: 'a:b' });
   });
 
+  it('refuses two credentials at once', () => {
+    expect(extractCredential({ authorization: 'Bearer a', 'x-api-key': 'b' })).toEqual({ kind: 'malformed' });
+    expect(extractCredential({ authorization: 'Bearer a', 'x-api-key': 'a' })).toEqual({ kind: 'malformed' });
+  });
+
   it('flags absent and malformed credentials', () => {
     expect(extractCredential({})).toEqual({ kind: 'none' });
     expect(extractCredential({ authorization: 'Bearer' })).toEqual({ kind: 'malformed' });

@@ -18,7 +18,11 @@ export function looksLikeJwt(value: string): boolean {
  */
 export function extractCredential(headers: IncomingHttpHeaders): Credential {
   const authorization = headers.authorization;
-  if (typeof authorization === 'string' && authorization.trim() !== '') {
+  const apiKey = headers['x-api-key'];
+  const hasAuthorization = typeof authorization === 'string' && authorization.trim() !== '';
+  // Two credentials could name two identities: refuse rather than pick one (bad-inputs A18).
+  if (hasAuthorization && apiKey !== undefined) return { kind: 'malformed' };
+  if (hasAuthorization) {
     const match = /^(\S+)\s+(\S.*)$/.exec(authorization.trim());
     if (!match) return { kind: 'malformed' };
     const scheme = match[1].toLowerCase();
@@ -33,7 +37,6 @@ export function extractCredential(headers: IncomingHttpHeaders): Credential {
     }
     return { kind: 'malformed' };
   }
-  const apiKey = headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey.trim() !== '') {
     return apiKey.length <= 8192
       ? { kind: 'secret', value: apiKey.trim(), via: 'x-api-key' }

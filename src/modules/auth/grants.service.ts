@@ -31,6 +31,7 @@ export class GrantsService {
           teamId: dto.teamId ?? null,
           principalId: dto.principalId ?? null,
           endpointPattern: dto.endpointPattern,
+          destinations: dto.destinations ?? null,
           createdBy: actorOf(request).id,
         },
         m,

@@ -78,6 +78,7 @@ export class SubscriptionsService {
           teamId: pending.teamId,
           principalId: pending.teamId ? null : pending.principalId,
           endpointPattern: pending.endpointPattern,
+          destinations: null,
           createdBy: actor.id,
         },
         m,

@@ -84,7 +84,8 @@ export class InferenceService {
         { param: 'model' },
       );
     }
-    const endpoint = RouteTable.pick(entry);
+    // Grants may restrict a traffic route to some of its destinations.
+    const endpoint = this.access.pick(reply.request, entry);
     // A template-bound endpoint renders its prompt first (per endpoint, so traffic splits A/B versions).
     const shaped = op === 'chat' ? this.prompts.apply(endpoint, input.body, reply) : input.body;
     const canonical = validateFor(input.surface, op, shaped);

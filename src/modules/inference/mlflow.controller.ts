@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -8,7 +8,7 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { FastifyReply } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import {
   CHAT_REQUEST,
   CHAT_RESPONSE,
@@ -51,16 +51,16 @@ export class MlflowController {
       },
     },
   })
-  list(@Query('page_token') pageToken?: string): MlflowEndpointPage {
-    return this.models.mlflowEndpoints(pageToken);
+  list(@Req() request: FastifyRequest, @Query('page_token') pageToken?: string): MlflowEndpointPage {
+    return this.models.mlflowEndpoints(pageToken, request.principal);
   }
 
   @Get('api/2.0/endpoints/:name')
   @RequirePermission('endpoints.read')
   @ApiOperation({ summary: 'Get one endpoint (MLflow deployments client: get_endpoint)' })
   @ApiOkResponse({ schema: MLFLOW_ENDPOINT })
-  get(@Param('name') name: string): MlflowEndpoint {
-    return this.models.mlflowEndpoint(name);
+  get(@Req() request: FastifyRequest, @Param('name') name: string): MlflowEndpoint {
+    return this.models.mlflowEndpoint(name, request.principal);
   }
 
   @Post('endpoints/:name/invocations')

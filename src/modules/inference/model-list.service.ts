@@ -3,6 +3,8 @@ import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.ex
 import { ModelEndpointEntry } from 'src/modules/routing/model-endpoint.entry';
 import { EndpointEntry } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
+import { Principal } from 'src/common/auth/principal';
+import { AccessService } from 'src/modules/auth/access.service';
 
 export interface MlflowEndpoint {
   name: string;
@@ -29,13 +31,17 @@ const STARTED = Math.floor(Date.now() / 1000);
 
 @Injectable()
 export class ModelListService {
-  constructor(private readonly routing: RoutingService) {}
+  constructor(
+    private readonly routing: RoutingService,
+    private readonly access: AccessService,
+  ) {}
 
-  mlflowEndpoint(name: string): MlflowEndpoint {
+  /** Callers see only the endpoints they may invoke; others answer 404 like unknown ones. */
+  mlflowEndpoint(name: string, principal?: Principal): MlflowEndpoint {
     const model = this.routing.table().getModel(name);
-    if (model) return toMlflow(model);
+    if (model && this.access.canInvoke(principal, model.name)) return toMlflow(model);
     const entry = this.routing.resolve(name);
-    if (!entry || entry.kind !== 'endpoint') {
+    if (!entry || entry.kind !== 'endpoint' || !this.access.canInvoke(principal, entry.name)) {
       throw new GatewayException(
         404,
         GatewayErrorCode.EndpointNotFound,
@@ -45,11 +51,17 @@ export class ModelListService {
     return toMlflow(entry);
   }
 
-  mlflowEndpoints(pageToken: string | undefined, pageSize: number = ENDPOINTS_PAGE_SIZE): MlflowEndpointPage {
+  mlflowEndpoints(
+    pageToken: string | undefined,
+    principal?: Principal,
+    pageSize: number = ENDPOINTS_PAGE_SIZE,
+  ): MlflowEndpointPage {
     const start = pageToken ? decodeToken(pageToken) : 0;
     const table = this.routing.table();
     // Predict endpoints (registry models) list after the LLM endpoints; a name clash keeps the LLM one.
-    const all = [...table.endpoints, ...table.models.filter((m) => table.getModel(m.name) === m)];
+    const all = [...table.endpoints, ...table.models.filter((m) => table.getModel(m.name) === m)].filter(
+      (e) => this.access.canInvoke(principal, e.name),
+    );
     const page: MlflowEndpointPage = { endpoints: all.slice(start, start + pageSize).map(toMlflow) };
     if (start + pageSize < all.length) {
       page.next_page_token = Buffer.from(JSON.stringify({ index: start + pageSize })).toString('base64');
@@ -57,16 +69,18 @@ export class ModelListService {
     return page;
   }
 
-  openAIModels(): OpenAIModelList {
+  openAIModels(principal?: Principal): OpenAIModelList {
     const table = this.routing.table();
     return {
       object: 'list',
-      data: [...table.endpoints, ...table.routes].map((entry) => ({
-        id: entry.name,
-        object: 'model',
-        created: STARTED,
-        owned_by: entry.kind === 'endpoint' ? entry.provider : 'gatehouse',
-      })),
+      data: [...table.endpoints, ...table.routes]
+        .filter((entry) => this.access.canInvoke(principal, entry.name))
+        .map((entry) => ({
+          id: entry.name,
+          object: 'model',
+          created: STARTED,
+          owned_by: entry.kind === 'endpoint' ? entry.provider : 'gatehouse',
+        })),
     };
   }
 }

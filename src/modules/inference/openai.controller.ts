@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { FastifyReply } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import {
   CHAT_REQUEST,
   CHAT_RESPONSE,
@@ -60,7 +60,7 @@ export class OpenAIController {
   @Get('models')
   @RequirePermission('endpoints.read')
   @ApiOperation({ summary: 'Endpoints and traffic routes, as OpenAI models' })
-  list(): OpenAIModelList {
-    return this.models.openAIModels();
+  list(@Req() request: FastifyRequest): OpenAIModelList {
+    return this.models.openAIModels(request.principal);
   }
 }

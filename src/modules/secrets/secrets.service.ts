@@ -3,6 +3,7 @@ import { FastifyRequest } from 'fastify';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { AuditService } from 'src/modules/audit/audit.service';
+import { AuthInvalidationService } from 'src/modules/auth/auth-invalidation.service';
 import { SecretCipher, SecretCipherError } from 'src/modules/secrets/secret.cipher';
 import { SecretRow, SecretsRepository } from 'src/modules/secrets/secrets.repository';
 
@@ -40,6 +41,7 @@ export class SecretsService implements OnModuleInit {
     @Inject('MIGRATIONS_APPLIED') _migrations: string[],
     private readonly repository: SecretsRepository,
     private readonly audit: AuditService,
+    private readonly invalidation: AuthInvalidationService,
   ) {
     this.cipher = config.GATEHOUSE_MASTER_KEY
       ? SecretCipher.fromConfig(
@@ -51,6 +53,16 @@ export class SecretsService implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
+    await this.load();
+    // Other replicas' changes (same channel as identity changes).
+    await this.invalidation.subscribe(() => {
+      this.load().catch((error: unknown) =>
+        this.logger.error(`reload failed: ${error instanceof Error ? error.message : 'unknown error'}`),
+      );
+    });
+  }
+
+  private async load(): Promise<void> {
     const rows = await this.repository.all();
     if (rows.length > 0 && !this.cipher) {
       this.logger.warn(
@@ -104,6 +116,7 @@ export class SecretsService implements OnModuleInit {
       return result.created;
     });
     this.values.set(name, value);
+    await this.invalidation.publish();
     const row = (await this.repository.all()).find((r) => r.name === name)!;
     return { ...info(row), created };
   }
@@ -120,6 +133,7 @@ export class SecretsService implements OnModuleInit {
       );
     });
     this.values.delete(name);
+    await this.invalidation.publish();
   }
 
   /** Re-seals every secret under the current master key version (after adding a new master key). */

@@ -44,6 +44,16 @@ endpoints:
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
 ${openaiEndpoint('team-a-chat', 'gpt-4o-mini', mock.url)}
 ${openaiEndpoint('secret-chat', 'gpt-4o', mock.url)}
+${openaiEndpoint('champion', 'gpt-4o-mini', mock.url)}
+${openaiEndpoint('challenger', 'gpt-4o', mock.url)}
+routes:
+  - name: ab
+    task_type: llm/v1/chat
+    destinations:
+      - name: champion
+        traffic_percentage: 50
+      - name: challenger
+        traffic_percentage: 50
 `);
     admin = gateway.authHeaders();
   });
@@ -87,7 +97,7 @@ ${openaiEndpoint('secret-chat', 'gpt-4o', mock.url)}
     });
 
     it('rejects a wrong key with invalid_api_key and never echoes it', async () => {
-      const wrong = `${gateway.apiKey.slice(0, -1)}0`;
+      const wrong = `${gateway.apiKey.slice(0, -1)}${gateway.apiKey.endsWith('0') ? '1' : '0'}`;
       const response = await api('POST', '/v1/chat/completions', bearer(wrong), chatBody('chat'));
       expect(response.status).toBe(401);
       expect(response.body.error.code).toBe('invalid_api_key');
@@ -136,9 +146,56 @@ ${openaiEndpoint('secret-chat', 'gpt-4o', mock.url)}
       expect(mlflow.status).toBe(403);
       expect(Object.keys(mlflow.body)).toEqual(['detail']);
 
+      // Listings show only what the caller may call; the rest answers 404 like an unknown endpoint.
+      const models = await api('GET', '/v1/models', bearer(dev.key));
+      expect(models.body.data.map((m: { id: string }) => m.id)).toEqual(['team-a-chat']);
+      const endpoints = await api('GET', '/api/2.0/endpoints/', bearer(dev.key));
+      expect(endpoints.body.endpoints.map((e: { name: string }) => e.name)).toEqual(['team-a-chat']);
+      expect((await api('GET', '/api/2.0/endpoints/secret-chat', bearer(dev.key))).status).toBe(404);
+      expect((await api('GET', '/api/2.0/endpoints/team-a-chat', bearer(dev.key))).status).toBe(200);
+      const adminModels = await api('GET', '/v1/models', admin);
+      expect(adminModels.body.data.map((m: { id: string }) => m.id)).toEqual([
+        'chat',
+        'team-a-chat',
+        'secret-chat',
+        'champion',
+        'challenger',
+        'ab',
+      ]);
+
       expect((await api('DELETE', `/admin/v1/grants/${grant.body.id}`, admin)).status).toBe(204);
       expect(
         (await api('POST', '/v1/chat/completions', bearer(dev.key), chatBody('team-a-chat'))).status,
+      ).toBe(403);
+    });
+
+    it('lets only the granted team reach the challenger behind a traffic split', async () => {
+      const restricted = await member('champion-only', ['developer']);
+      const trusted = await member('challenger-testers', ['developer']);
+      const g = await api('POST', '/admin/v1/grants', admin, {
+        teamId: restricted.teamId,
+        endpointPattern: 'ab',
+        destinations: ['champion'],
+      });
+      expect(g.body.destinations).toEqual(['champion']);
+      await api('POST', '/admin/v1/grants', admin, { teamId: trusted.teamId, endpointPattern: 'ab' });
+      const reached = async (key: string, times: number) => {
+        const seen: Record<string, number> = {};
+        for (let i = 0; i < times; i++) {
+          const response = await api('POST', '/v1/chat/completions', bearer(key), chatBody('ab'));
+          expect(response.status).toBe(200);
+          const endpoint = response.headers.get('x-gatehouse-endpoint')!;
+          seen[endpoint] = (seen[endpoint] ?? 0) + 1;
+        }
+        return seen;
+      };
+      expect(await reached(restricted.key, 20)).toEqual({ champion: 20 });
+      const both = await reached(trusted.key, 40);
+      expect(Object.keys(both).sort()).toEqual(['challenger', 'champion']);
+      expect(both.champion + both.challenger).toBe(40);
+      // The restricted team cannot call the challenger directly either.
+      expect(
+        (await api('POST', '/v1/chat/completions', bearer(restricted.key), chatBody('challenger'))).status,
       ).toBe(403);
     });
 

@@ -128,6 +128,18 @@ describe('bad JWTs (bad-inputs §2.1): each refused with 401, never a 5xx', () =
     expect((await me(await mint({ exp: now() - 10 }))).status).toBe(200);
   });
 
+  it('refuses a token not yet valid (nbf beyond the skew)', async () => {
+    await expectRejected(await mint({ nbf: now() + 120 }), /nbf/);
+  });
+
+  it('refuses a JWT and an API key sent together', async () => {
+    const response = await call(gateway.url, 'GET', '/admin/v1/me', {
+      ...bearer(await mint()),
+      'x-api-key': gateway.apiKey,
+    });
+    expect([response.status, response.body.code]).toEqual([401, 'invalid_api_key']);
+  });
+
   it('refuses a token without exp', async () => {
     const token = await new SignJWT({ sub: 'svc' })
       .setProtectedHeader({ alg: 'RS256', kid: 'main' })
@@ -176,6 +188,12 @@ describe('bad JWTs (bad-inputs §2.1): each refused with 401, never a 5xx', () =
       expect(attackerServer.hits).toBe(0);
     } finally {
       await attackerServer.close();
+    }
+  });
+
+  it('treats kid as an opaque lookup key (path, SQL or URL in kid; within the refetch cooldown)', async () => {
+    for (const kid of ['../../etc/passwd', "main' OR '1'='1", 'https://evil.test/jwks']) {
+      await expectRejected(await mint({}, { kid }), /no matching signing key/);
     }
   });
 

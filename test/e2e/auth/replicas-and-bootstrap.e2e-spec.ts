@@ -134,19 +134,51 @@ describe('embedded PGlite, first boot and failure limits', () => {
     }
   });
 
-  it('answers 429 to a source after repeated failures, even with a good key', async () => {
+  it('answers 429 to a source after repeated failures, even with a good key; other sources unaffected', async () => {
     const gateway = await startGateway('endpoints: []\n', {
-      env: { AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '60' },
+      // The test client is "the load balancer" on 127.0.0.1; X-Forwarded-For names the real caller.
+      env: { AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '60', TRUST_PROXY: '127.0.0.1' },
     });
+    const from = (ip: string, headers: Record<string, string>) => ({ ...headers, 'x-forwarded-for': ip });
     try {
       for (let i = 0; i < 3; i++) {
-        expect((await call(gateway.url, 'GET', '/v1/models', bearer(`gh_wrong_${i}`))).status).toBe(401);
+        const response = await call(
+          gateway.url,
+          'GET',
+          '/v1/models',
+          from('10.0.0.1', bearer(`gh_wrong_${i}`)),
+        );
+        expect(response.status).toBe(401);
       }
-      const blocked = await call(gateway.url, 'GET', '/v1/models', gateway.authHeaders());
+      const blocked = await call(gateway.url, 'GET', '/v1/models', from('10.0.0.1', gateway.authHeaders()));
       expect(blocked.status).toBe(429);
       expect(blocked.body.error.code).toBe('too_many_auth_failures');
       expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(50);
+      expect(
+        (await call(gateway.url, 'GET', '/v1/models', from('10.0.0.2', gateway.authHeaders()))).status,
+      ).toBe(200);
       expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
+
+      // Denials are written off the request path: give them a moment.
+      const denials = () =>
+        call(
+          gateway.url,
+          'GET',
+          '/admin/v1/audit?action=auth.authenticate',
+          from('10.0.0.2', gateway.authHeaders()),
+        );
+      let audit = await denials();
+      for (let i = 0; i < 50 && audit.body.entries.length < 3; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        audit = await denials();
+      }
+      expect(
+        audit.body.entries.map((e: { source: string; outcome: string }) => [e.source, e.outcome]),
+      ).toEqual([
+        ['10.0.0.1', 'denied'],
+        ['10.0.0.1', 'denied'],
+        ['10.0.0.1', 'denied'],
+      ]);
     } finally {
       await gateway.close();
     }

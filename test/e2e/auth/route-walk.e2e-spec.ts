@@ -80,6 +80,43 @@ describe('route walk: every handler is @Public() or declares a permission', () =
     ]);
   });
 
+  it('documents every handler in the OpenAPI spec', async () => {
+    const spec = (await (await fetch(`${gateway.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const documented = new Set(
+      Object.entries(spec.paths).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+      ),
+    );
+    const routes = walk().map((h) => `${h.method} ${h.path.replace(/:([^/]+)/g, '{$1}')}`);
+    expect(routes.filter((route) => !documented.has(route))).toEqual([]);
+    expect(documented.size).toBe(new Set(routes).size);
+  });
+
+  it('refuses an unauthenticated request before reading its body', async () => {
+    for (const [body, type] of [
+      ['{"model": ', 'application/json'],
+      ['x'.repeat(4 * 1024 * 1024), 'application/json'],
+      ['a=b', 'application/x-www-form-urlencoded'],
+    ]) {
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body,
+      });
+      const error = ((await response.json()) as { error: { code: string } }).error;
+      expect([response.status, error.code]).toEqual([401, 'missing_credentials']);
+    }
+    // With a credential, the body is parsed as before.
+    const parsed = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...gateway.authHeaders() },
+      body: '{"model": ',
+    });
+    expect(parsed.status).toBe(400);
+  });
+
   it('answers 401 to every non-public route called without credentials', async () => {
     const checked: string[] = [];
     for (const h of walk()) {

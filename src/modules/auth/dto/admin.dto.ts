@@ -75,6 +75,8 @@ export const CreateGrantDto = z
     teamId: z.uuid().optional(),
     principalId: z.uuid().optional(),
     endpointPattern: pattern,
+    /** For traffic routes: which destination endpoints the grantee reaches (default: all). */
+    destinations: z.array(pattern).min(1).max(100).optional(),
   })
   .refine((v) => (v.teamId === undefined) !== (v.principalId === undefined), {
     message: 'exactly one of teamId and principalId',
@@ -124,6 +126,7 @@ export const grantDto = (g: GrantRecord) => ({
   teamId: g.teamId,
   principalId: g.principalId,
   endpointPattern: g.endpointPattern,
+  destinations: g.destinations,
   createdBy: g.createdBy,
   createdAt: g.createdAt.toISOString(),
 });
