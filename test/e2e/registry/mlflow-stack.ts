@@ -86,7 +86,7 @@ async function waitUntilUp(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
+    if (child.exitCode !== null || child.signalCode !== null)
       throw new Error(`${url} exited early (${child.exitCode}):\n${log().slice(-3000)}`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
@@ -134,7 +134,9 @@ function start(
           // the group is gone already
         }
       };
-      const exited = child.exitCode === null ? new Promise((r) => child.once('exit', r)) : undefined;
+      // A child killed by a signal has exitCode null and signalCode set.
+      const running = child.exitCode === null && child.signalCode === null;
+      const exited = running ? new Promise((r) => child.once('exit', r)) : undefined;
       signal('SIGTERM');
       await exited;
       // The CLI exits before its uvicorn child stops listening: wait until the port is really closed.
