@@ -144,6 +144,8 @@ const envSchema = z.object({
   REGISTRY_HEALTH_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   REGISTRY_SERVING_URL_TAG: z.string().min(1).default('gatehouse.serving_url'),
   REGISTRY_SERVING_URL_TEMPLATE: z.string().min(1).optional(),
+  // Comma-separated hosts (host or host:port) scoring servers may live on; unset = any host.
+  REGISTRY_SERVING_HOSTS: z.string().min(1).optional(),
   REGISTRY_EXPOSE_TAG: z.string().min(1).default('gatehouse.expose'),
   REGISTRY_EXPOSE_ALIAS: z.string().min(1).default('champion'),
   SCORING_TIMEOUT_MS: int(1, 3_600_000).default(60_000),

@@ -136,6 +136,27 @@ describe('predict endpoint resolution', () => {
     ]);
   });
 
+  it('refuses serving addresses outside the allowed hosts', () => {
+    const [allowed, refused] = resolveCandidates(
+      [declared('a', 'models:/churn/1'), declared('b', 'models:/churn/2')],
+      options(
+        [
+          model('churn', {
+            versions: [
+              version('1', { tags: { 'gatehouse.serving_url': 'http://scoring.svc:8080' } }),
+              version('2', { tags: { 'gatehouse.serving_url': 'http://169.254.169.254/latest' } }),
+            ],
+          }),
+        ],
+        { allowedHosts: new Set(['scoring.svc']) },
+      ),
+    );
+    expect(allowed.target?.url).toBe('http://scoring.svc:8080');
+    expect(refused.unavailable).toBe(
+      'models:/churn/2 cannot be served: version 2 is served from a host outside REGISTRY_SERVING_HOSTS.',
+    );
+  });
+
   it('does not route to a version whose scoring server failed its health check', () => {
     const candidates = resolveCandidates([declared('a', 'models:/churn@champion')], options([churn]));
     const [healthy] = toEntries(candidates, up);

@@ -20,6 +20,11 @@ export interface ResolveOptions {
   exposeTag: string;
   exposeAlias: string;
   defaultTimeoutMs: number;
+  /**
+   * Hosts (`host` or `host:port`, lower case) a serving address may point at; undefined = any. Registry
+   * tags are written by whoever may edit models, so this keeps the gateway from calling arbitrary hosts.
+   */
+  allowedHosts?: ReadonlySet<string>;
 }
 
 /** One predict endpoint before the health view is applied. */
@@ -150,6 +155,9 @@ function resolveTarget(
     );
   }
   if (!isHttpUrl(url)) return fail(`version ${version.version} has an invalid serving address.`);
+  if (options.allowedHosts && !hostAllowed(url, options.allowedHosts)) {
+    return fail(`version ${version.version} is served from a host outside REGISTRY_SERVING_HOSTS.`);
+  }
   return { target: { version: version.version, url: url.replace(/\/+$/, '') }, unavailable: undefined };
 }
 
@@ -182,6 +190,11 @@ function servingUrl(
   return template
     .replace(/\{name\}/g, encodeURIComponent(name))
     .replace(/\{version\}/g, encodeURIComponent(version.version));
+}
+
+function hostAllowed(value: string, allowed: ReadonlySet<string>): boolean {
+  const url = new URL(value);
+  return allowed.has(url.hostname.toLowerCase()) || allowed.has(url.host.toLowerCase());
 }
 
 function isHttpUrl(value: string): boolean {

@@ -53,6 +53,7 @@ export class RegistryService implements OnModuleInit, OnApplicationBootstrap, On
   private syncTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly allowedHosts: ReadonlySet<string> | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -61,7 +62,12 @@ export class RegistryService implements OnModuleInit, OnApplicationBootstrap, On
     private readonly holder: RouteTableHolder,
     private readonly monitor: ServingHealthMonitor,
     private readonly events: RegistryEvents,
-  ) {}
+  ) {
+    const hosts = config.REGISTRY_SERVING_HOSTS?.split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean);
+    this.allowedHosts = hosts && hosts.length > 0 ? new Set(hosts) : undefined;
+  }
 
   onModuleInit(): void {
     this.holder.setModelResolver((table) => this.resolve(table));
@@ -225,6 +231,7 @@ export class RegistryService implements OnModuleInit, OnApplicationBootstrap, On
       exposeTag: this.config.REGISTRY_EXPOSE_TAG,
       exposeAlias: this.config.REGISTRY_EXPOSE_ALIAS,
       defaultTimeoutMs: this.config.SCORING_TIMEOUT_MS,
+      allowedHosts: this.allowedHosts,
     };
     return resolveCandidates(table.modelDeclarations, options);
   }

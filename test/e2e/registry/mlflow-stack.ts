@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runPythonJson, VENV_PYTHON } from 'test/e2e/support/python';
@@ -26,6 +26,18 @@ export function freePort(): Promise<number> {
       const { port } = server.address() as { port: number };
       server.close(() => done(port));
     });
+  });
+}
+
+/** True while something accepts TCP connections on the port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
   });
 }
 
@@ -74,7 +86,7 @@ async function waitUntilUp(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
+    if (child.exitCode !== null || child.signalCode !== null)
       throw new Error(`${url} exited early (${child.exitCode}):\n${log().slice(-3000)}`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
@@ -113,22 +125,29 @@ function start(
     port,
     output: () => log,
     stop: async () => {
-      if (child.exitCode !== null || child.pid === undefined) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        return;
-      }
-      const timer = setTimeout(() => {
+      if (child.pid === undefined) return;
+      const group = -child.pid;
+      const signal = (name: NodeJS.Signals) => {
         try {
-          process.kill(-(child.pid as number), 'SIGKILL');
+          process.kill(group, name);
         } catch {
-          // already gone
+          // the group is gone already
         }
-      }, 5000);
+      };
+      // A child killed by a signal has exitCode null and signalCode set.
+      const running = child.exitCode === null && child.signalCode === null;
+      const exited = running ? new Promise((r) => child.once('exit', r)) : undefined;
+      signal('SIGTERM');
       await exited;
-      clearTimeout(timer);
+      // The CLI exits before its uvicorn child stops listening: wait until the port is really closed.
+      const deadline = Date.now() + 10_000;
+      while (await listening(port)) {
+        if (Date.now() > deadline) {
+          signal('SIGKILL');
+          if (Date.now() > deadline + 5_000) throw new Error(`port ${port} still open after SIGKILL`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
     },
   };
   return waitUntilUp(`${url}${readyPath}`, child, () => log, timeoutMs).then(

@@ -225,6 +225,13 @@ endpoints:
     expect(JSON.stringify(schema.body)).not.toContain('stack_trace');
     expect((await post('/predict/unknown', X3)).status).toBe(404);
     expect((await post('/v1/chat/completions', 'x\n3\n', 'text/csv')).status).toBe(415);
+    // A predict endpoint is not a chat model.
+    const chat = await post('/v1/chat/completions', {
+      model: 'churn',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(chat.status).toBe(400);
+    expect(chat.body).toMatchObject({ error: { message: "Endpoint 'churn' is not a chat endpoint." } });
   });
 
   it('works with the real mlflow.deployments client: list_endpoints, get_endpoint, predict', async () => {
