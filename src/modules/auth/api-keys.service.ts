@@ -11,6 +11,7 @@ import { ApiKeyRecord, PrincipalRecord } from 'src/modules/auth/auth.records';
 import { AuthRepository } from 'src/modules/auth/auth.repository';
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
 import { apiKeyDto, CreateApiKeyDto, RotateApiKeyDto } from 'src/modules/auth/dto/admin.dto';
+import { permissionsOf } from 'src/modules/auth/permissions';
 
 export type CreatedKeyDto = ReturnType<typeof apiKeyDto> & { key: string };
 
@@ -152,6 +153,7 @@ export class ApiKeysService {
     if (owner.id === actor.id && actor.permissions.has('keys.self')) return owner;
     if (!seesTeam(actor, owner.teamId)) throw AuthErrors.notFound('Principal');
     if (!actor.permissions.has('keys.write')) throw AuthErrors.forbidden("Missing permission 'keys.write'.");
+    assertNotMorePrivileged(actor, owner);
     return owner;
   }
 
@@ -169,6 +171,19 @@ export class ApiKeysService {
     const needed = write ? 'keys.write' : 'keys.read';
     if (!actor.permissions.has(needed) && !actor.permissions.has('tenancy.all'))
       throw AuthErrors.notFound('API key');
+    if (write) assertNotMorePrivileged(actor, owner);
     return key;
+  }
+}
+
+/**
+ * Minting or rotating a key for someone hands the caller that key: an operator must not obtain (or
+ * revoke) the keys of a principal holding permissions the operator lacks, such as an admin in the team.
+ */
+function assertNotMorePrivileged(actor: Principal, owner: PrincipalRecord): void {
+  if (actor.permissions.has('tenancy.all')) return;
+  const missing = [...permissionsOf(owner.roles)].filter((p) => !actor.permissions.has(p));
+  if (missing.length > 0) {
+    throw AuthErrors.forbidden('You cannot manage the keys of a principal with more permissions than yours.');
   }
 }

@@ -272,6 +272,36 @@ routes:
       expect([after.status, after.body.code]).toEqual([401, 'invalid_api_key']);
     });
 
+    it("lets an operator manage their team's keys, but not those of a more privileged member", async () => {
+      const operator = await member('ops-team', ['operator']);
+      const dev = await member('ops-team', ['developer']);
+      const boss = await member('ops-team', ['admin']);
+      const forDev = await api('POST', '/admin/v1/keys', bearer(operator.key), {
+        name: 'd',
+        principalId: dev.principalId,
+      });
+      expect(forDev.status).toBe(201);
+      expect((await api('GET', '/admin/v1/me', bearer(forDev.body.key))).body.id).toBe(dev.principalId);
+      const forBoss = await api('POST', '/admin/v1/keys', bearer(operator.key), {
+        name: 'b',
+        principalId: boss.principalId,
+      });
+      expect([forBoss.status, forBoss.body.code]).toEqual([403, 'permission_denied']);
+      expect(
+        (await api('POST', `/admin/v1/keys/${boss.keyId}/rotate`, bearer(operator.key), {})).status,
+      ).toBe(403);
+      expect((await api('POST', `/admin/v1/keys/${boss.keyId}/revoke`, bearer(operator.key))).status).toBe(
+        403,
+      );
+      expect((await api('GET', '/admin/v1/me', bearer(boss.key))).status).toBe(200);
+      // A developer cannot mint for a teammate at all.
+      const byDev = await api('POST', '/admin/v1/keys', bearer(dev.key), {
+        name: 'x',
+        principalId: operator.principalId,
+      });
+      expect(byDev.status).toBe(403);
+    });
+
     it("answers 404 for another team's keys, principals and audit entries", async () => {
       const a = await member('tenant-a', ['operator']);
       const b = await member('tenant-b', ['operator']);

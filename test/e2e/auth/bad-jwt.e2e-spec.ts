@@ -84,6 +84,8 @@ describe('bad JWTs (bad-inputs §2.1): each refused with 401, never a 5xx', () =
         AUTH_JWT_CLOCK_SKEW_SECONDS: '30',
         AUTH_JWKS_COOLDOWN_SECONDS: '30',
         AUTH_FAILURE_LIMIT: '10000',
+        AUTH_JWT_ROLES_CLAIM: 'realm_access.roles',
+        AUTH_JWT_TEAM_CLAIM: 'team',
       },
     });
   });
@@ -96,6 +98,27 @@ describe('bad JWTs (bad-inputs §2.1): each refused with 401, never a 5xx', () =
   it('accepts a well-formed token (baseline)', async () => {
     const response = await me(await mint());
     expect([response.status, response.body.name]).toEqual([200, 'svc-payments']);
+  });
+
+  it('maps a nested roles claim, scope permissions and a team claim', async () => {
+    const team = await call(gateway.url, 'POST', '/admin/v1/teams', gateway.authHeaders(), { name: 'risk' });
+    const token = await mint({
+      sub: 'svc-risk',
+      realm_access: { roles: ['operator', 'superuser'] },
+      scope: 'openid secrets.read',
+      team: 'risk',
+    });
+    const response = await me(token);
+    expect(response.status).toBe(200);
+    expect([...response.body.roles].sort()).toEqual(['developer', 'operator']);
+    expect(response.body.permissions).toContain('secrets.read');
+    expect(response.body.permissions).toContain('audit.read');
+    expect(response.body.permissions).not.toContain('secrets.write');
+    expect(response.body.teamId).toBe(team.body.id);
+    // An unknown team name in the claim leaves the principal in its registered team.
+    const other = await me(await mint({ sub: 'svc-risk', team: 'no-such-team' }));
+    expect(other.body.teamId).not.toBe(team.body.id);
+    expect(other.body.roles).toEqual(['developer']);
   });
 
   it('refuses a malformed token', async () => {
