@@ -6,6 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -177,7 +178,12 @@ interface LoadSamples {
   timeouts: number;
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
+/**
+ * The gateway is default-deny: every target gets the same bearer key (the mock and the bare proxy ignore
+ * it), so all three parse the same headers. The gateway boots with it as its bootstrap admin key.
+ */
+const BENCH_API_KEY = `gh_bench_${randomBytes(24).toString('hex')}`;
+const JSON_HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_API_KEY}` };
 
 /** One autocannon run; latencies are taken from the per-response event (sub-millisecond resolution). */
 function load(target: Target, body: string, connections: number, durationS: number): Promise<LoadSamples> {
@@ -529,7 +535,8 @@ function latencyTable(rows: LoadResult[], direct: LoadResult): string {
 interface Check {
   goal: string;
   measured: string;
-  pass: boolean;
+  /** undefined: a figure reported without a target. */
+  pass: boolean | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -574,6 +581,7 @@ async function main(): Promise<Check[]> {
       {
         GATEWAY_CONFIG: configPath,
         GATEWAY_CONFIG_WATCH: 'false',
+        GATEHOUSE_ADMIN_API_KEY: BENCH_API_KEY,
         DATA_DIR: path.join(workDir, 'data'),
         LOG_LEVEL: 'warn',
         NODE_ENV: 'production',
@@ -779,9 +787,10 @@ async function main(): Promise<Check[]> {
       );
       const added = c.latency.p50 - d.latency.p50;
       checks.push({
-        goal: `cache hit added p50 vs direct 0 ms upstream (c=${settings.connections}) ≤ ${GOALS.addedP50Ms} ms`,
+        // Issue #7 asks for this figure to be reported; it sets no target.
+        goal: `cache hit added p50 vs direct 0 ms upstream (c=${settings.connections})`,
         measured: `${signed(added)} ms (p99 ${signed(c.latency.p99 - d.latency.p99)} ms; uncached gateway ${signed(u.latency.p50 - d.latency.p50)} ms)`,
-        pass: added <= GOALS.addedP50Ms,
+        pass: undefined,
       });
       report.cacheHit = {
         store,
@@ -843,9 +852,10 @@ main().then(
   (checks) => {
     process.stdout.write('\n');
     for (const check of checks) {
-      process.stdout.write(`${check.pass ? 'PASS' : 'FAIL'}  ${check.goal}: ${check.measured}\n`);
+      const verdict = check.pass === undefined ? 'INFO' : check.pass ? 'PASS' : 'FAIL';
+      process.stdout.write(`${verdict}  ${check.goal}: ${check.measured}\n`);
     }
-    const failed = checks.filter((c) => !c.pass).length;
+    const failed = checks.filter((c) => c.pass === false).length;
     process.stdout.write(
       `\n${failed === 0 ? 'All targets met.' : `${failed} of ${checks.length} target(s) missed (FAIL above).`}\n`,
     );
