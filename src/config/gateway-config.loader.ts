@@ -325,6 +325,7 @@ function readModelEndpoint(raw: RawMap, index: number, ctx: Context): ModelEndpo
     path,
     servingUrlTemplate: typeof template === 'string' ? template : undefined,
     timeoutMs: typeof timeout === 'number' ? timeout : undefined,
+    ...(ext.cache === undefined ? {} : { cache: ext.cache }),
   };
 }
 

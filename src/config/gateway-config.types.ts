@@ -78,4 +78,6 @@ export interface ModelEndpointFileConfig {
   servingUrlTemplate: string | undefined;
   /** `gatehouse.timeout_ms`: time allowed for the scoring server's answer. */
   timeoutMs: number | undefined;
+  /** `gatehouse.cache` as written; validated (and layered over the top-level defaults) with the route table. */
+  cache?: unknown;
 }

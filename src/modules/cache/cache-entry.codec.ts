@@ -5,15 +5,19 @@ import { CanonicalChunk, CanonicalResponse, Operation, Usage } from 'src/modules
 const compress = promisify(brotliCompress);
 const decompress = promisify(brotliDecompress);
 
-/** What one cache entry holds: the canonical (OpenAI-shaped) answer, as a response or as stream chunks. */
+/**
+ * What one cache entry holds: the canonical (OpenAI-shaped) answer, as a response or as stream chunks;
+ * or, for an `ml/v1/predict` endpoint, the scoring server's JSON text as it was sent.
+ */
 export interface CacheEntry {
   /** The logical key it was stored under: checked on read, so an entry never answers another key. */
   key: string;
   createdAt: number;
-  op: Operation;
-  kind: 'response' | 'stream';
+  op: Operation | 'predict';
+  kind: 'response' | 'stream' | 'prediction';
   response?: CanonicalResponse;
   chunks?: CanonicalChunk[];
+  body?: string;
 }
 
 const RAW = 0x00;
@@ -26,10 +30,11 @@ const BROTLI_OPTIONS = {
 /** JSON of an entry; stream chunks arrive already serialised (captured before the writer touches them). */
 export function entryJson(
   entry: Pick<CacheEntry, 'key' | 'createdAt' | 'op' | 'kind'>,
-  body: { response: CanonicalResponse } | { chunkJson: string[] },
+  body: { response: CanonicalResponse } | { chunkJson: string[] } | { prediction: string },
 ): string {
   const head = `{"key":${JSON.stringify(entry.key)},"createdAt":${entry.createdAt},"op":${JSON.stringify(entry.op)},"kind":${JSON.stringify(entry.kind)}`;
   if ('response' in body) return `${head},"response":${JSON.stringify(body.response)}}`;
+  if ('prediction' in body) return `${head},"body":${JSON.stringify(body.prediction)}}`;
   return `${head},"chunks":[${body.chunkJson.join(',')}]}`;
 }
 
@@ -58,7 +63,8 @@ export async function decodeEntry(stored: Buffer, expectedKey: string): Promise<
   if (
     typeof entry.createdAt !== 'number' ||
     (entry.kind === 'response' && (entry.response === null || typeof entry.response !== 'object')) ||
-    (entry.kind === 'stream' && !Array.isArray(entry.chunks))
+    (entry.kind === 'stream' && !Array.isArray(entry.chunks)) ||
+    (entry.kind === 'prediction' && typeof entry.body !== 'string')
   ) {
     throw new CacheEntryFormatError('malformed cache entry');
   }
@@ -68,6 +74,7 @@ export async function decodeEntry(stored: Buffer, expectedKey: string): Promise<
 /** Token usage of an entry (the last chunk carrying usage, for streams), or undefined if none was reported. */
 export function usageOf(entry: CacheEntry): Usage | undefined {
   if (entry.kind === 'response') return entry.response?.usage ?? undefined;
+  if (entry.kind === 'prediction') return undefined;
   const chunks = entry.chunks ?? [];
   for (let i = chunks.length - 1; i >= 0; i--) {
     const usage = chunks[i].usage;

@@ -1,11 +1,13 @@
 import { Principal } from 'src/common/auth/principal';
 import {
   buildCacheKey,
+  buildPredictionKey,
   CacheKeyInput,
   canonicalJson,
   encodeSegment,
   invalidationPattern,
   matchesFilter,
+  PredictionKeyInput,
 } from 'src/modules/cache/cache-key';
 import { CanonicalRequest } from 'src/modules/providers/provider-adapter';
 
@@ -110,5 +112,48 @@ describe('invalidation filters', () => {
     expect(invalidationPattern({ endpoint: 'chat' })).toBe('cache:v1:chat:*');
     expect(invalidationPattern({ teamId: 'team-a' })).toBe('cache:v1:*:t.team-a[:.]*');
     expect(invalidationPattern({ endpoint: 'chat', teamId: null })).toBe('cache:v1:chat:t.-[:.]*');
+  });
+});
+
+describe('buildPredictionKey', () => {
+  const body = { dataframe_split: { columns: ['a', 'b'], data: [[1, 2]] } };
+  const predictionKey = (overrides: Partial<PredictionKeyInput> = {}): string =>
+    buildPredictionKey({
+      scope: 'team',
+      principal: principal('team-a', 'key-1'),
+      endpoint: 'iris',
+      registeredModel: 'iris-model',
+      version: '1',
+      body: { json: body },
+      ...overrides,
+    }).key;
+
+  it('changes with the model version, so an alias move never serves the old version', () => {
+    expect(predictionKey({ version: '2' })).not.toBe(predictionKey());
+    expect(predictionKey({ version: '1' })).toBe(predictionKey());
+  });
+
+  it('keys JSON bodies canonically, CSV bodies by their text, and never mixes the two', () => {
+    const reordered = { dataframe_split: { data: [[1, 2]], columns: ['a', 'b'] } };
+    expect(predictionKey({ body: { json: reordered } })).toBe(predictionKey());
+    expect(predictionKey({ body: { json: { ...body, params: { k: 1 } } } })).not.toBe(predictionKey());
+    const csv = predictionKey({ body: { csv: 'a,b\n1,2\n' } });
+    expect(csv).toBe(predictionKey({ body: { csv: 'a,b\n1,2\n' } }));
+    expect(csv).not.toBe(predictionKey({ body: { csv: 'a,b\n1,3\n' } }));
+    expect(predictionKey({ body: { json: 'a,b\n1,2\n' } })).not.toBe(csv);
+  });
+
+  it('keeps teams, endpoints and models apart, and uses the invalidation layout', () => {
+    expect(predictionKey({ principal: principal('team-b', 'key-1') })).not.toBe(predictionKey());
+    expect(predictionKey({ scope: 'global', principal: principal('team-b', 'key-9') })).toBe(
+      predictionKey({ scope: 'global' }),
+    );
+    expect(predictionKey({ endpoint: 'iris-2' })).not.toBe(predictionKey());
+    expect(predictionKey({ registeredModel: 'other' })).not.toBe(predictionKey());
+    const key = predictionKey();
+    expect(key).toMatch(/^cache:v1:iris:t\.team-a:[0-9a-f]{64}$/);
+    expect(matchesFilter(key, { teamId: 'team-a' })).toBe(true);
+    expect(matchesFilter(key, { endpoint: 'iris' })).toBe(true);
+    expect(matchesFilter(key, { teamId: 'team-b' })).toBe(false);
   });
 });

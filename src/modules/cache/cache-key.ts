@@ -85,6 +85,36 @@ export function buildCacheKey(input: CacheKeyInput): CacheKey {
   };
 }
 
+export interface PredictionKeyInput {
+  scope: CacheScope;
+  principal: Principal | undefined;
+  /** The `ml/v1/predict` endpoint's name. */
+  endpoint: string;
+  registeredModel: string;
+  /** The registry version the request is served by: an alias move starts new entries. */
+  version: string;
+  /** The scoring body: parsed JSON (keyed canonically), or a CSV body's raw text. */
+  body: { json: unknown } | { csv: string };
+}
+
+/** Key of a model prediction; same layout as LLM keys, so invalidation by endpoint or team covers it. */
+export function buildPredictionKey(input: PredictionKeyInput): CacheKey {
+  const material = canonicalJson({
+    op: 'predict',
+    endpoint: input.endpoint,
+    model: input.registeredModel,
+    version: input.version,
+    ...('csv' in input.body ? { csv: input.body.csv } : { json: input.body.json }),
+  });
+  const digest = createHash('sha256').update(material).digest('hex');
+  const owner = ownerOf(input.scope, input.principal);
+  return {
+    key: `cache:${KEY_VERSION}:${input.endpoint}:${owner}:${digest}`,
+    endpoint: input.endpoint,
+    owner,
+  };
+}
+
 /** What an invalidation removes; an empty filter removes everything. */
 export interface InvalidationFilter {
   endpoint?: string;

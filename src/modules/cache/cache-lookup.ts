@@ -9,6 +9,8 @@ export type CacheStatus = 'hit' | 'miss' | 'bypass';
 export interface CacheFiller {
   fillResponse(response: CanonicalResponse): void;
   fillStream(chunkJson: string[]): void;
+  /** A model prediction: the scoring server's JSON text. */
+  fillPrediction(json: string): void;
   /** The answer will not be stored (error, cut stream, client gone): release waiting requests. */
   abandon(): void;
 }
@@ -26,7 +28,11 @@ export class CacheLookup {
    * The complete answer, held until `release` decides whether it may be stored (a guardrail may still
    * flag it). Serialised at once: later stages (placeholder restoration, the SSE writer) edit it in place.
    */
-  private pending: { kind: 'response'; json: string } | { kind: 'stream'; chunkJson: string[] } | undefined;
+  private pending:
+    | { kind: 'response'; json: string }
+    | { kind: 'prediction'; json: string }
+    | { kind: 'stream'; chunkJson: string[] }
+    | undefined;
 
   private constructor(
     /** undefined when the endpoint does not cache (no header is sent). */
@@ -68,6 +74,7 @@ export class CacheLookup {
   replayResponse(): CanonicalResponse {
     const entry = this.requireEntry();
     if (entry.kind === 'response' && entry.response) return entry.response;
+    if (entry.op === 'predict') throw new Error('cache entry holds a prediction');
     const assembled = responseFromChunks(entry.op, entry.chunks ?? []);
     if (!assembled) throw new Error('cache entry holds no answer');
     return assembled;
@@ -75,6 +82,7 @@ export class CacheLookup {
 
   async *replayChunks(): AsyncGenerator<CanonicalChunk> {
     const entry = this.requireEntry();
+    if (entry.op === 'predict') throw new Error('cache entry holds a prediction');
     const chunks =
       entry.kind === 'stream' ? (entry.chunks ?? []) : chunksFromResponse(entry.op, entry.response!);
     yield* chunks;
@@ -87,6 +95,22 @@ export class CacheLookup {
       if (json.length <= this.maxEntryBytes) this.pending = { kind: 'response', json };
     }
     return response;
+  }
+
+  /** The cached scoring server's answer (JSON text) of an `ml/v1/predict` endpoint. */
+  replayPrediction(): string {
+    const entry = this.requireEntry();
+    if (entry.kind !== 'prediction' || entry.body === undefined)
+      throw new Error('cache entry holds no prediction');
+    return entry.body;
+  }
+
+  /** Passes a successful scoring answer through and keeps a copy for the cache (stored by `release`). */
+  fillPrediction(json: string): string {
+    if (this.filler && !this.settled && json.length <= this.maxEntryBytes) {
+      this.pending = { kind: 'prediction', json };
+    }
+    return json;
   }
 
   /** Passes stream chunks through; a stream that completed cleanly is handed to the cache. */
@@ -108,6 +132,7 @@ export class CacheLookup {
     if (!cacheable || !pending) this.filler.abandon();
     else if (pending.kind === 'response')
       this.filler.fillResponse(JSON.parse(pending.json) as CanonicalResponse);
+    else if (pending.kind === 'prediction') this.filler.fillPrediction(pending.json);
     else this.filler.fillStream(pending.chunkJson);
   }
 

@@ -181,4 +181,74 @@ describe('CacheService', () => {
     const { call } = setup({ cache: { enabled: false } });
     expect((await call(http())).status).toBeUndefined();
   });
+
+  describe('model predictions', () => {
+    const predictions = '{"predictions": [0, 2]}';
+    const body = { json: { dataframe_split: { columns: ['a'], data: [[1], [2]] } } };
+
+    function predictor(cache: CachePolicyInput | undefined) {
+      const { service, stats } = setup();
+      let scored = 0;
+      /** What ModelServingService does for one request. */
+      const predict = async (version: string, options: { fail?: boolean; req?: FastifyRequest } = {}) => {
+        const lookup = await service.lookupPrediction({
+          endpoint: { name: 'iris', cache },
+          registeredModel: 'iris-model',
+          version,
+          body,
+          http: options.req ?? http(principal('team-a', 'key-1')),
+        });
+        let json: string | undefined;
+        try {
+          if (lookup.hit) json = lookup.replayPrediction();
+          else {
+            scored++;
+            if (options.fail) throw new Error('scoring failed');
+            json = lookup.fillPrediction(`${predictions.slice(0, -1)}, "v": ${version}}`);
+          }
+        } catch {
+          // an error answer: nothing is filled
+        } finally {
+          lookup.release();
+        }
+        return { status: lookup.status, json };
+      };
+      return { predict, scored: () => scored, stats };
+    }
+
+    it('replays the scoring answer verbatim for the same version, and calls again for a new one', async () => {
+      const { predict, scored } = predictor({});
+      const first = await predict('1');
+      expect(first.status).toBe('miss');
+      const again = await predict('1');
+      expect(again).toEqual({ status: 'hit', json: first.json });
+      expect(scored()).toBe(1);
+      const moved = await predict('2');
+      expect(moved.status).toBe('miss');
+      expect(moved.json).not.toBe(first.json);
+      expect(scored()).toBe(2);
+    });
+
+    it('never caches a failed prediction, and is off without a policy', async () => {
+      const { predict, scored } = predictor({});
+      expect((await predict('1', { fail: true })).status).toBe('miss');
+      expect((await predict('1')).status).toBe('miss');
+      expect(scored()).toBe(2);
+      const off = predictor(undefined);
+      expect((await off.predict('1')).status).toBeUndefined();
+      expect((await off.predict('1')).status).toBeUndefined();
+      expect(off.scored()).toBe(2);
+    });
+
+    it('honours no-store and keeps teams apart', async () => {
+      const { predict, scored } = predictor({});
+      await predict('1');
+      const noStore = await predict('1', {
+        req: http(principal('team-a', 'key-1'), { 'cache-control': 'no-store' }),
+      });
+      expect(noStore.status).toBe('bypass');
+      expect((await predict('1', { req: http(principal('team-b', 'key-2')) })).status).toBe('miss');
+      expect(scored()).toBe(3);
+    });
+  });
 });

@@ -2,7 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
-import { buildCacheKey, CacheKey, InvalidationFilter } from 'src/modules/cache/cache-key';
+import {
+  buildCacheKey,
+  buildPredictionKey,
+  CacheKey,
+  InvalidationFilter,
+  PredictionKeyInput,
+} from 'src/modules/cache/cache-key';
 import {
   CacheEntry,
   decodeEntry,
@@ -11,7 +17,7 @@ import {
   usageOf,
 } from 'src/modules/cache/cache-entry.codec';
 import { CacheFiller, CacheLookup } from 'src/modules/cache/cache-lookup';
-import { CachePolicy, isCacheableRequest } from 'src/modules/cache/cache-policy';
+import { CachePolicy, CachePolicyInput, isCacheableRequest } from 'src/modules/cache/cache-policy';
 import { CachePolicyService } from 'src/modules/cache/cache-policy.service';
 import { CacheStatsService } from 'src/modules/cache/cache-stats.service';
 import { CACHE_STORE, CacheStore } from 'src/modules/cache/cache.store';
@@ -24,6 +30,16 @@ export interface CacheRequest {
   request: CanonicalRequest;
   /** The endpoint that will answer (a traffic route is resolved first, so each destination has its own entries). */
   endpoint: EndpointEntry;
+  http: FastifyRequest;
+}
+
+export interface PredictionCacheRequest {
+  /** The `ml/v1/predict` endpoint (its name and YAML cache policy). */
+  endpoint: { name: string; cache: CachePolicyInput | undefined };
+  registeredModel: string;
+  /** The version the endpoint resolves to for this request. */
+  version: string;
+  body: PredictionKeyInput['body'];
   http: FastifyRequest;
 }
 
@@ -99,46 +115,96 @@ export class CacheService {
       op: input.op,
       request: input.request,
     });
-    if (directives.noCache) {
-      this.stats.add('bypasses');
-      return CacheLookup.bypass(
-        this.filler(key, policy, input, undefined),
-        this.config.CACHE_MAX_ENTRY_BYTES,
-      );
-    }
     const wantsStream = input.request.stream === true && input.op !== 'embeddings';
+    return this.find(
+      key,
+      policy,
+      input.op,
+      directives.noCache,
+      (entry) => servable(entry, wantsStream, input.request),
+      (entry, shared) => this.hit(input, entry, wantsStream, shared),
+    );
+  }
+
+  /**
+   * The same for an `ml/v1/predict` endpoint: every prediction is deterministic, so any enabled policy
+   * caches it. The key holds the resolved registry version, so an alias move never serves the old
+   * version's answer.
+   */
+  async lookupPrediction(input: PredictionCacheRequest): Promise<CacheLookup> {
+    const policy = this.policies.effective(input.endpoint);
+    if (!policy.enabled) return CacheLookup.off();
+    const directives = readDirectives(input.http.headers);
+    if (directives.noStore) {
+      this.stats.add('bypasses');
+      return CacheLookup.bypass();
+    }
+    const key = buildPredictionKey({
+      scope: policy.scope,
+      principal: input.http.principal,
+      endpoint: input.endpoint.name,
+      registeredModel: input.registeredModel,
+      version: input.version,
+      body: input.body,
+    });
+    return this.find(
+      key,
+      policy,
+      'predict',
+      directives.noCache,
+      (entry) => entry.kind === 'prediction' && typeof entry.body === 'string',
+      (entry, shared) => CacheLookup.hit(entry, this.countHit(entry, shared)),
+    );
+  }
+
+  /** Store read with single-flight: a hit, or a miss whose answer this request will provide. */
+  private async find(
+    key: CacheKey,
+    policy: CachePolicy,
+    op: CacheEntry['op'],
+    noCache: boolean,
+    servable: (entry: CacheEntry) => boolean,
+    hit: (entry: CacheEntry, shared: boolean) => CacheLookup,
+  ): Promise<CacheLookup> {
+    if (noCache) {
+      this.stats.add('bypasses');
+      return CacheLookup.bypass(this.filler(key, policy, op, undefined), this.config.CACHE_MAX_ENTRY_BYTES);
+    }
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const flight = this.flights.get(key.key);
       if (flight) {
         const json = await this.wait(flight);
         if (json === TIMED_OUT) break;
         const entry = json === undefined ? undefined : this.parse(json);
-        if (entry && servable(entry, wantsStream, input.request))
-          return this.hit(input, entry, wantsStream, true);
+        if (entry && servable(entry)) return hit(entry, true);
         continue;
       }
       const entry = await this.read(key.key);
-      if (entry && servable(entry, wantsStream, input.request))
-        return this.hit(input, entry, wantsStream, false);
+      if (entry && servable(entry)) return hit(entry, false);
       // Another identical request may have started while this one read the store.
       if (this.flights.has(key.key)) continue;
       this.stats.add('misses');
-      return CacheLookup.miss(this.lead(key, policy, input), this.config.CACHE_MAX_ENTRY_BYTES);
+      return CacheLookup.miss(this.lead(key, policy, op), this.config.CACHE_MAX_ENTRY_BYTES);
     }
     // Waited long enough: go upstream alongside the in-flight request and store the answer too.
     this.stats.add('misses');
-    return CacheLookup.miss(this.filler(key, policy, input, undefined), this.config.CACHE_MAX_ENTRY_BYTES);
+    return CacheLookup.miss(this.filler(key, policy, op, undefined), this.config.CACHE_MAX_ENTRY_BYTES);
   }
 
   invalidate(filter: InvalidationFilter): Promise<number> {
     return this.store.invalidate(filter);
   }
 
-  private hit(input: CacheRequest, entry: CacheEntry, stream: boolean, shared: boolean): CacheLookup {
-    const ageSeconds = shared ? 0 : Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000));
-    const usage = usageOf(entry) ?? null;
+  /** Counts a hit; returns the entry's age in seconds (0 for an answer shared in flight). */
+  private countHit(entry: CacheEntry, shared: boolean): number {
     this.stats.add('hits');
     if (shared) this.stats.add('sharedHits');
+    return shared ? 0 : Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000));
+  }
+
+  private hit(input: CacheRequest, entry: CacheEntry, stream: boolean, shared: boolean): CacheLookup {
+    const ageSeconds = this.countHit(entry, shared);
+    const usage = usageOf(entry) ?? null;
     this.stats.add('tokensSaved', (usage?.total_tokens as number | null) ?? 0);
     const principal = input.http.principal;
     this.emit(
@@ -180,18 +246,18 @@ export class CacheService {
   }
 
   /** Registers this request as the one that calls upstream for `key`. */
-  private lead(key: CacheKey, policy: CachePolicy, input: CacheRequest): CacheFiller {
+  private lead(key: CacheKey, policy: CachePolicy, op: CacheEntry['op']): CacheFiller {
     let resolve!: (json: string | undefined) => void;
     const result = new Promise<string | undefined>((done) => (resolve = done));
     const flight: Flight = { result, resolve };
     this.flights.set(key.key, flight);
-    return this.filler(key, policy, input, flight);
+    return this.filler(key, policy, op, flight);
   }
 
   private filler(
     key: CacheKey,
     policy: CachePolicy,
-    input: CacheRequest,
+    op: CacheEntry['op'],
     flight: Flight | undefined,
   ): CacheFiller {
     const finish = (json: string | undefined, write: Promise<void>): void => {
@@ -202,7 +268,7 @@ export class CacheService {
         if (flight && this.flights.get(key.key) === flight) this.flights.delete(key.key);
       });
     };
-    const base = { key: key.key, createdAt: 0, op: input.op };
+    const base = { key: key.key, createdAt: 0, op };
     return {
       fillResponse: (response: CanonicalResponse) => {
         const json = entryJson({ ...base, createdAt: Date.now(), kind: 'response' }, { response });
@@ -210,6 +276,10 @@ export class CacheService {
       },
       fillStream: (chunkJson: string[]) => {
         const json = entryJson({ ...base, createdAt: Date.now(), kind: 'stream' }, { chunkJson });
+        finish(json, this.write(key.key, json, policy.ttlSeconds));
+      },
+      fillPrediction: (prediction: string) => {
+        const json = entryJson({ ...base, createdAt: Date.now(), kind: 'prediction' }, { prediction });
         finish(json, this.write(key.key, json, policy.ttlSeconds));
       },
       abandon: () => {

@@ -1,4 +1,4 @@
-import { ModelEndpointFileConfig } from 'src/config/gateway-config.types';
+import { ModelDeclaration } from 'src/modules/routing/route-table';
 import { parseModelUri } from 'src/config/model-uri';
 import {
   HealthState,
@@ -26,11 +26,7 @@ function model(name: string, extra: Partial<RegistryModel> = {}): RegistryModel 
   return { name, description: null, tags: {}, aliases: {}, versions: [], updatedAt: null, ...extra };
 }
 
-function declared(
-  name: string,
-  uri: string,
-  extra: Partial<ModelEndpointFileConfig> = {},
-): ModelEndpointFileConfig {
+function declared(name: string, uri: string, extra: Partial<ModelDeclaration> = {}): ModelDeclaration {
   const reference = parseModelUri(uri);
   if (typeof reference === 'string') throw new Error(reference);
   return {

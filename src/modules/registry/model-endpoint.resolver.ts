@@ -1,12 +1,13 @@
 import {
   EndpointLimit,
-  ModelEndpointFileConfig,
   ModelReference,
   PREDICT_ENDPOINT_TYPE,
   REGISTRY_PROVIDER,
 } from 'src/config/gateway-config.types';
 import { formatModelReference } from 'src/config/model-uri';
+import { CachePolicyInput } from 'src/modules/cache/cache-policy';
 import { ModelEndpointEntry, ModelServingTarget } from 'src/modules/routing/model-endpoint.entry';
+import { ModelDeclaration } from 'src/modules/routing/route-table';
 import { RegistryModel, RegistrySnapshot, RegistryVersion } from 'src/modules/registry/registry.types';
 
 export type HealthState = 'up' | 'down' | 'unknown';
@@ -25,6 +26,8 @@ export interface ResolveOptions {
    * tags are written by whoever may edit models, so this keeps the gateway from calling arbitrary hosts.
    */
   allowedHosts?: ReadonlySet<string>;
+  /** Top-level `gatehouse.cache`, for auto-exposed endpoints. */
+  cacheDefaults?: CachePolicyInput;
 }
 
 /** One predict endpoint before the health view is applied. */
@@ -38,6 +41,7 @@ export interface Candidate {
   timeoutMs: number;
   target: ModelServingTarget | undefined;
   unavailable: string | undefined;
+  cache?: CachePolicyInput;
 }
 
 const ENDPOINT_NAME = /^[a-zA-Z0-9_\-.]+$/;
@@ -49,7 +53,7 @@ export const EXPOSE_PATH_TAG = 'gatehouse.path';
 
 /** Resolves declared and auto-exposed predict endpoints to a registry version and its serving URL. */
 export function resolveCandidates(
-  declarations: readonly ModelEndpointFileConfig[],
+  declarations: readonly ModelDeclaration[],
   options: ResolveOptions,
 ): Candidate[] {
   const models = new Map((options.snapshot?.models ?? []).map((m) => [m.name, m]));
@@ -68,6 +72,7 @@ export function resolveCandidates(
       limit: declaration.limit,
       path: declaration.path,
       timeoutMs: declaration.timeoutMs ?? options.defaultTimeoutMs,
+      cache: declaration.cache,
       ...resolved,
     };
   });
@@ -88,6 +93,7 @@ export function resolveCandidates(
       limit: null,
       path,
       timeoutMs: options.defaultTimeoutMs,
+      cache: options.cacheDefaults,
       ...resolveTarget(reference, models, options, options.servingUrlTemplate),
     });
   }
@@ -120,6 +126,7 @@ export function toEntries(
       timeoutMs: candidate.timeoutMs,
       target,
       unavailable,
+      ...(candidate.cache === undefined ? {} : { cache: candidate.cache }),
     };
   });
 }

@@ -2,6 +2,7 @@ import { AccessService } from 'src/modules/auth/access.service';
 import { Injectable } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { CsvBody } from 'src/common/http/csv-body';
+import { CacheService } from 'src/modules/cache/cache.service';
 import { UpstreamFailure, UpstreamHttpClient, UpstreamResponse } from 'src/infra/http/upstream-http.client';
 import { ModelEndpointEntry, ModelServingTarget } from 'src/modules/routing/model-endpoint.entry';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
@@ -21,6 +22,7 @@ export class ModelServingService {
     private readonly holder: RouteTableHolder,
     private readonly http: UpstreamHttpClient,
     private readonly access: AccessService,
+    private readonly cache: CacheService,
   ) {}
 
   byName(name: string): ModelEndpointEntry | undefined {
@@ -39,7 +41,8 @@ export class ModelServingService {
 
   async predict(entry: ModelEndpointEntry, body: unknown, reply: FastifyReply): Promise<void> {
     const csv = body instanceof CsvBody;
-    const payload = csv ? body.text : JSON.stringify(validateScoringBody(body));
+    const scoring = csv ? undefined : validateScoringBody(body);
+    const payload = csv ? body.text : JSON.stringify(scoring);
     const target = entry.target;
     if (!target) {
       const message = entry.unavailable ?? `Endpoint '${entry.name}' has no routable model version.`;
@@ -55,12 +58,36 @@ export class ModelServingService {
     void reply.header('x-gatehouse-endpoint', entry.name);
     void reply.header('x-gatehouse-model-version', target.version);
     void reply.header('x-gatehouse-model', `models:/${entry.registeredModel}/${target.version}`);
-    const response = await this.send(entry, target, payload, csv, controller.signal);
-    const text = await this.read(entry, target, response, controller.signal);
-    if (response.status >= 200 && response.status < 300) {
-      void reply.status(200).header('content-type', 'application/json; charset=utf-8').send(text);
-      return;
+    const cached = await this.cache.lookupPrediction({
+      endpoint: { name: entry.name, cache: entry.cache },
+      registeredModel: entry.registeredModel,
+      version: target.version,
+      body: csv ? { csv: body.text } : { json: scoring },
+      http: reply.request,
+    });
+    try {
+      cached.attach(reply);
+      const json = cached.hit
+        ? cached.replayPrediction()
+        : cached.fillPrediction(await this.score(entry, target, payload, csv, controller.signal));
+      void reply.status(200).header('content-type', 'application/json; charset=utf-8').send(json);
+    } finally {
+      // Only a successful answer was filled: errors release waiting requests without an entry.
+      cached.release();
     }
+  }
+
+  /** The scoring server's JSON answer; its failures become MLflow-shaped errors. */
+  private async score(
+    entry: ModelEndpointEntry,
+    target: ModelServingTarget,
+    payload: string,
+    csv: boolean,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const response = await this.send(entry, target, payload, csv, signal);
+    const text = await this.read(entry, target, response, signal);
+    if (response.status >= 200 && response.status < 300) return text;
     throw scoringError(entry, target, response.status, text);
   }
 

@@ -2,6 +2,7 @@ import { AuthModule } from 'src/modules/auth/auth.module';
 import { Module } from '@nestjs/common';
 import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { RoutingModule } from 'src/modules/routing/routing.module';
+import { CacheModule } from 'src/modules/cache/cache.module';
 import { MlflowRegistryClient } from 'src/modules/registry/mlflow-registry.client';
 import { MlflowWebhookController } from 'src/modules/registry/mlflow-webhook.controller';
 import { ModelServingService } from 'src/modules/registry/model-serving.service';
@@ -15,7 +16,7 @@ import { RegistrySnapshotRepository } from 'src/modules/registry/registry-snapsh
 import { ServingHealthMonitor } from 'src/modules/registry/serving-health.monitor';
 
 @Module({
-  imports: [RoutingModule, AuthModule],
+  imports: [RoutingModule, AuthModule, CacheModule],
   controllers: [RegistryController, MlflowWebhookController, PredictController],
   providers: [
     MlflowRegistryClient,

@@ -1,7 +1,6 @@
 import { EMPTY_MODERATION } from 'src/modules/moderation/moderation-policy.schema';
 import { AppConfig, loadAppConfig } from 'src/config/env.config';
-import { ModelEndpointFileConfig } from 'src/config/gateway-config.types';
-import { RouteTable } from 'src/modules/routing/route-table';
+import { ModelDeclaration, RouteTable } from 'src/modules/routing/route-table';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { MlflowRegistryClient } from 'src/modules/registry/mlflow-registry.client';
 import { RegistryEvents, RegistryChangedEvent } from 'src/modules/registry/registry.events';
@@ -78,7 +77,7 @@ class FakeMonitor {
   retain(): void {}
 }
 
-const declaration: ModelEndpointFileConfig = {
+const declaration: ModelDeclaration = {
   name: 'churn',
   modelUri: 'models:/churn@champion',
   reference: { name: 'churn', kind: 'alias', alias: 'champion' },

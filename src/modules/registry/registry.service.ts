@@ -232,6 +232,7 @@ export class RegistryService implements OnModuleInit, OnApplicationBootstrap, On
       exposeAlias: this.config.REGISTRY_EXPOSE_ALIAS,
       defaultTimeoutMs: this.config.SCORING_TIMEOUT_MS,
       allowedHosts: this.allowedHosts,
+      ...(table.cacheDefaults === undefined ? {} : { cacheDefaults: table.cacheDefaults }),
     };
     return resolveCandidates(table.modelDeclarations, options);
   }

@@ -1,4 +1,5 @@
 import { EndpointLimit, PREDICT_ENDPOINT_TYPE, REGISTRY_PROVIDER } from 'src/config/gateway-config.types';
+import { CachePolicyInput } from 'src/modules/cache/cache-policy';
 
 /** Where a predict endpoint's traffic goes right now: one registry version and its scoring server. */
 export interface ModelServingTarget {
@@ -29,4 +30,6 @@ export interface ModelEndpointEntry {
   target: ModelServingTarget | undefined;
   /** Why the endpoint answers 503 now (no such alias, no serving URL, failed health check). */
   unavailable: string | undefined;
+  /** Response cache settings (own `gatehouse.cache` over the top-level one); undefined = none. */
+  cache?: CachePolicyInput;
 }

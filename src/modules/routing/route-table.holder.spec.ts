@@ -1,7 +1,6 @@
 import { EMPTY_MODERATION } from 'src/modules/moderation/moderation-policy.schema';
-import { ModelEndpointFileConfig } from 'src/config/gateway-config.types';
 import { ModelEndpointEntry } from 'src/modules/routing/model-endpoint.entry';
-import { RouteTable } from 'src/modules/routing/route-table';
+import { ModelDeclaration, RouteTable } from 'src/modules/routing/route-table';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 
 function entry(name: string, version: string, path?: string): ModelEndpointEntry {
@@ -21,7 +20,7 @@ function entry(name: string, version: string, path?: string): ModelEndpointEntry
   };
 }
 
-const declaration: ModelEndpointFileConfig = {
+const declaration: ModelDeclaration = {
   name: 'churn',
   modelUri: 'models:/churn@champion',
   reference: { name: 'churn', kind: 'alias', alias: 'champion' },

@@ -61,6 +61,9 @@ export interface TrafficRouteEntry {
 
 export type RouteEntry = EndpointEntry | TrafficRouteEntry;
 
+/** A declared `ml/v1/predict` endpoint with its cache policy parsed and layered over the top-level defaults. */
+export type ModelDeclaration = Omit<ModelEndpointFileConfig, 'cache'> & { cache?: CachePolicyInput };
+
 /** An immutable snapshot of everything a request needs to find its upstream; swapped atomically on change. */
 export class RouteTable {
   private readonly byName: ReadonlyMap<string, RouteEntry>;
@@ -76,7 +79,9 @@ export class RouteTable {
     /** Registry-backed `ml/v1/predict` endpoints, resolved (see RouteTableHolder). */
     readonly models: readonly ModelEndpointEntry[] = [],
     /** The `ml/v1/predict` endpoints gateway.yaml declares, still to be resolved against the registry. */
-    readonly modelDeclarations: readonly ModelEndpointFileConfig[] = [],
+    readonly modelDeclarations: readonly ModelDeclaration[] = [],
+    /** Top-level `gatehouse.cache`: the policy of auto-exposed predict endpoints. */
+    readonly cacheDefaults: CachePolicyInput | undefined = undefined,
   ) {
     const map = new Map<string, RouteEntry>();
     for (const entry of [...endpoints, ...routes]) map.set(entry.name, entry);
@@ -94,6 +99,7 @@ export class RouteTable {
       this.moderation,
       models,
       this.modelDeclarations,
+      this.cacheDefaults,
     );
   }
 
@@ -229,6 +235,13 @@ export function buildRouteTable(
       );
     }
   }
+  const modelDeclarations = (config.modelEndpoints ?? []).map(({ cache, ...model }) => ({
+    ...model,
+    cache: layerCachePolicy(
+      cacheDefaults,
+      parseCachePolicyYaml(cache, `endpoints (${model.name})`, problems),
+    ),
+  }));
   if (problems.length > 0) throw new GatewayConfigError(problems);
-  return new RouteTable(endpoints, routes, revision, moderation, [], config.modelEndpoints ?? []);
+  return new RouteTable(endpoints, routes, revision, moderation, [], modelDeclarations, cacheDefaults);
 }
