@@ -107,6 +107,11 @@ endpoints:
   - name: churn-challenger
     endpoint_type: ml/v1/predict
     model: { provider: mlflow-model-registry, name: "models:/churn@challenger" }
+  - name: churn-cached
+    endpoint_type: ml/v1/predict
+    model: { provider: mlflow-model-registry, name: "models:/churn@cached" }
+    gatehouse:
+      cache: {}
   - name: churn-v1
     endpoint_type: ml/v1/predict
     model: { provider: mlflow-model-registry, name: "models:/churn/1" }
@@ -169,7 +174,13 @@ endpoints:
     expect(models.body.state).toBe('ok');
     const churn = models.body.models.find((m: { name: string }) => m.name === 'churn');
     expect(churn).toMatchObject({ aliases: { champion: '1' }, latestVersion: '2', versionCount: 2 });
-    expect(churn.endpoints.sort()).toEqual(['churn', 'churn-challenger', 'churn-staging', 'churn-v1']);
+    expect(churn.endpoints.sort()).toEqual([
+      'churn',
+      'churn-cached',
+      'churn-challenger',
+      'churn-staging',
+      'churn-v1',
+    ]);
     const versions = await get('/admin/v1/registry/models/churn/versions');
     expect(versions.status).toBe(200);
     const [v1, v2] = versions.body.versions;
@@ -333,6 +344,67 @@ endpoints:
     // Through the webhook, the switch took well under the 10-minute sync interval.
     expect(firstV2 - moved).toBeLessThan(5_000);
   }, 60_000);
+
+  it('caches predictions per resolved version: a hit replays the answer, an alias move starts afresh', async () => {
+    const predict = async (body: unknown, contentType = 'application/json', headers = {}) => {
+      const response = await fetch(`${gateway!.url}/endpoints/churn-cached/invocations`, {
+        method: 'POST',
+        headers: { ...gateway!.authHeaders(), 'content-type': contentType, ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      return {
+        status: response.status,
+        cache: response.headers.get('x-gatehouse-cache'),
+        age: response.headers.get('age'),
+        version: response.headers.get('x-gatehouse-model-version'),
+        text: await response.text(),
+      };
+    };
+    const point = async (version: string) => {
+      await mlflowApi(tracking!.url, 'POST', 'registered-models/alias', {
+        name: 'churn',
+        alias: 'cached',
+        version,
+      });
+      // Probes bypass the cache so they cannot fill the entries under test.
+      await waitFor(async () => {
+        const probe = await predict({ dataframe_records: [{ x: 1 }] }, 'application/json', {
+          'cache-control': 'no-store',
+        });
+        return probe.status === 200 && probe.version === version;
+      }, 10_000);
+    };
+    const X5 = { dataframe_split: { columns: ['x'], data: [[5]] } };
+
+    await point('1');
+    const first = await predict(X5);
+    expect(first).toMatchObject({ status: 200, cache: 'miss', age: null, version: '1' });
+    expect(Math.round((JSON.parse(first.text) as { predictions: number[] }).predictions[0])).toBe(5);
+    // Key order does not split entries; the hit is the scoring server's answer byte for byte.
+    const again = await predict({ dataframe_split: { data: [[5]], columns: ['x'] } });
+    expect(again).toMatchObject({ status: 200, cache: 'hit', version: '1', text: first.text });
+    expect(Number(again.age)).toBeGreaterThanOrEqual(0);
+    // CSV bodies are keyed on their text.
+    expect((await predict('x\n5\n6\n', 'text/csv')).cache).toBe('miss');
+    const csvHit = await predict('x\n5\n6\n', 'text/csv');
+    expect(csvHit).toMatchObject({ status: 200, cache: 'hit', version: '1' });
+    expect((JSON.parse(csvHit.text) as { predictions: number[] }).predictions.map(Math.round)).toEqual([
+      5, 6,
+    ]);
+    // Errors are never cached.
+    const wrong = { dataframe_split: { columns: ['y'], data: [[5]] } };
+    expect(await predict(wrong)).toMatchObject({ status: 400, cache: 'miss' });
+    expect(await predict(wrong)).toMatchObject({ status: 400, cache: 'miss' });
+
+    // The alias moves to v2: the same body is a miss answered by v2, then a hit that still says v2.
+    await point('2');
+    const moved = await predict(X5);
+    expect(moved).toMatchObject({ status: 200, cache: 'miss', version: '2' });
+    expect(Math.round((JSON.parse(moved.text) as { predictions: number[] }).predictions[0])).toBe(50);
+    expect(await predict(X5)).toMatchObject({ status: 200, cache: 'hit', version: '2', text: moved.text });
+    const stats = await get('/admin/v1/cache/stats');
+    expect(stats.body).toMatchObject({ hits: 3 });
+  });
 
   it('auto-exposes models tagged gatehouse.expose=true and removes them when the tag goes', async () => {
     expect((await get('/api/2.0/endpoints/sentiment')).status).toBe(404);
