@@ -164,4 +164,27 @@ describe('predict endpoint resolution', () => {
     );
     expect(toEntries(candidates, () => 'unknown')[0].target?.version).toBe('1');
   });
+
+  it('carries the cache policy: a declaration its own, an auto-exposed model the top-level defaults', () => {
+    const exposed = model('fraud', {
+      tags: { 'gatehouse.expose': 'true' },
+      aliases: { champion: '1' },
+      versions: [version('1')],
+    });
+    const entries = toEntries(
+      resolveCandidates(
+        [
+          declared('cached', 'models:/churn/1', { cache: { scope: 'key' } }),
+          declared('plain', 'models:/churn/1'),
+        ],
+        options([churn, exposed], { cacheDefaults: { ttlSeconds: 5 } }),
+      ),
+      up,
+    );
+    expect(entries.map((e) => [e.name, e.cache])).toEqual([
+      ['cached', { scope: 'key' }],
+      ['plain', undefined],
+      ['fraud', { ttlSeconds: 5 }],
+    ]);
+  });
 });

@@ -117,4 +117,33 @@ describe('buildRouteTable', () => {
     );
     expect(table.endpoints[0].timeouts).toEqual({ headersMs: 1500, idleMs: 700 });
   });
+
+  it('gives predict endpoints their own cache policy over the top-level defaults, and reports bad ones', () => {
+    const predict = (name: string, cache?: unknown) => ({
+      name,
+      modelUri: 'models:/churn@champion',
+      reference: { name: 'churn', kind: 'alias' as const, alias: 'champion' },
+      limit: null,
+      path: undefined,
+      servingUrlTemplate: undefined,
+      timeoutMs: undefined,
+      ...(cache === undefined ? {} : { cache }),
+    });
+    const table = buildRouteTable(
+      fileConfig({
+        extensions: { cache: { ttl_seconds: 60 } },
+        modelEndpoints: [predict('own', { scope: 'global' }), predict('plain')],
+      }),
+      registry,
+      'rev1',
+    );
+    expect(table.modelDeclarations.map((d) => d.cache)).toEqual([
+      { ttlSeconds: 60, scope: 'global' },
+      { ttlSeconds: 60 },
+    ]);
+    expect(table.cacheDefaults).toEqual({ ttlSeconds: 60 });
+    expect(() =>
+      buildRouteTable(fileConfig({ modelEndpoints: [predict('bad', { scope: 'world' })] }), registry, 'r'),
+    ).toThrow('endpoints (bad): gatehouse.cache.scope must be one of team, global, key.');
+  });
 });
