@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { FastifyReply } from 'fastify';
-import { principalOf } from 'src/common/auth/principal';
 import { GatewayErrorCode } from 'src/common/errors/gateway.exception';
 import { validateChat } from 'src/modules/inference/request-validation';
 import { ChatCompletion, ChatMessage, ChatRequest } from 'src/modules/providers/provider-adapter';
@@ -10,12 +9,7 @@ import { RoutingService } from 'src/modules/routing/routing.service';
 import { PublishApiSchema, parseBody } from 'src/modules/prompts/dto/prompt.dto';
 import { PromptApiDto, toApiDto } from 'src/modules/prompts/dto/prompt-response.dto';
 import { PromptCatalogHolder } from 'src/modules/prompts/prompt-catalog.holder';
-import {
-  PROMPT_RENDERED,
-  PROMPTS_CHANGED,
-  PromptRenderedEvent,
-  PromptsChangedEvent,
-} from 'src/modules/prompts/prompt.events';
+import { PROMPTS_CHANGED, PromptsChangedEvent } from 'src/modules/prompts/prompt.events';
 import { PromptException } from 'src/modules/prompts/prompt.exception';
 import { PromptOutputValidator } from 'src/modules/prompts/prompt-output.validator';
 import { PromptRepository } from 'src/modules/prompts/prompt.repository';
@@ -117,21 +111,12 @@ export class PromptApiService {
       if (!reply.raw.writableFinished) controller.abort();
     });
     void reply.header('x-gatehouse-endpoint', endpoint.name);
-    void reply.header('x-gatehouse-prompt', version.template);
-    void reply.header('x-gatehouse-prompt-version', String(version.version));
-    const principal = principalOf(reply.request);
-    this.events.emit(
-      PROMPT_RENDERED,
-      new PromptRenderedEvent(
-        String(reply.request.id),
-        endpoint.name,
-        version.template,
-        version.version,
-        api.version === null ? (api.label ?? 'production') : null,
-        'api',
-        principal?.id ?? null,
-        principal?.teamId ?? null,
-      ),
+    this.prompts.announce(
+      reply,
+      endpoint.name,
+      version,
+      api.version === null ? (api.label ?? 'production') : null,
+      'api',
     );
 
     let attempt = 0;

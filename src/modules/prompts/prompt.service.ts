@@ -40,6 +40,24 @@ export class PromptService {
       return body;
     }
     const { body: rendered, version } = this.render(endpoint.prompt, body);
+    this.announce(
+      reply,
+      endpoint.name,
+      version,
+      'label' in endpoint.prompt ? endpoint.prompt.label : null,
+      'endpoint',
+    );
+    return rendered;
+  }
+
+  /** Tells the caller (headers) and the usage ledger (event) which template version answered. */
+  announce(
+    reply: FastifyReply,
+    endpointName: string,
+    version: { template: string; version: number },
+    label: string | null,
+    via: PromptRenderedEvent['via'],
+  ): void {
     void reply.header('x-gatehouse-prompt', version.template);
     void reply.header('x-gatehouse-prompt-version', String(version.version));
     const principal = principalOf(reply.request);
@@ -47,16 +65,15 @@ export class PromptService {
       PROMPT_RENDERED,
       new PromptRenderedEvent(
         String(reply.request.id),
-        endpoint.name,
+        endpointName,
         version.template,
         version.version,
-        'label' in endpoint.prompt ? endpoint.prompt.label : null,
-        'endpoint',
+        label,
+        via,
         principal?.id ?? null,
         principal?.teamId ?? null,
       ),
     );
-    return rendered;
   }
 
   /** Resolves a selector against the live catalog and renders it into a chat request body. */
