@@ -14,6 +14,7 @@ import { InferenceModule } from 'src/modules/inference/inference.module';
 import { ModerationModule } from 'src/modules/moderation/moderation.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
+import { ObservabilityCoreModule } from 'src/common/observability/observability-core.module';
 
 @Module({})
 export class AppModule {
@@ -23,6 +24,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         EventEmitterModule.forRoot(),
+        ObservabilityCoreModule,
         DatabaseModule,
         RedisModule,
         AuthModule,

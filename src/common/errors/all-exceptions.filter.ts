@@ -28,9 +28,11 @@ export function sendError(
     );
   }
   if (reply.sent || reply.raw.headersSent) {
+    if (request.invocation) request.invocation.errorCode ??= exception.code;
     if (!reply.raw.writableEnded) reply.raw.end();
     return;
   }
+  if (request.invocation) request.invocation.errorCode = exception.code;
   const rendered = renderError(exception, surfaceOf(request.url), request.id);
   void reply.status(rendered.status).headers(rendered.headers).send(rendered.body);
 }

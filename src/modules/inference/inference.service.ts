@@ -7,6 +7,7 @@ import { RequestValidationError, validateRequest } from 'src/modules/inference/r
 import { writeSse } from 'src/modules/inference/sse-writer';
 import { toMlflowResponse } from 'src/modules/inference/mlflow-response';
 import {
+  CanonicalChunk,
   CanonicalRequest,
   ChatRequest,
   EndpointType,
@@ -21,6 +22,9 @@ import { CacheService } from 'src/modules/cache/cache.service';
 import { ModerationService } from 'src/modules/moderation/moderation.service';
 import { PromptService } from 'src/modules/prompts/prompt.service';
 import { ConversationService } from 'src/modules/conversations/conversation.service';
+import { InvocationRecord } from 'src/common/observability/invocation';
+import { InvocationTracker } from 'src/common/observability/invocation-tracker.service';
+import { Telemetry } from 'src/common/observability/telemetry';
 
 /**
  * The surfaces differ only at the edges: how the endpoint is named, how errors look, whether a stream
@@ -53,6 +57,8 @@ export class InferenceService {
     private readonly modelServing: ModelServingService,
     private readonly prompts: PromptService,
     private readonly conversations: ConversationService,
+    private readonly tracker: InvocationTracker,
+    private readonly telemetry: Telemetry,
   ) {}
 
   async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
@@ -61,6 +67,8 @@ export class InferenceService {
       this.access.assertCanInvoke(reply.request, model.name);
       return this.modelServing.predict(model, input.body, reply);
     }
+    const record = this.tracker.begin(reply, input.surface);
+    record.requested = input.name;
     if (model)
       throw GatewayException.invalid(
         `Endpoint '${model.name}' is not ${TYPE_NAME[input.op!]} endpoint.`,
@@ -76,6 +84,7 @@ export class InferenceService {
     const entry = this.resolve(input);
     this.access.assertCanInvoke(reply.request, entry.name);
     const op = input.op ?? OPERATION_OF[entry.endpointType];
+    record.operation = op;
     if (input.op && OPERATION_OF[entry.endpointType] !== input.op) {
       throw new GatewayException(
         400,
@@ -86,9 +95,16 @@ export class InferenceService {
     }
     // Grants may restrict a traffic route to some of its destinations.
     const endpoint = this.access.pick(reply.request, entry);
+    if (entry.kind === 'route') record.route = entry.name;
+    record.endpoint = endpoint.name;
+    record.provider = endpoint.provider;
+    record.model = endpoint.modelName;
     // A template-bound endpoint renders its prompt first (per endpoint, so traffic splits A/B versions).
     const shaped = op === 'chat' ? this.prompts.apply(endpoint, input.body, reply) : input.body;
+    const promptVersion = reply.getHeader('x-gatehouse-prompt-version');
+    if (promptVersion !== undefined) record.promptVersion = String(promptVersion);
     const canonical = validateFor(input.surface, op, shaped);
+    record.stream = canonical.stream === true && op !== 'embeddings';
     // Conversation context and window discipline (DB access only for requests with a conversation id).
     const session =
       op === 'chat' ? await this.conversations.prepare(endpoint, canonical as ChatRequest, reply) : undefined;
@@ -104,27 +120,34 @@ export class InferenceService {
     // Guardrails screen the whole rendered context. The cache is keyed on what would go upstream (the
     // redacted request) and holds answers as the upstream gave them, so reversible placeholders are
     // restored per caller on a hit too; the conversation stores what its caller actually saw.
-    const guard = await this.moderation.screenInput({
-      endpoint,
-      op,
-      request: canonical,
-      principal: reply.request.principal,
-      requestId: String(reply.request.id),
-      signal: controller.signal,
-    });
+    const guard = await this.telemetry.phase('moderation', record, () =>
+      this.moderation.screenInput({
+        endpoint,
+        op,
+        request: canonical,
+        principal: reply.request.principal,
+        requestId: String(reply.request.id),
+        signal: controller.signal,
+      }),
+    );
     // A conversation turn is never answered from the cache: its reply must be generated and stored.
     const cached = session
       ? CacheLookup.off()
-      : await this.cache.lookup({ op, request: guard.request, endpoint, http: reply.request });
+      : await this.telemetry.phase('cache', record, () =>
+          this.cache.lookup({ op, request: guard.request, endpoint, http: reply.request }),
+        );
+    record.cacheHit = cached.hit;
     try {
       cached.attach(reply);
-      if (canonical.stream === true && op !== 'embeddings') {
+      if (record.stream) {
         const source = cached.hit
           ? cached.replayChunks()
-          : cached.capture(await this.routing.openStream(op, guard.request, endpoint, controller.signal));
+          : cached.capture(
+              await this.routing.openStream(op, guard.request, endpoint, controller.signal, record),
+            );
         const includeUsage =
           (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-        const screened = guard.guardStream(source);
+        const screened = guard.guardStream(meterStream(source, record));
         await writeSse(
           reply,
           session ? session.track(screened) : screened,
@@ -133,11 +156,11 @@ export class InferenceService {
         );
         return;
       }
-      const response = await guard.screenOutput(
-        cached.hit
-          ? cached.replayResponse()
-          : cached.fill(await this.routing.invoke(op, guard.request, endpoint, controller.signal)),
-      );
+      const answered = cached.hit
+        ? cached.replayResponse()
+        : cached.fill(await this.routing.invoke(op, guard.request, endpoint, controller.signal, record));
+      recordUsage(record, answered.usage);
+      const response = await guard.screenOutput(answered);
       await session?.complete(response);
       const body = input.surface === 'openai' ? response : toMlflowResponse(op, response, endpoint.provider);
       void reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
@@ -197,6 +220,27 @@ export class InferenceService {
 
   routes(): RouteTable['routes'] {
     return this.routing.table().routes;
+  }
+}
+
+function recordUsage(
+  record: InvocationRecord,
+  usage: { prompt_tokens: number | null; completion_tokens?: number | null } | null | undefined,
+): void {
+  if (!usage) return;
+  if (typeof usage.prompt_tokens === 'number') record.promptTokens = usage.prompt_tokens;
+  if (typeof usage.completion_tokens === 'number') record.completionTokens = usage.completion_tokens;
+}
+
+/** Notes the time to the first chunk and the usage the stream reports, without touching the chunks. */
+async function* meterStream(
+  source: AsyncGenerator<CanonicalChunk>,
+  record: InvocationRecord,
+): AsyncGenerator<CanonicalChunk> {
+  for await (const chunk of source) {
+    record.ttftMs ??= performance.now() - record.startedHr;
+    recordUsage(record, chunk.usage);
+    yield chunk;
   }
 }
 

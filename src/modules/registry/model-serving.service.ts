@@ -8,6 +8,9 @@ import { ModelEndpointEntry, ModelServingTarget } from 'src/modules/routing/mode
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { RegistryErrorCode, RegistryException } from 'src/modules/registry/registry.exception';
 import { validateScoringBody } from 'src/modules/registry/scoring-protocol';
+import { InvocationRecord } from 'src/common/observability/invocation';
+import { InvocationTracker } from 'src/common/observability/invocation-tracker.service';
+import { Telemetry } from 'src/common/observability/telemetry';
 
 const MAX_MESSAGE = 2000;
 
@@ -23,6 +26,8 @@ export class ModelServingService {
     private readonly http: UpstreamHttpClient,
     private readonly access: AccessService,
     private readonly cache: CacheService,
+    private readonly tracker: InvocationTracker,
+    private readonly telemetry: Telemetry,
   ) {}
 
   byName(name: string): ModelEndpointEntry | undefined {
@@ -40,6 +45,12 @@ export class ModelServingService {
   }
 
   async predict(entry: ModelEndpointEntry, body: unknown, reply: FastifyReply): Promise<void> {
+    const record = this.tracker.begin(reply, 'predict');
+    record.operation = 'predict';
+    record.requested = entry.name;
+    record.endpoint = entry.name;
+    record.provider = 'mlflow-model-serving';
+    record.model = entry.registeredModel;
     const csv = body instanceof CsvBody;
     const scoring = csv ? undefined : validateScoringBody(body);
     const payload = csv ? body.text : JSON.stringify(scoring);
@@ -51,6 +62,7 @@ export class ModelServingService {
         message,
       });
     }
+    record.modelVersion = target.version;
     const controller = new AbortController();
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) controller.abort();
@@ -65,15 +77,52 @@ export class ModelServingService {
       body: csv ? { csv: body.text } : { json: scoring },
       http: reply.request,
     });
+    record.cacheHit = cached.hit;
     try {
       cached.attach(reply);
       const json = cached.hit
         ? cached.replayPrediction()
-        : cached.fillPrediction(await this.score(entry, target, payload, csv, controller.signal));
+        : cached.fillPrediction(
+            await this.scoreAttempt(entry, target, payload, csv, controller.signal, record),
+          );
       void reply.status(200).header('content-type', 'application/json; charset=utf-8').send(json);
     } finally {
       // Only a successful answer was filled: errors release waiting requests without an entry.
       cached.release();
+    }
+  }
+
+  /** One scoring call, counted on the request's record and seen by telemetry as a provider attempt. */
+  private async scoreAttempt(
+    entry: ModelEndpointEntry,
+    target: ModelServingTarget,
+    payload: string,
+    csv: boolean,
+    signal: AbortSignal,
+    record: InvocationRecord,
+  ): Promise<string> {
+    const attempt = ++record.attempts;
+    record.target = `${entry.name}@${target.version}`;
+    const scope = this.telemetry.attempt(record, {
+      operation: 'predict',
+      endpoint: entry.name,
+      target: record.target,
+      provider: 'mlflow-model-serving',
+      model: `${entry.registeredModel}/${target.version}`,
+      attempt,
+      stream: false,
+      url: target.url,
+    });
+    try {
+      const json = await this.score(entry, target, payload, csv, signal);
+      scope.end({ status: 200 });
+      return json;
+    } catch (error) {
+      scope.end({
+        status: error instanceof RegistryException ? error.status : undefined,
+        error: signal.aborted ? 'aborted' : 'status',
+      });
+      throw error;
     }
   }
 

@@ -1,0 +1,72 @@
+import { FastifyRequest } from 'fastify';
+
+/** The event every finished inference or prediction request emits, once (see InvocationTracker). */
+export const INVOCATION_FINISHED = 'invocation.finished';
+
+export type InvocationOutcome = 'success' | 'error' | 'cache_hit' | 'cancelled';
+
+/**
+ * One request's facts, filled in by the modules it passes through and emitted when the response is
+ * over (finished, failed or abandoned by the client). The usage ledger, metrics and the access log all
+ * read this one record, so they can never disagree about what happened.
+ */
+export interface InvocationRecord {
+  requestId: string;
+  /** Wall clock at start (ms since epoch). */
+  startedAt: number;
+  /** performance.now() at start, for durations. */
+  startedHr: number;
+  /** `openai` | `mlflow` | `mlflow-v3` | `predict` */
+  surface: string;
+  /** `chat` | `completions` | `embeddings` | `predict` once known. */
+  operation?: string;
+  stream: boolean;
+  /** The name the caller asked for (endpoint or traffic route). */
+  requested?: string;
+  /** The traffic route, when the name was one. */
+  route?: string;
+  /** The endpoint that served the request (after route splits). */
+  endpoint?: string;
+  /** The target that answered (after retries and fallbacks); an endpoint name or `endpoint#target`. */
+  target?: string;
+  provider?: string;
+  /** Upstream model name (LLM) or registered model (MLflow). */
+  model?: string;
+  /** MLflow model version, for registry models. */
+  modelVersion?: string;
+  /** Upstream attempts made (0 for a cache hit or a refusal before routing). */
+  attempts: number;
+  principalId?: string;
+  team?: string;
+  apiKeyId?: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  /** True when the token counts were counted by the gateway rather than reported by the provider. */
+  tokensEstimated?: boolean;
+  costUsd?: number;
+  /** Time to the first streamed chunk, ms from start. */
+  ttftMs?: number;
+  cacheHit: boolean;
+  /** Prompt template and version used (`name@version`). */
+  promptVersion?: string;
+  /** Strongest guardrail action on input / output (`allow` | `redact` | `flag` | `block`). */
+  moderationInput?: string;
+  moderationOutput?: string;
+  /** Gateway error code of a failed request. */
+  errorCode?: string;
+  /** Filled at finish. */
+  status?: number;
+  outcome?: InvocationOutcome;
+  latencyMs?: number;
+  finishedAt?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    invocation?: InvocationRecord;
+  }
+}
+
+export function invocationOf(request: FastifyRequest): InvocationRecord | undefined {
+  return request.invocation;
+}
