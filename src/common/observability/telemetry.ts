@@ -34,19 +34,50 @@ export interface AttemptScope {
 /** Gateway phases that get their own child span. */
 export type Phase = 'auth' | 'limits' | 'prompt' | 'conversation' | 'moderation' | 'cache' | 'routing';
 
+/** Something that wants to see every upstream attempt (tracing, metrics). */
+export interface AttemptObserver {
+  attempt(record: InvocationRecord | undefined, info: AttemptInfo): AttemptScope;
+}
+
+/** Runs a gateway phase inside its own span (the tracing module provides one). */
+export type PhaseRunner = <T>(
+  phase: Phase,
+  record: InvocationRecord | undefined,
+  fn: () => Promise<T>,
+) => Promise<T>;
+
 /**
- * The seam between the request path and observability: modules call it, the observability module binds
- * the real implementation (spans, histograms). The default does nothing and costs nothing.
+ * The seam between the request path and observability: modules on the request path call it; the
+ * observability modules plug in at boot (`usePhaseRunner`, `addAttemptObserver`). With nothing plugged
+ * in it does nothing and costs nothing.
  */
 @Injectable()
 export class Telemetry {
-  /** Runs `fn` inside a child span named `gatehouse.<phase>` of the current request span. */
-  phase<T>(_phase: Phase, _record: InvocationRecord | undefined, fn: () => Promise<T>): Promise<T> {
-    return fn();
+  private runner: PhaseRunner | undefined;
+  private observers: AttemptObserver[] = [];
+
+  usePhaseRunner(runner: PhaseRunner): void {
+    this.runner = runner;
   }
 
-  attempt(_record: InvocationRecord | undefined, _info: AttemptInfo): AttemptScope {
-    return NOOP_SCOPE;
+  addAttemptObserver(observer: AttemptObserver): void {
+    this.observers = [...this.observers, observer];
+  }
+
+  /** Runs `fn` inside a child span named `gatehouse.<phase>` of the current request span. */
+  phase<T>(phase: Phase, record: InvocationRecord | undefined, fn: () => Promise<T>): Promise<T> {
+    return this.runner ? this.runner(phase, record, fn) : fn();
+  }
+
+  attempt(record: InvocationRecord | undefined, info: AttemptInfo): AttemptScope {
+    const observers = this.observers;
+    if (observers.length === 0) return NOOP_SCOPE;
+    if (observers.length === 1) return observers[0].attempt(record, info);
+    const scopes = observers.map((o) => o.attempt(record, info));
+    return {
+      firstByte: () => scopes.forEach((s) => s.firstByte()),
+      end: (result) => scopes.forEach((s) => s.end(result)),
+    };
   }
 }
 
