@@ -62,6 +62,35 @@ export class AuditRepository {
     );
   }
 
+  /** Several entries in one statement (batched writers: guardrail verdicts). */
+  async appendMany(entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const params: unknown[] = [];
+    const rows = entries.map((entry) => {
+      const base = params.length;
+      params.push(
+        entry.actorId,
+        entry.actorName,
+        entry.teamId,
+        entry.action,
+        entry.outcome,
+        entry.targetType,
+        entry.targetId,
+        json(entry.before),
+        json(entry.after),
+        entry.requestId,
+        entry.source,
+      );
+      const p = (i: number) => `$${base + i}`;
+      return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}::jsonb, ${p(9)}::jsonb, ${p(10)}, ${p(11)})`;
+    });
+    await this.dataSource.query(
+      `INSERT INTO audit_log (actor_id, actor_name, team_id, action, outcome, target_type, target_id, before, after, request_id, source)
+       VALUES ${rows.join(', ')}`,
+      params,
+    );
+  }
+
   async query(q: AuditQuery): Promise<AuditRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];

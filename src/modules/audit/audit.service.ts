@@ -34,6 +34,11 @@ export class AuditService {
     });
   }
 
+  /** Entries not tied to an admin request (guardrail verdicts), written together. */
+  appendBatch(entries: readonly AuditEntry[]): Promise<void> {
+    return this.repository.appendMany(entries);
+  }
+
   query(q: AuditQuery): Promise<AuditRow[]> {
     return this.repository.query(q);
   }

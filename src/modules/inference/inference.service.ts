@@ -128,6 +128,7 @@ export class InferenceService {
         principal: reply.request.principal,
         requestId: String(reply.request.id),
         signal: controller.signal,
+        record,
       }),
     );
     // A conversation turn is never answered from the cache: its reply must be generated and stored.

@@ -1,3 +1,5 @@
+import { AuditModule } from 'src/modules/audit/audit.module';
+import { ModerationAuditWriter } from 'src/modules/moderation/moderation-audit.writer';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
@@ -13,10 +15,11 @@ import { OpenAIModerationsService } from 'src/modules/moderation/openai-moderati
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 @Module({
-  imports: [RoutingModule, TypeOrmModule.forFeature([ModerationTeamPolicyEntity])],
+  imports: [RoutingModule, AuditModule, TypeOrmModule.forFeature([ModerationTeamPolicyEntity])],
   controllers: [ModerationController, OpenAIModerationsController],
   providers: [
     ModerationRepository,
+    ModerationAuditWriter,
     ModerationPolicyStore,
     ModerationService,
     ModerationAdminService,

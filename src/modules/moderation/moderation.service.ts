@@ -1,3 +1,4 @@
+import { InvocationRecord } from 'src/common/observability/invocation';
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
@@ -33,6 +34,8 @@ export interface ScreenInput {
   principal: Principal | undefined;
   requestId: string;
   signal: AbortSignal;
+  /** The request's invocation record: the strongest action per stage is noted on it (usage, metrics). */
+  record?: InvocationRecord;
 }
 
 /** The guardrails of one request: the (possibly redacted) request, and the output side to apply later. */
@@ -161,6 +164,10 @@ export class ModerationService {
     streamed: boolean,
     started: number,
   ): void {
+    if (input.record) {
+      if (stage === 'input') input.record.moderationInput = action;
+      else input.record.moderationOutput = action;
+    }
     // A failing listener (metrics, audit) must not turn a moderated request into an error.
     try {
       this.emitVerdict(input, policy, stage, action, verdicts, streamed, started);
