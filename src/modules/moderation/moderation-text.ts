@@ -2,6 +2,7 @@ import {
   CanonicalRequest,
   CanonicalResponse,
   ChatCompletion,
+  ChatMessage,
   ChatRequest,
   CompletionsRequest,
   EmbeddingsRequest,
@@ -35,6 +36,7 @@ export function requestSlots(op: Operation, request: CanonicalRequest): TextSlot
           }
         }
       }
+      addToolArguments(message.tool_calls, message.role, add);
     }
   } else {
     const holder = request as CompletionsRequest & EmbeddingsRequest;
@@ -61,6 +63,10 @@ export function responseSlots(op: Operation, response: CanonicalResponse): TextS
         units.push({ text: choice.message.content, role: 'assistant' });
         setters.push((t) => (choice.message.content = t));
       }
+      addToolArguments(choice.message.tool_calls, 'assistant', (text, role, set) => {
+        units.push({ text, role });
+        setters.push(set);
+      });
     }
   } else if (op === 'completions') {
     for (const choice of (response as TextCompletion).choices) {
@@ -69,6 +75,25 @@ export function responseSlots(op: Operation, response: CanonicalResponse): TextS
     }
   }
   return { units, write: (texts) => texts.forEach((text, i) => setters[i](text)) };
+}
+
+/**
+ * Tool-call arguments are text the model wrote (or a client replays): PII and deny lists apply to them
+ * as to content. They are JSON strings; masks and placeholders contain no quotes or backslashes, so a
+ * redacted argument string stays valid JSON.
+ */
+function addToolArguments(
+  calls: ChatMessage['tool_calls'],
+  role: string | undefined,
+  add: (text: string, role: string | undefined, set: (text: string) => void) => void,
+): void {
+  if (!Array.isArray(calls)) return;
+  for (const call of calls) {
+    const fn = call?.function;
+    if (fn && typeof fn.arguments === 'string' && fn.arguments.length > 0) {
+      add(fn.arguments, role, (t) => (fn.arguments = t));
+    }
+  }
 }
 
 /** A deep copy, so redaction never mutates the parsed body another component may still hold. */
