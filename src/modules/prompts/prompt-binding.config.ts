@@ -1,4 +1,40 @@
-import { LABEL_PATTERN, NAME_PATTERN, PromptSelector } from 'src/modules/prompts/prompt.types';
+import {
+  LABEL_PATTERN,
+  MLFLOW_PROMPT_PREFIX,
+  NAME_PATTERN,
+  PromptSelector,
+} from 'src/modules/prompts/prompt.types';
+
+/** MLflow's prompt names: letters, digits, `_`, `-`, `.` (mlflow/prompt/constants.py PROMPT_NAME_RULE). */
+const MLFLOW_PROMPT_NAME = /^[a-zA-Z0-9_.-]{1,256}$/;
+
+/**
+ * `prompts:/<name>@<alias>` or `prompts:/<name>/<version>` — a prompt in MLflow's Prompt Registry, synced
+ * like models. The selector's template is the URI without its version part (`prompts:/<name>`), a name no
+ * local template can take, so the two catalogs never collide.
+ */
+export function readMlflowPromptUri(uri: string): { binding?: PromptSelector; problems: string[] } {
+  const match = /^prompts:\/([^/@]+)(?:@([^/@]+)|\/(\d+))$/.exec(uri);
+  if (!match || !MLFLOW_PROMPT_NAME.test(match[1])) {
+    return {
+      problems: [
+        `'gatehouse.prompt' '${uri.slice(0, 200)}' must be a mapping, or an MLflow prompt URI 'prompts:/<name>@<alias>' or 'prompts:/<name>/<version>'.`,
+      ],
+    };
+  }
+  const template = `${MLFLOW_PROMPT_PREFIX}${match[1]}`;
+  if (match[3] !== undefined) {
+    const version = Number(match[3]);
+    if (!Number.isSafeInteger(version) || version <= 0) {
+      return { problems: [`'gatehouse.prompt' '${uri}': the version must be a positive integer.`] };
+    }
+    return { binding: { template, version }, problems: [] };
+  }
+  if (!LABEL_PATTERN.test(match[2])) {
+    return { problems: [`'gatehouse.prompt' '${uri}': '${match[2].slice(0, 64)}' is not a valid alias.`] };
+  }
+  return { binding: { template, label: match[2] }, problems: [] };
+}
 
 /**
  * Reads an endpoint's `gatehouse.prompt` block: `{template: <name>, label: <label>}` or
@@ -7,6 +43,7 @@ import { LABEL_PATTERN, NAME_PATTERN, PromptSelector } from 'src/modules/prompts
  */
 export function readPromptBinding(value: unknown): { binding?: PromptSelector; problems: string[] } {
   if (value === undefined || value === null) return { problems: [] };
+  if (typeof value === 'string') return readMlflowPromptUri(value);
   if (typeof value !== 'object' || Array.isArray(value)) {
     return { problems: ["'gatehouse.prompt' must be a mapping with 'template' and 'label' or 'version'."] };
   }

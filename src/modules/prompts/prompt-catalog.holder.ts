@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { PROMPTS_CHANGED } from 'src/modules/prompts/prompt.events';
 import { PromptCatalog } from 'src/modules/prompts/prompt-catalog';
 import { PromptRepository } from 'src/modules/prompts/prompt.repository';
+import { PromptTemplate } from 'src/modules/prompts/prompt.types';
 
 /**
  * Holds the live PromptCatalog. Requests read `current` (no database access); writers swap it whole.
@@ -20,6 +21,8 @@ export class PromptCatalogHolder implements OnApplicationBootstrap, OnApplicatio
   private started = 0;
   private applied = 0;
   current: PromptCatalog = PromptCatalog.empty();
+  private local: PromptCatalog = PromptCatalog.empty();
+  private external: ReadonlyMap<string, PromptTemplate> = new Map();
 
   constructor(
     private readonly repository: PromptRepository,
@@ -48,8 +51,15 @@ export class PromptCatalogHolder implements OnApplicationBootstrap, OnApplicatio
     const catalog = PromptCatalog.fromRows(await this.repository.loadAll());
     if (generation < this.applied) return;
     this.applied = generation;
-    this.current = catalog;
+    this.local = catalog;
+    this.current = catalog.withTemplates(this.external);
     this.stamp = stamp;
+  }
+
+  /** Replaces the templates synced from MLflow's Prompt Registry (a new snapshot; local ones kept). */
+  setExternal(templates: ReadonlyMap<string, PromptTemplate>): void {
+    this.external = templates;
+    this.current = this.local.withTemplates(templates);
   }
 
   private async poll(): Promise<void> {

@@ -76,6 +76,12 @@ export class PromptCatalog {
     return new PromptCatalog(templates, apis);
   }
 
+  /** The same catalog with extra templates (MLflow's Prompt Registry) beside the local ones. */
+  withTemplates(extra: ReadonlyMap<string, PromptTemplate>): PromptCatalog {
+    if (extra.size === 0) return this;
+    return new PromptCatalog(new Map([...this.templates, ...extra]), this.apis);
+  }
+
   /** The version a selector points at now, or undefined when the template, label or version is missing. */
   resolve(selector: PromptSelector): PromptVersion | undefined {
     const template = this.templates.get(selector.template);

@@ -76,3 +76,6 @@ export const TEMPLATE_PARAMS = [
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Templates synced from MLflow's Prompt Registry are named `prompts:/<name>` in the catalog. */
+export const MLFLOW_PROMPT_PREFIX = 'prompts:/';

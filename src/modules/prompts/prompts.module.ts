@@ -1,3 +1,5 @@
+import { MlflowRegistryClient } from 'src/modules/registry/mlflow-registry.client';
+import { MlflowPromptSync } from 'src/modules/prompts/mlflow-prompt.sync';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PromptApiEntity } from 'src/modules/prompts/entities/prompt-api.entity';
@@ -27,6 +29,9 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     PromptService,
     PromptApiService,
     PromptApiDocs,
+    // Its own client for the MLflow Prompt Registry (the registry module keeps its client private).
+    MlflowRegistryClient,
+    MlflowPromptSync,
   ],
   exports: [PromptService, PromptApiDocs],
 })

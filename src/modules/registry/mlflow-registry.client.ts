@@ -101,6 +101,11 @@ export class MlflowRegistryClient implements OnModuleDestroy {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** One GET of MLflow's REST API (`path` after `/api/2.0/mlflow/`), with the client's auth and timeouts. */
+  fetchJson(path: string): Promise<unknown> {
+    return this.get(path);
+  }
+
   private async paged<T>(path: string, key: string): Promise<T[]> {
     const items: T[] = [];
     let pageToken: string | undefined;
