@@ -84,25 +84,25 @@ export class ConfigEntryRepository {
   }
 
   async list(m: EntityManager = this.dataSource.manager): Promise<ConfigEntry[]> {
-    const rows = (await m.query(
+    const rows = await m.query<EntryRow[]>(
       'SELECT kind, name, body, revision, updated_by, updated_at FROM gateway_config_entries ORDER BY kind, name',
-    )) as EntryRow[];
+    );
     return rows.map(toEntry);
   }
 
   /** The id of the newest change: replicas compare it to know whether they are current. */
   async latestChangeId(): Promise<string> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<{ id: string }[]>(
       'SELECT COALESCE(MAX(id), 0)::text AS id FROM gateway_config_changes',
-    )) as { id: string }[];
+    );
     return rows[0].id;
   }
 
   async nextRevision(m: EntityManager, kind: ConfigKind, name: string): Promise<number> {
-    const rows = (await m.query(
+    const rows = await m.query<{ next: number | string }[]>(
       'SELECT COALESCE(MAX(revision), 0) + 1 AS next FROM gateway_config_changes WHERE kind = $1 AND name = $2',
       [kind, name],
-    )) as { next: number | string }[];
+    );
     return Number(rows[0].next);
   }
 
@@ -121,7 +121,7 @@ export class ConfigEntryRepository {
   }
 
   async appendChange(m: EntityManager, change: NewChange): Promise<ConfigChange> {
-    const rows = (await m.query(
+    const rows = await m.query<ChangeRow[]>(
       `INSERT INTO gateway_config_changes (kind, name, revision, action, before, after, actor_id, actor_name, note)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9) RETURNING *`,
       [
@@ -135,7 +135,7 @@ export class ConfigEntryRepository {
         change.actorName,
         change.note,
       ],
-    )) as ChangeRow[];
+    );
     return toChange(rows[0]);
   }
 
@@ -144,10 +144,10 @@ export class ConfigEntryRepository {
     name: string,
     m: EntityManager = this.dataSource.manager,
   ): Promise<ConfigChange[]> {
-    const rows = (await m.query(
+    const rows = await m.query<ChangeRow[]>(
       'SELECT * FROM gateway_config_changes WHERE kind = $1 AND name = $2 ORDER BY revision DESC',
       [kind, name],
-    )) as ChangeRow[];
+    );
     return rows.map(toChange);
   }
 
@@ -157,19 +157,19 @@ export class ConfigEntryRepository {
     name: string,
     revision: number,
   ): Promise<ConfigChange | undefined> {
-    const rows = (await m.query(
+    const rows = await m.query<ChangeRow[]>(
       'SELECT * FROM gateway_config_changes WHERE kind = $1 AND name = $2 AND revision = $3',
       [kind, name, revision],
-    )) as ChangeRow[];
+    );
     return rows[0] ? toChange(rows[0]) : undefined;
   }
 
   /** The id of the running or paused rollout that owns this route's weights, if any. */
   async liveRolloutOn(m: EntityManager, route: string): Promise<string | undefined> {
-    const rows = (await m.query(
+    const rows = await m.query<{ id: string }[]>(
       `SELECT id FROM gateway_rollouts WHERE route = $1 AND state IN ('running', 'paused')`,
       [route],
-    )) as { id: string }[];
+    );
     return rows[0]?.id;
   }
 }

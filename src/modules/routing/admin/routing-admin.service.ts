@@ -159,11 +159,12 @@ export class RoutingAdminService {
     m: EntityManager,
     kind: ConfigKind,
     name: string,
-    change: PlannedChange,
+    plan: (current: ConfigEntry | undefined) => PlannedChange,
     actor: ChangeActor,
   ): Promise<ConfigChange> {
     const entries = await this.repository.list(m);
     const current = entries.find((e) => e.kind === kind && e.name === name);
+    const change = plan(current);
     this.validate(kind, name, entries, current, change.next);
     return this.store(m, kind, name, current, change, actor);
   }
@@ -342,7 +343,7 @@ function entryBody(kind: ConfigKind, body: unknown, pathName: string | undefined
   if (pathName !== undefined) {
     if (entry.name !== undefined && entry.name !== pathName) {
       throw RoutingAdminException.invalid(
-        `The body's name '${String(entry.name).slice(0, 64)}' differs from the name in the path '${pathName}'.`,
+        `The body's name '${JSON.stringify(entry.name).slice(0, 64)}' differs from the name in the path '${pathName}'.`,
         'name',
       );
     }
