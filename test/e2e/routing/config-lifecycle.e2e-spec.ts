@@ -1,6 +1,7 @@
+import { writeFile } from 'node:fs/promises';
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 import { bearer, call, chatBody } from 'test/e2e/support/admin-client';
-import { openaiEndpoint, startGateway, TestGateway } from 'test/e2e/support/test-gateway';
+import { openaiEndpoint, startGateway, TestGateway, waitFor } from 'test/e2e/support/test-gateway';
 
 jest.setTimeout(120_000);
 
@@ -401,5 +402,23 @@ describe('config lifecycle: endpoints and routes through the admin API', () => {
     expect([...upstream].sort()).toEqual(['gpt-a', 'gpt-b']);
     expect(statuses.length).toBeGreaterThan(200);
     expect(failed).toEqual([]);
+  });
+
+  it('applies a YAML edit on top of the API entries, and refuses one that clashes with them', async () => {
+    const yaml = `endpoints:\n${openaiEndpoint('file-chat', 'gpt-file', mock.url)}${openaiEndpoint('file-two', 'gpt-two', mock.url)}`;
+    await writeFile(gw.configPath, yaml);
+    await waitFor(
+      async () =>
+        (await call(gw.url, 'POST', '/v1/chat/completions', admin(), chatBody('file-two'))).status === 200,
+      5000,
+    );
+    expect(await traffic('api-a', 2)).toEqual({ 'gpt-a': 2 });
+    expect((await call(gw.url, 'GET', '/admin/v1/endpoints/file-two', admin())).body.source).toBe('file');
+
+    // The file now declares 'api-a' too: a duplicate name, so the edit is rejected and nothing changes.
+    await writeFile(gw.configPath, `${yaml}${openaiEndpoint('api-a', 'gpt-clash', mock.url)}`);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(await traffic('api-a', 2)).toEqual({ 'gpt-a': 2 });
+    expect((await call(gw.url, 'GET', '/admin/v1/endpoints/api-a', admin())).body.source).toBe('api');
   });
 });

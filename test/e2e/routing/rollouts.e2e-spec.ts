@@ -4,6 +4,15 @@ import { openaiEndpoint, startGateway, TestGateway, waitFor } from 'test/e2e/sup
 
 jest.setTimeout(120_000);
 
+interface RolloutView {
+  id: string;
+  state: string;
+  canary_percentage: number;
+  reason: string | null;
+  history: { event: string; canary_percentage: number }[];
+  last_evaluation: { canary: { requests: number; errors: number; error_rate: number } } | null;
+}
+
 interface Load {
   statuses: number[];
   stop(): Promise<void>;
@@ -40,8 +49,8 @@ describe('progressive rollouts', () => {
     };
   }
 
-  async function rollout(id: string) {
-    return (await call(gw.url, 'GET', `/admin/v1/rollouts/${id}`, admin())).body;
+  async function rollout(id: string): Promise<RolloutView> {
+    return (await call<RolloutView>(gw.url, 'GET', `/admin/v1/rollouts/${id}`, admin())).body;
   }
 
   async function upstreamOf(model: string, n: number): Promise<Record<string, number>> {
@@ -124,8 +133,8 @@ routes:
       ['advanced', 100],
       ['completed', 100],
     ]);
-    expect(done.last_evaluation.canary.requests).toBeGreaterThanOrEqual(5);
-    expect(done.last_evaluation.canary.error_rate).toBe(0);
+    expect(done.last_evaluation!.canary.requests).toBeGreaterThanOrEqual(5);
+    expect(done.last_evaluation!.canary.error_rate).toBe(0);
     // Zero failed requests while the weights moved three times.
     expect(traffic.statuses.length).toBeGreaterThan(30);
     expect(traffic.statuses.filter((s) => s !== 200)).toEqual([]);
@@ -178,7 +187,7 @@ routes:
       await waitFor(async () => ((await rollout(id)).last_evaluation?.canary.requests ?? 0) >= 3, 30_000);
       const healthy = await rollout(id);
       expect(healthy).toMatchObject({ state: 'running', canary_percentage: 20 });
-      expect(healthy.last_evaluation.canary.errors).toBe(0);
+      expect(healthy.last_evaluation!.canary.errors).toBe(0);
       // The canary's server goes away: its requests now fail (502).
       await doomed.close();
       await waitFor(async () => (await rollout(id)).state !== 'running', 30_000);
