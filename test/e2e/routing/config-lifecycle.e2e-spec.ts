@@ -329,6 +329,32 @@ describe('config lifecycle: endpoints and routes through the admin API', () => {
     ]);
   });
 
+  it('finishes a request in flight on the table it started with', async () => {
+    await call(
+      gw.url,
+      'POST',
+      '/admin/v1/endpoints',
+      admin(),
+      apiEndpoint('slowpoke', 'mock-slow', mock.url),
+    );
+    const before = mock.requests.length;
+    // mock-slow answers after 3 s; the endpoint changes while the request waits for it.
+    const inFlight = call(gw.url, 'POST', '/v1/chat/completions', admin(), chatBody('slowpoke'));
+    await waitFor(() => mock.requests.length > before, 2000);
+    const changed = await call(
+      gw.url,
+      'PUT',
+      '/admin/v1/endpoints/slowpoke',
+      admin(),
+      apiEndpoint('slowpoke', 'gpt-fast', mock.url),
+    );
+    expect(changed.status).toBe(200);
+    expect(await traffic('slowpoke', 1)).toEqual({ 'gpt-fast': 1 });
+    const slow = await inFlight;
+    expect(slow.status).toBe(200);
+    expect(slow.body.model).toContain('mock-slow');
+  });
+
   it('needs routing.read to look and routing.write to change', async () => {
     const principal = await call(gw.url, 'POST', '/admin/v1/principals', admin(), {
       kind: 'user',

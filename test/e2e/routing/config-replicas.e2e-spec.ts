@@ -75,6 +75,7 @@ describe('config changes on two replicas sharing one PostgreSQL', () => {
     );
     expect(created.status).toBe(201);
     const elapsed = await until(b, mock, 'ep-a', 'gpt-a', 1000);
+    console.log(`endpoint created on A served by B after ${elapsed} ms`);
     expect(elapsed).toBeLessThan(1000);
   });
 
@@ -87,7 +88,9 @@ describe('config changes on two replicas sharing one PostgreSQL', () => {
     expect((await call(a.url, 'PUT', '/admin/v1/routes/r', a.authHeaders(), route('r', 0, 100))).status).toBe(
       200,
     );
-    expect(await until(b, mock, 'r', 'gpt-b', 1000)).toBeLessThan(1000);
+    const weights = await until(b, mock, 'r', 'gpt-b', 1000);
+    console.log(`new weights on A in effect on B after ${weights} ms`);
+    expect(weights).toBeLessThan(1000);
     const back = await call(a.url, 'POST', '/admin/v1/routes/r/rollback', a.authHeaders(), { revision: 1 });
     expect(back.body.revision).toBe(3);
     expect(await until(b, mock, 'r', 'gpt-a', 1000)).toBeLessThan(1000);
@@ -121,6 +124,7 @@ describe('config changes on two replicas sharing one PostgreSQL', () => {
       await db.end();
     }
     const elapsed = await until(b, mock, 'r', 'gpt-b', 3000);
+    console.log(`change without NOTIFY picked up by B after ${elapsed} ms (reconcile every 500 ms)`);
     expect(elapsed).toBeLessThan(1500);
   });
 
