@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { routingEnv } from 'src/config/env/routing.env';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
 export const SECRET_ENV_KEYS = [
@@ -108,6 +109,7 @@ const envSchema = z.object({
   UPSTREAM_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   UPSTREAM_CONNECTIONS: int(1, 100_000).default(256),
   ...authEnv,
+  ...routingEnv,
   /** Every Gatehouse key in Redis starts with this (several gateways or test runs can share one Redis). */
   REDIS_KEY_PREFIX: z
     .string()

@@ -25,6 +25,26 @@ export class AuditService {
     await this.repository.append(entryOf(request, event, 'success'), manager);
   }
 
+  /** A change the gateway makes by itself (e.g. a rollout step), attributed to `actorName`, in its transaction. */
+  async system(actorName: string, event: AuditEvent, manager: EntityManager): Promise<void> {
+    await this.repository.append(
+      {
+        actorId: null,
+        actorName,
+        teamId: event.teamId ?? null,
+        action: event.action,
+        outcome: 'success',
+        targetType: event.targetType,
+        targetId: event.targetId ?? null,
+        before: event.before ?? null,
+        after: event.after ?? null,
+        requestId: null,
+        source: null,
+      },
+      manager,
+    );
+  }
+
   /** A denial: never delays or fails the response; a write failure is logged. */
   denied(request: FastifyRequest, event: AuditEvent): void {
     this.repository.append(entryOf(request, event, 'denied')).catch((error: unknown) => {

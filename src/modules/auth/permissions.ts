@@ -30,6 +30,8 @@ export const PERMISSIONS = [
   'cache.admin',
   'moderation.admin',
   'tenancy.all',
+  'routing.read',
+  'routing.write',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -43,6 +45,7 @@ const VIEWER: Permission[] = [
   'subscriptions.read',
   'registry.read',
   'prompts.read',
+  'routing.read',
 ];
 const DEVELOPER: Permission[] = [
   ...VIEWER,
@@ -63,6 +66,7 @@ const OPERATOR: Permission[] = [
   'registry.sync',
   'prompts.write',
   'cache.admin',
+  'routing.write',
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {

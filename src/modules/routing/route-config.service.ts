@@ -1,11 +1,20 @@
 import { createHash } from 'node:crypto';
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { parseGatewayConfig } from 'src/config/gateway-config.loader';
 import { GatewayConfigError } from 'src/config/gateway-config.types';
 import { GatewayConfigSource } from 'src/config/gateway-config.source';
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
+import {
+  combineConfigText,
+  ConfigEntry,
+  FileEntries,
+  fileEntriesOf,
+} from 'src/modules/routing/admin/config-entries';
+import { ConfigEntryRepository } from 'src/modules/routing/admin/config-entry.repository';
+import { RoutingChangeNotifier } from 'src/modules/routing/admin/routing-change.notifier';
 import { ConfigRevisionRepository } from 'src/modules/routing/config-revision.repository';
-import { buildRouteTable } from 'src/modules/routing/route-table';
+import { buildRouteTable, RouteTable } from 'src/modules/routing/route-table';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { SecretsService } from 'src/modules/secrets/secrets.service';
 
@@ -15,14 +24,25 @@ export interface ReloadResult {
   problems: string[];
 }
 
+export type Composition = { table: RouteTable; problems: [] } | { table: undefined; problems: string[] };
+
 /**
- * Turns gateway.yaml into the live RouteTable: at boot (an invalid file aborts start-up with every
- * problem listed) and on every edit (an invalid edit keeps the running table and logs why).
+ * Turns gateway.yaml plus the API-managed entries (database) into the live RouteTable: at boot (an
+ * invalid config aborts start-up with every problem listed), on every file edit (an invalid edit keeps
+ * the running table and logs why), and on every committed admin change of any replica (NOTIFY, with a
+ * periodic reconcile against the latest revision id in case a notification was missed). Every rebuild
+ * goes through the unchanged loader and buildRouteTable, and is serialised on this replica.
  */
 @Injectable()
-export class RouteConfigService implements OnApplicationBootstrap {
+export class RouteConfigService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('GatewayConfig');
-  private lastRevision = '';
+  private fileHash = '';
+  private fileText = 'endpoints: []\n';
+  private fileEntries: FileEntries = { endpoints: [], routes: [] };
+  private entries: readonly ConfigEntry[] = [];
+  private changeId = '0';
+  private queue: Promise<unknown> = Promise.resolve();
+  private reconcileTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly source: GatewayConfigSource,
@@ -30,6 +50,9 @@ export class RouteConfigService implements OnApplicationBootstrap {
     private readonly holder: RouteTableHolder,
     private readonly revisions: ConfigRevisionRepository,
     private readonly secrets: SecretsService,
+    private readonly entryRepository: ConfigEntryRepository,
+    private readonly notifier: RoutingChangeNotifier,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -39,30 +62,86 @@ export class RouteConfigService implements OnApplicationBootstrap {
     } catch {
       throw new GatewayConfigError([`Cannot read the gateway config file at ${this.source.path}.`]);
     }
-    const result = await this.apply(text, 'boot');
+    this.changeId = await this.entryRepository.latestChangeId();
+    this.entries = await this.entryRepository.list();
+    const result = await this.applyFile(text, 'boot');
     if (!result.applied) throw new GatewayConfigError(result.problems);
     this.source.watch(async () => {
       await this.reloadFromDisk();
     });
+    await this.notifier.subscribe(() => void this.refresh());
+    this.reconcileTimer = setInterval(() => void this.refresh(), this.config.ROUTING_RECONCILE_INTERVAL_MS);
+    this.reconcileTimer.unref();
   }
 
-  async reloadFromDisk(): Promise<ReloadResult> {
-    let text: string;
-    try {
-      text = (await this.source.read()).text;
-    } catch {
-      const problems = [
-        `Cannot read the gateway config file at ${this.source.path}; keeping the running config.`,
-      ];
-      this.logger.warn(problems[0]);
-      return { applied: false, revision: this.lastRevision, problems };
-    }
-    return this.apply(text, 'file-watch');
+  onModuleDestroy(): void {
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
   }
 
-  private async apply(text: string, sourceLabel: string): Promise<ReloadResult> {
+  /** The entries gateway.yaml declares (file-managed) as last applied. */
+  get file(): FileEntries {
+    return this.fileEntries;
+  }
+
+  /** Builds (without applying) the table of the running file plus the given API entries. */
+  compose(entries: readonly ConfigEntry[]): Composition {
+    return this.build(this.fileText, entries);
+  }
+
+  reloadFromDisk(): Promise<ReloadResult> {
+    return this.serialised(async () => {
+      let text: string;
+      try {
+        text = (await this.source.read()).text;
+      } catch {
+        const problems = [
+          `Cannot read the gateway config file at ${this.source.path}; keeping the running config.`,
+        ];
+        this.logger.warn(problems[0]);
+        return { applied: false, revision: this.fileHash, problems };
+      }
+      return this.applyFile(text, 'file-watch');
+    });
+  }
+
+  /**
+   * Brings this replica up to the database's latest revision (no-op when current unless forced).
+   * Called after a local commit, on NOTIFY from other replicas, and by the periodic reconcile.
+   */
+  refresh(force = false): Promise<void> {
+    return this.serialised(async () => {
+      try {
+        const latest = await this.entryRepository.latestChangeId();
+        if (!force && latest === this.changeId) return;
+        const entries = await this.entryRepository.list();
+        const result = this.build(this.fileText, entries);
+        if (!result.table) {
+          this.logger.warn(
+            `admin config revision ${latest} does not validate on this replica, keeping the running config:\n  ${result.problems.join('\n  ')}`,
+          );
+          return;
+        }
+        this.holder.swap(result.table);
+        this.entries = entries;
+        this.changeId = latest;
+        this.logger.log(`applied admin config revision ${latest} (${this.summary(result.table)})`);
+      } catch (error) {
+        this.logger.warn(
+          `could not refresh the admin config: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    });
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private build(fileText: string, entries: readonly ConfigEntry[]): Composition {
+    const text = combineConfigText(fileText, entries);
     const revision = createHash('sha256').update(text).digest('hex');
-    if (revision === this.lastRevision) return { applied: true, revision, problems: [] };
     try {
       const fileConfig = parseGatewayConfig(text, {
         // `$secret:NAME` resolves to a provider secret stored (encrypted) through the admin API.
@@ -70,12 +149,28 @@ export class RouteConfigService implements OnApplicationBootstrap {
         knownProviders: this.registry.knownProviders(),
         baseDir: this.source.path.replace(/[\\/][^\\/]*$/, ''),
       });
-      const table = buildRouteTable(fileConfig, this.registry, revision);
+      return { table: buildRouteTable(fileConfig, this.registry, revision), problems: [] };
+    } catch (error) {
+      if (!(error instanceof GatewayConfigError)) throw error;
+      return { table: undefined, problems: error.problems };
+    }
+  }
+
+  private summary(table: RouteTable): string {
+    return `${table.endpoints.length} endpoints, ${table.routes.length} routes`;
+  }
+
+  private async applyFile(text: string, sourceLabel: string): Promise<ReloadResult> {
+    const revision = createHash('sha256').update(text).digest('hex');
+    if (revision === this.fileHash) return { applied: true, revision, problems: [] };
+    const result = this.build(text, this.entries);
+    if (result.table) {
+      const table = result.table;
       this.holder.swap(table);
-      this.lastRevision = revision;
-      this.logger.log(
-        `applied config ${revision.slice(0, 12)} (${table.endpoints.length} endpoints, ${table.routes.length} routes)`,
-      );
+      this.fileHash = revision;
+      this.fileText = text;
+      this.fileEntries = fileEntriesOf(text);
+      this.logger.log(`applied config ${revision.slice(0, 12)} (${this.summary(table)})`);
       await this.record({
         sha256: revision,
         source: sourceLabel,
@@ -85,21 +180,19 @@ export class RouteConfigService implements OnApplicationBootstrap {
         problems: [],
       });
       return { applied: true, revision, problems: [] };
-    } catch (error) {
-      if (!(error instanceof GatewayConfigError)) throw error;
-      this.logger.warn(
-        `rejected config ${revision.slice(0, 12)}${this.lastRevision ? ', keeping the running config' : ''}:\n  ${error.problems.join('\n  ')}`,
-      );
-      await this.record({
-        sha256: revision,
-        source: sourceLabel,
-        status: 'rejected',
-        endpointNames: [],
-        routeNames: [],
-        problems: error.problems,
-      });
-      return { applied: false, revision: this.lastRevision, problems: error.problems };
     }
+    this.logger.warn(
+      `rejected config ${revision.slice(0, 12)}${this.fileHash ? ', keeping the running config' : ''}:\n  ${result.problems.join('\n  ')}`,
+    );
+    await this.record({
+      sha256: revision,
+      source: sourceLabel,
+      status: 'rejected',
+      endpointNames: [],
+      routeNames: [],
+      problems: result.problems,
+    });
+    return { applied: false, revision: this.fileHash, problems: result.problems };
   }
 
   private async record(revision: Parameters<ConfigRevisionRepository['record']>[0]): Promise<void> {

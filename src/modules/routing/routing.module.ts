@@ -9,9 +9,23 @@ import { RouteConfigService } from 'src/modules/routing/route-config.service';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { SecretsModule } from 'src/modules/secrets/secrets.module';
+import { AuditModule } from 'src/modules/audit/audit.module';
+import { ConfigEntryRepository } from 'src/modules/routing/admin/config-entry.repository';
+import { RoutingChangeNotifier } from 'src/modules/routing/admin/routing-change.notifier';
+import { RoutingAdminService } from 'src/modules/routing/admin/routing-admin.service';
+import {
+  EndpointsAdminController,
+  RoutesAdminController,
+} from 'src/modules/routing/admin/routing-admin.controller';
 
 @Module({
-  imports: [ProvidersModule, SecretsModule, TypeOrmModule.forFeature([GatewayConfigRevisionEntity])],
+  imports: [
+    ProvidersModule,
+    SecretsModule,
+    AuditModule,
+    TypeOrmModule.forFeature([GatewayConfigRevisionEntity]),
+  ],
+  controllers: [EndpointsAdminController, RoutesAdminController],
   providers: [
     GatewayConfigSource,
     UpstreamHttpClient,
@@ -19,7 +33,10 @@ import { SecretsModule } from 'src/modules/secrets/secrets.module';
     RouteTableHolder,
     RouteConfigService,
     RoutingService,
+    ConfigEntryRepository,
+    RoutingChangeNotifier,
+    RoutingAdminService,
   ],
-  exports: [RoutingService, RouteConfigService, RouteTableHolder],
+  exports: [RoutingService, RouteConfigService, RouteTableHolder, RoutingAdminService, RoutingChangeNotifier],
 })
 export class RoutingModule {}
