@@ -24,8 +24,8 @@ export class BillingController {
   @ApiOperation({
     summary:
       'Usage sums (requests, tokens, cost, errors, cache hits, avg/p95 latency) for a period, optionally per ' +
-      'team|key|principal|endpoint|model|day|outcome (groupBy, comma-separated). Filters: from, to, team, key, ' +
-      'principal, endpoint, model, provider, outcome, status. Without billing.admin: own team only.',
+      'team|key|principal|endpoint|model|day|outcome (groupBy, comma-separated). Filters: from, to, teamId, ' +
+      'apiKeyId, principalId, endpoint, model, provider, outcome, status. Without billing.admin: own team only.',
   })
   usage(@Req() request: FastifyRequest, @Query(new ZodPipe(UsageQueryDto)) query: UsageQuery) {
     return this.reports.usage(request, query);

@@ -149,8 +149,8 @@ export class UsageReportService {
         errors: 0,
         cacheHits: 0,
       };
-      // Cost is summed in integer nano-dollars so that many small amounts add up exactly.
-      let nano = 0n;
+      // Cost is summed exactly, in units of 1e-10 USD (the ledger's scale), from PostgreSQL's decimals.
+      let units = 0n;
       for (const r of list) {
         t.requests += r.requests;
         t.promptTokens += r.promptTokens;
@@ -159,9 +159,9 @@ export class UsageReportService {
         t.unpricedRequests += r.unpricedRequests;
         t.errors += r.errors;
         t.cacheHits += r.cacheHits;
-        nano += BigInt(Math.round(Number(r.costUsd) * 1e9));
+        units += decimalUnits(r.costUsd);
       }
-      t.costUsd = Number(nano) / 1e9;
+      t.costUsd = Number(units) / 1e10;
       return t;
     };
     return {
@@ -205,9 +205,9 @@ export class UsageReportService {
     const filter: UsageFilter = {
       from,
       to,
-      team: q.team,
-      key: q.key,
-      principal: q.principal,
+      team: q.teamId,
+      key: q.apiKeyId,
+      principal: q.principalId,
       endpoint: q.endpoint,
       model: q.model,
       provider: q.provider,
@@ -216,11 +216,11 @@ export class UsageReportService {
     };
     if (actor.permissions.has('billing.admin')) return filter;
     if (actor.teamId) {
-      if (q.team !== undefined && q.team !== actor.teamId) throw BillingErrors.otherTeam();
+      if (q.teamId !== undefined && q.teamId !== actor.teamId) throw BillingErrors.otherTeam();
       filter.team = actor.teamId;
     } else {
-      if (q.team !== undefined) throw BillingErrors.otherTeam();
-      if (q.principal !== undefined && q.principal !== actor.id) throw BillingErrors.otherTeam();
+      if (q.teamId !== undefined) throw BillingErrors.otherTeam();
+      if (q.principalId !== undefined && q.principalId !== actor.id) throw BillingErrors.otherTeam();
       filter.principal = actor.id;
     }
     return filter;
@@ -263,6 +263,12 @@ function period(
   }
   if (from >= to) throw BillingErrors.badPeriod('`from` must be before `to`.');
   return { from: new Date(from), to: new Date(to) };
+}
+
+/** `"12.3400000000"` → 123400000000n (exact, 10 decimals). */
+function decimalUnits(value: string): bigint {
+  const [whole, fraction = ''] = value.split('.');
+  return BigInt(whole || '0') * 10_000_000_000n + BigInt((fraction + '0000000000').slice(0, 10));
 }
 
 function encodeCursor(startedAt: string, id: string): string {

@@ -17,9 +17,10 @@ const text = z.string().min(1).max(256);
 const filters = {
   from: instant.optional(),
   to: instant.optional(),
-  team: text.optional(),
-  key: text.optional(),
-  principal: text.optional(),
+  teamId: text.optional(),
+  /** Not `key`: credentials-looking query parameters are refused gateway-wide. */
+  apiKeyId: text.optional(),
+  principalId: text.optional(),
   endpoint: text.optional(),
   model: text.optional(),
   provider: text.optional(),
@@ -56,7 +57,7 @@ export type UsageRecordsQuery = z.infer<typeof UsageRecordsQueryDto>;
 export const ChargebackQueryDto = z.strictObject({
   from: instant.optional(),
   to: instant.optional(),
-  team: text.optional(),
+  teamId: text.optional(),
   format: z.enum(['json', 'csv']).default('json'),
 });
 export type ChargebackQuery = z.infer<typeof ChargebackQueryDto>;
