@@ -387,3 +387,49 @@ describe('usage ledger: outages and shutdown', () => {
     }
   });
 });
+
+/** The same ledger and reports on the embedded database (PGlite). */
+describe('usage ledger on embedded PGlite', () => {
+  let mock: OpenAIMock;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    process.env.MOCK_OPENAI_KEY = MOCK_API_KEY;
+    mock = await startOpenAIMock();
+    gateway = await startGateway(yaml(mock.url), { embedded: true });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await mock?.close();
+  });
+
+  it('records requests and reports them', async () => {
+    let prompt = 0;
+    for (const content of ['one two', 'three four five']) {
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...gateway.authHeaders() },
+        body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content }] }),
+      });
+      expect(response.status).toBe(200);
+      prompt += ((await response.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens;
+    }
+    await gateway.app.get(UsageRecorder).flush();
+    const usage = await fetch(`${gateway.url}/admin/v1/usage?groupBy=endpoint,day`, {
+      headers: gateway.authHeaders(),
+    });
+    expect(usage.status).toBe(200);
+    const body = (await usage.json()) as {
+      totals: { requests: number; promptTokens: number };
+      groups: { endpoint: string; requests: number; p95LatencyMs: number }[];
+    };
+    expect(body.totals).toMatchObject({ requests: 2, promptTokens: prompt });
+    expect(body.groups).toEqual([expect.objectContaining({ endpoint: 'chat', requests: 2 })]);
+    expect(body.groups[0].p95LatencyMs).toBeGreaterThan(0);
+    const csv = await fetch(`${gateway.url}/admin/v1/chargeback?format=csv`, {
+      headers: gateway.authHeaders(),
+    });
+    expect((await csv.text()).split('\r\n')).toHaveLength(3);
+  });
+});
