@@ -16,6 +16,7 @@ import { RegistryModule } from 'src/modules/registry/registry.module';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
 import { ObservabilityCoreModule } from 'src/common/observability/observability-core.module';
 import { RolloutsModule } from 'src/modules/rollouts/rollouts.module';
+import { BillingModule } from 'src/modules/billing/billing.module';
 
 @Module({})
 export class AppModule {
@@ -35,6 +36,7 @@ export class AppModule {
         RegistryModule,
         PromptsModule,
         RolloutsModule,
+        BillingModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -35,7 +35,18 @@ export interface OpenAIMock {
   requests: RecordedRequest[];
   /** Number of requests whose client connection closed before the mock finished answering. */
   aborted: () => number;
+  /**
+   * The usage the mock itself reported to its callers (JSON `usage` objects and stream usage chunks it
+   * sent): what a provider would bill. Ledger tests compare their totals with it.
+   */
+  reported: () => ReportedUsage;
   close(): Promise<void>;
+}
+
+export interface ReportedUsage {
+  responses: number;
+  promptTokens: number;
+  completionTokens: number;
 }
 
 export const MOCK_API_KEY = 'sk-mock-valid-key';
@@ -85,6 +96,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function startOpenAIMock(): Promise<OpenAIMock> {
   const requests: RecordedRequest[] = [];
   let aborted = 0;
+  const reported: ReportedUsage = { responses: 0, promptTokens: 0, completionTokens: 0 };
+  const report = (usage: { prompt_tokens: number; completion_tokens?: number }) => {
+    reported.responses++;
+    reported.promptTokens += usage.prompt_tokens;
+    reported.completionTokens += usage.completion_tokens ?? 0;
+  };
   const sockets = new Set<import('node:net').Socket>();
 
   const server: Server = createServer((req, res) => {
@@ -268,6 +285,7 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
       usage,
       system_fingerprint: 'fp_mock',
     });
+    report(usage);
   }
 
   async function chatStream(
@@ -335,7 +353,10 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
       }
       chunk({}, 'stop');
     }
-    if (includeUsage) res.write(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
+    if (includeUsage) {
+      res.write(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
+      report(usage);
+    }
     if (model !== 'mock-no-done') res.write('data: [DONE]\n\n');
     res.end();
   }
@@ -369,6 +390,7 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
       choices: [{ index: 0, text, logprobs: null, finish_reason: 'stop' }],
       usage: usageFor(prompt, text),
     });
+    report(usageFor(prompt, text));
   }
 
   function moderations(res: ServerResponse, model: string, body: Record<string, unknown>) {
@@ -424,6 +446,7 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
       model,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     });
+    report({ prompt_tokens: tokens });
   }
 
   server.on('connection', (socket) => {
@@ -436,6 +459,7 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
     url: `http://127.0.0.1:${port}`,
     requests,
     aborted: () => aborted,
+    reported: () => ({ ...reported }),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { FastifyReply } from 'fastify';
@@ -30,6 +31,7 @@ export class InvocationTracker {
       principalId: principal?.id,
       team: principal?.teamId ?? undefined,
       apiKeyId: principal?.apiKeyId ?? undefined,
+      invocationId: randomUUID(),
     };
     request.invocation = record;
     reply.raw.once('close', () => this.finish(record, reply));

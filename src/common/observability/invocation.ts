@@ -59,6 +59,11 @@ export interface InvocationRecord {
   outcome?: InvocationOutcome;
   latencyMs?: number;
   finishedAt?: number;
+  /**
+   * Gateway-generated, unique per request (a UUID), unlike `requestId`, which echoes a caller's
+   * x-request-id and so can repeat (client retries). The usage ledger is keyed on it.
+   */
+  invocationId?: string;
 }
 
 declare module 'fastify' {

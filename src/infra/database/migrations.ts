@@ -6,6 +6,7 @@ import { ModerationTeamPolicies1764400000000 } from 'migrations/1764400000000-mo
 import { PromptTemplates1764500000000 } from 'migrations/1764500000000-prompt-templates';
 import { Conversations1764500000001 } from 'migrations/1764500000001-conversations';
 import { ConfigLifecycle1764650000000 } from 'migrations/1764650000000-config-lifecycle';
+import { UsageLedger1764750000000 } from 'migrations/1764750000000-usage-ledger';
 
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   PromptTemplates1764500000000,
   Conversations1764500000001,
   ConfigLifecycle1764650000000,
+  UsageLedger1764750000000,
 ];

@@ -32,6 +32,8 @@ export const PERMISSIONS = [
   'tenancy.all',
   'routing.read',
   'routing.write',
+  'billing.read',
+  'billing.admin',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -46,6 +48,7 @@ const VIEWER: Permission[] = [
   'registry.read',
   'prompts.read',
   'routing.read',
+  'billing.read',
 ];
 const DEVELOPER: Permission[] = [
   ...VIEWER,

@@ -10,12 +10,16 @@ export interface TcpProxy {
   stall(): void;
   resume(): void;
   kill(): Promise<void>;
+  /** Drops every relayed connection and refuses new ones (a server that went down) until `restore()`. */
+  cut(): void;
+  restore(): void;
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   const held: { to: Socket; data: Buffer }[] = [];
   let stalled = false;
+  let refusing = false;
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -26,6 +30,10 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     else to.write(data);
   };
   const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     track(client);
     const upstream = createConnection({ host: targetHost, port: targetPort });
     track(upstream);
@@ -43,6 +51,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     resume: () => {
       stalled = false;
       for (const { to, data } of held.splice(0)) if (!to.destroyed) to.write(data);
+    },
+    cut: () => {
+      refusing = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore: () => {
+      refusing = false;
     },
     kill: () =>
       new Promise<void>((resolve) => {

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { BillingController } from 'src/modules/billing/billing.controller';
+import { LedgerSpillStore } from 'src/modules/billing/ledger-spill.store';
+import { UsageLedgerRepository } from 'src/modules/billing/usage-ledger.repository';
+import { UsageQueryRepository } from 'src/modules/billing/usage-query.repository';
+import { UsageRecorder } from 'src/modules/billing/usage-recorder.service';
+import { UsageReportService } from 'src/modules/billing/usage-report.service';
+
+/** Usage ledger (every inference/predict request, from INVOCATION_FINISHED) and its reports. */
+@Module({
+  controllers: [BillingController],
+  providers: [
+    LedgerSpillStore,
+    UsageLedgerRepository,
+    UsageRecorder,
+    UsageQueryRepository,
+    UsageReportService,
+  ],
+  exports: [UsageRecorder],
+})
+export class BillingModule {}

@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvocationRecord } from 'src/common/observability/invocation';
+import { loadAppConfig } from 'src/config/env.config';
+import { LedgerSpillStore } from 'src/modules/billing/ledger-spill.store';
+import { UsageLedgerRepository } from 'src/modules/billing/usage-ledger.repository';
+import { UsageRow } from 'src/modules/billing/usage-row';
+import { UsageRecorder } from 'src/modules/billing/usage-recorder.service';
+
+/** A repository double that behaves like PostgreSQL for the cases the writer must survive. */
+class FakeRepository {
+  readonly rows = new Map<string, UsageRow>();
+  down = false;
+  /** Request ids PostgreSQL would refuse (a data exception, SQLSTATE 22xxx). */
+  readonly poison = new Set<string>();
+
+  async insert(rows: readonly UsageRow[]): Promise<void> {
+    if (this.down) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    if (rows.some((r) => this.poison.has(r.request_id))) {
+      throw Object.assign(new Error('invalid input syntax'), { code: '22P02' });
+    }
+    for (const row of rows) if (!this.rows.has(row.id)) this.rows.set(row.id, row);
+  }
+}
+
+const record = (requestId: string): InvocationRecord => ({
+  requestId,
+  startedAt: Date.now(),
+  startedHr: 0,
+  surface: 'openai',
+  stream: false,
+  attempts: 1,
+  cacheHit: false,
+  promptTokens: 3,
+  completionTokens: 2,
+  status: 200,
+  outcome: 'success',
+  latencyMs: 12,
+  finishedAt: Date.now(),
+});
+
+describe('UsageRecorder', () => {
+  let dir: string;
+  let repository: FakeRepository;
+  let recorder: UsageRecorder;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ledger-unit-'));
+    const config = loadAppConfig({
+      DATA_DIR: dir,
+      LEDGER_MAX_BUFFERED: '100',
+      LEDGER_SHUTDOWN_TIMEOUT_MS: '0',
+    });
+    repository = new FakeRepository();
+    recorder = new UsageRecorder(
+      config,
+      repository as unknown as UsageLedgerRepository,
+      new LedgerSpillStore(config),
+    );
+  });
+
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('drops only the row the database refuses as invalid, and writes the rest of its batch', async () => {
+    repository.poison.add('bad');
+    for (const id of ['a', 'bad', 'b']) recorder.record(record(id));
+    await recorder.flush();
+    expect([...repository.rows.values()].map((r) => r.request_id).sort()).toEqual(['a', 'b']);
+    expect(recorder.status()).toMatchObject({ buffered: 0, written: 2, dropped: 1, degraded: false });
+  });
+
+  it('keeps records through an outage, spills past the memory cap, and writes all when back', async () => {
+    repository.down = true;
+    for (let i = 0; i < 150; i++) recorder.record(record(`r${i}`));
+    await recorder.flush();
+    expect(recorder.status()).toMatchObject({ buffered: 100, degraded: true });
+    expect(recorder.status().spilledBytes).toBeGreaterThan(0);
+    expect(recorder.status().lastError).toBe('database write failed (ECONNREFUSED)');
+    repository.down = false;
+    await recorder.flush();
+    expect(repository.rows.size).toBe(150);
+    expect(recorder.status()).toMatchObject({ buffered: 0, spilledBytes: 0, dropped: 0, degraded: false });
+  });
+
+  it('writes the same record once even when it is delivered twice', async () => {
+    const same = record('twice');
+    recorder.record(same);
+    recorder.record(same);
+    await recorder.flush();
+    expect(repository.rows.size).toBe(1);
+  });
+
+  it('spills what it cannot write at shutdown, and a new process on the same DATA_DIR writes it', async () => {
+    repository.down = true;
+    for (let i = 0; i < 5; i++) recorder.record(record(`s${i}`));
+    await recorder.onApplicationShutdown();
+    expect(recorder.status().buffered).toBe(0);
+    const config = loadAppConfig({ DATA_DIR: dir });
+    const next = new FakeRepository();
+    const successor = new UsageRecorder(
+      config,
+      next as unknown as UsageLedgerRepository,
+      new LedgerSpillStore(config),
+    );
+    await successor.flush();
+    expect(next.rows.size).toBe(5);
+  });
+});
