@@ -15,6 +15,8 @@ import { ModerationModule } from 'src/modules/moderation/moderation.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
 import { ObservabilityCoreModule } from 'src/common/observability/observability-core.module';
+import { TracingModule } from 'src/modules/observability/tracing/tracing.module';
+import { LoggingModule } from 'src/modules/observability/logging/logging.module';
 
 @Module({})
 export class AppModule {
@@ -33,6 +35,8 @@ export class AppModule {
         ModerationModule,
         RegistryModule,
         PromptsModule,
+        TracingModule,
+        LoggingModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -1,6 +1,5 @@
 import { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -11,14 +10,9 @@ import { acceptsCsv, CsvBody, keepsRawBody } from 'src/common/http/csv-body';
 import { parseJsonBody } from 'src/common/http/json-body.parser';
 import { AppConfig } from 'src/config/env.config';
 import { PromptApiDocs } from 'src/modules/prompts/prompt-api.docs';
-
-const LOG_LEVELS: Record<AppConfig['LOG_LEVEL'], LogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-};
+import { AccessLog } from 'src/modules/observability/logging/access-log.service';
+import { createGatewayLog, PinoNestLogger } from 'src/modules/observability/logging/gateway-logger';
+import { GatewayTracing } from 'src/modules/observability/tracing/gateway-tracing.service';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -38,11 +32,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
     trustProxy: config.TRUST_PROXY,
   });
+  // JSON logs (pino) from the first line Nest writes; LOG_LEVEL filters.
+  const log = createGatewayLog(config);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,
-    logger: LOG_LEVELS[config.LOG_LEVEL],
+    logger: new PinoNestLogger(log.logger),
     abortOnError: false,
   });
+  // Observability hooks first: a request refused by a later onRequest hook still gets its line and span name.
+  app.get(AccessLog).install(app.getHttpAdapter().getInstance(), log);
+  app.get(GatewayTracing).install(app.getHttpAdapter().getInstance());
   configureFastify(app.getHttpAdapter().getInstance(), config);
   addCsvParser(app.getHttpAdapter().getInstance(), config);
   setupOpenApi(app);
