@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { FastifyInstance } from 'fastify';
+import { DestinationStream } from 'pino';
 import { AppModule } from 'src/app.module';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { acceptsCsv, CsvBody, keepsRawBody } from 'src/common/http/csv-body';
@@ -16,8 +17,19 @@ import { GatewayTracing } from 'src/modules/observability/tracing/gateway-tracin
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+export interface CreateAppOptions {
+  /**
+   * Where the JSON log lines go. Default: stdout through pino's asynchronous destination (sonic-boom on
+   * fd 1). In-process tests pass `process.stdout` so that they can capture the lines.
+   */
+  logDestination?: DestinationStream;
+}
+
 /** Builds the whole application (used by main.ts, the e2e tests and the benchmark). */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     // A caller's x-request-id is kept when it is a sane token; otherwise a fresh one.
@@ -33,7 +45,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     trustProxy: config.TRUST_PROXY,
   });
   // JSON logs (pino) from the first line Nest writes; LOG_LEVEL filters.
-  const log = createGatewayLog(config);
+  const log = createGatewayLog(config, options.logDestination);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,
     logger: new PinoNestLogger(log.logger),
