@@ -138,6 +138,8 @@ export async function startTracing(config: AppConfig): Promise<TracingHandle | u
       new http.HttpInstrumentation({
         // Probes and scrapes every few seconds would drown the traces that matter.
         ignoreIncomingRequestHook: (request) => spans.isProbe(request.url),
+        // Outgoing node:http calls outside a request (background jobs) would each start a trace.
+        requireParentforOutgoingSpans: true,
         redactedQueryParamsServer: ['key', 'api_key', 'api-key', 'apikey', 'access_token', 'token', 'sig'],
         applyCustomAttributesOnSpan: (span, request, response) =>
           spans.annotateServerSpan(span, request, response, settings.traceContent),
