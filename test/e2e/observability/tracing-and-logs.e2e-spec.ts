@@ -389,3 +389,67 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:
     expect(spansOf(traceId).some((s) => s.kind === SERVER)).toBe(true);
   });
 });
+
+describe('traced content (GATEHOUSE_TRACE_CONTENT=true)', () => {
+  let receiver: OtlpReceiver;
+  let mock: OpenAIMock;
+  let gateway: GatewayProcess;
+  let dropDatabase: () => Promise<void>;
+  const apiKey = `gh_${randomBytes(32).toString('base64url')}`;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    mock = await startOpenAIMock();
+    const database = await createTestDatabase();
+    dropDatabase = database.drop;
+    gateway = await startGatewayProcess(`endpoints:\n${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}`, {
+      GATEHOUSE_ADMIN_API_KEY: apiKey,
+      MOCK_OPENAI_KEY: MOCK_API_KEY,
+      DATABASE_URL: database.url,
+      LOG_LEVEL: 'info',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      GATEHOUSE_TRACE_CONTENT: 'true',
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await receiver?.close();
+    await mock?.close();
+    await dropDatabase?.();
+  });
+
+  it('records the prompt on the server span with PII and credentials masked', async () => {
+    const planted = `sk-proj-${hex(24)}`;
+    const traceId = hex(16);
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        traceparent: `00-${traceId}-${hex(8)}-01`,
+        authorization: `Bearer ${apiKey}`,
+      },
+      body: JSON.stringify({
+        model: 'chat',
+        messages: [
+          { role: 'user', content: `write to jane.doe@example.com with key ${planted} about tides` },
+        ],
+      }),
+    });
+    expect(response.status).toBe(200);
+    await response.text();
+    const deadline = Date.now() + 15_000;
+    let server: ReceivedSpan | undefined;
+    while (!server && Date.now() < deadline) {
+      server = receiver.spans.find((s) => s.traceId === traceId && s.kind === SERVER);
+      if (!server) await new Promise((r) => setTimeout(r, 50));
+    }
+    const prompt = String(server?.attributes['gen_ai.input.messages']);
+    expect(prompt).toContain('about tides');
+    expect(prompt).toContain('[EMAIL]');
+    expect(prompt).not.toContain('jane.doe@example.com');
+    expect(receiver.bodies.join('\n')).not.toContain(planted);
+  });
+});
