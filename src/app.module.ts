@@ -17,6 +17,8 @@ import { PromptsModule } from 'src/modules/prompts/prompts.module';
 import { ObservabilityCoreModule } from 'src/common/observability/observability-core.module';
 import { RolloutsModule } from 'src/modules/rollouts/rollouts.module';
 import { BillingModule } from 'src/modules/billing/billing.module';
+import { TracingModule } from 'src/modules/observability/tracing/tracing.module';
+import { LoggingModule } from 'src/modules/observability/logging/logging.module';
 
 @Module({})
 export class AppModule {
@@ -37,6 +39,8 @@ export class AppModule {
         PromptsModule,
         RolloutsModule,
         BillingModule,
+        TracingModule,
+        LoggingModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -1,29 +1,35 @@
 import { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { FastifyInstance } from 'fastify';
+import { DestinationStream } from 'pino';
 import { AppModule } from 'src/app.module';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { acceptsCsv, CsvBody, keepsRawBody } from 'src/common/http/csv-body';
 import { parseJsonBody } from 'src/common/http/json-body.parser';
 import { AppConfig } from 'src/config/env.config';
 import { PromptApiDocs } from 'src/modules/prompts/prompt-api.docs';
-
-const LOG_LEVELS: Record<AppConfig['LOG_LEVEL'], LogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-};
+import { AccessLog } from 'src/modules/observability/logging/access-log.service';
+import { createGatewayLog, PinoNestLogger } from 'src/modules/observability/logging/gateway-logger';
+import { GatewayTracing } from 'src/modules/observability/tracing/gateway-tracing.service';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+export interface CreateAppOptions {
+  /**
+   * Where the JSON log lines go. Default: stdout through pino's asynchronous destination (sonic-boom on
+   * fd 1). In-process tests pass `process.stdout` so that they can capture the lines.
+   */
+  logDestination?: DestinationStream;
+}
+
 /** Builds the whole application (used by main.ts, the e2e tests and the benchmark). */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     // A caller's x-request-id is kept when it is a sane token; otherwise a fresh one.
@@ -38,11 +44,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
     trustProxy: config.TRUST_PROXY,
   });
+  // JSON logs (pino) from the first line Nest writes; LOG_LEVEL filters.
+  const log = createGatewayLog(config, options.logDestination);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bodyParser: false,
-    logger: LOG_LEVELS[config.LOG_LEVEL],
+    logger: new PinoNestLogger(log.logger),
     abortOnError: false,
   });
+  // Observability hooks first: a request refused by a later onRequest hook still gets its line and span name.
+  app.get(AccessLog).install(app.getHttpAdapter().getInstance(), log);
+  app.get(GatewayTracing).install(app.getHttpAdapter().getInstance());
   configureFastify(app.getHttpAdapter().getInstance(), config);
   addCsvParser(app.getHttpAdapter().getInstance(), config);
   setupOpenApi(app);

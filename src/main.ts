@@ -1,13 +1,22 @@
 import 'reflect-metadata';
-import { createApp } from 'src/bootstrap';
 import { EnvValidationError, loadAppConfig } from 'src/config/env.config';
 import { GatewayConfigError } from 'src/config/gateway-config.types';
+import { startTracing } from 'src/tracing';
 
+/**
+ * Start-up order matters: the environment is validated first, then OpenTelemetry starts (when
+ * configured) and patches http, undici, pg and ioredis, and only then is the application loaded —
+ * `src/bootstrap` (Nest, the database and Redis clients) is required after the SDK, never before.
+ */
 async function main(): Promise<void> {
   const config = loadAppConfig();
+  await startTracing(config);
+  const [{ createApp }, { Logger }] = await Promise.all([import('src/bootstrap'), import('@nestjs/common')]);
   const app = await createApp(config);
   await app.listen({ port: config.PORT, host: config.HOST });
-  process.stdout.write(`Gatehouse listening on http://${config.HOST}:${config.PORT} (docs at /docs)\n`);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
+  new Logger('Gatehouse').log(`Gatehouse listening on http://${config.HOST}:${port} (docs at /docs)`);
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { routingEnv } from 'src/config/env/routing.env';
 import { ledgerEnv } from 'src/config/env/ledger.env';
+import { tracingEnv } from 'src/config/env/tracing.env';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
 export const SECRET_ENV_KEYS = [
@@ -12,6 +13,8 @@ export const SECRET_ENV_KEYS = [
   'MLFLOW_TRACKING_TOKEN',
   'MLFLOW_TRACKING_PASSWORD',
   'MLFLOW_WEBHOOK_SECRET',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
 ] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -158,6 +161,7 @@ const envSchema = z.object({
   CONVERSATION_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
   CONVERSATION_MAX_HISTORY_TURNS: int(1, 10_000).default(200),
   ...ledgerEnv,
+  ...tracingEnv,
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

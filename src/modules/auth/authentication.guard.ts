@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { FastifyRequest } from 'fastify';
 import { IS_PUBLIC_KEY } from 'src/common/auth/auth.decorators';
+import { Telemetry } from 'src/common/observability/telemetry';
 import { AuthenticationService } from 'src/modules/auth/authentication.service';
 
 /** Default-deny: every route authenticates unless it is marked @Public(). */
@@ -10,6 +11,7 @@ export class AuthenticationGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly authentication: AuthenticationService,
+    private readonly telemetry: Telemetry,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -19,7 +21,9 @@ export class AuthenticationGuard implements CanActivate {
     ]);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    request.principal = await this.authentication.authenticate(request);
+    request.principal = await this.telemetry.phase('auth', undefined, () =>
+      this.authentication.authenticate(request),
+    );
     return true;
   }
 }

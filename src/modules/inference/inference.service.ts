@@ -144,7 +144,9 @@ export class InferenceService {
         const source = cached.hit
           ? cached.replayChunks()
           : cached.capture(
-              await this.routing.openStream(op, guard.request, endpoint, controller.signal, record),
+              await this.telemetry.phase('routing', record, () =>
+                this.routing.openStream(op, guard.request, endpoint, controller.signal, record),
+              ),
             );
         const includeUsage =
           (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
@@ -159,7 +161,11 @@ export class InferenceService {
       }
       const answered = cached.hit
         ? cached.replayResponse()
-        : cached.fill(await this.routing.invoke(op, guard.request, endpoint, controller.signal, record));
+        : cached.fill(
+            await this.telemetry.phase('routing', record, () =>
+              this.routing.invoke(op, guard.request, endpoint, controller.signal, record),
+            ),
+          );
       recordUsage(record, answered.usage);
       const response = await guard.screenOutput(answered);
       await session?.complete(response);

@@ -70,20 +70,24 @@ export class ModelServingService {
     void reply.header('x-gatehouse-endpoint', entry.name);
     void reply.header('x-gatehouse-model-version', target.version);
     void reply.header('x-gatehouse-model', `models:/${entry.registeredModel}/${target.version}`);
-    const cached = await this.cache.lookupPrediction({
-      endpoint: { name: entry.name, cache: entry.cache },
-      registeredModel: entry.registeredModel,
-      version: target.version,
-      body: csv ? { csv: body.text } : { json: scoring },
-      http: reply.request,
-    });
+    const cached = await this.telemetry.phase('cache', record, () =>
+      this.cache.lookupPrediction({
+        endpoint: { name: entry.name, cache: entry.cache },
+        registeredModel: entry.registeredModel,
+        version: target.version,
+        body: csv ? { csv: body.text } : { json: scoring },
+        http: reply.request,
+      }),
+    );
     record.cacheHit = cached.hit;
     try {
       cached.attach(reply);
       const json = cached.hit
         ? cached.replayPrediction()
         : cached.fillPrediction(
-            await this.scoreAttempt(entry, target, payload, csv, controller.signal, record),
+            await this.telemetry.phase('routing', record, () =>
+              this.scoreAttempt(entry, target, payload, csv, controller.signal, record),
+            ),
           );
       void reply.status(200).header('content-type', 'application/json; charset=utf-8').send(json);
     } finally {

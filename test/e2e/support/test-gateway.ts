@@ -73,7 +73,8 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
   });
   let app: NestFastifyApplication | undefined;
   try {
-    app = await createApp(config);
+    // Log lines through process.stdout (not pino's fd writer), so that a test can capture them.
+    app = await createApp(config, { logDestination: process.stdout });
     await app.listen({ port: 0, host: '127.0.0.1' });
   } catch (error) {
     await app?.close().catch(() => undefined);
