@@ -94,7 +94,8 @@ export class InferenceService {
       );
     }
     // Grants may restrict a traffic route to some of its destinations.
-    const endpoint = this.access.pick(reply.request, entry);
+    const endpoint = this.access.pick(reply.request, entry, Math.random, input.body);
+    const route = entry.kind === 'route' ? entry : undefined;
     if (entry.kind === 'route') record.route = entry.name;
     record.endpoint = endpoint.name;
     record.provider = endpoint.provider;
@@ -143,7 +144,11 @@ export class InferenceService {
         const source = cached.hit
           ? cached.replayChunks()
           : cached.capture(
-              await this.routing.openStream(op, guard.request, endpoint, controller.signal, record),
+              await announceTarget(
+                reply,
+                record,
+                this.routing.openStream(op, guard.request, endpoint, controller.signal, record, route),
+              ),
             );
         const includeUsage =
           (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
@@ -158,7 +163,13 @@ export class InferenceService {
       }
       const answered = cached.hit
         ? cached.replayResponse()
-        : cached.fill(await this.routing.invoke(op, guard.request, endpoint, controller.signal, record));
+        : cached.fill(
+            await announceTarget(
+              reply,
+              record,
+              this.routing.invoke(op, guard.request, endpoint, controller.signal, record, route),
+            ),
+          );
       recordUsage(record, answered.usage);
       const response = await guard.screenOutput(answered);
       await session?.complete(response);
@@ -220,6 +231,23 @@ export class InferenceService {
 
   routes(): RouteTable['routes'] {
     return this.routing.table().routes;
+  }
+}
+
+/** `x-gatehouse-target` / `x-gatehouse-attempts`: who answered (or failed last), after how many upstream calls. */
+async function announceTarget<T>(
+  reply: FastifyReply,
+  record: InvocationRecord,
+  call: Promise<T>,
+): Promise<T> {
+  try {
+    return await call;
+  } finally {
+    if (record.target !== undefined && !reply.sent) {
+      void reply
+        .header('x-gatehouse-target', record.target)
+        .header('x-gatehouse-attempts', String(record.attempts));
+    }
   }
 }
 

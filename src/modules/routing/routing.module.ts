@@ -8,6 +8,7 @@ import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gatewa
 import { RouteConfigService } from 'src/modules/routing/route-config.service';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { RoutingService } from 'src/modules/routing/routing.service';
+import { TrafficClock, TrafficState } from 'src/modules/routing/traffic/traffic-state.service';
 import { SecretsModule } from 'src/modules/secrets/secrets.module';
 
 @Module({
@@ -19,7 +20,9 @@ import { SecretsModule } from 'src/modules/secrets/secrets.module';
     RouteTableHolder,
     RouteConfigService,
     RoutingService,
+    TrafficClock,
+    TrafficState,
   ],
-  exports: [RoutingService, RouteConfigService, RouteTableHolder],
+  exports: [RoutingService, RouteConfigService, RouteTableHolder, TrafficState, TrafficClock],
 })
 export class RoutingModule {}
