@@ -79,8 +79,14 @@ export class RoutingService {
     if (isPlain(endpoint, route)) {
       return this.invokeOnce(op, request, endpoint, undefined, endpoint.timeouts.headersMs, signal, record);
     }
-    return this.attemptChain(op, endpoint, route, signal, false, (target, instance, headersMs) =>
-      this.invokeOnce(op, request, target, instance, headersMs, signal, record),
+    return this.attemptChain(
+      op,
+      endpoint,
+      route,
+      signal,
+      false,
+      (target, instance, headersMs, _, attemptSignal) =>
+        this.invokeOnce(op, request, target, instance, headersMs, attemptSignal, record),
     );
   }
 
@@ -156,6 +162,7 @@ export class RoutingService {
       instance: EndpointInstance | undefined,
       headersMs: number | undefined,
       release: (outcome: Outcome) => void,
+      signal: AbortSignal,
     ) => Promise<T>,
   ): Promise<T> {
     const chain = [endpoint, ...(endpoint.fallbacks ?? [])];
@@ -186,6 +193,11 @@ export class RoutingService {
           break;
         }
         let headersMs = target.timeouts.headersMs;
+        // The deadline is our own timer (undici's timeouts are coarse); it only runs until the attempt
+        // answered (a stream's first chunk), so it never cuts a stream that is already flowing.
+        let attemptSignal = signal;
+        let expired = false;
+        let timer: NodeJS.Timeout | undefined;
         if (deadline !== undefined) {
           const remaining = deadline - this.clock.now();
           if (remaining <= 0) {
@@ -193,6 +205,13 @@ export class RoutingService {
             throw lastError ?? deadlineError(deadlineMs!);
           }
           headersMs = headersMs === undefined ? remaining : Math.min(headersMs, remaining);
+          const controller = new AbortController();
+          signal.addEventListener('abort', () => controller.abort(), { once: true });
+          timer = setTimeout(() => {
+            expired = true;
+            controller.abort();
+          }, remaining);
+          attemptSignal = controller.signal;
         }
         const { instance, key, breaker, balancer } = slot;
         let released = false;
@@ -203,18 +222,21 @@ export class RoutingService {
         };
         balancer?.begin(key);
         try {
-          const result = await once(target, instance, headersMs, release);
+          const result = await once(target, instance, headersMs, release, attemptSignal);
           breaker?.onSuccess();
           if (!stream) release('success');
           return result;
         } catch (error) {
-          const verdict = classify(error, signal);
+          const verdict = expired ? 'failure' : classify(error, signal);
           if (verdict === 'failure') breaker?.onFailure();
           else breaker?.onCancel();
           release(verdict === 'failure' ? 'failure' : 'cancel');
+          if (expired) throw deadlineError(deadlineMs!);
           if (verdict === 'fatal' || verdict === 'cancel') throw error;
           lastError = error as Error;
           tried.add(key);
+        } finally {
+          clearTimeout(timer);
         }
       }
     }
@@ -308,12 +330,21 @@ export class RoutingService {
       route,
       signal,
       true,
-      async (target, instance, headersMs, release) => {
+      async (target, instance, headersMs, release, attemptSignal) => {
         // Until the first chunk, the chain's catch settles the instance; after it, the stream's end does.
         let started = false;
-        const stream = await this.streamOnce(op, request, target, instance, headersMs, signal, record, () => {
-          if (started) release('success');
-        });
+        const stream = await this.streamOnce(
+          op,
+          request,
+          target,
+          instance,
+          headersMs,
+          attemptSignal,
+          record,
+          () => {
+            if (started) release('success');
+          },
+        );
         let first: IteratorResult<CanonicalChunk>;
         try {
           first = await stream.next();
