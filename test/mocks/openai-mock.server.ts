@@ -23,7 +23,8 @@ import { AddressInfo } from 'node:net';
  * Like OpenAI, a `max_tokens` (or `max_completion_tokens`) cuts the reply to that many words and ends
  * it with finish_reason "length".
  * Whatever the model, `failNext(...faults)` makes the next requests fail (one fault each, in order) and
- * `setFault(fault)` makes every request fail (or wait) until cleared: an instance that is down or slow.
+ * `setFault(fault)` makes every request fail (or wait) until cleared: an instance that is down or slow
+ * (its `GET /health` then answers the fault's status too).
  */
 export interface RecordedRequest {
   method: string;
@@ -139,6 +140,12 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
     const azure = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/.exec(
       url.pathname,
     );
+    if (url.pathname === '/health' && req.method === 'GET') {
+      // A health endpoint for active checks: down while a standing fault is set.
+      if (standing?.status) openAIError(res, standing.status, 'unhealthy', 'server_error', null);
+      else sendJson(res, 200, { status: 'ok' });
+      return;
+    }
     const openai = /^\/v1\/(chat\/completions|completions|embeddings|moderations)$/.exec(url.pathname);
     const op = azure?.[2] ?? openai?.[1];
     if (!op || req.method !== 'POST') {

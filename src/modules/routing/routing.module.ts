@@ -9,6 +9,7 @@ import { RouteConfigService } from 'src/modules/routing/route-config.service';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { TrafficClock, TrafficState } from 'src/modules/routing/traffic/traffic-state.service';
+import { InstanceHealthChecker } from 'src/modules/routing/traffic/instance-health.service';
 import { SecretsModule } from 'src/modules/secrets/secrets.module';
 
 @Module({
@@ -22,6 +23,7 @@ import { SecretsModule } from 'src/modules/secrets/secrets.module';
     RoutingService,
     TrafficClock,
     TrafficState,
+    InstanceHealthChecker,
   ],
   exports: [RoutingService, RouteConfigService, RouteTableHolder, TrafficState, TrafficClock],
 })

@@ -14,6 +14,7 @@ describe('traffic resilience', () => {
   let budgeted: OpenAIMock;
   let breakerMock: OpenAIMock;
   let pool: OpenAIMock[];
+  let checked: OpenAIMock[];
   let gateway: TestGateway;
   const records: InvocationRecord[] = [];
 
@@ -35,9 +36,10 @@ describe('traffic resilience', () => {
 
   beforeAll(async () => {
     process.env.MOCK_OPENAI_KEY = MOCK_API_KEY;
-    [faults, backup, flaky, budgeted, breakerMock, ...pool] = await Promise.all(
-      Array.from({ length: 8 }, () => startOpenAIMock()),
-    );
+    const mocks = await Promise.all(Array.from({ length: 10 }, () => startOpenAIMock()));
+    [faults, backup, flaky, budgeted, breakerMock] = mocks;
+    pool = mocks.slice(5, 8);
+    checked = mocks.slice(8, 10);
     const instances = pool.map((m) => `        - config: {openai_api_base: "${m.url}/v1"}`).join('\n');
     gateway = await startGateway(`
 endpoints:
@@ -62,6 +64,16 @@ ${openaiEndpoint(
       ejection: {consecutive_failures: 2, base_ms: 60000}
       instances:
 ${instances}`,
+)}
+${openaiEndpoint(
+  'checked',
+  'gpt-4o-mini',
+  checked[0].url,
+  'llm/v1/chat',
+  `    gatehouse:
+      health_check: {path: /health, interval_ms: 150, unhealthy_threshold: 1}
+      instances:
+${checked.map((m, i) => `        - {name: i${i}, config: {openai_api_base: "${m.url}/v1"}}`).join('\n')}`,
 )}
 routes:
   - name: tiers
@@ -95,7 +107,11 @@ routes:
 
   afterAll(async () => {
     await gateway?.close();
-    await Promise.all([faults, backup, flaky, budgeted, breakerMock, ...(pool ?? [])].map((m) => m?.close()));
+    await Promise.all(
+      [faults, backup, flaky, budgeted, breakerMock, ...(pool ?? []), ...(checked ?? [])].map((m) =>
+        m?.close(),
+      ),
+    );
   });
 
   it('falls back on a 503 to the next endpoint, says who answered, and bills only the answer', async () => {
@@ -250,6 +266,32 @@ routes:
     expect(at(pool[0]) - mid[0] + at(pool[2]) - mid[2]).toBe(30);
     pool[1].setFault(undefined);
   });
+
+  it('active health checks take a failing instance out of rotation before any request hits it, and back', async () => {
+    const posts = (m: OpenAIMock) => m.requests.filter((r) => r.method === 'POST').length;
+    await waitForChecks();
+    checked[1].setFault({ status: 503 });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const before = posts(checked[1]);
+    for (let i = 0; i < 10; i++) {
+      const response = await chat('checked');
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-gatehouse-target')).toBe('checked#i0');
+    }
+    expect(posts(checked[1])).toBe(before);
+    checked[1].setFault(undefined);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const targets = new Set<string>();
+    for (let i = 0; i < 4; i++) targets.add((await chat('checked')).headers.get('x-gatehouse-target') ?? '');
+    expect([...targets].sort()).toEqual(['checked#i0', 'checked#i1']);
+  });
+
+  async function waitForChecks(): Promise<void> {
+    for (let i = 0; i < 50 && checked[1].requests.filter((r) => r.method === 'GET').length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(checked[1].requests.some((r) => r.method === 'GET' && r.path === '/health')).toBe(true);
+  }
 
   it('content rules and sticky splits reach the right endpoint', async () => {
     const premium = await chat('tiers', { metadata: { tier: 'premium' } });
