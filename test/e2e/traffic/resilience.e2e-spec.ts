@@ -50,6 +50,7 @@ ${openaiEndpoint('primary-slow', 'mock-slow', faults.url, 'llm/v1/chat', '    ga
 ${openaiEndpoint('primary-400', 'mock-400', faults.url, 'llm/v1/chat', '    gatehouse: {fallbacks: [backup], retry: {attempts: 3, backoff_ms: 0}}')}
 ${openaiEndpoint('deadline', 'mock-slow', faults.url, 'llm/v1/chat', '    gatehouse: {deadline_ms: 800, retry: {attempts: 5, backoff_ms: 0}}')}
 ${openaiEndpoint('plain-503', 'mock-503', faults.url)}
+${openaiEndpoint('cut-late', 'mock-cut', faults.url, 'llm/v1/chat', '    gatehouse: {fallbacks: [backup], retry: {attempts: 2, backoff_ms: 0}}')}
 ${openaiEndpoint('flaky-capped', 'gpt-4o-mini', flaky.url, 'llm/v1/chat', '    gatehouse: {retry: {attempts: 2, backoff_ms: 0, retry_after_cap_ms: 300}}')}
 ${openaiEndpoint('flaky-honoured', 'gpt-4o-mini', flaky.url, 'llm/v1/chat', '    gatehouse: {retry: {attempts: 2, backoff_ms: 0, retry_after_cap_ms: 5000}}')}
 ${openaiEndpoint('budgeted', 'mock-500', budgeted.url, 'llm/v1/chat', '    gatehouse: {retry: {attempts: 3, backoff_ms: 0, budget: {ratio: 0.2, min_retries: 2}}}')}
@@ -169,6 +170,19 @@ routes:
     const text = await response.text();
     expect(text).toContain('echo:');
     expect(text.trim().endsWith('data: [DONE]')).toBe(true);
+  });
+
+  it('streams: after the first chunk reached the client, a failure is reported, never retried', async () => {
+    const before = at(backup);
+    const faultsBefore = at(faults);
+    const response = await chat('cut-late', { stream: true });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toContain('echo:');
+    expect(text).toMatch(/data: \{"error":\{"message":"upstream stream was interrupted"/);
+    expect(text).not.toContain('[DONE]');
+    expect(at(faults)).toBe(faultsBefore + 1);
+    expect(at(backup)).toBe(before);
   });
 
   it('a route-level fallback chain applies after the chosen destination', async () => {
