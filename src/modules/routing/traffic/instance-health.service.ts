@@ -1,6 +1,6 @@
 import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Agent, request } from 'undici';
-import { EndpointInstance } from 'src/modules/routing/route-table';
+import { EndpointInstance, RouteTable } from 'src/modules/routing/route-table';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { HealthCheckPolicy } from 'src/modules/routing/traffic/traffic-policy';
 import { TrafficClock, TrafficState } from 'src/modules/routing/traffic/traffic-state.service';
@@ -19,6 +19,8 @@ export class InstanceHealthChecker implements OnApplicationBootstrap, OnModuleDe
   private readonly agent = new Agent({ connections: 2 });
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** Whether a table has any checked instance, computed once per table snapshot. */
+  private readonly checkedTables = new WeakMap<RouteTable, boolean>();
 
   constructor(
     private readonly holder: RouteTableHolder,
@@ -34,11 +36,18 @@ export class InstanceHealthChecker implements OnApplicationBootstrap, OnModuleDe
   /** Probes every instance whose check is due (also callable directly). */
   async tick(): Promise<void> {
     if (this.running) return;
+    const table = this.holder.current;
+    let any = this.checkedTables.get(table);
+    if (any === undefined) {
+      any = table.endpoints.some((e) => e.instances?.healthCheck !== undefined);
+      this.checkedTables.set(table, any);
+    }
+    if (!any) return;
     this.running = true;
     try {
       const now = this.clock.now();
       const due: Promise<void>[] = [];
-      for (const endpoint of this.holder.current.endpoints) {
+      for (const endpoint of table.endpoints) {
         const policy = endpoint.instances?.healthCheck;
         if (!policy) continue;
         for (const instance of endpoint.instances!.list) {
