@@ -245,7 +245,7 @@ function readEndpoint(raw: unknown, index: number, ctx: Context): EndpointFileCo
   const endpointType = readEndpointType(raw, at, ctx);
   const model = readModel(raw.model, at, ctx);
   const limit = readLimit(raw.limit, at, ctx);
-  const extensions = readExtensions(raw.gatehouse, at, ctx);
+  const extensions = resolveInstanceSecrets(readExtensions(raw.gatehouse, at, ctx), at, ctx);
   const prompt = readPromptBinding(extensions.prompt);
   prompt.problems.forEach((problem) => report(ctx, at, problem));
   if (prompt.binding && endpointType !== undefined && endpointType !== 'llm/v1/chat') {
@@ -408,6 +408,20 @@ function readModelConfig(
   return resolveSecrets(value, 'model.config', at, ctx);
 }
 
+/** `gatehouse.instances[].config` may carry keys of its own (`$VAR`, key file), resolved like `model.config`. */
+function resolveInstanceSecrets(extensions: RawMap, at: string, ctx: Context): RawMap {
+  const instances = extensions.instances;
+  if (!Array.isArray(instances)) return extensions;
+  return {
+    ...extensions,
+    instances: instances.map((item: unknown, index) =>
+      isMap(item) && isMap(item.config)
+        ? { ...item, config: resolveSecrets(item.config, `gatehouse.instances[${index}].config`, at, ctx) }
+        : item,
+    ),
+  };
+}
+
 function resolveSecrets(config: RawMap, path: string, at: string, ctx: Context): RawMap {
   const entries = Object.entries(config).map(([key, value]) => [
     key,
@@ -516,10 +530,17 @@ function readRoute(
   const strategyValid = checkRoutingStrategy(raw.routing_strategy, at, ctx);
   const route = { name: display(raw.name), taskType, endpointTypes, at };
   const destinations = readDestinations(raw.destinations, route, ctx);
+  const extensions = readExtensions(raw.gatehouse, at, ctx);
   if (name === undefined || taskType === undefined || !strategyValid || destinations === undefined) {
     return undefined;
   }
-  return { name, taskType, routingStrategy: 'TRAFFIC_SPLIT', destinations };
+  return {
+    name,
+    taskType,
+    routingStrategy: 'TRAFFIC_SPLIT',
+    destinations,
+    ...(Object.keys(extensions).length > 0 ? { extensions } : {}),
+  };
 }
 
 function checkRoutingStrategy(value: unknown, at: string, ctx: Context): boolean {

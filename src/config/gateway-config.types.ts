@@ -35,6 +35,8 @@ export interface TrafficRouteFileConfig {
   taskType: EndpointType;
   routingStrategy: 'TRAFFIC_SPLIT';
   destinations: { name: string; trafficPercentage: number }[];
+  /** The route's optional `gatehouse:` mapping (sticky, rules, fallbacks); MLflow ignores it. */
+  extensions?: Record<string, unknown>;
 }
 
 export interface GatewayFileConfig {

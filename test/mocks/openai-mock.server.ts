@@ -22,17 +22,31 @@ import { AddressInfo } from 'node:net';
  *                     before that, prefixes the text with prose, so JSON parsing fails
  * Like OpenAI, a `max_tokens` (or `max_completion_tokens`) cuts the reply to that many words and ends
  * it with finish_reason "length".
+ * Whatever the model, `failNext(...faults)` makes the next requests fail (one fault each, in order) and
+ * `setFault(fault)` makes every request fail (or wait) until cleared: an instance that is down or slow
+ * (its `GET /health` then answers the fault's status too).
  */
 export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
+  /** Date.now() when the request arrived. */
+  at: number;
+}
+
+/** A forced answer: an HTTP error in OpenAI's envelope (with Retry-After), after an optional delay. */
+export interface MockFault {
+  status?: number;
+  retryAfter?: string;
+  delayMs?: number;
 }
 
 export interface OpenAIMock {
   url: string;
   requests: RecordedRequest[];
+  failNext(...faults: MockFault[]): void;
+  setFault(fault: MockFault | undefined): void;
   /** Number of requests whose client connection closed before the mock finished answering. */
   aborted: () => number;
   /**
@@ -95,6 +109,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function startOpenAIMock(): Promise<OpenAIMock> {
   const requests: RecordedRequest[] = [];
+  const queued: MockFault[] = [];
+  let standing: MockFault | undefined;
   let aborted = 0;
   const reported: ReportedUsage = { responses: 0, promptTokens: 0, completionTokens: 0 };
   const report = (usage: { prompt_tokens: number; completion_tokens?: number }) => {
@@ -131,6 +147,7 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
         path: url.pathname + url.search,
         headers: req.headers,
         body,
+        at: Date.now(),
       });
       void handle(url, req, res, body);
     });
@@ -140,6 +157,12 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
     const azure = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/.exec(
       url.pathname,
     );
+    if (url.pathname === '/health' && req.method === 'GET') {
+      // A health endpoint for active checks: down while a standing fault is set.
+      if (standing?.status) openAIError(res, standing.status, 'unhealthy', 'server_error', null);
+      else sendJson(res, 200, { status: 'ok' });
+      return;
+    }
     const openai = /^\/v1\/(chat\/completions|completions|embeddings|moderations)$/.exec(url.pathname);
     const op = azure?.[2] ?? openai?.[1];
     if (!op || req.method !== 'POST') {
@@ -177,11 +200,34 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
       openAIError(res, 400, 'you must provide a model parameter', 'invalid_request_error', null);
       return;
     }
+    const forced = queued.shift() ?? standing;
+    if (forced && (await applyFault(forced, res))) return;
     if (await fault(model, res)) return;
     if (op === 'moderations') return moderations(res, model, body);
     if (op === 'embeddings') return embeddings(res, model, body);
     if (op === 'completions') return completions(res, model, body);
     return chat(res, model, body);
+  }
+
+  async function applyFault(forced: MockFault, res: ServerResponse): Promise<boolean> {
+    if (forced.delayMs) await sleep(forced.delayMs);
+    if (forced.status === undefined) return false;
+    const headers: Record<string, string> = forced.retryAfter ? { 'retry-after': forced.retryAfter } : {};
+    if (forced.status === 429) {
+      openAIError(res, 429, 'Rate limit reached for requests', 'requests', 'rate_limit_exceeded', headers);
+    } else if (forced.status >= 500) {
+      openAIError(
+        res,
+        forced.status,
+        'The server had an error while processing your request.',
+        'server_error',
+        null,
+        headers,
+      );
+    } else {
+      openAIError(res, forced.status, 'Invalid request.', 'invalid_request_error', null, headers);
+    }
+    return true;
   }
 
   async function fault(model: string, res: ServerResponse): Promise<boolean> {
@@ -458,6 +504,8 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    failNext: (...faults) => queued.push(...faults),
+    setFault: (fault) => (standing = fault),
     aborted: () => aborted,
     reported: () => ({ ...reported }),
     close: () =>

@@ -5,6 +5,7 @@ import { AuditService } from 'src/modules/audit/audit.service';
 import { AuthErrors } from 'src/modules/auth/auth.exception';
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
 import type { EndpointEntry, RouteEntry } from 'src/modules/routing/route-table';
+import { pickDestination } from 'src/modules/routing/traffic/route-strategy';
 
 const compiled = new Map<string, RegExp>();
 
@@ -71,7 +72,12 @@ export class AccessService {
    * The endpoint a request reaches. A traffic route draws among the destinations the caller may reach,
    * their weights renormalised (e.g. only one team reaches the challenger).
    */
-  pick(request: FastifyRequest, entry: RouteEntry, random: () => number = Math.random): EndpointEntry {
+  pick(
+    request: FastifyRequest,
+    entry: RouteEntry,
+    random: () => number = Math.random,
+    body?: Record<string, unknown>,
+  ): EndpointEntry {
     if (entry.kind === 'endpoint') return entry;
     const allowed = this.destinationFilter(request.principal, entry.name);
     const eligible = allowed
@@ -83,13 +89,15 @@ export class AccessService {
         `You do not have access to any destination of '${entry.name.slice(0, 128)}'.`,
       );
     }
-    const total = eligible.reduce((sum, d) => sum + d.percentage, 0);
-    let draw = random() * total;
-    for (const destination of eligible) {
-      draw -= destination.percentage;
-      if (draw < 0) return destination.endpoint;
-    }
-    return eligible[eligible.length - 1].endpoint;
+    // The route's strategy (content rules, sticky key, else weighted random) decides among them.
+    const principal = request.principal;
+    return pickDestination(
+      entry,
+      eligible,
+      allowed,
+      { principalId: principal?.id, teamId: principal?.teamId, headers: request.headers, body },
+      random,
+    );
   }
 
   assertCanInvoke(request: FastifyRequest, endpoint: string): void {

@@ -94,7 +94,8 @@ export class InferenceService {
       );
     }
     // Grants may restrict a traffic route to some of its destinations.
-    const endpoint = this.access.pick(reply.request, entry);
+    const endpoint = this.access.pick(reply.request, entry, Math.random, input.body);
+    const route = entry.kind === 'route' ? entry : undefined;
     if (entry.kind === 'route') record.route = entry.name;
     record.endpoint = endpoint.name;
     record.provider = endpoint.provider;
@@ -144,8 +145,12 @@ export class InferenceService {
         const source = cached.hit
           ? cached.replayChunks()
           : cached.capture(
-              await this.telemetry.phase('routing', record, () =>
-                this.routing.openStream(op, guard.request, endpoint, controller.signal, record),
+              await announceTarget(
+                reply,
+                record,
+                this.telemetry.phase('routing', record, () =>
+                  this.routing.openStream(op, guard.request, endpoint, controller.signal, record, route),
+                ),
               ),
             );
         const includeUsage =
@@ -162,8 +167,12 @@ export class InferenceService {
       const answered = cached.hit
         ? cached.replayResponse()
         : cached.fill(
-            await this.telemetry.phase('routing', record, () =>
-              this.routing.invoke(op, guard.request, endpoint, controller.signal, record),
+            await announceTarget(
+              reply,
+              record,
+              this.telemetry.phase('routing', record, () =>
+                this.routing.invoke(op, guard.request, endpoint, controller.signal, record, route),
+              ),
             ),
           );
       recordUsage(record, answered.usage);
@@ -227,6 +236,23 @@ export class InferenceService {
 
   routes(): RouteTable['routes'] {
     return this.routing.table().routes;
+  }
+}
+
+/** `x-gatehouse-target` / `x-gatehouse-attempts`: who answered (or failed last), after how many upstream calls. */
+async function announceTarget<T>(
+  reply: FastifyReply,
+  record: InvocationRecord,
+  call: Promise<T>,
+): Promise<T> {
+  try {
+    return await call;
+  } finally {
+    if (record.target !== undefined && !reply.sent) {
+      void reply
+        .header('x-gatehouse-target', record.target)
+        .header('x-gatehouse-attempts', String(record.attempts));
+    }
   }
 }
 

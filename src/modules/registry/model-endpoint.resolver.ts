@@ -107,6 +107,13 @@ export function toEntries(
 ): ModelEndpointEntry[] {
   return candidates.map((candidate) => {
     let { target, unavailable } = candidate;
+    if (target?.instances) {
+      // Instances failing /ping leave the rotation; the version is unavailable only when all do.
+      const up = target.instances.filter((url) => health(url) !== 'down');
+      if (up.length > 0) {
+        target = { version: target.version, url: up[0], ...(up.length > 1 ? { instances: up } : {}) };
+      }
+    }
     if (target && health(target.url) === 'down') {
       unavailable =
         `Model '${candidate.reference.name}' version ${target.version} (endpoint '${candidate.name}') ` +
@@ -155,17 +162,23 @@ function resolveTarget(
   if (version.status !== 'READY') {
     return fail(`version ${version.version} is ${version.status}; only READY versions are routable.`);
   }
-  const url = servingUrl(version, model.name, options.servingUrlTag, template);
-  if (!url) {
+  const address = servingUrl(version, model.name, options.servingUrlTag, template);
+  if (!address) {
     return fail(
       `version ${version.version} has no serving address (set its '${options.servingUrlTag}' tag or a serving_url_template).`,
     );
   }
-  if (!isHttpUrl(url)) return fail(`version ${version.version} has an invalid serving address.`);
-  if (options.allowedHosts && !hostAllowed(url, options.allowedHosts)) {
+  // Several scoring servers of one version: the address lists them, separated by commas or spaces.
+  const urls = address.split(/[\s,]+/).filter(Boolean);
+  if (!urls.every(isHttpUrl)) return fail(`version ${version.version} has an invalid serving address.`);
+  if (options.allowedHosts && !urls.every((url) => hostAllowed(url, options.allowedHosts!))) {
     return fail(`version ${version.version} is served from a host outside REGISTRY_SERVING_HOSTS.`);
   }
-  return { target: { version: version.version, url: url.replace(/\/+$/, '') }, unavailable: undefined };
+  const bases = [...new Set(urls.map((url) => url.replace(/\/+$/, '')))];
+  return {
+    target: { version: version.version, url: bases[0], ...(bases.length > 1 ? { instances: bases } : {}) },
+    unavailable: undefined,
+  };
 }
 
 function pickVersion(model: RegistryModel, reference: ModelReference): RegistryVersion | string {

@@ -11,8 +11,11 @@ import { validateScoringBody } from 'src/modules/registry/scoring-protocol';
 import { InvocationRecord } from 'src/common/observability/invocation';
 import { InvocationTracker } from 'src/common/observability/invocation-tracker.service';
 import { Telemetry } from 'src/common/observability/telemetry';
+import { TrafficState } from 'src/modules/routing/traffic/traffic-state.service';
 
 const MAX_MESSAGE = 2000;
+/** Passive ejection of a scoring server: 3 failures in a row → out for 30 s (growing, at most 5 min). */
+const PREDICT_EJECTION = { consecutiveFailures: 3, baseMs: 30_000, maxMs: 300_000 };
 
 /**
  * Forwards MLflow scoring-protocol requests to the scoring server of the version an endpoint
@@ -28,6 +31,7 @@ export class ModelServingService {
     private readonly cache: CacheService,
     private readonly tracker: InvocationTracker,
     private readonly telemetry: Telemetry,
+    private readonly traffic: TrafficState,
   ) {}
 
   byName(name: string): ModelEndpointEntry | undefined {
@@ -86,13 +90,68 @@ export class ModelServingService {
         ? cached.replayPrediction()
         : cached.fillPrediction(
             await this.telemetry.phase('routing', record, () =>
-              this.scoreAttempt(entry, target, payload, csv, controller.signal, record),
+              this.scoreBalanced(entry, target, payload, csv, controller.signal, record, reply),
             ),
           );
       void reply.status(200).header('content-type', 'application/json; charset=utf-8').send(json);
     } finally {
       // Only a successful answer was filled: errors release waiting requests without an entry.
       cached.release();
+    }
+  }
+
+  /**
+   * A version served by several scoring servers: balanced round robin; a connection failure, timeout
+   * or 5xx is retried once per other instance (up to 3 attempts) and counts towards the instance's
+   * passive ejection. Scoring servers' 4xx (a bad payload) are final.
+   */
+  private async scoreBalanced(
+    entry: ModelEndpointEntry,
+    target: ModelServingTarget,
+    payload: string,
+    csv: boolean,
+    signal: AbortSignal,
+    record: InvocationRecord,
+    reply?: FastifyReply,
+  ): Promise<string> {
+    const urls = target.instances;
+    try {
+      if (!urls) return await this.scoreAttempt(entry, target, payload, csv, signal, record);
+      const balancer = this.traffic.balancer(`model:${entry.name}`);
+      const instances = urls.map((url) => ({ key: url, weight: 1 }));
+      const tried = new Set<string>();
+      let last: unknown;
+      for (let attempt = 0; attempt < Math.min(urls.length, 3); attempt++) {
+        const { key } = balancer.pick(instances, 'round_robin', tried);
+        balancer.begin(key);
+        try {
+          const json = await this.scoreAttempt(
+            entry,
+            { version: target.version, url: key },
+            payload,
+            csv,
+            signal,
+            record,
+            urls.indexOf(key) + 1,
+          );
+          balancer.end(key, 'success', PREDICT_EJECTION);
+          return json;
+        } catch (error) {
+          const retryable =
+            !signal.aborted && error instanceof RegistryException && [502, 503, 504].includes(error.status);
+          balancer.end(key, retryable ? 'failure' : 'cancel', PREDICT_EJECTION);
+          if (!retryable) throw error;
+          last = error;
+          tried.add(key);
+        }
+      }
+      throw last;
+    } finally {
+      if (reply && record.target !== undefined) {
+        void reply
+          .header('x-gatehouse-target', record.target)
+          .header('x-gatehouse-attempts', String(record.attempts));
+      }
     }
   }
 
@@ -104,9 +163,10 @@ export class ModelServingService {
     csv: boolean,
     signal: AbortSignal,
     record: InvocationRecord,
+    instance?: number,
   ): Promise<string> {
     const attempt = ++record.attempts;
-    record.target = `${entry.name}@${target.version}`;
+    record.target = `${entry.name}@${target.version}${instance === undefined ? '' : `#${instance}`}`;
     const scope = this.telemetry.attempt(record, {
       operation: 'predict',
       endpoint: entry.name,

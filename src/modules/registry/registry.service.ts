@@ -266,7 +266,7 @@ export class RegistryService implements OnModuleInit, OnApplicationBootstrap, On
 }
 
 function urlsOf(candidates: readonly Candidate[]): string[] {
-  return [...new Set(candidates.flatMap((c) => (c.target ? [c.target.url] : [])))];
+  return [...new Set(candidates.flatMap((c) => (c.target ? (c.target.instances ?? [c.target.url]) : [])))];
 }
 
 function hashOf(models: RegistryModel[]): string {

@@ -4,8 +4,13 @@ import { CachePolicyInput } from 'src/modules/cache/cache-policy';
 /** Where a predict endpoint's traffic goes right now: one registry version and its scoring server. */
 export interface ModelServingTarget {
   version: string;
-  /** Base URL of the scoring server (`<url>/invocations`, `<url>/ping`). */
+  /** Base URL of the scoring server (`<url>/invocations`, `<url>/ping`); the first of `instances`. */
   url: string;
+  /**
+   * Several scoring servers behind this version (the serving address lists them, comma-separated),
+   * load balanced with passive ejection; only those passing /ping. Absent with a single server.
+   */
+  instances?: readonly string[];
 }
 
 /**

@@ -23,6 +23,17 @@ import {
 import { CompiledPolicy } from 'src/modules/moderation/moderation.types';
 import { PromptSelector } from 'src/modules/prompts/prompt.types';
 import { ConversationSettings } from 'src/modules/conversations/conversation-settings.config';
+import {
+  BalancingAlgorithm,
+  EjectionPolicy,
+  HealthCheckPolicy,
+  parseFallbacks,
+  parseInstances,
+  parseResiliencePolicy,
+  parseRouteStrategy,
+  ResiliencePolicy,
+} from 'src/modules/routing/traffic/traffic-policy';
+import { RouteStrategy } from 'src/modules/routing/traffic/route-strategy';
 
 export interface EndpointTimeouts {
   /** Time allowed until the upstream's response headers arrive. */
@@ -49,6 +60,30 @@ export interface EndpointEntry {
   prompt?: PromptSelector;
   /** `gatehouse.conversation`: context-window fitting settings. */
   conversation?: ConversationSettings;
+  /** `gatehouse.retry`, `circuit_breaker`, `deadline_ms`; undefined = one attempt, no breaker (fast path). */
+  resilience?: ResiliencePolicy;
+  /** `gatehouse.fallbacks`: endpoints tried in order when this one fails retryably. */
+  fallbacks?: readonly EndpointEntry[];
+  /** `gatehouse.instances`: several upstreams of this one target, load balanced. */
+  instances?: EndpointInstances;
+}
+
+/** One upstream of a multi-instance endpoint: its own parsed provider config (e.g. another api_base). */
+export interface EndpointInstance {
+  /** `endpoint#name`: the target label (x-gatehouse-target) and the key of its breaker and balancer state. */
+  key: string;
+  name: string;
+  weight: number;
+  target: TargetContext;
+  /** Where active health checks go (the instance's origin + path); undefined without a base URL. */
+  healthUrl: string | undefined;
+}
+
+export interface EndpointInstances {
+  list: readonly EndpointInstance[];
+  algorithm: BalancingAlgorithm;
+  ejection: EjectionPolicy;
+  healthCheck: HealthCheckPolicy | undefined;
 }
 
 export interface TrafficRouteEntry {
@@ -57,6 +92,10 @@ export interface TrafficRouteEntry {
   endpointType: EndpointType;
   /** Destinations with cumulative percentages (0–100], for one random draw per request. */
   destinations: { endpoint: EndpointEntry; upTo: number; percentage: number }[];
+  /** `gatehouse.sticky` / `gatehouse.rules`; undefined = MLflow's weighted random split. */
+  strategy?: RouteStrategy;
+  /** `gatehouse.fallbacks`: endpoints tried, in order, after the chosen destination (and its own fallbacks). */
+  fallbacks?: readonly EndpointEntry[];
 }
 
 export type RouteEntry = EndpointEntry | TrafficRouteEntry;
@@ -146,6 +185,77 @@ function positiveInt(value: unknown, where: string, problems: string[]): number 
   return value;
 }
 
+/** Endpoint names → entries of the same type, in order, without the entry itself or repeats. */
+function resolveFallbacks(
+  names: readonly string[],
+  self: { name: string; endpointType: EndpointType },
+  endpoints: ReadonlyMap<string, EndpointEntry>,
+  where: string,
+  problems: string[],
+): EndpointEntry[] {
+  const chain: EndpointEntry[] = [];
+  for (const name of names) {
+    const target = endpoints.get(name);
+    if (!target) {
+      problems.push(`${where}: gatehouse.fallbacks names '${name}', which is not an endpoint.`);
+    } else if (target.endpointType !== self.endpointType) {
+      problems.push(
+        `${where}: gatehouse.fallbacks endpoint '${name}' is not a ${self.endpointType} endpoint.`,
+      );
+    } else if (name === self.name || chain.includes(target)) {
+      problems.push(`${where}: gatehouse.fallbacks lists '${name}' twice or names itself.`);
+    } else {
+      chain.push(target);
+    }
+  }
+  return chain;
+}
+
+/** `gatehouse.instances` of an LLM endpoint: each instance's config merged over `model.config` and parsed. */
+function buildInstances(
+  endpoint: GatewayFileConfig['endpoints'][number],
+  adapter: ProviderAdapter,
+  where: string,
+  problems: string[],
+): EndpointInstances | undefined {
+  const parsed = parseInstances(endpoint.extensions, where, problems, '/');
+  if (!parsed) return undefined;
+  const list: EndpointInstance[] = [];
+  for (const instance of parsed.instances) {
+    const merged = { ...endpoint.model.config, ...instance.config };
+    try {
+      const config = adapter.parseConfig(merged, endpoint.model.provider, endpoint.model.name);
+      const base = Object.entries(instance.config).find(
+        ([key]) => key.endsWith('api_base') || key === 'url',
+      )?.[1];
+      let healthUrl: string | undefined;
+      if (typeof base === 'string' && parsed.healthCheck) {
+        try {
+          healthUrl = new URL(parsed.healthCheck.path, base).toString();
+        } catch {
+          problems.push(`${where}: gatehouse.instances (${instance.name}) has an invalid base URL.`);
+        }
+      }
+      list.push({
+        key: `${endpoint.name}#${instance.name}`,
+        name: instance.name,
+        weight: instance.weight,
+        target: {
+          endpointName: endpoint.name,
+          endpointType: endpoint.endpointType,
+          modelName: endpoint.model.name,
+          config,
+        },
+        healthUrl,
+      });
+    } catch (error) {
+      if (!(error instanceof ProviderConfigError)) throw error;
+      problems.push(`${where}: gatehouse.instances (${instance.name}): ${error.message}`);
+    }
+  }
+  return { list, algorithm: parsed.algorithm, ejection: parsed.ejection, healthCheck: parsed.healthCheck };
+}
+
 /** Builds a RouteTable from a validated file config; provider config problems are collected, not thrown one by one. */
 export function buildRouteTable(
   config: GatewayFileConfig,
@@ -172,6 +282,8 @@ export function buildRouteTable(
       return;
     }
     const ext = endpoint.extensions;
+    const instances = buildInstances(endpoint, adapter, where, problems);
+    const resilience = parseResiliencePolicy(ext, where, problems);
     endpoints.push({
       kind: 'endpoint',
       name: endpoint.name,
@@ -198,9 +310,24 @@ export function buildRouteTable(
       moderation: compileEndpointModeration(ext.moderation, moderation, endpoint.name, where, problems),
       prompt: endpoint.prompt,
       conversation: endpoint.conversation,
+      ...(resilience ? { resilience } : {}),
+      ...(instances ? { instances } : {}),
     });
   });
   const endpointByName = new Map(endpoints.map((e) => [e.name, e]));
+  for (const file of config.endpoints) {
+    const entry = endpointByName.get(file.name);
+    if (!entry) continue;
+    const where = `endpoints (${file.name})`;
+    const chain = resolveFallbacks(
+      parseFallbacks(file.extensions, where, problems),
+      entry,
+      endpointByName,
+      where,
+      problems,
+    );
+    if (chain.length > 0) entry.fallbacks = chain;
+  }
   const routes: TrafficRouteEntry[] = [];
   for (const route of config.routes) {
     let upTo = 0;
@@ -214,7 +341,29 @@ export function buildRouteTable(
       }
     }
     if (destinations.length > 0) {
-      routes.push({ kind: 'route', name: route.name, endpointType: route.taskType, destinations });
+      const where = `routes (${route.name})`;
+      const ext = route.extensions ?? {};
+      const parsed = parseRouteStrategy(ext, where, problems);
+      const entry: TrafficRouteEntry = {
+        kind: 'route',
+        name: route.name,
+        endpointType: route.taskType,
+        destinations,
+      };
+      const rules = parsed.rules.flatMap((rule, index) => {
+        const target = endpointByName.get(rule.destination);
+        if (!target || target.endpointType !== route.taskType) {
+          problems.push(
+            `${where}: gatehouse.rules[${index}].destination '${rule.destination}' is not a ${route.taskType} endpoint.`,
+          );
+          return [];
+        }
+        return [{ when: rule.when, endpoint: target }];
+      });
+      if (parsed.sticky || rules.length > 0) entry.strategy = { sticky: parsed.sticky, rules };
+      const fallbacks = resolveFallbacks(parsed.fallbacks, entry, endpointByName, where, problems);
+      if (fallbacks.length > 0) entry.fallbacks = fallbacks;
+      routes.push(entry);
     }
   }
   problems.push(

@@ -8,6 +8,8 @@ import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gatewa
 import { RouteConfigService } from 'src/modules/routing/route-config.service';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { RoutingService } from 'src/modules/routing/routing.service';
+import { TrafficClock, TrafficState } from 'src/modules/routing/traffic/traffic-state.service';
+import { InstanceHealthChecker } from 'src/modules/routing/traffic/instance-health.service';
 import { SecretsModule } from 'src/modules/secrets/secrets.module';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { ConfigEntryRepository } from 'src/modules/routing/admin/config-entry.repository';
@@ -36,7 +38,18 @@ import {
     ConfigEntryRepository,
     RoutingChangeNotifier,
     RoutingAdminService,
+    TrafficClock,
+    TrafficState,
+    InstanceHealthChecker,
   ],
-  exports: [RoutingService, RouteConfigService, RouteTableHolder, RoutingAdminService, RoutingChangeNotifier],
+  exports: [
+    RoutingService,
+    RouteConfigService,
+    RouteTableHolder,
+    RoutingAdminService,
+    RoutingChangeNotifier,
+    TrafficState,
+    TrafficClock,
+  ],
 })
 export class RoutingModule {}

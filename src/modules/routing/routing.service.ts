@@ -8,11 +8,22 @@ import {
   CanonicalResponse,
   Operation,
   StreamTranslator,
+  TargetContext,
   UpstreamProtocolError,
   UpstreamRequest,
 } from 'src/modules/providers/provider-adapter';
 import { SseParser } from 'src/modules/providers/sse-parser';
-import { EndpointEntry, RouteEntry, RouteTable } from 'src/modules/routing/route-table';
+import {
+  EndpointEntry,
+  EndpointInstance,
+  RouteEntry,
+  RouteTable,
+  TrafficRouteEntry,
+} from 'src/modules/routing/route-table';
+import { parseRetryAfter, retryDelayMs, sleep } from 'src/modules/routing/traffic/backoff';
+import { CircuitBreaker } from 'src/modules/routing/traffic/circuit-breaker';
+import { LoadBalancer } from 'src/modules/routing/traffic/load-balancer';
+import { TrafficClock, TrafficState } from 'src/modules/routing/traffic/traffic-state.service';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { fromUpstreamFailure, fromUpstreamStatus } from 'src/modules/routing/upstream-errors';
 import { InvocationRecord } from 'src/common/observability/invocation';
@@ -40,6 +51,8 @@ export class RoutingService {
     private readonly tables: RouteTableHolder,
     private readonly http: UpstreamHttpClient,
     private readonly telemetry: Telemetry,
+    private readonly state: TrafficState,
+    private readonly clock: TrafficClock,
   ) {}
 
   resolve(name: string): RouteEntry | undefined {
@@ -50,19 +63,48 @@ export class RoutingService {
     return this.tables.current;
   }
 
+  /**
+   * A non-streaming call: one attempt on the fast path (single target, no policy); otherwise through
+   * the endpoint's retry policy, circuit breakers, instances and fallback chain (see `attemptChain`).
+   */
   async invoke(
     op: Operation,
     request: CanonicalRequest,
     endpoint: EndpointEntry,
     signal: AbortSignal,
     record?: InvocationRecord,
+    route?: TrafficRouteEntry,
   ): Promise<CanonicalResponse> {
     this.ensureCapable(op, endpoint, false);
-    const upstream = this.build(op, request, endpoint, false);
-    const scope = this.startAttempt(op, endpoint, upstream, false, record);
+    if (isPlain(endpoint, route)) {
+      return this.invokeOnce(op, request, endpoint, undefined, endpoint.timeouts.headersMs, signal, record);
+    }
+    return this.attemptChain(
+      op,
+      endpoint,
+      route,
+      signal,
+      false,
+      (target, instance, headersMs, _, attemptSignal) =>
+        this.invokeOnce(op, request, target, instance, headersMs, attemptSignal, record),
+    );
+  }
+
+  private async invokeOnce(
+    op: Operation,
+    request: CanonicalRequest,
+    endpoint: EndpointEntry,
+    instance: EndpointInstance | undefined,
+    headersMs: number | undefined,
+    signal: AbortSignal,
+    record: InvocationRecord | undefined,
+  ): Promise<CanonicalResponse> {
+    const target = instance?.target ?? endpoint.target;
+    const upstream = this.build(op, request, endpoint, target, false);
+    const scope = this.startAttempt(op, endpoint, instance, upstream, false, record);
     let status: number | undefined;
     try {
-      const response = await this.send(upstream, endpoint, signal);
+      const response = await this.send(upstream, endpoint, headersMs, signal);
       status = response.status;
       const text = await this.readBody(response, signal);
       if (response.status < 200 || response.status >= 300) throw this.errorFrom(endpoint, response, text);
@@ -78,7 +120,7 @@ export class RoutingService {
       }
       let parsed: CanonicalResponse;
       try {
-        parsed = endpoint.adapter.parseResponse(op, body, endpoint.target);
+        parsed = endpoint.adapter.parseResponse(op, body, target);
       } catch (error) {
         if (error instanceof UpstreamProtocolError) {
           throw new GatewayException(
@@ -98,29 +140,164 @@ export class RoutingService {
       return parsed;
     } catch (error) {
       scope.end({ status, error: attemptError(error, status) });
+      if (status !== undefined && error instanceof Error) upstreamStatus.set(error, status);
       throw error;
     }
+  }
+
+  /**
+   * Tries the endpoint, then its fallbacks, then the route's: each target up to `retry.attempts`
+   * times with jittered back-off (or the upstream's Retry-After, capped), within the retry budget and
+   * the request's deadline, skipping targets whose circuit is open. Only retryable failures
+   * (connection, timeout, 429, 5xx) move on; a caller's 4xx, a refusal or a cancel ends the request.
+   */
+  private async attemptChain<T>(
+    op: Operation,
+    endpoint: EndpointEntry,
+    route: TrafficRouteEntry | undefined,
+    signal: AbortSignal,
+    stream: boolean,
+    once: (
+      target: EndpointEntry,
+      instance: EndpointInstance | undefined,
+      headersMs: number | undefined,
+      release: (outcome: Outcome) => void,
+      signal: AbortSignal,
+    ) => Promise<T>,
+  ): Promise<T> {
+    const chain = [endpoint, ...(endpoint.fallbacks ?? [])];
+    for (const extra of route?.fallbacks ?? []) if (!chain.includes(extra)) chain.push(extra);
+    const deadlineMs = endpoint.resilience?.deadlineMs;
+    const deadline = deadlineMs === undefined ? undefined : this.clock.now() + deadlineMs;
+    let lastError: Error | undefined;
+    for (const target of chain) {
+      if (target !== endpoint && !this.capable(op, target, stream)) continue;
+      const policy = target.resilience;
+      const retry = policy?.retry;
+      const budget = retry ? this.state.budget(target.name, retry.budget) : undefined;
+      budget?.request();
+      const tried = new Set<string>();
+      for (let attempt = 1; attempt <= (retry?.attempts ?? 1); attempt++) {
+        if (attempt > 1) {
+          if (!retry || !budget?.tryRetry()) break;
+          const delay = retryDelayMs(retry, attempt - 1, retryAfterMs(lastError));
+          if (deadline !== undefined && this.clock.now() + delay >= deadline) {
+            throw lastError ?? deadlineError(deadlineMs!);
+          }
+          await sleep(delay, signal);
+          if (signal.aborted) throw lastError ?? deadlineError(0);
+        }
+        const slot = this.acquire(target, tried);
+        if (!slot) {
+          lastError ??= circuitOpenError(target, this.state, policy?.breaker?.cooldownMs);
+          break;
+        }
+        let headersMs = target.timeouts.headersMs;
+        // The deadline is our own timer (undici's timeouts are coarse); it only runs until the attempt
+        // answered (a stream's first chunk), so it never cuts a stream that is already flowing.
+        let attemptSignal = signal;
+        let expired = false;
+        let timer: NodeJS.Timeout | undefined;
+        if (deadline !== undefined) {
+          const remaining = deadline - this.clock.now();
+          if (remaining <= 0) {
+            slot.breaker?.onCancel();
+            throw lastError ?? deadlineError(deadlineMs!);
+          }
+          headersMs = headersMs === undefined ? remaining : Math.min(headersMs, remaining);
+          const controller = new AbortController();
+          signal.addEventListener('abort', () => controller.abort(), { once: true });
+          timer = setTimeout(() => {
+            expired = true;
+            controller.abort();
+          }, remaining);
+          attemptSignal = controller.signal;
+        }
+        const { instance, key, breaker, balancer } = slot;
+        let released = false;
+        const release = (outcome: Outcome) => {
+          if (released || !balancer || !target.instances) return;
+          released = true;
+          balancer.end(key, outcome, target.instances.ejection);
+        };
+        balancer?.begin(key);
+        try {
+          const result = await once(target, instance, headersMs, release, attemptSignal);
+          breaker?.onSuccess();
+          if (!stream) release('success');
+          return result;
+        } catch (error) {
+          const verdict = expired ? 'failure' : classify(error, signal);
+          if (verdict === 'failure') breaker?.onFailure();
+          else breaker?.onCancel();
+          release(verdict === 'failure' ? 'failure' : 'cancel');
+          if (expired) throw deadlineError(deadlineMs!);
+          if (verdict === 'fatal' || verdict === 'cancel') throw error;
+          lastError = error as Error;
+          tried.add(key);
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+    }
+    throw (
+      lastError ??
+      new GatewayException(503, GatewayErrorCode.UpstreamUnavailable, 'No upstream could take the request.')
+    );
+  }
+
+  /** The instance (or the endpoint itself) to call next, past open circuits; undefined when none may be called. */
+  private acquire(
+    target: EndpointEntry,
+    tried: Set<string>,
+  ):
+    | {
+        instance: EndpointInstance | undefined;
+        key: string;
+        breaker: CircuitBreaker | undefined;
+        balancer: LoadBalancer | undefined;
+      }
+    | undefined {
+    const breakerPolicy = target.resilience?.breaker;
+    const instances = target.instances;
+    if (!instances) {
+      const breaker = breakerPolicy ? this.state.breaker(target.name, breakerPolicy) : undefined;
+      if (breaker && !breaker.tryAcquire()) return undefined;
+      return { instance: undefined, key: target.name, breaker, balancer: undefined };
+    }
+    const balancer = this.state.balancer(target.name);
+    const refused = new Set(tried);
+    for (let i = 0; i < instances.list.length; i++) {
+      const instance = balancer.pick(instances.list, instances.algorithm, refused);
+      if (refused.has(instance.key) && refused.size < instances.list.length) continue;
+      const breaker = breakerPolicy ? this.state.breaker(instance.key, breakerPolicy) : undefined;
+      if (!breaker || breaker.tryAcquire()) return { instance, key: instance.key, breaker, balancer };
+      refused.add(instance.key);
+    }
+    return undefined;
   }
 
   /** Counts the attempt on the request's record and opens its telemetry scope. */
   private startAttempt(
     op: Operation,
     endpoint: EndpointEntry,
+    instance: EndpointInstance | undefined,
     upstream: UpstreamRequest,
     stream: boolean,
     record: InvocationRecord | undefined,
   ): AttemptScope {
     let attempt = 1;
+    const target = instance?.key ?? endpoint.name;
     if (record) {
       attempt = ++record.attempts;
-      record.target = endpoint.name;
+      record.target = target;
       record.provider = endpoint.provider;
       record.model = endpoint.modelName;
     }
     return this.telemetry.attempt(record, {
       operation: op,
       endpoint: endpoint.name,
-      target: endpoint.name,
+      target,
       provider: endpoint.provider,
       model: endpoint.modelName,
       attempt,
@@ -130,8 +307,10 @@ export class RoutingService {
   }
 
   /**
-   * Opens an upstream stream. Errors before the first upstream byte are thrown as GatewayException
+   * Opens an upstream stream. Errors before the first upstream chunk are thrown as GatewayException
    * (the caller still has its real status to send); later ones end the iterator with UpstreamStreamError.
+   * With a resilience policy, retries and fallbacks happen until an upstream answered 2xx with an event
+   * stream AND produced its first chunk: that chunk is read here, before anything reaches the client.
    */
   async openStream(
     op: Operation,
@@ -139,13 +318,72 @@ export class RoutingService {
     endpoint: EndpointEntry,
     signal: AbortSignal,
     record?: InvocationRecord,
+    route?: TrafficRouteEntry,
   ): Promise<AsyncGenerator<CanonicalChunk>> {
     this.ensureCapable(op, endpoint, true);
-    const upstream = this.build(op, request, endpoint, true);
-    const scope = this.startAttempt(op, endpoint, upstream, true, record);
+    if (isPlain(endpoint, route)) {
+      return this.streamOnce(op, request, endpoint, undefined, endpoint.timeouts.headersMs, signal, record);
+    }
+    return this.attemptChain(
+      op,
+      endpoint,
+      route,
+      signal,
+      true,
+      async (target, instance, headersMs, release, attemptSignal) => {
+        // Until the first chunk, the chain's catch settles the instance; after it, the stream's end does.
+        let started = false;
+        const stream = await this.streamOnce(
+          op,
+          request,
+          target,
+          instance,
+          headersMs,
+          attemptSignal,
+          record,
+          () => {
+            if (started) release('success');
+          },
+        );
+        let first: IteratorResult<CanonicalChunk>;
+        try {
+          first = await stream.next();
+        } catch (error) {
+          if (error instanceof UpstreamStreamError) {
+            throw new GatewayException(
+              502,
+              GatewayErrorCode.UpstreamError,
+              `Upstream stream failed: ${error.message}.`,
+            );
+          }
+          throw error;
+        }
+        started = true;
+        if (first.done) {
+          release('success');
+          return stream;
+        }
+        return prepend(first.value, stream);
+      },
+    );
+  }
+
+  private async streamOnce(
+    op: Operation,
+    request: CanonicalRequest,
+    endpoint: EndpointEntry,
+    instance: EndpointInstance | undefined,
+    headersMs: number | undefined,
+    signal: AbortSignal,
+    record: InvocationRecord | undefined,
+    onClose?: () => void,
+  ): Promise<AsyncGenerator<CanonicalChunk>> {
+    const target = instance?.target ?? endpoint.target;
+    const upstream = this.build(op, request, endpoint, target, true);
+    const scope = this.startAttempt(op, endpoint, instance, upstream, true, record);
     let status: number | undefined;
     try {
-      const response = await this.send(upstream, endpoint, signal);
+      const response = await this.send(upstream, endpoint, headersMs, signal);
       status = response.status;
       if (response.status < 200 || response.status >= 300) {
         throw this.errorFrom(endpoint, response, await this.readBody(response, signal));
@@ -161,12 +399,14 @@ export class RoutingService {
       }
       return this.chunks(
         response,
-        endpoint.adapter.createStreamTranslator(op, endpoint.target),
+        endpoint.adapter.createStreamTranslator(op, target),
         signal,
         scope,
+        onClose,
       );
     } catch (error) {
       scope.end({ status, error: attemptError(error, status) });
+      if (status !== undefined && error instanceof Error) upstreamStatus.set(error, status);
       throw error;
     }
   }
@@ -176,6 +416,7 @@ export class RoutingService {
     translator: StreamTranslator,
     signal: AbortSignal,
     scope: AttemptScope,
+    onClose?: () => void,
   ): AsyncGenerator<CanonicalChunk> {
     const parser = new SseParser();
     const result: {
@@ -233,12 +474,16 @@ export class RoutingService {
       throw error;
     } finally {
       scope.end(result);
+      onClose?.();
     }
   }
 
+  private capable(op: Operation, endpoint: EndpointEntry, stream: boolean): boolean {
+    return endpoint.adapter.capabilities[stream ? STREAM_CAPABILITY[op] : op];
+  }
+
   private ensureCapable(op: Operation, endpoint: EndpointEntry, stream: boolean): void {
-    const capability = stream ? STREAM_CAPABILITY[op] : op;
-    if (!endpoint.adapter.capabilities[capability]) {
+    if (!this.capable(op, endpoint, stream)) {
       const what = stream && op !== 'embeddings' ? `streaming ${OPERATION_LABEL[op]}` : OPERATION_LABEL[op];
       throw new GatewayException(
         501,
@@ -252,10 +497,11 @@ export class RoutingService {
     op: Operation,
     request: CanonicalRequest,
     endpoint: EndpointEntry,
+    target: TargetContext,
     stream: boolean,
   ): UpstreamRequest {
     try {
-      return endpoint.adapter.buildRequest(op, request, endpoint.target, stream);
+      return endpoint.adapter.buildRequest(op, request, target, stream);
     } catch (error) {
       if (error instanceof AdapterRequestError) {
         throw new GatewayException(error.status, GatewayErrorCode.InvalidRequest, error.message, {
@@ -269,12 +515,13 @@ export class RoutingService {
   private async send(
     request: UpstreamRequest,
     endpoint: EndpointEntry,
+    headersMs: number | undefined,
     signal: AbortSignal,
   ): Promise<UpstreamResponse> {
     try {
       return await this.http.send(request, {
         signal,
-        headersTimeoutMs: endpoint.timeouts.headersMs,
+        headersTimeoutMs: headersMs,
         idleTimeoutMs: endpoint.timeouts.idleMs,
       });
     } catch (error) {
@@ -305,6 +552,64 @@ export class RoutingService {
       response.headers,
     );
   }
+}
+
+type Outcome = 'success' | 'failure' | 'cancel';
+
+/** The upstream HTTP status behind a failed attempt's error (the mapped status hides e.g. 500 vs 401). */
+const upstreamStatus = new WeakMap<Error, number>();
+
+/** Single target, no policy: the one-attempt path, with nothing extra per request. */
+function isPlain(endpoint: EndpointEntry, route: TrafficRouteEntry | undefined): boolean {
+  return !endpoint.resilience && !endpoint.fallbacks && !endpoint.instances && !route?.fallbacks;
+}
+
+/**
+ * `failure`: retryable and counted against the target (connection, timeout, 5xx); `throttled`: 429,
+ * retryable but the target is alive; `fatal`: the caller's 4xx or a refusal, never retried;
+ * `cancel`: the caller went away.
+ */
+function classify(error: unknown, signal: AbortSignal): 'failure' | 'throttled' | 'fatal' | 'cancel' {
+  if (signal.aborted) return 'cancel';
+  if (!(error instanceof GatewayException)) return 'fatal';
+  const status = upstreamStatus.get(error);
+  if (status !== undefined) {
+    if (status === 429) return 'throttled';
+    return status === 408 || status >= 500 ? 'failure' : 'fatal';
+  }
+  return error.code === GatewayErrorCode.UpstreamTimeout || error.code === GatewayErrorCode.UpstreamError
+    ? 'failure'
+    : 'fatal';
+}
+
+function retryAfterMs(error: unknown): number | undefined {
+  return error instanceof GatewayException ? parseRetryAfter(error.options.retryAfter) : undefined;
+}
+
+function deadlineError(deadlineMs: number): GatewayException {
+  return new GatewayException(
+    504,
+    GatewayErrorCode.UpstreamTimeout,
+    `No upstream answered within the endpoint's ${deadlineMs} ms deadline.`,
+  );
+}
+
+function circuitOpenError(
+  target: EndpointEntry,
+  _state: TrafficState,
+  cooldownMs: number | undefined,
+): GatewayException {
+  return new GatewayException(
+    503,
+    GatewayErrorCode.UpstreamUnavailable,
+    `Endpoint '${target.name}' is temporarily unavailable: its circuit breaker is open after repeated upstream failures.`,
+    cooldownMs === undefined ? {} : { retryAfter: String(Math.max(1, Math.ceil(cooldownMs / 1000))) },
+  );
+}
+
+async function* prepend<T>(first: T, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  yield first;
+  yield* rest;
 }
 
 /** A short, bounded label for a failed attempt. */
