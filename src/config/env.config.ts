@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { limitsEnv } from 'src/config/env/limits.env';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
 export const SECRET_ENV_KEYS = [
@@ -154,6 +155,7 @@ const envSchema = z.object({
   CONVERSATION_RETENTION_SECONDS: int(1, 10 * 365 * 86_400).default(30 * 86_400),
   CONVERSATION_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
   CONVERSATION_MAX_HISTORY_TURNS: int(1, 10_000).default(200),
+  ...limitsEnv,
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

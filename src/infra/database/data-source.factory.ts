@@ -10,6 +10,7 @@ import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/mode
 import { PROMPT_ENTITIES } from 'src/modules/prompts/entities/prompt.entities';
 import { CONVERSATION_ENTITIES } from 'src/modules/conversations/entities/conversation.entities';
 import { RegistrySnapshotEntity } from 'src/modules/registry/entities/registry-snapshot.entity';
+import { LIMITS_ENTITIES } from 'src/modules/limits/entities/limits.entities';
 
 export const ENTITIES = [
   GatewayConfigRevisionEntity,
@@ -18,6 +19,7 @@ export const ENTITIES = [
   ModerationTeamPolicyEntity,
   ...PROMPT_ENTITIES,
   ...CONVERSATION_ENTITIES,
+  ...LIMITS_ENTITIES,
 ];
 
 /** PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR: same migrations on both. */

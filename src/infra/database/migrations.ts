@@ -5,6 +5,7 @@ import { CachePolicyOverrides1764300000000 } from 'migrations/1764300000000-cach
 import { ModerationTeamPolicies1764400000000 } from 'migrations/1764400000000-moderation-team-policies';
 import { PromptTemplates1764500000000 } from 'migrations/1764500000000-prompt-templates';
 import { Conversations1764500000001 } from 'migrations/1764500000001-conversations';
+import { LimitsBudgetsPrices1764700000000 } from 'migrations/1764700000000-limits-budgets-prices';
 
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ModerationTeamPolicies1764400000000,
   PromptTemplates1764500000000,
   Conversations1764500000001,
+  LimitsBudgetsPrices1764700000000,
 ];

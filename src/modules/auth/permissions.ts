@@ -30,6 +30,8 @@ export const PERMISSIONS = [
   'cache.admin',
   'moderation.admin',
   'tenancy.all',
+  'billing.read',
+  'billing.admin',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -43,6 +45,7 @@ const VIEWER: Permission[] = [
   'subscriptions.read',
   'registry.read',
   'prompts.read',
+  'billing.read',
 ];
 const DEVELOPER: Permission[] = [
   ...VIEWER,

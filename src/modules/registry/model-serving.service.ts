@@ -11,6 +11,7 @@ import { validateScoringBody } from 'src/modules/registry/scoring-protocol';
 import { InvocationRecord } from 'src/common/observability/invocation';
 import { InvocationTracker } from 'src/common/observability/invocation-tracker.service';
 import { Telemetry } from 'src/common/observability/telemetry';
+import { LimitsService } from 'src/modules/limits/limits.service';
 
 const MAX_MESSAGE = 2000;
 
@@ -28,6 +29,7 @@ export class ModelServingService {
     private readonly cache: CacheService,
     private readonly tracker: InvocationTracker,
     private readonly telemetry: Telemetry,
+    private readonly limits: LimitsService,
   ) {}
 
   byName(name: string): ModelEndpointEntry | undefined {
@@ -63,6 +65,7 @@ export class ModelServingService {
       });
     }
     record.modelVersion = target.version;
+    await this.telemetry.phase('limits', record, () => this.limits.admitPredict(entry, reply, record));
     const controller = new AbortController();
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) controller.abort();

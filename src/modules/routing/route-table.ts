@@ -23,6 +23,7 @@ import {
 import { CompiledPolicy } from 'src/modules/moderation/moderation.types';
 import { PromptSelector } from 'src/modules/prompts/prompt.types';
 import { ConversationSettings } from 'src/modules/conversations/conversation-settings.config';
+import { EndpointLimitsConfig, endpointLimits, parseTopLevelLimits } from 'src/modules/limits/limit-rules';
 
 export interface EndpointTimeouts {
   /** Time allowed until the upstream's response headers arrive. */
@@ -49,6 +50,8 @@ export interface EndpointEntry {
   prompt?: PromptSelector;
   /** `gatehouse.conversation`: context-window fitting settings. */
   conversation?: ConversationSettings;
+  /** Rate limits (top-level and own `gatehouse.limits`, MLflow `limit:`) and `gatehouse.pricing`. */
+  limits?: EndpointLimitsConfig;
 }
 
 export interface TrafficRouteEntry {
@@ -156,6 +159,7 @@ export function buildRouteTable(
   const endpoints: EndpointEntry[] = [];
   const cacheDefaults = parseCachePolicyYaml(config.extensions.cache, '(top level)', problems);
   const moderation = compileModerationConfig(config.extensions.moderation, problems);
+  const topLimits = parseTopLevelLimits(config.extensions, problems);
   config.endpoints.forEach((endpoint, index) => {
     const where = `endpoints[${index}] (${endpoint.name})`;
     const adapter = registry.get(endpoint.model.provider);
@@ -198,6 +202,7 @@ export function buildRouteTable(
       moderation: compileEndpointModeration(ext.moderation, moderation, endpoint.name, where, problems),
       prompt: endpoint.prompt,
       conversation: endpoint.conversation,
+      limits: endpointLimits(topLimits, endpoint.name, endpoint.limit, ext, where, problems),
     });
   });
   const endpointByName = new Map(endpoints.map((e) => [e.name, e]));
