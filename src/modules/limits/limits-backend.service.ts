@@ -30,7 +30,8 @@ export class LimitsBackend implements OnModuleInit, OnApplicationShutdown {
       ...(config.REDIS_DB_INDEX !== undefined ? { db: config.REDIS_DB_INDEX } : {}),
       lazyConnect: true,
       enableOfflineQueue: false,
-      commandTimeout: config.LIMITS_REDIS_TIMEOUT_MS,
+      // The store times each call out after LIMITS_REDIS_TIMEOUT_MS; this only reaps commands of a hung socket.
+      commandTimeout: 5_000,
       connectTimeout: config.REDIS_CONNECT_TIMEOUT_MS,
       maxRetriesPerRequest: 0,
       disconnectTimeout: 250,
@@ -49,6 +50,8 @@ export class LimitsBackend implements OnModuleInit, OnApplicationShutdown {
     this.primary = new RedisCounterStore(
       () => (client.status === 'ready' ? (client as never) : undefined),
       `${config.REDIS_KEY_PREFIX}limits:`,
+      Date.now,
+      config.LIMITS_REDIS_TIMEOUT_MS,
     );
   }
 

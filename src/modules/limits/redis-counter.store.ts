@@ -110,6 +110,7 @@ export class RedisCounterStore implements CounterStore {
     private readonly connection: () => (Redis & LimitCommands) | undefined,
     private readonly prefix: string,
     private readonly clock: () => number = Date.now,
+    private readonly timeoutMs = 200,
   ) {}
 
   async reserve(
@@ -122,7 +123,7 @@ export class RedisCounterStore implements CounterStore {
     const keys = [...ops.map((op) => this.prefix + op.key), ...ops.map((op) => `${this.prefix}${op.key}:h`)];
     const args: (string | number)[] = [now, reservationId, holdTtlMs];
     for (const op of ops) args.push(op.limit, op.amount, op.mode === 'add' ? 0 : 1, op.ttlMs);
-    const out = await redis.gatehouseReserve(keys.length, ...keys, ...args);
+    const out = await this.timed(redis.gatehouseReserve(keys.length, ...keys, ...args));
     if (out[0] !== 0) return { ok: false, index: out[0] - 1, state: { used: out[1], held: out[2] } };
     const after: CounterState[] = [];
     for (let i = 0; i < ops.length; i++) after.push({ used: out[1 + 2 * i], held: out[2 + 2 * i] });
@@ -138,16 +139,45 @@ export class RedisCounterStore implements CounterStore {
     ];
     const args: (string | number)[] = [this.clock(), reservationId];
     for (const s of settlements) args.push(s.held, s.usedDelta, s.ttlMs);
-    return redis.gatehouseSettle(keys.length, ...keys, ...args);
+    return this.timed(redis.gatehouseSettle(keys.length, ...keys, ...args));
   }
 
   async read(key: string, now: number): Promise<CounterState> {
-    const out = await this.require().gatehouseRead(`${this.prefix}${key}`, `${this.prefix}${key}:h`, now);
+    const out = await this.timed(
+      this.require().gatehouseRead(`${this.prefix}${key}`, `${this.prefix}${key}:h`, now),
+    );
     return { used: out[0], held: out[1] };
   }
 
   async once(key: string, ttlMs: number): Promise<boolean> {
-    return (await this.require().set(`${this.prefix}${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+    return (await this.timed(this.require().set(`${this.prefix}${key}`, '1', 'PX', ttlMs, 'NX'))) === 'OK';
+  }
+
+  /**
+   * Fails after `timeoutMs`, but only once pending I/O has been read: when our own event loop was blocked
+   * (a tokenizer loading, a burst of requests), a reply that did arrive in time is not taken for a dead Redis.
+   */
+  private timed<T>(pending: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      const timer = setTimeout(() => {
+        setImmediate(() => {
+          if (!done) reject(new Error(`redis command timed out after ${this.timeoutMs} ms`));
+        });
+      }, this.timeoutMs);
+      pending.then(
+        (value) => {
+          done = true;
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          done = true;
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   }
 
   private require(): Redis & LimitCommands {
