@@ -49,7 +49,13 @@ ${openaiEndpoint('mlflow-limited', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    
     gatehouse:
       pricing: { input_per_million: 1, output_per_million: 2 }
 `;
-    gateway = await startGateway(yaml, { env: { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'fatal' } });
+    gateway = await startGateway(yaml, {
+      env: {
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_KEY_PREFIX: prefix,
+        LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'fatal',
+      },
+    });
     gateway.app
       .get(EventEmitter2)
       .on(INVOCATION_FINISHED, (record: InvocationRecord) => records.push(record));
