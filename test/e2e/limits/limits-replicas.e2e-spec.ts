@@ -84,8 +84,8 @@ describe('three replicas sharing Redis', () => {
     });
     expect(created.status).toBe(201);
     await waitFor(async () => {
-      const list = await call(b.url, 'GET', '/admin/v1/limits', auth());
-      return list.body.some((l: { id: string }) => l.id === created.body.id);
+      const list = await call<{ id: string }[]>(b.url, 'GET', '/admin/v1/limits', auth());
+      return list.body.some((l) => l.id === created.body.id);
     }, 1000);
     const statuses = [];
     for (const g of [b, gateways[2], a]) {
