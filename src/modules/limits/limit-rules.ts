@@ -98,6 +98,7 @@ function expand(
   );
   if (stray.length > 0) problems.push(`${where}: '${stray[0]}' only goes with 'per: ${stray[0]}'.`);
   const rules: LimitRule[] = [];
+  const known = problems.length;
   for (const [field, metric, window] of METRIC_FIELDS) {
     const limit = item[field];
     if (typeof limit !== 'number') continue;
@@ -116,24 +117,29 @@ function expand(
       limit,
     });
   }
-  if (rules.length === 0)
+  if (rules.length === 0 && problems.length === known)
     problems.push(`${where}: give at least one of ${METRIC_FIELDS.map((f) => f[0]).join(', ')}.`);
   return rules;
 }
 
-function parseItems(value: unknown, where: string, problems: string[]): LimitItem[] {
+function parseItems(value: unknown, where: string, problems: string[]): [number, LimitItem][] {
   if (value === undefined) return [];
-  const parsed = z.array(itemSchema).safeParse(value);
-  if (!parsed.success) {
-    problems.push(`${where}: gatehouse.limits: ${describe(parsed.error)}`);
+  if (!Array.isArray(value)) {
+    problems.push(`${where}: gatehouse.limits must be a list.`);
     return [];
   }
-  return parsed.data;
+  const items: [number, LimitItem][] = [];
+  value.forEach((raw, i) => {
+    const parsed = itemSchema.safeParse(raw);
+    if (parsed.success) items.push([i, parsed.data]);
+    else problems.push(`${where}: gatehouse.limits[${i}]: ${describe(parsed.error)}`);
+  });
+  return items;
 }
 
 /** Top-level `gatehouse.limits`: items may name an `endpoint`; ids are stable per position. */
 export function parseTopLevelLimits(extensions: Record<string, unknown>, problems: string[]): LimitRule[] {
-  return parseItems(extensions.limits, '(top level)', problems).flatMap((item, i) =>
+  return parseItems(extensions.limits, '(top level)', problems).flatMap(([i, item]) =>
     expand(item, `yaml:*:${i}`, item.endpoint ?? null, problems, `(top level) gatehouse.limits[${i}]`),
   );
 }
@@ -153,7 +159,7 @@ export function endpointLimits(
   const rules = topLevel.filter((r) => r.endpoint === null || r.endpoint === name);
   const mlflow = mlflowRule(name, mlflowLimit, where, problems);
   if (mlflow) rules.push(mlflow);
-  parseItems(extensions.limits, where, problems).forEach((item, i) => {
+  parseItems(extensions.limits, where, problems).forEach(([i, item]) => {
     if (item.endpoint !== undefined)
       problems.push(`${where}: gatehouse.limits[${i}].endpoint is only for top-level limits.`);
     rules.push(...expand(item, `yaml:${name}:${i}`, name, problems, `${where}: gatehouse.limits[${i}]`));

@@ -58,6 +58,7 @@ type OpMeta =
   | { kind: 'budget'; budget: BudgetRule; subject: string; start: number; end: number };
 
 const DAY = 86_400_000;
+const REPORTS_STREAM_USAGE = new Set(['openai', 'azure', 'anthropic']);
 
 /**
  * Admission and settlement of one request: rate limits, token limits, concurrency caps and USD budgets
@@ -84,8 +85,9 @@ export class LimitsService {
     const now = Date.now();
     const lookup = this.catalog.price(endpoint.provider, endpoint.modelName, endpoint.limits?.price, now);
     const lease = new Lease(this, record, reply, lookup?.price, op, request);
-    if (record.stream) {
-      // Loaded in the background: a stream without usage is counted with it once ready.
+    if (record.stream && !REPORTS_STREAM_USAGE.has(endpoint.provider)) {
+      // Loaded in the background (once per process): a stream without usage is counted with it once ready.
+      // OpenAI (we always ask for include_usage), Azure and Anthropic report usage, so they never need it.
       void this.tokens
         .counterFor(TokenCounter.choose(endpoint.provider, endpoint.modelName))
         .then((counter) => (lease.tally.counter = counter))
