@@ -1,3 +1,5 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { INVOCATION_FINISHED, InvocationRecord } from 'src/common/observability/invocation';
 import { TokenCounter } from 'src/modules/conversations/token-counter';
@@ -29,6 +31,9 @@ describe('limits, token accounting and budgets (real Redis and PostgreSQL)', () 
   let gateway: TestGateway;
   const prefix = uniqueRedisPrefix('limits-e2e');
   const records: InvocationRecord[] = [];
+  const alertEvents: unknown[] = [];
+  const hooked: Record<string, unknown>[] = [];
+  let hook: Server | undefined;
 
   beforeAll(async () => {
     process.env.MOCK_OPENAI_KEY = MOCK_API_KEY;
@@ -38,6 +43,8 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:
 ${openaiEndpoint('tok', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:\n      limits:\n        - { per: endpoint, tokens_per_hour: 100000 }')}
 ${openaiEndpoint('budgeted', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:\n      pricing: { input_per_million: 0, output_per_million: 2 }')}
 ${openaiEndpoint('mlflow-limited', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    limit: { calls: 2, renewal_period: hour }')}
+${openaiEndpoint('softy', 'gpt-4o-mini', mock.url)}
+${openaiEndpoint('slow', 'mock-slow', mock.url, 'llm/v1/chat', '    gatehouse:\n      limits:\n        - { per: principal, concurrent: 2 }')}
   - name: groqstream
     endpoint_type: llm/v1/chat
     model:
@@ -59,9 +66,20 @@ ${openaiEndpoint('mlflow-limited', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    
     gateway.app
       .get(EventEmitter2)
       .on(INVOCATION_FINISHED, (record: InvocationRecord) => records.push(record));
+    gateway.app.get(EventEmitter2).on('budget.exceeded', (event: unknown) => alertEvents.push(event));
+    hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        hooked.push(JSON.parse(body) as Record<string, unknown>);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook!.listen(0, '127.0.0.1', resolve));
   });
 
   afterAll(async () => {
+    if (hook) await new Promise((resolve) => hook!.close(resolve));
     await gateway?.close();
     await mock?.close();
     await redisKeys(prefix, true);
@@ -259,5 +277,58 @@ ${openaiEndpoint('mlflow-limited', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    
     expect((await post('/v1/chat/completions', chat('budgeted', 'a b c', { max_tokens: 5 }))).status).toBe(
       200,
     );
+  });
+
+  it('a soft budget never refuses and alerts once per period (event + webhook POST)', async () => {
+    const created = await post('/admin/v1/budgets', {
+      name: 'softy-daily',
+      scope: 'endpoint',
+      subject: 'softy',
+      period: 'daily',
+      amount_usd: 0.000001,
+      mode: 'soft',
+      alert_webhook_url: `http://127.0.0.1:${(hook!.address() as AddressInfo).port}/finops`,
+    });
+    expect(created.status).toBe(201);
+    const statuses = [];
+    for (let i = 0; i < 3; i++)
+      statuses.push((await post('/v1/chat/completions', chat('softy', 'one two three'))).status);
+    expect(statuses).toEqual([200, 200, 200]);
+    await waitFor(() => hooked.length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hooked).toHaveLength(1);
+    expect(hooked[0]).toMatchObject({
+      type: 'budget.exceeded',
+      name: 'softy-daily',
+      mode: 'soft',
+      subject: 'softy',
+    });
+    expect(hooked[0].spentUsd as number).toBeGreaterThanOrEqual(0.000001);
+    // The hard budget of the race test alerted too, once, when it was used up.
+    expect(alertEvents.map((e) => (e as { name: string }).name).sort()).toEqual([
+      'room-for-ten',
+      'softy-daily',
+    ]);
+    const status = await call(
+      gateway.url,
+      'GET',
+      `/admin/v1/budgets/${created.body.id}/status`,
+      gateway.authHeaders(),
+    );
+    const costs = records.filter((r) => r.endpoint === 'softy').map((r) => r.costUsd!);
+    expect(costs).toHaveLength(3);
+    expect(status.body.spent_usd).toBeCloseTo(costs[0] + costs[1] + costs[2], 9);
+  });
+
+  it('caps concurrent requests per principal and frees the slot when a request ends', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => post('/v1/chat/completions', chat('slow', 'take your time'))),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 429, 429]);
+    const refused = results.find((r) => r.status === 429)!;
+    expect(refused.body.error.code).toBe('rate_limit_exceeded');
+    expect(refused.headers.get('retry-after')).toBe('1');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await post('/v1/chat/completions', chat('slow', 'again'))).status).toBe(200);
   });
 });
