@@ -45,6 +45,7 @@ ${openaiEndpoint('budgeted', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gateho
 ${openaiEndpoint('mlflow-limited', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    limit: { calls: 2, renewal_period: hour }')}
 ${openaiEndpoint('softy', 'gpt-4o-mini', mock.url)}
 ${openaiEndpoint('slow', 'mock-slow', mock.url, 'llm/v1/chat', '    gatehouse:\n      limits:\n        - { per: principal, concurrent: 2 }')}
+${openaiEndpoint('cached', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:\n      cache: { ttl_seconds: 60 }\n      limits:\n        - { per: endpoint, requests_per_hour: 100, tokens_per_hour: 100000 }')}
   - name: groqstream
     endpoint_type: llm/v1/chat
     model:
@@ -330,5 +331,28 @@ ${openaiEndpoint('slow', 'mock-slow', mock.url, 'llm/v1/chat', '    gatehouse:\n
     expect(refused.headers.get('retry-after')).toBe('1');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await post('/v1/chat/completions', chat('slow', 'again'))).status).toBe(200);
+  });
+
+  it('a cache hit counts as a request but refunds its tokens and costs nothing', async () => {
+    const ask = () => post('/v1/chat/completions', chat('cached', 'cache me please', { temperature: 0 }));
+    const miss = await ask();
+    expect(miss.headers.get('x-gatehouse-cache')).toBe('miss');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const hits = [await ask()];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    hits.push(await ask());
+    expect(hits.map((h) => h.headers.get('x-gatehouse-cache'))).toEqual(['hit', 'hit']);
+    expect([miss, ...hits].map((r) => r.headers.get('x-ratelimit-remaining-requests'))).toEqual([
+      '99',
+      '98',
+      '97',
+    ]);
+    const tokens = [miss, ...hits].map((r) => Number(r.headers.get('x-ratelimit-remaining-tokens')));
+    // The miss settled to its real usage (3 + 4 words); each hit reserved the same and gave it all back.
+    expect(tokens[1]).toBe(tokens[0] - 7);
+    expect(tokens[2]).toBe(tokens[1]);
+    await waitFor(() => records.filter((r) => r.endpoint === 'cached').length === 3);
+    const hitRecords = records.filter((r) => r.endpoint === 'cached' && r.cacheHit);
+    expect(hitRecords.map((r) => r.costUsd)).toEqual([0, 0]);
   });
 });
