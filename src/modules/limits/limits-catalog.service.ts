@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { LimitRule, Price } from 'src/modules/limits/limit-rules';
 import { LimitsInvalidationService } from 'src/modules/limits/limits-invalidation.service';
 import { BudgetRule, LimitsRepository, PriceVersion } from 'src/modules/limits/limits.repository';
-import { DEFAULT_PRICES, matchModel, priceFamily } from 'src/modules/billing/pricing/price-catalog';
+import { DEFAULT_PRICE_MAPS, matchModel, priceFamily } from 'src/modules/billing/pricing/price-catalog';
 
 export interface PriceLookup {
   price: Price;
@@ -85,7 +85,8 @@ export class LimitsCatalogService implements OnApplicationBootstrap {
       const current = list?.find((v) => v.effectiveFrom <= at);
       if (current) return { price: current, source: 'catalog' };
     }
-    const fallback = DEFAULT_PRICES[family] ? matchModel(DEFAULT_PRICES[family], model) : undefined;
+    const defaults = DEFAULT_PRICE_MAPS.get(family);
+    const fallback = defaults ? matchModel(defaults, model) : undefined;
     return fallback ? { price: fallback, source: 'default' } : undefined;
   }
 }

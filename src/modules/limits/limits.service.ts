@@ -349,7 +349,7 @@ export interface BudgetStatus {
  * INVOCATION_FINISHED listeners: it is prepended to them), so `record.costUsd` is final for the ledger.
  */
 export class Lease {
-  readonly id = randomUUID();
+  private reservationId: string | undefined;
   readonly tally = new StreamTally();
   promptEstimate = 0;
   completionReserve = 0;
@@ -367,6 +367,11 @@ export class Lease {
     private readonly op: Operation | 'predict',
     private readonly request: CanonicalRequest | undefined,
   ) {}
+
+  /** Names this reservation's holds in the counters (made only for requests that reserve something). */
+  get id(): string {
+    return (this.reservationId ??= randomUUID());
+  }
 
   attach(): this {
     this.reply.raw.prependOnceListener('close', () => this.finish());

@@ -38,6 +38,11 @@ export const DEFAULT_PRICES: Record<string, Record<string, Price>> = {
   },
 };
 
+/** The defaults as maps, built once (the request path looks prices up without allocating). */
+export const DEFAULT_PRICE_MAPS: ReadonlyMap<string, ReadonlyMap<string, Price>> = new Map(
+  Object.entries(DEFAULT_PRICES).map(([provider, models]) => [provider, new Map(Object.entries(models))]),
+);
+
 function p(inputPerMillion: number, outputPerMillion: number): Price {
   return { inputPerMillion, outputPerMillion };
 }
