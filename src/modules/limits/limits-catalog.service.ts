@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { LimitRule, Price } from 'src/modules/limits/limit-rules';
+import { TokenCounter } from 'src/modules/conversations/token-counter';
 import { LimitsInvalidationService } from 'src/modules/limits/limits-invalidation.service';
 import { BudgetRule, LimitsRepository, PriceVersion } from 'src/modules/limits/limits.repository';
 import { DEFAULT_PRICE_MAPS, matchModel, priceFamily } from 'src/modules/billing/pricing/price-catalog';
@@ -26,7 +27,10 @@ export class LimitsCatalogService implements OnApplicationBootstrap {
   constructor(
     private readonly repository: LimitsRepository,
     private readonly invalidation: LimitsInvalidationService,
+    private readonly tokens: TokenCounter,
   ) {}
+
+  private warmed = false;
 
   async onApplicationBootstrap(): Promise<void> {
     await this.reload();
@@ -61,6 +65,15 @@ export class LimitsCatalogService implements OnApplicationBootstrap {
     this.budgets = budgets;
     this.prices = prices;
     this.priceIndex = index;
+    if (!this.warmed && (budgets.length > 0 || rules.some((r) => r.metric === 'tokens'))) {
+      // Budgets and token limits tokenize prompts: load the BPE now (it blocks the event loop for a moment,
+      // ~1 s) rather than in the middle of the first such request, with other requests in flight.
+      this.warmed = true;
+      setTimeout(
+        () => void this.tokens.counterFor({ encoding: 'o200k_base' }).catch(() => undefined),
+        0,
+      ).unref();
+    }
   }
 
   /** Applies a local change at once and tells the other replicas. */
