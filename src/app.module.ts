@@ -19,6 +19,7 @@ import { RolloutsModule } from 'src/modules/rollouts/rollouts.module';
 import { BillingModule } from 'src/modules/billing/billing.module';
 import { TracingModule } from 'src/modules/observability/tracing/tracing.module';
 import { LoggingModule } from 'src/modules/observability/logging/logging.module';
+import { LimitsModule } from 'src/modules/limits/limits.module';
 
 @Module({})
 export class AppModule {
@@ -41,6 +42,7 @@ export class AppModule {
         BillingModule,
         TracingModule,
         LoggingModule,
+        LimitsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

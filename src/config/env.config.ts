@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { routingEnv } from 'src/config/env/routing.env';
 import { ledgerEnv } from 'src/config/env/ledger.env';
 import { tracingEnv } from 'src/config/env/tracing.env';
+import { limitsEnv } from 'src/config/env/limits.env';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
 export const SECRET_ENV_KEYS = [
@@ -162,6 +163,7 @@ const envSchema = z.object({
   CONVERSATION_MAX_HISTORY_TURNS: int(1, 10_000).default(200),
   ...ledgerEnv,
   ...tracingEnv,
+  ...limitsEnv,
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

@@ -27,7 +27,7 @@ describe('MLflow AI Gateway compatible REST API', () => {
     mock = await startOpenAIMock();
     yaml = `
 endpoints:
-${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    limit:\n      calls: 10\n      renewal_period: minute\n')}
+${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    limit:\n      calls: 1000\n      renewal_period: minute\n')}
 ${openaiEndpoint('chat-b', 'gpt-4o', mock.url)}
 ${openaiEndpoint('completions', 'gpt-3.5-turbo-instruct', mock.url, 'llm/v1/completions')}
 ${openaiEndpoint('embeddings', 'text-embedding-3-small', mock.url, 'llm/v1/embeddings')}
@@ -78,7 +78,7 @@ routes:
       endpoint_type: 'llm/v1/chat',
       model: { name: 'gpt-4o-mini', provider: 'openai' },
       endpoint_url: '/gateway/chat/invocations',
-      limit: { calls: 10, key: null, renewal_period: 'minute' },
+      limit: { calls: 1000, key: null, renewal_period: 'minute' },
     });
     expect(endpoints[1].limit).toBeNull();
   });

@@ -29,6 +29,12 @@ export enum GatewayErrorCode {
   OutputValidationFailed = 'output_validation_failed',
   ContextLengthExceeded = 'context_length_exceeded',
   ConversationNotFound = 'conversation_not_found',
+  /** A request-rate, token-rate or concurrency limit of the gateway (not the upstream's). */
+  RateLimitExceeded = 'rate_limit_exceeded',
+  /** A hard USD budget has no room left for this request in its period. */
+  BudgetExceeded = 'budget_exceeded',
+  /** Budgets cannot be checked (Redis unreachable): refused rather than risk overspending. */
+  LimitsUnavailable = 'limits_unavailable',
 }
 
 export interface GatewayExceptionOptions {

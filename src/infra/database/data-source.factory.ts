@@ -11,6 +11,7 @@ import { PROMPT_ENTITIES } from 'src/modules/prompts/entities/prompt.entities';
 import { CONVERSATION_ENTITIES } from 'src/modules/conversations/entities/conversation.entities';
 import { RegistrySnapshotEntity } from 'src/modules/registry/entities/registry-snapshot.entity';
 import { UsageRecordEntity } from 'src/modules/billing/entities/usage-record.entity';
+import { LIMITS_ENTITIES } from 'src/modules/limits/entities/limits.entities';
 
 export const ENTITIES = [
   GatewayConfigRevisionEntity,
@@ -20,6 +21,7 @@ export const ENTITIES = [
   ...PROMPT_ENTITIES,
   ...CONVERSATION_ENTITIES,
   UsageRecordEntity,
+  ...LIMITS_ENTITIES,
 ];
 
 /** PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR: same migrations on both. */

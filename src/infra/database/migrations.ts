@@ -7,6 +7,7 @@ import { PromptTemplates1764500000000 } from 'migrations/1764500000000-prompt-te
 import { Conversations1764500000001 } from 'migrations/1764500000001-conversations';
 import { ConfigLifecycle1764650000000 } from 'migrations/1764650000000-config-lifecycle';
 import { UsageLedger1764750000000 } from 'migrations/1764750000000-usage-ledger';
+import { LimitsBudgetsPrices1764700000000 } from 'migrations/1764700000000-limits-budgets-prices';
 
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Conversations1764500000001,
   ConfigLifecycle1764650000000,
   UsageLedger1764750000000,
+  LimitsBudgetsPrices1764700000000,
 ];

@@ -19,6 +19,6 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     ConversationSummarizer,
     TokenCounter,
   ],
-  exports: [ConversationService],
+  exports: [ConversationService, TokenCounter],
 })
 export class ConversationsModule {}

@@ -25,6 +25,7 @@ import { ConversationService } from 'src/modules/conversations/conversation.serv
 import { InvocationRecord } from 'src/common/observability/invocation';
 import { InvocationTracker } from 'src/common/observability/invocation-tracker.service';
 import { Telemetry } from 'src/common/observability/telemetry';
+import { LimitsService } from 'src/modules/limits/limits.service';
 
 /**
  * The surfaces differ only at the edges: how the endpoint is named, how errors look, whether a stream
@@ -59,6 +60,7 @@ export class InferenceService {
     private readonly conversations: ConversationService,
     private readonly tracker: InvocationTracker,
     private readonly telemetry: Telemetry,
+    private readonly limits: LimitsService,
   ) {}
 
   async invoke(input: InvocationInput, reply: FastifyReply): Promise<void> {
@@ -118,6 +120,11 @@ export class InferenceService {
       }
     });
     reply.header('x-gatehouse-endpoint', endpoint.name);
+    // Rate limits, token quotas and budgets: reserved here, settled when the response closes (a cache
+    // hit counts as a request but refunds its tokens and cost).
+    const lease = await this.telemetry.phase('limits', record, () =>
+      this.limits.admit({ endpoint, op, request: canonical, reply, record }),
+    );
     // Guardrails screen the whole rendered context. The cache is keyed on what would go upstream (the
     // redacted request) and holds answers as the upstream gave them, so reversible placeholders are
     // restored per caller on a hit too; the conversation stores what its caller actually saw.
@@ -155,7 +162,7 @@ export class InferenceService {
             );
         const includeUsage =
           (canonical.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-        const screened = guard.guardStream(meterStream(source, record));
+        const screened = guard.guardStream(meterStream(source, record, lease.tally));
         await writeSse(
           reply,
           session ? session.track(screened) : screened,
@@ -265,14 +272,19 @@ function recordUsage(
   if (typeof usage.completion_tokens === 'number') record.completionTokens = usage.completion_tokens;
 }
 
-/** Notes the time to the first chunk and the usage the stream reports, without touching the chunks. */
+/**
+ * Notes the time to the first chunk and the usage the stream reports, without touching the chunks; the
+ * tally keeps the streamed text so completion tokens can be counted when the stream reports no usage.
+ */
 async function* meterStream(
   source: AsyncGenerator<CanonicalChunk>,
   record: InvocationRecord,
+  tally?: { add(chunk: CanonicalChunk): void },
 ): AsyncGenerator<CanonicalChunk> {
   for await (const chunk of source) {
     record.ttftMs ??= performance.now() - record.startedHr;
     recordUsage(record, chunk.usage);
+    tally?.add(chunk);
     yield chunk;
   }
 }

@@ -12,6 +12,7 @@ import { InvocationRecord } from 'src/common/observability/invocation';
 import { InvocationTracker } from 'src/common/observability/invocation-tracker.service';
 import { Telemetry } from 'src/common/observability/telemetry';
 import { TrafficState } from 'src/modules/routing/traffic/traffic-state.service';
+import { LimitsService } from 'src/modules/limits/limits.service';
 
 const MAX_MESSAGE = 2000;
 /** Passive ejection of a scoring server: 3 failures in a row → out for 30 s (growing, at most 5 min). */
@@ -32,6 +33,7 @@ export class ModelServingService {
     private readonly tracker: InvocationTracker,
     private readonly telemetry: Telemetry,
     private readonly traffic: TrafficState,
+    private readonly limits: LimitsService,
   ) {}
 
   byName(name: string): ModelEndpointEntry | undefined {
@@ -67,6 +69,7 @@ export class ModelServingService {
       });
     }
     record.modelVersion = target.version;
+    await this.telemetry.phase('limits', record, () => this.limits.admitPredict(entry, reply, record));
     const controller = new AbortController();
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) controller.abort();

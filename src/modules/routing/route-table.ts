@@ -34,6 +34,7 @@ import {
   ResiliencePolicy,
 } from 'src/modules/routing/traffic/traffic-policy';
 import { RouteStrategy } from 'src/modules/routing/traffic/route-strategy';
+import { EndpointLimitsConfig, endpointLimits, parseTopLevelLimits } from 'src/modules/limits/limit-rules';
 
 export interface EndpointTimeouts {
   /** Time allowed until the upstream's response headers arrive. */
@@ -66,6 +67,8 @@ export interface EndpointEntry {
   fallbacks?: readonly EndpointEntry[];
   /** `gatehouse.instances`: several upstreams of this one target, load balanced. */
   instances?: EndpointInstances;
+  /** Rate limits (top-level and own `gatehouse.limits`, MLflow `limit:`) and `gatehouse.pricing`. */
+  limits?: EndpointLimitsConfig;
 }
 
 /** One upstream of a multi-instance endpoint: its own parsed provider config (e.g. another api_base). */
@@ -266,6 +269,7 @@ export function buildRouteTable(
   const endpoints: EndpointEntry[] = [];
   const cacheDefaults = parseCachePolicyYaml(config.extensions.cache, '(top level)', problems);
   const moderation = compileModerationConfig(config.extensions.moderation, problems);
+  const topLimits = parseTopLevelLimits(config.extensions, problems);
   config.endpoints.forEach((endpoint, index) => {
     const where = `endpoints[${index}] (${endpoint.name})`;
     const adapter = registry.get(endpoint.model.provider);
@@ -312,6 +316,7 @@ export function buildRouteTable(
       conversation: endpoint.conversation,
       ...(resilience ? { resilience } : {}),
       ...(instances ? { instances } : {}),
+      limits: endpointLimits(topLimits, endpoint.name, endpoint.limit, ext, where, problems),
     });
   });
   const endpointByName = new Map(endpoints.map((e) => [e.name, e]));

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { LIMIT_METRICS, LIMIT_SCOPES, LimitRule } from 'src/modules/limits/limit-rules';
+import { BudgetRule, PriceVersion } from 'src/modules/limits/limits.repository';
+import { BUDGET_PERIODS, RATE_WINDOWS, WINDOW_MS } from 'src/modules/limits/windows';
+import { BudgetStatus } from 'src/modules/limits/limits.service';
+
+const name = z.string().min(1).max(256);
+
+export const LimitRuleDto = z
+  .object({
+    scope: z.enum(LIMIT_SCOPES),
+    /** One key / principal / team id (or endpoint name for `scope: endpoint`); omitted = each separately. */
+    subject: name.nullable().optional(),
+    /** Only requests to this endpoint; omitted = all endpoints. */
+    endpoint: name.nullable().optional(),
+    metric: z.enum(LIMIT_METRICS),
+    window: z.enum(RATE_WINDOWS).optional(),
+    window_seconds: z.number().int().positive().max(31_536_000).optional(),
+    limit: z.number().int().positive().max(1e15),
+  })
+  .strict()
+  .refine((b) => b.metric === 'concurrency' || b.window !== undefined || b.window_seconds !== undefined, {
+    message: "give 'window' (second, minute, hour, day) or 'window_seconds' for request and token limits",
+    path: ['window'],
+  })
+  .refine((b) => b.metric !== 'concurrency' || (b.window === undefined && b.window_seconds === undefined), {
+    message: 'concurrency caps have no window',
+    path: ['window'],
+  })
+  .refine((b) => b.metric !== 'concurrency' || ['key', 'principal', 'team'].includes(b.scope), {
+    message: 'concurrency caps are per key, principal or team',
+    path: ['scope'],
+  })
+  .refine((b) => b.scope !== 'global' || (b.subject ?? null) === null, {
+    message: 'a global limit has no subject',
+    path: ['subject'],
+  });
+
+export const BudgetDto = z
+  .object({
+    name: z.string().min(1).max(128),
+    scope: z.enum(LIMIT_SCOPES),
+    subject: name.nullable().optional(),
+    endpoint: name.nullable().optional(),
+    period: z.enum(BUDGET_PERIODS),
+    amount_usd: z.number().min(0).max(1e9),
+    mode: z.enum(['hard', 'soft']).default('hard'),
+    alert_webhook_url: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+      .nullable()
+      .optional(),
+  })
+  .strict()
+  .refine((b) => b.scope !== 'global' || (b.subject ?? null) === null, {
+    message: 'a global budget has no subject',
+    path: ['subject'],
+  });
+
+export const PriceDto = z
+  .object({
+    provider: z.string().min(1).max(64),
+    model: z.string().min(1).max(256),
+    input_per_million: z.number().min(0).max(1e6),
+    output_per_million: z.number().min(0).max(1e6),
+    /** ISO 8601; default now. The newest version whose date has come applies. */
+    effective_from: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+
+export const StatusQuery = z.object({ subject: name.optional() }).strict();
+
+export function toLimitRuleInput(body: z.infer<typeof LimitRuleDto>): Omit<LimitRule, 'id' | 'source'> {
+  return {
+    scope: body.scope,
+    subject: body.scope === 'endpoint' ? (body.subject ?? body.endpoint ?? null) : (body.subject ?? null),
+    endpoint: body.endpoint ?? null,
+    metric: body.metric,
+    windowMs:
+      body.metric === 'concurrency'
+        ? null
+        : body.window_seconds !== undefined
+          ? body.window_seconds * 1000
+          : WINDOW_MS[body.window!],
+    limit: body.limit,
+  };
+}
+
+export function limitView(rule: LimitRule) {
+  return {
+    id: rule.id,
+    source: rule.source,
+    scope: rule.scope,
+    subject: rule.subject,
+    endpoint: rule.endpoint,
+    metric: rule.metric,
+    window_seconds: rule.windowMs === null ? null : rule.windowMs / 1000,
+    limit: rule.limit,
+  };
+}
+
+export function budgetView(budget: BudgetRule) {
+  return {
+    id: budget.id,
+    name: budget.name,
+    scope: budget.scope,
+    subject: budget.subject,
+    endpoint: budget.endpoint,
+    period: budget.period,
+    amount_usd: budget.amountUsd,
+    mode: budget.mode,
+    alert_webhook_url: budget.alertWebhookUrl,
+  };
+}
+
+export function statusView(budget: BudgetRule, status: BudgetStatus) {
+  return {
+    budget_id: budget.id,
+    name: budget.name,
+    mode: budget.mode,
+    period: budget.period,
+    subject: status.subject,
+    amount_usd: budget.amountUsd,
+    spent_usd: round(status.spentUsd),
+    reserved_usd: round(status.reservedUsd),
+    remaining_usd: round(status.remainingUsd),
+    window_start: status.windowStart,
+    resets_at: status.resetsAt,
+  };
+}
+
+export function priceView(version: PriceVersion) {
+  return {
+    id: version.id,
+    provider: version.provider,
+    model: version.model,
+    input_per_million: version.inputPerMillion,
+    output_per_million: version.outputPerMillion,
+    effective_from: new Date(version.effectiveFrom).toISOString(),
+  };
+}
+
+function round(usd: number): number {
+  return Math.round(usd * 1e9) / 1e9;
+}

@@ -1,0 +1,183 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { RequirePermission } from 'src/common/auth/auth.decorators';
+import { schemaOf } from 'src/modules/auth/dto/openapi';
+import { ZodPipe } from 'src/modules/auth/dto/zod-body.pipe';
+import { BudgetDto, LimitRuleDto, PriceDto, StatusQuery } from 'src/modules/limits/dto/limits.dto';
+import { LimitsAdminService } from 'src/modules/limits/limits-admin.service';
+
+const id = new ParseUUIDPipe();
+
+@ApiTags('Admin: limits')
+@ApiBearerAuth()
+@Controller('admin/v1/limits')
+export class LimitsAdminController {
+  constructor(private readonly admin: LimitsAdminService) {}
+
+  @Get()
+  @RequirePermission('billing.admin')
+  @ApiOperation({ summary: 'Rate limits and concurrency caps: admin-set ones, then those from gateway.yaml' })
+  list() {
+    return this.admin.listLimits();
+  }
+
+  @Post()
+  @RequirePermission('billing.admin')
+  @ApiOperation({ summary: 'Add a limit (applies on every replica within a second)' })
+  @ApiBody({ schema: schemaOf(LimitRuleDto) })
+  create(@Body(new ZodPipe(LimitRuleDto)) body: z.infer<typeof LimitRuleDto>) {
+    return this.admin.createLimit(body);
+  }
+
+  @Get(':id')
+  @RequirePermission('billing.admin')
+  @ApiOperation({ summary: 'One admin-set limit' })
+  get(@Param('id', id) limitId: string) {
+    return this.admin.getLimit(limitId);
+  }
+
+  @Put(':id')
+  @RequirePermission('billing.admin')
+  @ApiOperation({ summary: 'Replace a limit (its counters carry on)' })
+  @ApiBody({ schema: schemaOf(LimitRuleDto) })
+  update(
+    @Param('id', id) limitId: string,
+    @Body(new ZodPipe(LimitRuleDto)) body: z.infer<typeof LimitRuleDto>,
+  ) {
+    return this.admin.updateLimit(limitId, body);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequirePermission('billing.admin')
+  @ApiOperation({ summary: 'Remove a limit' })
+  async remove(@Param('id', id) limitId: string): Promise<void> {
+    await this.admin.deleteLimit(limitId);
+  }
+}
+
+@ApiTags('Admin: budgets')
+@ApiBearerAuth()
+@Controller('admin/v1/budgets')
+export class BudgetsAdminController {
+  constructor(private readonly admin: LimitsAdminService) {}
+
+  @Get()
+  @RequirePermission('billing.read')
+  @ApiOperation({ summary: 'USD budgets' })
+  list() {
+    return this.admin.listBudgets();
+  }
+
+  @Post()
+  @RequirePermission('billing.admin')
+  @ApiOperation({ summary: 'Add a budget: hard (refuse) or soft (alert), daily/weekly/monthly in UTC' })
+  @ApiBody({ schema: schemaOf(BudgetDto) })
+  create(@Body(new ZodPipe(BudgetDto)) body: z.infer<typeof BudgetDto>) {
+    return this.admin.saveBudget(body);
+  }
+
+  @Get('status')
+  @RequirePermission('billing.read')
+  @ApiOperation({ summary: 'Spent, reserved, remaining and reset time of every single-counter budget' })
+  allStatus() {
+    return this.admin.allStatus();
+  }
+
+  @Get(':id')
+  @RequirePermission('billing.read')
+  @ApiOperation({ summary: 'One budget' })
+  get(@Param('id', id) budgetId: string) {
+    return this.admin.getBudget(budgetId);
+  }
+
+  @Get(':id/status')
+  @RequirePermission('billing.read')
+  @ApiOperation({
+    summary: "A budget's spent, reserved, remaining and resets_at (per-subject budgets: ?subject=)",
+  })
+  @ApiQuery({ name: 'subject', required: false })
+  status(
+    @Param('id', id) budgetId: string,
+    @Query(new ZodPipe(StatusQuery)) query: z.infer<typeof StatusQuery>,
+  ) {
+    return this.admin.budgetStatus(budgetId, query.subject);
+  }
+
+  @Put(':id')
+  @RequirePermission('billing.admin')
+  @ApiOperation({ summary: 'Replace a budget (spend so far in the period is kept)' })
+  @ApiBody({ schema: schemaOf(BudgetDto) })
+  update(@Param('id', id) budgetId: string, @Body(new ZodPipe(BudgetDto)) body: z.infer<typeof BudgetDto>) {
+    return this.admin.saveBudget(body, budgetId);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequirePermission('billing.admin')
+  @ApiOperation({ summary: 'Remove a budget' })
+  async remove(@Param('id', id) budgetId: string): Promise<void> {
+    await this.admin.deleteBudget(budgetId);
+  }
+}
+
+@ApiTags('Admin: prices')
+@ApiBearerAuth()
+@Controller('admin/v1/prices')
+export class PricesAdminController {
+  constructor(private readonly admin: LimitsAdminService) {}
+
+  @Get()
+  @RequirePermission('billing.read')
+  @ApiOperation({ summary: 'Built-in default prices (dated) and admin price versions' })
+  list() {
+    return this.admin.listPrices();
+  }
+
+  @Post()
+  @RequirePermission('billing.admin')
+  @ApiOperation({
+    summary: 'Add a price version for a provider/model from an effective date (USD per million tokens)',
+  })
+  @ApiBody({ schema: schemaOf(PriceDto) })
+  create(@Body(new ZodPipe(PriceDto)) body: z.infer<typeof PriceDto>) {
+    return this.admin.createPrice(body);
+  }
+
+  @Get('effective')
+  @RequirePermission('billing.read')
+  @ApiOperation({ summary: 'The price in force for provider/model at a time (default now)' })
+  @ApiQuery({ name: 'provider', required: true })
+  @ApiQuery({ name: 'model', required: true })
+  @ApiQuery({ name: 'at', required: false })
+  effective(@Query('provider') provider?: string, @Query('model') model?: string, @Query('at') at?: string) {
+    return this.admin.priceInForce(provider, model, at);
+  }
+
+  @Get(':id')
+  @RequirePermission('billing.read')
+  @ApiOperation({ summary: 'One price version' })
+  get(@Param('id', id) priceId: string) {
+    return this.admin.getPrice(priceId);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequirePermission('billing.admin')
+  @ApiOperation({ summary: 'Remove a price version' })
+  async remove(@Param('id', id) priceId: string): Promise<void> {
+    await this.admin.deletePrice(priceId);
+  }
+}
