@@ -55,7 +55,7 @@ describe('usage ledger across three gateway processes', () => {
 
   function start(replica: Replica): Promise<void> {
     // A real Node process running the gateway's own entry point (src/main.ts, compiled on load by swc).
-    const child = spawn(process.execPath, [join(ROOT, 'test/e2e/support/gateway-process.mjs')], {
+    const child = spawn(process.execPath, [join(ROOT, 'test/e2e/support/ts-main.mjs'), 'src/main.ts'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,

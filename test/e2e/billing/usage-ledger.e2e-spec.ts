@@ -108,9 +108,10 @@ describe('usage ledger', () => {
       stream: false,
       prompt_tokens: body.usage.prompt_tokens,
       completion_tokens: body.usage.completion_tokens,
-      // No price catalog on this branch: the cost is unknown, not zero.
-      cost_usd: null,
+      // gpt-4o-mini from the built-in price catalog: $0.15 in / $0.60 out per million tokens.
+      cost_usd: ((4 * 0.15 + 5 * 0.6) / 1e6).toFixed(10),
     });
+    expect(body.usage.completion_tokens).toBe(5);
     expect(body.usage.prompt_tokens).toBe(4);
     expect(row.principal_id).toEqual(expect.any(String));
     expect(row.latency_ms).toBeGreaterThan(0);

@@ -65,6 +65,7 @@ describe('tracing and logs (gateway process)', () => {
       `
 endpoints:
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:\n      cache: {ttl_seconds: 60}\n')}
+${openaiEndpoint('flaky', 'mock-503', mock.url, 'llm/v1/chat', '    gatehouse:\n      cache: {ttl_seconds: 60}\n      fallbacks: [chat]\n')}
   - name: leaky
     endpoint_type: llm/v1/chat
     model:
@@ -98,13 +99,13 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:
     await redisKeys(redisPrefix, true);
   });
 
-  it('traces a streamed chat request: server span → phases → one client span per attempt → the upstream call', async () => {
+  it('traces a streamed chat request that needed a fallback: server span → phases → one client span per attempt → the upstream call', async () => {
     const { traceId, parentId, header } = traceparent();
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', traceparent: header, ...auth },
       body: JSON.stringify({
-        model: 'chat',
+        model: 'flaky',
         stream: true,
         stream_options: { include_usage: true },
         temperature: 0,
@@ -128,8 +129,9 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:
     expect(server.attributes).toMatchObject({
       'http.route': '/v1/chat/completions',
       'gatehouse.request_id': response.headers.get('x-request-id'),
-      'gatehouse.endpoint': 'chat',
+      'gatehouse.endpoint': 'flaky',
       'gatehouse.target': 'chat',
+      'gatehouse.attempts': 2,
       'gatehouse.cache_hit': false,
       'gatehouse.stream': true,
       'gatehouse.outcome': 'success',
@@ -147,24 +149,36 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:
     // Phases are children of the server span.
     const phases = await waitFor('phase spans', () => {
       const found = childrenOf(traceId, server).filter((s) => s.name.startsWith('gatehouse.'));
-      return found.length >= 4 ? found : undefined;
+      return found.length >= 5 ? found : undefined;
     });
     expect(phases.map((s) => s.name).sort()).toEqual(
-      ['gatehouse.auth', 'gatehouse.cache', 'gatehouse.moderation', 'gatehouse.routing'].sort(),
+      [
+        'gatehouse.auth',
+        'gatehouse.cache',
+        'gatehouse.limits',
+        'gatehouse.moderation',
+        'gatehouse.routing',
+      ].sort(),
     );
     const routing = phases.find((s) => s.name === 'gatehouse.routing')!;
     const cache = phases.find((s) => s.name === 'gatehouse.cache')!;
 
-    // One CLIENT span per upstream attempt, numbered, under the routing phase. A request that needed a
-    // fallback shows one span per target tried; this endpoint has a single target, so exactly one.
-    const attempts = childrenOf(traceId, routing).filter(
-      (s) => s.kind === CLIENT && s.attributes['gen_ai.operation.name'],
-    );
+    // One CLIENT span per upstream attempt, numbered, under the routing phase: the primary's 503, then
+    // the fallback that answered.
+    const attempts = childrenOf(traceId, routing)
+      .filter((s) => s.kind === CLIENT && s.attributes['gen_ai.operation.name'])
+      .sort((a, b) => Number(a.attributes['gatehouse.attempt']) - Number(b.attributes['gatehouse.attempt']));
     expect(attempts.map((s) => s.attributes['gatehouse.attempt'])).toEqual(
       Array.from({ length: Number(server.attributes['gatehouse.attempts']) }, (_, i) => i + 1),
     );
-    expect(attempts).toHaveLength(1);
-    const attempt = attempts[0];
+    expect(attempts).toHaveLength(2);
+    expect(attempts[0].attributes).toMatchObject({
+      'gatehouse.target': 'flaky',
+      'gen_ai.request.model': 'mock-503',
+      'http.response.status_code': 503,
+    });
+    expect(attempts[0].status.code).toBe(STATUS_ERROR);
+    const attempt = attempts[1];
     expect(attempt.name).toBe('chat gpt-4o-mini');
     expect(attempt.attributes).toMatchObject({
       'gen_ai.operation.name': 'chat',
@@ -177,7 +191,7 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:
       'server.port': Number(new URL(mock.url).port),
       'gatehouse.endpoint': 'chat',
       'gatehouse.target': 'chat',
-      'gatehouse.attempt': 1,
+      'gatehouse.attempt': 2,
       'gatehouse.stream': true,
       'gatehouse.team': server.attributes['gatehouse.team'],
       'http.response.status_code': 200,
@@ -218,14 +232,14 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:
       path: '/v1/chat/completions',
       status: 200,
       surface: 'openai',
-      endpoint: 'chat',
+      endpoint: 'flaky',
       target: 'chat',
       provider: 'openai',
       model: 'gpt-4o-mini',
       tokensIn: usage!.prompt_tokens,
       tokensOut: usage!.completion_tokens,
       cache: 'miss',
-      attempts: 1,
+      attempts: 2,
       stream: true,
       outcome: 'success',
       principal: server.attributes['gatehouse.principal'],

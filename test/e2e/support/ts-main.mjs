@@ -1,5 +1,5 @@
 // Runs a TypeScript entry point (e.g. src/main.ts) in a plain Node process, compiled on the fly with
-// swc, with the `src/` and `test/` path aliases. Used by tests that need the real start-up order of a
+// swc (seconds, where a full `tsc` build takes minutes on a loaded machine), with the `src/` and `test/` path aliases. Used by tests that need the real start-up order of a
 // separate process (the OpenTelemetry SDK patches modules process-wide, which must not leak into jest).
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -19,12 +19,14 @@ Module._resolveFilename = function (request, parent, ...rest) {
 Module._extensions['.ts'] = (module, filename) => {
   const { code } = transformSync(readFileSync(filename, 'utf8'), {
     filename,
+    swcrc: false,
     sourceMaps: 'inline',
     module: { type: 'commonjs' },
     jsc: {
       target: 'es2022',
       parser: { syntax: 'typescript', decorators: true },
       transform: { legacyDecorator: true, decoratorMetadata: true },
+      keepClassNames: true,
     },
   });
   module._compile(code, filename);
