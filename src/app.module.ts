@@ -15,6 +15,7 @@ import { ModerationModule } from 'src/modules/moderation/moderation.module';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
 import { ObservabilityCoreModule } from 'src/common/observability/observability-core.module';
+import { MetricsModule } from 'src/modules/observability/metrics/metrics.module';
 
 @Module({})
 export class AppModule {
@@ -33,6 +34,7 @@ export class AppModule {
         ModerationModule,
         RegistryModule,
         PromptsModule,
+        MetricsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { metricsEnv } from 'src/config/env/metrics.env';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
 export const SECRET_ENV_KEYS = [
@@ -10,6 +11,7 @@ export const SECRET_ENV_KEYS = [
   'MLFLOW_TRACKING_TOKEN',
   'MLFLOW_TRACKING_PASSWORD',
   'MLFLOW_WEBHOOK_SECRET',
+  'METRICS_TOKEN',
 ] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -154,6 +156,7 @@ const envSchema = z.object({
   CONVERSATION_RETENTION_SECONDS: int(1, 10 * 365 * 86_400).default(30 * 86_400),
   CONVERSATION_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
   CONVERSATION_MAX_HISTORY_TURNS: int(1, 10_000).default(200),
+  ...metricsEnv,
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

@@ -30,6 +30,7 @@ export const PERMISSIONS = [
   'cache.admin',
   'moderation.admin',
   'tenancy.all',
+  'metrics.read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -63,6 +64,7 @@ const OPERATOR: Permission[] = [
   'registry.sync',
   'prompts.write',
   'cache.admin',
+  'metrics.read',
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
