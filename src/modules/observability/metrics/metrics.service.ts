@@ -81,6 +81,15 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
       config.METRICS_MAX_TEAMS,
     );
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named `_total` fail `promtool check metrics`; the same figures are in the per-type series
+    // (nodejs_active_handles, nodejs_active_requests, nodejs_active_resources).
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      this.registry.removeSingleMetric(name);
+    }
 
     this.requests = new Counter({
       name: 'gatehouse_requests_total',
