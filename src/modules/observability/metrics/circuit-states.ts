@@ -37,9 +37,16 @@ export class CircuitStates {
     };
   }
 
+  /** Every registered source's circuits; a source that throws is skipped (a scrape or probe must answer). */
   snapshot(): CircuitStatus[] {
     const all: CircuitStatus[] = [];
-    for (const source of this.sources) for (const status of source.circuits()) all.push(status);
+    for (const source of this.sources) {
+      try {
+        for (const status of source.circuits()) all.push(status);
+      } catch {
+        continue;
+      }
+    }
     return all;
   }
 }

@@ -259,27 +259,28 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
     const target = record.cacheHit && !record.target ? 'cache' : labels.target(record.target);
     const team = labels.team(record.team);
     const status = statusClass(record.status, record.outcome === 'cancelled');
-    this.requests.labels(endpoint, target, team, status).inc();
+    this.requests.inc({ endpoint, target, team, status_class: status });
     if (record.latencyMs !== undefined)
-      this.duration.labels(endpoint, target, status).observe(record.latencyMs / 1000);
+      this.duration.observe({ endpoint, target, status_class: status }, record.latencyMs / 1000);
     if (record.stream && record.ttftMs !== undefined)
-      this.ttft.labels(endpoint, target).observe(record.ttftMs / 1000);
+      this.ttft.observe({ endpoint, target }, record.ttftMs / 1000);
     if (record.cacheHit) {
-      this.cacheHits.labels(endpoint, team).inc();
+      this.cacheHits.inc({ endpoint, team });
     } else {
-      if (record.promptTokens) this.tokens.labels(endpoint, team, 'input').inc(record.promptTokens);
-      if (record.completionTokens) this.tokens.labels(endpoint, team, 'output').inc(record.completionTokens);
-      if (record.costUsd) this.cost.labels(endpoint, team).inc(record.costUsd);
+      if (record.promptTokens) this.tokens.inc({ endpoint, team, direction: 'input' }, record.promptTokens);
+      if (record.completionTokens)
+        this.tokens.inc({ endpoint, team, direction: 'output' }, record.completionTokens);
+      if (record.costUsd) this.cost.inc({ endpoint, team }, record.costUsd);
     }
     const refusal = record.errorCode === undefined ? undefined : REFUSALS[record.errorCode];
-    if (refusal) this.refusals.labels(refusal, endpoint, team).inc();
+    if (refusal) this.refusals.inc({ kind: refusal, endpoint, team });
   }
 
   @OnEvent(MODERATION_VERDICT_EVENT)
   onModeration(event: ModerationVerdictEvent): void {
     const action = MODERATION_ACTIONS.has(event.action) ? event.action : OTHER;
     const stage = event.stage === 'input' || event.stage === 'output' ? event.stage : OTHER;
-    this.moderation.labels(this.labels.endpoint(event.endpoint), stage, action).inc();
+    this.moderation.inc({ endpoint: this.labels.endpoint(event.endpoint), stage, action });
   }
 
   /** Telemetry seam: one upstream attempt (routing and model serving call it per retry or fallback). */
@@ -294,14 +295,13 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
       firstByte: () => {
         if (!first) return;
         first = false;
-        this.attemptTtft.labels(endpoint, target, provider).observe((performance.now() - started) / 1000);
+        this.attemptTtft.observe({ endpoint, target, provider }, (performance.now() - started) / 1000);
       },
       end: (result: AttemptResult) => {
         if (!open) return;
         open = false;
-        this.attemptDuration
-          .labels(endpoint, target, provider, attemptResult(result.status, result.error))
-          .observe((performance.now() - started) / 1000);
+        const labels = { endpoint, target, provider, result: attemptResult(result.status, result.error) };
+        this.attemptDuration.observe(labels, (performance.now() - started) / 1000);
       },
     };
   }
@@ -313,6 +313,6 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
 
   httpFinished(status: number, cancelled: boolean): void {
     this.inFlight.dec();
-    this.httpRequests.labels(statusClass(status, cancelled)).inc();
+    this.httpRequests.inc({ status_class: statusClass(status, cancelled) });
   }
 }
