@@ -15,7 +15,7 @@ import {
   promtool,
   total,
 } from 'test/e2e/support/prometheus';
-import { openaiEndpoint, startGateway, TestGateway } from 'test/e2e/support/test-gateway';
+import { openaiEndpoint, startGateway, TestGateway, waitFor } from 'test/e2e/support/test-gateway';
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 
 jest.setTimeout(120_000);
@@ -230,6 +230,23 @@ ${openaiEndpoint('guarded', 'gpt-4o-mini', mock.url, 'llm/v1/chat', moderation)}
     expect(total(exposition, 'gatehouse_registry_sync_healthy')).toBe(0);
     expect(total(exposition, 'gatehouse_registry_models')).toBe(0);
     expect(exposition.samples.filter((s) => s.name === 'gatehouse_circuit_breaker_state')).toEqual([]);
+  });
+
+  it('counts every HTTP request by status class, refusals before the guards included', async () => {
+    const fourxx = async () =>
+      total(parseExposition(await (await scrape()).text()), 'gatehouse_http_requests_total', {
+        status_class: '4xx',
+      });
+    const before = await fourxx();
+    const refused = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(refused.status).toBe(401);
+    await refused.arrayBuffer();
+    await waitFor(async () => (await fourxx()) === before + 1);
+    expect(await fourxx()).toBe(before + 1);
   });
 
   it('shows what a registered circuit-breaker source reports', async () => {

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { FastifyInstance, FastifyReply } from 'fastify';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
@@ -13,7 +13,7 @@ const digest = (value: string): Buffer => createHash('sha256').update(value).dig
  * scraper is not a gateway principal). Any other /metrics call goes on to the guarded controller.
  */
 @Injectable()
-export class MetricsHttpHook implements OnApplicationBootstrap {
+export class MetricsHttpHook implements OnModuleInit {
   private readonly token: Buffer | undefined;
 
   constructor(
@@ -24,7 +24,8 @@ export class MetricsHttpHook implements OnApplicationBootstrap {
     this.token = config.METRICS_TOKEN ? digest(`Bearer ${config.METRICS_TOKEN}`) : undefined;
   }
 
-  onApplicationBootstrap(): void {
+  /** At module init, so the hook runs before the guards' early refusals (those are counted too). */
+  onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
     if (!fastify) return;
     const metrics = this.metrics;
