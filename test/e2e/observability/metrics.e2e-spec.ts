@@ -48,9 +48,15 @@ describe('Prometheus metrics', () => {
   let text: string;
   const spent = { input: 0, output: 0 };
 
-  const chat = async (model: string, content: string, extra: Record<string, unknown> = {}) =>
+  const chat = async (
+    model: string,
+    content: string,
+    extra: Record<string, unknown> = {},
+    signal?: AbortSignal,
+  ) =>
     fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
+      signal,
       headers: { 'content-type': 'application/json', ...gateway.authHeaders() },
       body: JSON.stringify({ model, messages: [{ role: 'user', content }], temperature: 0, ...extra }),
     });
@@ -73,6 +79,7 @@ endpoints:
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', cache)}
 ${openaiEndpoint('broken', 'mock-500', mock.url, 'llm/v1/chat')}
 ${openaiEndpoint('guarded', 'gpt-4o-mini', mock.url, 'llm/v1/chat', moderation)}
+${openaiEndpoint('hanging', 'mock-hang', mock.url, 'llm/v1/chat')}
 `,
       // A registry that cannot be reached: its gauges exist and say so.
       {
@@ -171,6 +178,8 @@ ${openaiEndpoint('guarded', 'gpt-4o-mini', mock.url, 'llm/v1/chat', moderation)}
   it('folds an unknown model into endpoint="other" and never echoes the name', () => {
     expect(total(exposition, 'gatehouse_requests_total', { endpoint: 'other', status_class: '4xx' })).toBe(1);
     expect(text).not.toContain('no-such-model');
+    // No credential ever reaches the exposition.
+    for (const secret of [gateway.apiKey, token, MOCK_API_KEY]) expect(text).not.toContain(secret);
     // The team label is the bootstrap admin's team name or `none`, never an id.
     const teams = new Set(
       exposition.samples.filter((s) => s.name === 'gatehouse_requests_total').map((s) => s.labels.team),
@@ -247,6 +256,24 @@ ${openaiEndpoint('guarded', 'gpt-4o-mini', mock.url, 'llm/v1/chat', moderation)}
     await refused.arrayBuffer();
     await waitFor(async () => (await fourxx()) === before + 1);
     expect(await fourxx()).toBe(before + 1);
+  });
+
+  it('shows a stream in flight, and a client that went away as cancelled', async () => {
+    const metric = async (name: string, labels: Record<string, string> = {}) =>
+      total(parseExposition(await (await scrape()).text()), name, labels);
+    const cancelledBefore = await metric('gatehouse_requests_total', { endpoint: 'hanging' });
+    const controller = new AbortController();
+    const response = await chat('hanging', 'never ends', { stream: true }, controller.signal);
+    const reader = response.body!.getReader();
+    await reader.read();
+    expect(await metric('gatehouse_requests_in_flight')).toBe(1);
+    controller.abort();
+    await waitFor(async () => (await metric('gatehouse_requests_in_flight')) === 0);
+    await waitFor(
+      async () =>
+        (await metric('gatehouse_requests_total', { endpoint: 'hanging', status_class: 'cancelled' })) ===
+        cancelledBefore + 1,
+    );
   });
 
   it('shows what a registered circuit-breaker source reports', async () => {
