@@ -86,6 +86,7 @@ ${openaiEndpoint('hanging', 'mock-hang', mock.url, 'llm/v1/chat')}
         env: {
           METRICS_TOKEN: token,
           METRICS_PORT: '0',
+          METRICS_HOST: '127.0.0.1',
           MLFLOW_TRACKING_URI: 'http://127.0.0.1:9',
           REGISTRY_REQUEST_TIMEOUT_MS: '500',
         },
