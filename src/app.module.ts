@@ -20,6 +20,7 @@ import { BillingModule } from 'src/modules/billing/billing.module';
 import { TracingModule } from 'src/modules/observability/tracing/tracing.module';
 import { LoggingModule } from 'src/modules/observability/logging/logging.module';
 import { LimitsModule } from 'src/modules/limits/limits.module';
+import { MetricsModule } from 'src/modules/observability/metrics/metrics.module';
 
 @Module({})
 export class AppModule {
@@ -43,6 +44,7 @@ export class AppModule {
         TracingModule,
         LoggingModule,
         LimitsModule,
+        MetricsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -3,6 +3,7 @@ import { routingEnv } from 'src/config/env/routing.env';
 import { ledgerEnv } from 'src/config/env/ledger.env';
 import { tracingEnv } from 'src/config/env/tracing.env';
 import { limitsEnv } from 'src/config/env/limits.env';
+import { metricsEnv } from 'src/config/env/metrics.env';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
 export const SECRET_ENV_KEYS = [
@@ -16,6 +17,7 @@ export const SECRET_ENV_KEYS = [
   'MLFLOW_WEBHOOK_SECRET',
   'OTEL_EXPORTER_OTLP_HEADERS',
   'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+  'METRICS_TOKEN',
 ] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -164,6 +166,7 @@ const envSchema = z.object({
   ...ledgerEnv,
   ...tracingEnv,
   ...limitsEnv,
+  ...metricsEnv,
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

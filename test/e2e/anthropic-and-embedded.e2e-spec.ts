@@ -33,11 +33,11 @@ describe('Anthropic through the OpenAI SDK, on embedded PGlite', () => {
   });
 
   it('is ready on the embedded database', async () => {
-    const ready = await fetch(`${gateway.url}/health/ready`);
+    // Component detail is for operators (the admin key has metrics.read).
+    const ready = await fetch(`${gateway.url}/health/ready`, { headers: gateway.authHeaders() });
     expect(ready.status).toBe(200);
-    expect(((await ready.json()) as { info: { database: { status: string } } }).info.database.status).toBe(
-      'up',
-    );
+    const body = (await ready.json()) as { status: string; components: { database: { status: string } } };
+    expect([body.status, body.components.database.status]).toEqual(['ok', 'ok']);
     expect(gateway.databaseUrl).toBeUndefined();
   });
 

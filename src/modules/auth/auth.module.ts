@@ -41,6 +41,13 @@ import { PermissionGuard } from 'src/modules/auth/permission.guard';
     PermissionGuard,
     EarlyRejectHook,
   ],
-  exports: [AuthenticationGuard, PermissionGuard, AccessService, AuthInvalidationService],
+  exports: [
+    AuthenticationGuard,
+    PermissionGuard,
+    AccessService,
+    AuthInvalidationService,
+    AuthenticationService,
+    AuthSnapshotService,
+  ],
 })
 export class AuthModule {}

@@ -34,6 +34,7 @@ export const PERMISSIONS = [
   'routing.write',
   'billing.read',
   'billing.admin',
+  'metrics.read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -70,6 +71,7 @@ const OPERATOR: Permission[] = [
   'prompts.write',
   'cache.admin',
   'routing.write',
+  'metrics.read',
 ];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {

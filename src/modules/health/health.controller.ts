@@ -1,18 +1,14 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from 'src/common/auth/auth.decorators';
-import { HealthCheck, HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { RegistryHealthIndicator } from 'src/modules/registry/registry.health';
+import { HealthService, Readiness } from 'src/modules/health/health.service';
 
 @ApiTags('Operations')
 @Public()
 @Controller()
 export class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
-    private readonly registry: RegistryHealthIndicator,
-  ) {}
+  constructor(private readonly health: HealthService) {}
 
   @Get('health')
   @ApiOperation({ summary: "MLflow gateway's health check" })
@@ -27,13 +23,13 @@ export class HealthController {
   }
 
   @Get('health/ready')
-  @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the database answers' })
-  ready(): Promise<HealthCheckResult> {
-    return this.health.check([
-      () => this.db.pingCheck('database', { timeout: 2000 }),
-      // Never fails readiness: an unreachable registry reports `state: degraded` (last snapshot serves).
-      () => this.registry.check('registry'),
-    ]);
+  @ApiOperation({
+    summary: 'Readiness: ok | degraded (200) or failing (503)',
+    description:
+      'Database (critical), Redis, MLflow registry freshness and upstream circuits. Component detail only ' +
+      'for operators: Bearer METRICS_TOKEN or a principal with `metrics.read`.',
+  })
+  ready(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<Readiness> {
+    return this.health.ready(request, reply);
   }
 }

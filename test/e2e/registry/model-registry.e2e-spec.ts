@@ -473,11 +473,15 @@ endpoints:
     const body = (await failed.json()) as { message: string };
     expect(body.message).toContain('Registry sync failed: cannot reach the MLflow tracking server');
     expect(body.message).toContain('The last snapshot keeps serving.');
-    const ready = await fetch(`${gateway!.url}/health/ready`);
+    const ready = await fetch(`${gateway!.url}/health/ready`, { headers: gateway!.authHeaders() });
     expect(ready.status).toBe(200);
-    const health = (await ready.json()) as { info: { registry: { state: string; lastError: string } } };
-    expect(health.info.registry.state).toBe('degraded');
-    expect(health.info.registry.lastError).toContain('cannot reach the MLflow tracking server');
+    const health = (await ready.json()) as {
+      status: string;
+      components: { registry: { state: string; lastError: string } };
+    };
+    expect(health.status).toBe('degraded');
+    expect(health.components.registry.state).toBe('degraded');
+    expect(health.components.registry.lastError).toContain('cannot reach the MLflow tracking server');
     const still = await invoke('churn-v1');
     expect(still).toMatchObject({ status: 200, version: '1' });
     expect(still.body.predictions![0]).toBeCloseTo(3, 6);
