@@ -1,3 +1,4 @@
+import { CircuitReporter } from 'src/modules/routing/traffic/circuit-reporter';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { GatewayConfigSource } from 'src/config/gateway-config.source';
@@ -41,6 +42,7 @@ import {
     TrafficClock,
     TrafficState,
     InstanceHealthChecker,
+    CircuitReporter,
   ],
   exports: [
     RoutingService,

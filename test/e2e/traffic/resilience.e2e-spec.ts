@@ -253,6 +253,13 @@ routes:
     );
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(at(breakerMock)).toBe(calls); // the target was not called
+    // Operators see it: the breaker gauge, and readiness degraded (not failing) with the reason.
+    const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: gateway.authHeaders() })).text();
+    expect(metrics).toContain('gatehouse_circuit_breaker_state{target="guarded",state="open"} 1');
+    expect(metrics).toContain('gatehouse_circuit_breaker_state{target="guarded",state="closed"} 0');
+    const ready = await fetch(`${gateway.url}/health/ready`, { headers: gateway.authHeaders() });
+    expect(ready.status).toBe(200);
+    expect(JSON.stringify(await ready.json())).toMatch(/degraded[\s\S]*guarded/);
     breakerMock.setFault(undefined);
     await new Promise((resolve) => setTimeout(resolve, 900));
     const probe = await chat('guarded');

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { CircuitBreaker } from 'src/modules/routing/traffic/circuit-breaker';
+import { CircuitBreaker, CircuitState } from 'src/modules/routing/traffic/circuit-breaker';
 import { LoadBalancer } from 'src/modules/routing/traffic/load-balancer';
 import { RetryBudget } from 'src/modules/routing/traffic/retry-budget';
 import { CircuitBreakerPolicy, RetryBudgetPolicy } from 'src/modules/routing/traffic/traffic-policy';
@@ -35,6 +35,11 @@ export class TrafficState {
     const breaker = new CircuitBreaker(policy, this.clock);
     this.breakers.set(target, { policy: key, breaker });
     return breaker;
+  }
+
+  /** Every breaker's state now (metrics and readiness read this on a scrape or probe, never per request). */
+  *circuits(): Iterable<{ target: string; state: CircuitState }> {
+    for (const [target, { breaker }] of this.breakers) yield { target, state: breaker.status };
   }
 
   /** The breaker of a target if one exists (for health reporting). */
