@@ -47,7 +47,7 @@ export interface InvocationRecord {
   /** Time to the first streamed chunk, ms from start. */
   ttftMs?: number;
   cacheHit: boolean;
-  /** Prompt template and version used (`name@version`). */
+  /** Prompt template and version used (`name@version`, e.g. `support-reply@2`, `prompts:/summarize@3`). */
   promptVersion?: string;
   /** Strongest guardrail action on input / output (`allow` | `redact` | `flag` | `block`). */
   moderationInput?: string;

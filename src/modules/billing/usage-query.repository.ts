@@ -85,6 +85,8 @@ const GROUPS: Record<GroupBy, { select: [string, string][]; join?: string }> = {
       ['model', 'u.model'],
     ],
   },
+  // Prompt A/B tests: requests, errors, latency and cost per template version (`name@version`).
+  prompt: { select: [['prompt', 'u.prompt_version']] },
   day: { select: [['day', `to_char(u.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`]] },
   outcome: { select: [['outcome', 'u.outcome']] },
 };

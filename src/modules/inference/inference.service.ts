@@ -105,7 +105,9 @@ export class InferenceService {
     // A template-bound endpoint renders its prompt first (per endpoint, so traffic splits A/B versions).
     const shaped = op === 'chat' ? this.prompts.apply(endpoint, input.body, reply) : input.body;
     const promptVersion = reply.getHeader('x-gatehouse-prompt-version');
-    if (promptVersion !== undefined) record.promptVersion = String(promptVersion);
+    if (promptVersion !== undefined) {
+      record.promptVersion = `${String(reply.getHeader('x-gatehouse-prompt'))}@${String(promptVersion)}`;
+    }
     const canonical = validateFor(input.surface, op, shaped);
     record.stream = canonical.stream === true && op !== 'embeddings';
     // Conversation context and window discipline (DB access only for requests with a conversation id).

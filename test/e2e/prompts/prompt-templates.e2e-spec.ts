@@ -58,6 +58,15 @@ routes:
         traffic_percentage: 50
       - name: support-v2
         traffic_percentage: 50
+  - name: support-ab-sticky
+    task_type: llm/v1/chat
+    destinations:
+      - name: support-v1
+        traffic_percentage: 50
+      - name: support-v2
+        traffic_percentage: 50
+    gatehouse:
+      sticky: header:x-ab-user
 `);
     gateway.app.get(EventEmitter2).on(PROMPT_RENDERED, (event: PromptRenderedEvent) => rendered.push(event));
   });
@@ -271,6 +280,52 @@ routes:
     expect(
       rendered.every((e) => e.template === 'support-reply' && e.label === null && e.via === 'endpoint'),
     ).toBe(true);
+  });
+
+  it('keeps each user on one version in a sticky A/B test, and reports usage per version', async () => {
+    const since = new Date().toISOString();
+    const versionOf: Record<string, Set<string>> = {};
+    for (let round = 0; round < 3; round++) {
+      for (let user = 0; user < 20; user++) {
+        const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-ab-user': `user-${user}`,
+            ...gateway.authHeaders(),
+          },
+          body: JSON.stringify({ model: 'support-ab-sticky', variables: { question: `r${round}` } }),
+        });
+        expect(response.status).toBe(200);
+        (versionOf[`user-${user}`] ??= new Set()).add(response.headers.get('x-gatehouse-prompt-version')!);
+      }
+    }
+    // Every user saw exactly one version, and both versions have users.
+    expect(Object.values(versionOf).every((versions) => versions.size === 1)).toBe(true);
+    const users = Object.values(versionOf).map((versions) => [...versions][0]);
+    expect(new Set(users)).toEqual(new Set(['1', '2']));
+    // The usage ledger groups by template version (written in batches: poll until all 60 are in).
+    type Group = { prompt: string | null; requests: number; errors: number };
+    let groups: Group[] = [];
+    for (let i = 0; i < 50; i++) {
+      const usage = await call(
+        'GET',
+        `/admin/v1/usage?groupBy=prompt,endpoint&from=${encodeURIComponent(since)}`,
+      );
+      groups = (usage.body as { groups: (Group & { endpoint: string })[] }).groups.filter((g) =>
+        g.prompt?.startsWith('support-reply@'),
+      );
+      const sticky = groups.reduce((n, g) => n + g.requests, 0);
+      if (sticky >= 60) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const perVersion = groups.reduce<Record<string, number>>((acc, g) => {
+      acc[g.prompt!] = (acc[g.prompt!] ?? 0) + g.requests;
+      return acc;
+    }, {});
+    const stickyV2 = users.filter((v) => v === '2').length * 3;
+    expect(perVersion).toEqual({ 'support-reply@1': 60 - stickyV2, 'support-reply@2': stickyV2 });
+    expect(groups.every((g) => g.errors === 0)).toBe(true);
   });
 
   it('answers 503 when a pinned template disappears, and lists what is left', async () => {

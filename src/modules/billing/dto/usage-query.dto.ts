@@ -1,6 +1,15 @@
 import { z } from 'zod';
 
-export const GROUP_BYS = ['team', 'key', 'principal', 'endpoint', 'model', 'day', 'outcome'] as const;
+export const GROUP_BYS = [
+  'team',
+  'key',
+  'principal',
+  'endpoint',
+  'model',
+  'prompt',
+  'day',
+  'outcome',
+] as const;
 export type GroupBy = (typeof GROUP_BYS)[number];
 
 /**
