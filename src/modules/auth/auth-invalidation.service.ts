@@ -1,82 +1,15 @@
-import { EventEmitter } from 'node:events';
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { Client } from 'pg';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
-
-const CHANNEL = 'gatehouse_auth_changed';
-const RECONNECT_MS = 1000;
+import { PgChangeChannel } from 'src/infra/database/pg-change-channel';
 
 /**
  * Tells every replica that identity data changed (a key revoked, a role changed, a grant added), so
- * each reloads its in-memory snapshot. PostgreSQL LISTEN/NOTIFY on a dedicated connection when
- * DATABASE_URL is set; embedded PGlite is single-process, so an in-process event suffices there.
+ * each reloads its in-memory snapshot.
  */
 @Injectable()
-export class AuthInvalidationService implements OnModuleDestroy {
-  private readonly logger = new Logger('AuthInvalidation');
-  private readonly local = new EventEmitter();
-  private client: Client | undefined;
-  private closed = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly dataSource: DataSource,
-  ) {}
-
-  private listening: Promise<void> | undefined;
-
-  /**
-   * Calls `onChange` on every change made by any replica, and after a lost listener connection is
-   * re-established (changes may have been missed meanwhile). One connection serves every subscriber.
-   */
-  async subscribe(onChange: () => void): Promise<void> {
-    this.local.on('changed', onChange);
-    if (this.config.DATABASE_URL) {
-      this.listening ??= this.listen(() => this.local.emit('changed'));
-      await this.listening;
-    }
-  }
-
-  /** Called after a committed change. Other replicas hear it through NOTIFY; this one at once. */
-  async publish(): Promise<void> {
-    if (this.config.DATABASE_URL) {
-      await this.dataSource.query('SELECT pg_notify($1, $2)', [CHANNEL, String(Date.now())]);
-    } else {
-      this.local.emit('changed');
-    }
-  }
-
-  private async listen(onChange: () => void): Promise<void> {
-    const client = new Client({ connectionString: this.config.DATABASE_URL });
-    this.client = client;
-    client.on('notification', (message) => {
-      if (message.channel === CHANNEL) onChange();
-    });
-    client.on('error', (error) => {
-      this.logger.warn(`listener connection lost (${error.message}); reconnecting`);
-      this.scheduleReconnect(onChange);
-    });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
-  }
-
-  private scheduleReconnect(onChange: () => void): void {
-    if (this.closed || this.reconnectTimer) return;
-    void this.client?.end().catch(() => undefined);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.listen(onChange)
-        .then(() => onChange()) // changes made while disconnected were missed: resync
-        .catch(() => this.scheduleReconnect(onChange));
-    }, RECONNECT_MS);
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    this.closed = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.local.removeAllListeners();
-    await this.client?.end().catch(() => undefined);
+export class AuthInvalidationService extends PgChangeChannel {
+  constructor(@Inject(APP_CONFIG) config: AppConfig, dataSource: DataSource) {
+    super('gatehouse_auth_changed', config, dataSource);
   }
 }
