@@ -10,6 +10,7 @@ import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.ex
 import { acceptsCsv, CsvBody, keepsRawBody } from 'src/common/http/csv-body';
 import { parseJsonBody } from 'src/common/http/json-body.parser';
 import { AppConfig } from 'src/config/env.config';
+import { installCheapAsyncResourceBind } from 'src/infra/http/async-resource-bind';
 import { PromptApiDocs } from 'src/modules/prompts/prompt-api.docs';
 import { AccessLog } from 'src/modules/observability/logging/access-log.service';
 import { createGatewayLog, PinoNestLogger } from 'src/modules/observability/logging/gateway-logger';
@@ -30,6 +31,7 @@ export async function createApp(
   config: AppConfig,
   options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
+  installCheapAsyncResourceBind();
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     // A caller's x-request-id is kept when it is a sane token; otherwise a fresh one.

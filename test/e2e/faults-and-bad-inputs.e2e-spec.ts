@@ -44,6 +44,7 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
 ${openaiEndpoint('slow', 'mock-slow', mock.url, 'llm/v1/chat', fast)}
 ${openaiEndpoint('stalls', 'mock-slow-stream', mock.url, 'llm/v1/chat', fast)}
 ${openaiEndpoint('hangs', 'mock-hang', mock.url)}
+${openaiEndpoint('slow-answer', 'mock-slow', mock.url)}
 ${openaiEndpoint('cut', 'mock-cut', mock.url)}
 ${openaiEndpoint('stream-err', 'mock-stream-err', mock.url)}
 ${openaiEndpoint('no-done', 'mock-no-done', mock.url)}
@@ -52,7 +53,7 @@ ${openaiEndpoint('unavailable', 'mock-503', mock.url)}
 ${openaiEndpoint('bad-key', 'mock-401', mock.url)}
 ${openaiEndpoint('dead', 'gpt-4o', `http://127.0.0.1:${deadPort}`)}
 `,
-      { env: { BODY_LIMIT_BYTES: '65536' } },
+      { env: { BODY_LIMIT_BYTES: '65536', UPSTREAM_MAX_RESPONSE_BYTES: '4096' } },
     );
     v1 = `${gateway.url}/v1/chat/completions`;
     auth = gateway.authHeaders();
@@ -180,6 +181,35 @@ ${openaiEndpoint('dead', 'gpt-4o', `http://127.0.0.1:${deadPort}`)}
     it('502 when a 200 carries HTML instead of JSON, without echoing it', async () => {
       const error = await expectOpenAIError(await post(v1, chat('html')), 502, 'upstream_error');
       expect(String(error.message)).not.toContain('<html>');
+    });
+
+    it('502 when an answer exceeds UPSTREAM_MAX_RESPONSE_BYTES, and a smaller one still passes', async () => {
+      // The mock echoes the last user message: ~6 KB of answer against a 4 KB cap.
+      const big = { model: 'chat', messages: [{ role: 'user', content: 'word '.repeat(1200) }] };
+      const error = await expectOpenAIError(await post(v1, big), 502, 'upstream_error');
+      expect(String(error.message)).toBe('The upstream response was too large.');
+      const small = await post(v1, { ...big, messages: [{ role: 'user', content: 'word '.repeat(100) }] });
+      expect(small.status).toBe(200);
+    });
+
+    it('a client that goes away before a JSON answer aborts the upstream request within a second', async () => {
+      const before = mock.aborted();
+      const client = new AbortController();
+      const pending = post(v1, chat('slow-answer'));
+      const aborting = fetch(v1, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify(chat('slow-answer')),
+        signal: client.signal,
+      }).catch((error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const cancelledAt = Date.now();
+      client.abort();
+      expect((await aborting) as { name?: string }).toMatchObject({ name: 'AbortError' });
+      await waitFor(() => mock.aborted() > before, 1000);
+      expect(Date.now() - cancelledAt).toBeLessThan(1000);
+      // The other caller of the same slow upstream still gets its answer.
+      expect((await pending).status).toBe(200);
     });
 
     it("503 with Retry-After for an overloaded upstream, 502 for the gateway's own bad credentials", async () => {

@@ -22,6 +22,14 @@ describe('parseJsonBody', () => {
     expect(exceedsJsonDepth(`{"a":"\\"${'{'.repeat(100)}"}`)).toBe(false);
   });
 
+  it('counts openings of both kinds before walking, and walks past the count', () => {
+    // 40 objects in 40 arrays: 80 openings, yet depth 2 — the walk decides.
+    expect(exceedsJsonDepth(`[${'[{}],'.repeat(39)}[{}]]`)).toBe(false);
+    // Depth 65 made of mixed brackets: both kinds are counted.
+    expect(exceedsJsonDepth(`${'[{"a":'.repeat(32)}[${'}]'.repeat(32)}]`)).toBe(true);
+    expect(exceedsJsonDepth(`${'[{"a":'.repeat(32)}${'}]'.repeat(32)}`)).toBe(false);
+  });
+
   it('rejects nesting deeper than 64 with 400, even at depth 100000', () => {
     const deep = '{"a":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}';
     const error = errorOf(() => parseJsonBody(deep));

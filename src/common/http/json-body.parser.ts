@@ -8,6 +8,9 @@ export const MAX_JSON_DEPTH = 64;
  * limit is exceeded.
  */
 export function exceedsJsonDepth(text: string, maxDepth: number = MAX_JSON_DEPTH): boolean {
+  // Nesting deeper than maxDepth needs more than maxDepth opening brackets; counting them with the native
+  // indexOf is far cheaper than the character walk below, which most bodies then never need.
+  if (!hasMoreOpenings(text, maxDepth)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -21,6 +24,16 @@ export function exceedsJsonDepth(text: string, maxDepth: number = MAX_JSON_DEPTH
       if (++depth > maxDepth) return true;
     } else if (c === 125 /* } */ || c === 93 /* ] */) {
       depth--;
+    }
+  }
+  return false;
+}
+
+function hasMoreOpenings(text: string, limit: number): boolean {
+  let count = 0;
+  for (const bracket of ['{', '[']) {
+    for (let at = text.indexOf(bracket); at !== -1; at = text.indexOf(bracket, at + 1)) {
+      if (++count > limit) return true;
     }
   }
   return false;

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
-import { UpstreamFailure, UpstreamHttpClient, UpstreamResponse } from 'src/infra/http/upstream-http.client';
+import {
+  UpstreamFailure,
+  UpstreamHttpClient,
+  UpstreamResponse,
+  UpstreamText,
+} from 'src/infra/http/upstream-http.client';
 import {
   AdapterRequestError,
   CanonicalChunk,
@@ -104,9 +109,9 @@ export class RoutingService {
     const scope = this.startAttempt(op, endpoint, instance, upstream, false, record);
     let status: number | undefined;
     try {
-      const response = await this.send(upstream, endpoint, headersMs, signal);
+      const response = await this.fetchText(upstream, endpoint, headersMs, signal);
       status = response.status;
-      const text = await this.readBody(response, signal);
+      const text = response.text;
       if (response.status < 200 || response.status >= 300) throw this.errorFrom(endpoint, response, text);
       let body: unknown;
       try {
@@ -530,6 +535,24 @@ export class RoutingService {
     }
   }
 
+  private async fetchText(
+    request: UpstreamRequest,
+    endpoint: EndpointEntry,
+    headersMs: number | undefined,
+    signal: AbortSignal,
+  ): Promise<UpstreamText> {
+    try {
+      return await this.http.fetchText(request, {
+        signal,
+        headersTimeoutMs: headersMs,
+        idleTimeoutMs: endpoint.timeouts.idleMs,
+      });
+    } catch (error) {
+      if (error instanceof UpstreamFailure) throw fromUpstreamFailure(error);
+      throw error;
+    }
+  }
+
   private async readBody(response: UpstreamResponse, signal: AbortSignal): Promise<string> {
     try {
       return await this.http.readText(response, signal);
@@ -539,7 +562,11 @@ export class RoutingService {
     }
   }
 
-  private errorFrom(endpoint: EndpointEntry, response: UpstreamResponse, text: string): GatewayException {
+  private errorFrom(
+    endpoint: EndpointEntry,
+    response: Pick<UpstreamResponse, 'status' | 'headers'>,
+    text: string,
+  ): GatewayException {
     let body: unknown = text;
     try {
       body = JSON.parse(text);
