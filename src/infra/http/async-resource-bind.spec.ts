@@ -21,7 +21,12 @@ describe('installCheapAsyncResourceBind', () => {
     const add = function (this: { base: number }, a: number, b: number): number {
       return this.base + a + b;
     };
-    expect(resource.bind(add, target)(1, 2)).toBe(13);
+    // @types/node 20 declares bind(fn) only; Node has taken bind(fn, thisArg) since 16.
+    const bindWith = resource.bind.bind(resource) as (
+      fn: typeof add,
+      thisArg: unknown,
+    ) => (a: number, b: number) => number;
+    expect(bindWith(add, target)(1, 2)).toBe(13);
     const unbound = resource.bind(add);
     expect(unbound.call(target, 3, 4)).toBe(17);
     expect(unbound.length).toBe(2);
