@@ -2,6 +2,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { StringDecoder } from 'node:string_decoder';
 import { Agent, Dispatcher, errors as undiciErrors } from 'undici';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
+import { StreamingBody, UpstreamStream } from 'src/infra/http/upstream-stream';
 import { UpstreamRequest } from 'src/modules/providers/provider-adapter';
 
 export type UpstreamFailureKind = 'connect' | 'timeout' | 'aborted' | 'too_large' | 'protocol';
@@ -135,6 +136,39 @@ export class UpstreamHttpClient implements OnModuleDestroy {
     });
   }
 
+  /**
+   * Sends a request whose answer is read as it arrives (Server-Sent Events). Resolves with the status and
+   * headers; the body follows through `pieces()`. Like `fetchText`, on undici's dispatch API: no Node
+   * stream and no AbortError with a stack trace when the reader stops after the last event.
+   */
+  openStream(request: UpstreamRequest, options: SendOptions): Promise<UpstreamStream> {
+    const { signal } = options;
+    if (signal.aborted) return Promise.reject(new UpstreamFailure('aborted', 'request aborted'));
+    const limit = this.config.UPSTREAM_MAX_RESPONSE_BYTES;
+    return new Promise<UpstreamStream>((resolve, reject) => {
+      const onAbort = (): void => body.abort(new UpstreamFailure('aborted', 'request aborted'));
+      const body = new StreamingBody(
+        { resolve, reject },
+        limit,
+        (error) => classify(error, signal),
+        () => new UpstreamFailure('too_large', `upstream response exceeded ${limit} bytes`),
+        () => signal.removeEventListener('abort', onAbort),
+      );
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.agent.dispatch(
+        {
+          ...splitUrl(request.url),
+          method: request.method,
+          headers: request.headers,
+          body: request.body,
+          headersTimeout: options.headersTimeoutMs ?? this.config.UPSTREAM_HEADERS_TIMEOUT_MS,
+          bodyTimeout: options.idleTimeoutMs ?? this.config.UPSTREAM_IDLE_TIMEOUT_MS,
+        },
+        body,
+      );
+    });
+  }
+
   /** Reads a whole body as text, bounded by UPSTREAM_MAX_RESPONSE_BYTES. */
   async readText(response: UpstreamResponse, signal: AbortSignal): Promise<string> {
     const limit = this.config.UPSTREAM_MAX_RESPONSE_BYTES;
@@ -154,18 +188,6 @@ export class UpstreamHttpClient implements OnModuleDestroy {
       throw classify(error, signal);
     }
     return text + decoder.end();
-  }
-
-  /** Yields decoded text pieces of a streaming body; transport errors surface as UpstreamFailure. */
-  async *streamText(response: UpstreamResponse, signal: AbortSignal): AsyncGenerator<string> {
-    const decoder = new StringDecoder('utf8');
-    try {
-      for await (const chunk of response.body as AsyncIterable<Buffer>) yield decoder.write(chunk);
-    } catch (error) {
-      throw classify(error, signal);
-    }
-    const tail = decoder.end();
-    if (tail) yield tail;
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -61,17 +61,21 @@ export async function writeSse(
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
-  raw.flushHeaders();
+  // The headers leave with the first event (one write, one packet), or at once if that event is dropped.
+  let sent = false;
   try {
     while (!first.done) {
       if (isClosed()) break;
       const chunk = first.value;
       if (forward(chunk, options.includeUsage)) {
         if (!raw.write(`data: ${JSON.stringify(chunk)}\n\n`)) await waitWritable(raw);
+      } else if (!sent) {
+        raw.flushHeaders();
       }
+      sent = true;
       first = await chunks.next();
     }
-    if (!isClosed() && options.emitDone) raw.write('data: [DONE]\n\n');
+    if (!isClosed() && options.emitDone) raw.end('data: [DONE]\n\n');
   } catch (error) {
     // A gateway decision mid-stream (a guardrail block) says why; anything unexpected stays generic.
     const decided = error instanceof GatewayException && error.status < 500;

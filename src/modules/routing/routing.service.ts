@@ -1,11 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
-import {
-  UpstreamFailure,
-  UpstreamHttpClient,
-  UpstreamResponse,
-  UpstreamText,
-} from 'src/infra/http/upstream-http.client';
+import { UpstreamFailure, UpstreamHttpClient, UpstreamText } from 'src/infra/http/upstream-http.client';
+import { UpstreamStream } from 'src/infra/http/upstream-stream';
 import {
   AdapterRequestError,
   CanonicalChunk,
@@ -388,14 +384,14 @@ export class RoutingService {
     const scope = this.startAttempt(op, endpoint, instance, upstream, true, record);
     let status: number | undefined;
     try {
-      const response = await this.send(upstream, endpoint, headersMs, signal);
+      const response = await this.openUpstreamStream(upstream, endpoint, headersMs, signal);
       status = response.status;
       if (response.status < 200 || response.status >= 300) {
-        throw this.errorFrom(endpoint, response, await this.readBody(response, signal));
+        throw this.errorFrom(endpoint, response, await this.readStreamText(response));
       }
       const contentType = String(response.headers['content-type'] ?? '');
       if (!contentType.includes('text/event-stream')) {
-        response.body.destroy();
+        response.close();
         throw new GatewayException(
           502,
           GatewayErrorCode.UpstreamError,
@@ -405,7 +401,6 @@ export class RoutingService {
       return this.chunks(
         response,
         endpoint.adapter.createStreamTranslator(op, target),
-        signal,
         scope,
         onClose,
       );
@@ -417,9 +412,8 @@ export class RoutingService {
   }
 
   private async *chunks(
-    response: UpstreamResponse,
+    response: UpstreamStream,
     translator: StreamTranslator,
-    signal: AbortSignal,
     scope: AttemptScope,
     onClose?: () => void,
   ): AsyncGenerator<CanonicalChunk> {
@@ -448,7 +442,7 @@ export class RoutingService {
     };
     try {
       try {
-        for await (const text of this.http.streamText(response, signal)) {
+        for await (const text of response.pieces()) {
           for (const event of parser.feed(text)) {
             const step = translator.push(event);
             for (const chunk of step.chunks) yield note(chunk);
@@ -464,7 +458,7 @@ export class RoutingService {
         }
         throw error;
       } finally {
-        if (!response.body.destroyed) response.body.destroy();
+        response.close();
       }
       for (const event of parser.end()) {
         const step = translator.push(event);
@@ -517,14 +511,14 @@ export class RoutingService {
     }
   }
 
-  private async send(
+  private async openUpstreamStream(
     request: UpstreamRequest,
     endpoint: EndpointEntry,
     headersMs: number | undefined,
     signal: AbortSignal,
-  ): Promise<UpstreamResponse> {
+  ): Promise<UpstreamStream> {
     try {
-      return await this.http.send(request, {
+      return await this.http.openStream(request, {
         signal,
         headersTimeoutMs: headersMs,
         idleTimeoutMs: endpoint.timeouts.idleMs,
@@ -553,9 +547,9 @@ export class RoutingService {
     }
   }
 
-  private async readBody(response: UpstreamResponse, signal: AbortSignal): Promise<string> {
+  private async readStreamText(response: UpstreamStream): Promise<string> {
     try {
-      return await this.http.readText(response, signal);
+      return await response.text();
     } catch (error) {
       if (error instanceof UpstreamFailure) throw fromUpstreamFailure(error);
       throw error;
@@ -564,7 +558,7 @@ export class RoutingService {
 
   private errorFrom(
     endpoint: EndpointEntry,
-    response: Pick<UpstreamResponse, 'status' | 'headers'>,
+    response: Pick<UpstreamText, 'status' | 'headers'>,
     text: string,
   ): GatewayException {
     let body: unknown = text;
