@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
-import { PGliteDriver } from 'typeorm-pglite';
 import { AppConfig } from 'src/config/env.config';
 import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gateway-config-revision.entity';
 import { MIGRATIONS } from 'src/infra/database/migrations';
+import { embeddedPgDriver } from 'src/infra/database/embedded/embedded-pool';
 import { CachePolicyOverrideEntity } from 'src/modules/cache/entities/cache-policy-override.entity';
 import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/moderation-team-policy.entity';
 import { PROMPT_ENTITIES } from 'src/modules/prompts/entities/prompt.entities';
@@ -43,7 +43,8 @@ export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA
   }
   const dataDir = resolve(join(config.DATA_DIR, 'pglite'));
   mkdirSync(dataDir, { recursive: true });
-  return { type: 'postgres', driver: new PGliteDriver({ dataDir }).driver, ...common };
+  // PGlite runs in a worker thread owned by this DataSource (see embedded-pool.ts).
+  return { type: 'postgres', driver: embeddedPgDriver({ dataDir }), ...common };
 }
 
 export function isEmbedded(config: Pick<AppConfig, 'DATABASE_URL'>): boolean {

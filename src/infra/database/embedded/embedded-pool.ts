@@ -1,0 +1,290 @@
+import { EventEmitter } from 'node:events';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Results } from '@electric-sql/pglite';
+import {
+  PGLITE_WORKER_SOURCE,
+  WorkerData,
+  WorkerErrorFields,
+  WorkerReply,
+  WorkerRequest,
+} from 'src/infra/database/embedded/pglite-worker.source';
+
+export interface EmbeddedPoolOptions {
+  /** PGlite's data directory; it must exist. */
+  dataDir: string;
+  /** How long a query waits for another client's open transaction before failing (SQLSTATE 55P03). */
+  transactionWaitMs?: number;
+  /** How long `end()` waits for PGlite to close before the worker is terminated anyway. */
+  closeTimeoutMs?: number;
+}
+
+type QueryCallback = (error: Error | null, result?: Results) => void;
+type ConnectCallback = (
+  error: Error | undefined,
+  client: EmbeddedClient | undefined,
+  release: (error?: unknown) => void,
+) => void;
+type Answer = Extract<WorkerReply, { op: 'result' | 'error' }>;
+/** A request as the pool hands it in; `post` numbers it. */
+type Outgoing<T = Extract<WorkerRequest, { id: number }>> = T extends unknown ? Omit<T, 'id'> : never;
+
+const TRANSACTION_WAIT_MS = 30_000;
+const CLOSE_TIMEOUT_MS = 10_000;
+// Two PGlite instances on one data directory corrupt it; typeorm-pglite avoided that with a global
+// singleton, which in turn made every DataSource share (and close) one database. Refuse instead.
+const openDataDirs = new Set<string>();
+
+/** Rebuilds a worker-side error as an Error carrying the same fields a PGlite/pg DatabaseError has. */
+function toError(fields: WorkerErrorFields): Error {
+  return Object.assign(new Error(fields.message), fields);
+}
+
+function unavailable(message: string, cause?: unknown): WorkerErrorFields {
+  // 08006 (connection_failure): to callers this is a lost server connection, i.e. an outage to retry.
+  return { name: 'error', severity: 'FATAL', code: '08006', message, ...(cause ? { cause } : {}) };
+}
+
+/** One checked-out "connection": every client shares PGlite's single session, gated per transaction. */
+export class EmbeddedClient extends EventEmitter {
+  private released = false;
+
+  constructor(
+    private readonly pool: EmbeddedPool,
+    readonly id: number,
+  ) {
+    super();
+  }
+
+  /** pg's `client.query(text, values?, callback?)`: the promise form unless a callback is given. */
+  query(
+    text: string,
+    values?: unknown[] | QueryCallback,
+    callback?: QueryCallback,
+  ): Promise<Results> | undefined {
+    const promise = this.run(text, Array.isArray(values) ? values : undefined);
+    const done = typeof values === 'function' ? values : callback;
+    if (!done) return promise;
+    promise.then(
+      (result) => done(null, result),
+      (error: Error) => done(error),
+    );
+    return undefined;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.pool.releaseClient(this.id);
+  }
+
+  private async run(text: string, values: unknown[] | undefined): Promise<Results> {
+    if (typeof text !== 'string') throw new TypeError('embedded database: only query text is supported');
+    if (this.released) throw new Error('embedded database: client used after release');
+    const answer = await this.pool.send({ op: 'query', client: this.id, sql: text, params: values });
+    // Thrown here, after the await, so the stack shows the caller's async chain rather than the worker's.
+    if (answer.op === 'error') throw toError(answer.error);
+    return answer.result as Results;
+  }
+}
+
+/**
+ * A pg-Pool look-alike for TypeORM's postgres driver (`driver: embeddedPgDriver(...)`) that runs PGlite
+ * in a worker_thread. PGlite executes every statement synchronously in WebAssembly; on the main thread
+ * that stalled the event loop for the length of each query (~22 ms for a 500-row ledger batch). Results
+ * cross the thread boundary by structured clone, which keeps what PGlite's parsers produce (Date,
+ * Uint8Array, numbers, null, parsed JSON) as they are.
+ *
+ * Lifecycle: the worker starts with the pool (TypeORM creates it in `DataSource.initialize()`), `end()`
+ * closes PGlite (flushing its data directory) and terminates the worker. If the worker dies, every
+ * pending and later query fails with SQLSTATE 08006; nothing waits forever. The worker is unref'd while
+ * idle so an undestroyed DataSource does not keep the process alive.
+ */
+export class EmbeddedPool extends EventEmitter {
+  private readonly dataDir: string;
+  private readonly closeTimeoutMs: number;
+  private readonly worker: Worker;
+  private readonly ready: Promise<void>;
+  private readonly pending = new Map<number, (answer: Answer) => void>();
+  private markReady!: () => void;
+  private markFailed!: (error: Error) => void;
+  private started = false;
+  private lastId = 0;
+  private lastClient = 0;
+  /** Why the worker can no longer answer (crashed, failed to start, or closed). */
+  private gone: WorkerErrorFields | undefined;
+  private ending: Promise<void> | undefined;
+
+  constructor(options: EmbeddedPoolOptions) {
+    super();
+    this.dataDir = resolve(options.dataDir);
+    this.closeTimeoutMs = options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS;
+    if (openDataDirs.has(this.dataDir)) {
+      throw new Error(`embedded database ${this.dataDir} is already open in this process`);
+    }
+    const workerData: WorkerData = {
+      pglitePath: require.resolve('@electric-sql/pglite'),
+      dataDir: this.dataDir,
+      transactionWaitMs: options.transactionWaitMs ?? TRANSACTION_WAIT_MS,
+    };
+    this.ready = new Promise<void>((resolveReady, rejectReady) => {
+      this.markReady = resolveReady;
+      this.markFailed = rejectReady;
+    });
+    // Delivered to whoever connects or queries; without a listener here a failed start would also be
+    // reported as an unhandled rejection.
+    this.ready.catch(() => undefined);
+    this.worker = new Worker(PGLITE_WORKER_SOURCE, { eval: true, workerData, name: 'gatehouse-pglite' });
+    openDataDirs.add(this.dataDir);
+    this.worker.on('message', (reply: WorkerReply) => this.onReply(reply));
+    this.worker.on('error', (error) =>
+      this.onGone(unavailable(`embedded database worker crashed: ${error.message}`, error)),
+    );
+    this.worker.on('exit', (code) => {
+      openDataDirs.delete(this.dataDir);
+      this.onGone(unavailable(`embedded database worker exited (code ${code})`));
+    });
+  }
+
+  /** pg's `pool.connect()`: resolves (or calls back) once PGlite has started. */
+  connect(callback?: ConnectCallback): Promise<EmbeddedClient> | undefined {
+    const promise = this.checkout();
+    if (!callback) return promise;
+    promise.then(
+      (client) => callback(undefined, client, () => client.release()),
+      (error: Error) => callback(error, undefined, () => undefined),
+    );
+    return undefined;
+  }
+
+  /** pg's `pool.query()`: one statement on a client of its own. */
+  query(
+    text: string,
+    values?: unknown[] | QueryCallback,
+    callback?: QueryCallback,
+  ): Promise<Results> | undefined {
+    const promise = this.checkout().then(async (client) => {
+      try {
+        return (await client.query(text, Array.isArray(values) ? values : []))!;
+      } finally {
+        client.release();
+      }
+    });
+    const done = typeof values === 'function' ? values : callback;
+    if (!done) return promise;
+    promise.then(
+      (result) => done(null, result),
+      (error: Error) => done(error),
+    );
+    return undefined;
+  }
+
+  /** Closes PGlite and terminates the worker; later queries fail. Idempotent. */
+  end(callback?: (error?: Error) => void): Promise<void> | undefined {
+    this.ending ??= this.shutdown();
+    if (!callback) return this.ending;
+    this.ending.then(
+      () => callback(),
+      (error: Error) => callback(error),
+    );
+    return undefined;
+  }
+
+  /** @internal EmbeddedClient's way in. */
+  send(request: Extract<Outgoing, { op: 'query' }>): Promise<Answer> {
+    if (this.ending)
+      return Promise.resolve({ op: 'error', id: 0, error: unavailable('embedded database is closed') });
+    return this.post(request);
+  }
+
+  /** @internal */
+  releaseClient(client: number): void {
+    if (!this.gone && !this.ending)
+      this.worker.postMessage({ op: 'release', client } satisfies WorkerRequest);
+  }
+
+  private async checkout(): Promise<EmbeddedClient> {
+    if (this.ending) throw toError(unavailable('embedded database is closed'));
+    await this.ready;
+    return new EmbeddedClient(this, ++this.lastClient);
+  }
+
+  private post(request: Outgoing): Promise<Answer> {
+    if (this.gone) return Promise.resolve({ op: 'error', id: 0, error: this.gone });
+    const id = ++this.lastId;
+    return new Promise<Answer>((settle, reject) => {
+      try {
+        // Structured clone happens here: a parameter it cannot copy (a function, a symbol) throws.
+        this.worker.postMessage({ ...request, id } satisfies WorkerRequest);
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      this.pending.set(id, settle);
+      if (this.pending.size === 1) this.worker.ref();
+    });
+  }
+
+  private onReply(reply: WorkerReply): void {
+    if (reply.op === 'ready') {
+      this.started = true;
+      this.markReady();
+      if (this.pending.size === 0) this.worker.unref();
+      return;
+    }
+    if (reply.op === 'failed') {
+      this.onGone(unavailable(`embedded database failed to start: ${reply.error.message}`, reply.error));
+      void this.worker.terminate();
+      return;
+    }
+    const settle = this.pending.get(reply.id);
+    if (!settle) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0 && this.started) this.worker.unref();
+    settle(reply);
+  }
+
+  private onGone(reason: WorkerErrorFields): void {
+    if (this.gone) return;
+    this.gone = reason;
+    for (const [id, settle] of this.pending) settle({ op: 'error', id, error: reason });
+    this.pending.clear();
+    this.markFailed(toError(reason));
+    // TypeORM listens (and logs); without a listener an 'error' event would throw.
+    if (!this.ending && this.listenerCount('error') > 0) this.emit('error', toError(reason));
+  }
+
+  private async shutdown(): Promise<void> {
+    // Requests sent before end() are answered first: the worker handles them in order.
+    const answer = this.gone ? undefined : await this.closeWithin(this.closeTimeoutMs);
+    await this.worker.terminate();
+    openDataDirs.delete(this.dataDir);
+    if (answer?.op === 'error') throw toError(answer.error);
+  }
+
+  private async closeWithin(ms: number): Promise<Answer> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<Answer>((settle) => {
+      timer = setTimeout(
+        () => settle({ op: 'error', id: 0, error: unavailable('embedded database did not close in time') }),
+        ms,
+      );
+    });
+    try {
+      return await Promise.race([this.post({ op: 'close' }), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** TypeORM's postgres `driver` option for embedded PGlite: each DataSource gets its own worker. */
+export function embeddedPgDriver(options: EmbeddedPoolOptions): { Pool: new () => EmbeddedPool } {
+  return {
+    Pool: class extends EmbeddedPool {
+      constructor() {
+        super(options);
+      }
+    },
+  };
+}
