@@ -398,12 +398,7 @@ export class RoutingService {
           'The upstream provider did not answer with an event stream.',
         );
       }
-      return this.chunks(
-        response,
-        endpoint.adapter.createStreamTranslator(op, target),
-        scope,
-        onClose,
-      );
+      return this.chunks(response, endpoint.adapter.createStreamTranslator(op, target), scope, onClose);
     } catch (error) {
       scope.end({ status, error: attemptError(error, status) });
       if (status !== undefined && error instanceof Error) upstreamStatus.set(error, status);
