@@ -148,10 +148,9 @@ export function toEntries(
     let { target, unavailable } = candidate;
     if (target?.instances) {
       // Instances failing their check leave the rotation; the version is unavailable only when all do.
+      // The list stays (even with one left), so each server keeps its `#n` label.
       const up = target.instances.filter((instance) => health(instance.url) !== 'down');
-      if (up.length > 0) {
-        target = { version: target.version, url: up[0].url, ...(up.length > 1 ? { instances: up } : {}) };
-      }
+      if (up.length > 0) target = { version: target.version, url: up[0].url, instances: up };
     }
     if (target && health(target.url) === 'down') {
       unavailable =

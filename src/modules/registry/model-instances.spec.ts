@@ -98,10 +98,11 @@ describe('predict endpoints with several scoring servers', () => {
     });
     // Several scoring servers and no gatehouse.retry: up to 3 attempts, here 2 (one per instance).
     expect(twoUp.resilience?.retry?.attempts).toBe(2);
+    // One left: it keeps its label (#2), and there is nothing to retry on.
     const [oneUp] = toEntries(candidates, health(['http://a:5001', 'http://c:5001']));
-    expect(oneUp.target).toEqual({ version: '1', url: 'http://b:5001' });
-    expect(oneUp.instances).toBeUndefined();
-    expect(oneUp.resilience).toBeUndefined();
+    expect(oneUp.target).toEqual({ version: '1', url: 'http://b:5001', instances: [instance(2, 'b')] });
+    expect(oneUp.instances?.list).toEqual([instance(2, 'b')]);
+    expect(oneUp.resilience?.retry?.attempts).toBe(1);
     const none = toEntries(candidates, health(['http://a:5001', 'http://b:5001', 'http://c:5001']))[0];
     expect(none.target).toBeUndefined();
     expect(none.key).toBe('churn');

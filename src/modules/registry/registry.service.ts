@@ -53,6 +53,7 @@ export class RegistryService implements OnModuleInit, OnApplicationBootstrap, On
   private queued: Promise<SyncStatus> | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
+  private healthTick: number | undefined;
   private stopped = false;
   private readonly allowedHosts: ReadonlySet<string> | undefined;
 
@@ -219,6 +220,9 @@ export class RegistryService implements OnModuleInit, OnApplicationBootstrap, On
   }
 
   private resolve(table: RouteTable): ReturnType<typeof toEntries> {
+    // A config that asks for faster health checks gets them from now on, not after the current wait.
+    if (this.healthTick !== undefined && this.healthTickOf(table) < this.healthTick)
+      this.scheduleHealth(table);
     return toEntries(this.candidates(table), (url) => this.monitor.state(url));
   }
 
@@ -252,16 +256,19 @@ export class RegistryService implements OnModuleInit, OnApplicationBootstrap, On
    * Health passes run every REGISTRY_HEALTH_INTERVAL_MS, or at the shortest `health_check.interval_ms`
    * a predict endpoint declares; each pass probes only the servers whose own interval is due.
    */
-  private scheduleHealth(): void {
+  private scheduleHealth(table: RouteTable = this.holder.current): void {
     if (this.stopped) return;
-    const intervals = this.holder.current.modelDeclarations.flatMap(
-      (d) => d.balancing?.healthCheck?.intervalMs ?? [],
-    );
-    const tick = Math.min(this.config.REGISTRY_HEALTH_INTERVAL_MS, ...intervals);
+    this.healthTick = this.healthTickOf(table);
+    clearTimeout(this.healthTimer);
     this.healthTimer = setTimeout(() => {
       void this.checkHealth().finally(() => this.scheduleHealth());
-    }, tick);
+    }, this.healthTick);
     this.healthTimer.unref();
+  }
+
+  private healthTickOf(table: RouteTable): number {
+    const intervals = table.modelDeclarations.flatMap((d) => d.balancing?.healthCheck?.intervalMs ?? []);
+    return Math.min(this.config.REGISTRY_HEALTH_INTERVAL_MS, ...intervals);
   }
 
   private async checkHealth(): Promise<void> {

@@ -20,7 +20,8 @@ export interface ModelServingTarget {
   url: string;
   /**
    * Several scoring servers behind this version (the serving address lists them, comma-separated),
-   * load balanced with passive ejection; only those passing their health check. Absent with a single server.
+   * load balanced with passive ejection; only those passing their health check (possibly one). Absent when
+   * the address lists a single server.
    */
   instances?: readonly ServingInstance[];
 }
