@@ -188,6 +188,13 @@ export class ModelServingService {
   ): Promise<Answer> {
     const first = chain[0];
     try {
+      if (chain.length === 1 && !first.resilience && !first.instances && first.target) {
+        // One server, no policy, no fallback: one attempt, nothing extra per request.
+        const target = first.target;
+        const json = await this.scoreAttempt(first, target, undefined, payload, undefined, signal, record);
+        record.answeredBy = first.name;
+        return { json, endpoint: first, target };
+      }
       return await this.chain.run<ModelEndpointEntry, ServingInstance, Answer>({
         targets: chain,
         signal,
