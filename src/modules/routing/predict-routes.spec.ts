@@ -225,7 +225,7 @@ routes:
 `),
     ).getPredict('churn') as PredictRouteEntry;
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     let v4 = 0;
     for (let i = 0; i < 20_000; i++) {
       if (pickDestination(route, route.destinations, null, {}, random).name === 'churn-v4') v4++;
