@@ -10,6 +10,8 @@ import {
   GatewayFileConfig,
   ModelEndpointFileConfig,
   PREDICT_ENDPOINT_TYPE,
+  PREDICT_TRAFFIC_KEYS,
+  PredictRouteFileConfig,
   REGISTRY_PROVIDER,
   TrafficRouteFileConfig,
 } from 'src/config/gateway-config.types';
@@ -100,6 +102,10 @@ const MESSAGES = {
   destinationTypeMismatch: (route: string, taskType: string, destinationType: string) =>
     `The route destination endpoint types in the route '${route}' must have ` +
     `endpoint type '${taskType}' but got endpoint type '${destinationType}'.`,
+  mixedRoute: (route: string, taskType: string, destination: string, destinationType: string) =>
+    `The route '${route}' (task_type ${taskType}) cannot send traffic to '${destination}', an ` +
+    `${destinationType} endpoint: a route splits traffic across ${PREDICT_ENDPOINT_TYPE} endpoints ` +
+    '(registry models) or across LLM endpoints of one type, never both.',
   percentageRange: 'The route destination traffic percentage must between 0 and 100.',
   percentageSum: (route: string) =>
     'For each route configuration, the traffic percentage sum of destinations ' +
@@ -182,12 +188,19 @@ function readRoot(
     }
   });
   const endpointTypes = endpointTypesByName(rawEndpoints);
-  const routes = rawRoutes.map((raw, index) => readRoute(raw, index, endpointTypes, ctx));
+  const allRoutes = rawRoutes
+    .map((raw, index) => readRoute(raw, index, endpointTypes, ctx))
+    .filter(isDefined);
+  const routes = allRoutes.filter((r): r is TrafficRouteFileConfig => r.taskType !== PREDICT_ENDPOINT_TYPE);
+  const predictRoutes = allRoutes.filter(
+    (r): r is PredictRouteFileConfig => r.taskType === PREDICT_ENDPOINT_TYPE,
+  );
   const models = modelEndpoints.filter(isDefined);
   return {
     endpoints: endpoints.filter(isDefined),
-    routes: routes.filter(isDefined),
+    routes,
     ...(models.length > 0 ? { modelEndpoints: models } : {}),
+    ...(predictRoutes.length > 0 ? { predictRoutes } : {}),
     extensions,
   };
 }
@@ -314,6 +327,17 @@ function readModelEndpoint(raw: RawMap, index: number, ctx: Context): ModelEndpo
   if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout <= 0)) {
     report(ctx, at, "'gatehouse.timeout_ms' must be a positive integer (milliseconds).");
   }
+  if (ext.instances !== undefined) {
+    report(
+      ctx,
+      at,
+      "'gatehouse.instances' does not apply to ml/v1/predict endpoints: list a version's scoring servers " +
+        "in its serving address (tag or serving_url_template), comma-separated, each with an optional '#weight=N'.",
+    );
+  }
+  const traffic = Object.fromEntries(
+    PREDICT_TRAFFIC_KEYS.filter((key) => ext[key] !== undefined).map((key) => [key, ext[key]]),
+  );
   if (name === undefined || limit === undefined || reference === undefined || modelUri === undefined) {
     return undefined;
   }
@@ -326,6 +350,7 @@ function readModelEndpoint(raw: RawMap, index: number, ctx: Context): ModelEndpo
     servingUrlTemplate: typeof template === 'string' ? template : undefined,
     timeoutMs: typeof timeout === 'number' ? timeout : undefined,
     ...(ext.cache === undefined ? {} : { cache: ext.cache }),
+    ...(Object.keys(traffic).length > 0 ? { traffic } : {}),
   };
 }
 
@@ -521,12 +546,16 @@ function readRoute(
   index: number,
   endpointTypes: ReadonlyMap<string, unknown>,
   ctx: Context,
-): TrafficRouteFileConfig | undefined {
+): TrafficRouteFileConfig | PredictRouteFileConfig | undefined {
   const key = `routes[${index}]`;
   const at = locate(key, raw);
   if (!isMap(raw)) return report(ctx, at, 'A route must be a mapping.');
   const name = readName(raw, key, at, ctx, false);
-  const taskType = readTaskType(raw.task_type, 'task_type', at, ctx);
+  // `ml/v1/predict` routes (splits over registry models) are a Gatehouse extension, like the endpoints.
+  const taskType: EndpointType | typeof PREDICT_ENDPOINT_TYPE | undefined =
+    raw.task_type === PREDICT_ENDPOINT_TYPE
+      ? PREDICT_ENDPOINT_TYPE
+      : readTaskType(raw.task_type, 'task_type', at, ctx);
   const strategyValid = checkRoutingStrategy(raw.routing_strategy, at, ctx);
   const route = { name: display(raw.name), taskType, endpointTypes, at };
   const destinations = readDestinations(raw.destinations, route, ctx);
@@ -551,7 +580,7 @@ function checkRoutingStrategy(value: unknown, at: string, ctx: Context): boolean
 
 interface RouteUnderCheck {
   name: string;
-  taskType: EndpointType | undefined;
+  taskType: EndpointType | typeof PREDICT_ENDPOINT_TYPE | undefined;
   endpointTypes: ReadonlyMap<string, unknown>;
   at: string;
 }
@@ -601,13 +630,13 @@ function readDestinationName(
     return report(ctx, at, MESSAGES.invalidDestination(route.name, display(value)));
   }
   const destinationType = route.endpointTypes.get(value);
+  const known = isEndpointType(destinationType) || destinationType === PREDICT_ENDPOINT_TYPE;
   // An endpoint with a missing or invalid type has been reported on its own; compare only valid types.
-  if (
-    route.taskType === undefined ||
-    !isEndpointType(destinationType) ||
-    destinationType === route.taskType
-  ) {
+  if (route.taskType === undefined || !known || destinationType === route.taskType) {
     return value;
+  }
+  if (destinationType === PREDICT_ENDPOINT_TYPE || route.taskType === PREDICT_ENDPOINT_TYPE) {
+    return report(ctx, at, MESSAGES.mixedRoute(route.name, route.taskType, value, destinationType));
   }
   return report(ctx, at, MESSAGES.destinationTypeMismatch(route.name, route.taskType, destinationType));
 }

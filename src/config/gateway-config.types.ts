@@ -39,11 +39,18 @@ export interface TrafficRouteFileConfig {
   extensions?: Record<string, unknown>;
 }
 
+/** A `routes[]` entry with `task_type: ml/v1/predict`: a split over predict endpoints (Gatehouse extension). */
+export interface PredictRouteFileConfig extends Omit<TrafficRouteFileConfig, 'taskType'> {
+  taskType: typeof PREDICT_ENDPOINT_TYPE;
+}
+
 export interface GatewayFileConfig {
   endpoints: EndpointFileConfig[];
   routes: TrafficRouteFileConfig[];
   /** `ml/v1/predict` endpoints (registry models); absent from `endpoints`. */
   modelEndpoints?: ModelEndpointFileConfig[];
+  /** Routes over `ml/v1/predict` endpoints; absent from `routes`. */
+  predictRoutes?: PredictRouteFileConfig[];
   /** The top-level `gatehouse:` mapping; `{}` if absent. */
   extensions: Record<string, unknown>;
 }
@@ -82,4 +89,21 @@ export interface ModelEndpointFileConfig {
   timeoutMs: number | undefined;
   /** `gatehouse.cache` as written; validated (and layered over the top-level defaults) with the route table. */
   cache?: unknown;
+  /**
+   * The traffic keys of its `gatehouse:` mapping as written (`retry`, `circuit_breaker`, `deadline_ms`,
+   * `fallbacks`, `load_balancing`, `ejection`, `health_check`), validated with the route table by the
+   * same parsers as LLM endpoints'; absent when none is set.
+   */
+  traffic?: Record<string, unknown>;
 }
+
+/** The `gatehouse:` keys of a predict endpoint that the traffic parsers read. */
+export const PREDICT_TRAFFIC_KEYS = [
+  'retry',
+  'circuit_breaker',
+  'deadline_ms',
+  'fallbacks',
+  'load_balancing',
+  'ejection',
+  'health_check',
+] as const;

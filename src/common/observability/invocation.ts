@@ -29,6 +29,14 @@ export interface InvocationRecord {
   endpoint?: string;
   /** The target that answered (after retries and fallbacks); an endpoint name or `endpoint#target`. */
   target?: string;
+  /** The endpoint whose upstream answered: `endpoint` itself, or the fallback that answered for it. */
+  answeredBy?: string;
+  /**
+   * How `endpoint` itself ended when it could not answer and a fallback was tried (or nothing was left):
+   * the status it failed with (e.g. 502). Undefined when it answered. Rollouts judge the canary on it,
+   * so a fallback that rescues the caller does not hide a failing canary.
+   */
+  endpointStatus?: number;
   provider?: string;
   /** Upstream model name (LLM) or registered model (MLflow). */
   model?: string;

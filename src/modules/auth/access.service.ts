@@ -5,7 +5,7 @@ import { AuditService } from 'src/modules/audit/audit.service';
 import { AuthErrors } from 'src/modules/auth/auth.exception';
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
 import type { EndpointEntry, RouteEntry } from 'src/modules/routing/route-table';
-import { pickDestination } from 'src/modules/routing/traffic/route-strategy';
+import { pickDestination, SplitRoute } from 'src/modules/routing/traffic/route-strategy';
 
 const compiled = new Map<string, RegExp>();
 
@@ -79,20 +79,30 @@ export class AccessService {
     body?: Record<string, unknown>,
   ): EndpointEntry {
     if (entry.kind === 'endpoint') return entry;
-    const allowed = this.destinationFilter(request.principal, entry.name);
+    return this.pickFrom(request, entry, random, body);
+  }
+
+  /** The destination of a traffic route (LLM or predict) for this caller: grants, then the route's strategy. */
+  pickFrom<E extends { name: string }>(
+    request: FastifyRequest,
+    route: SplitRoute<E>,
+    random: () => number = Math.random,
+    body?: Record<string, unknown>,
+  ): E {
+    const allowed = this.destinationFilter(request.principal, route.name);
     const eligible = allowed
-      ? entry.destinations.filter((d) => allowed(d.endpoint.name))
-      : entry.destinations;
+      ? route.destinations.filter((d) => allowed(d.endpoint.name))
+      : route.destinations;
     if (eligible.length === 0) {
-      this.audit.denied(request, { action: 'endpoint.invoke', targetType: 'route', targetId: entry.name });
+      this.audit.denied(request, { action: 'endpoint.invoke', targetType: 'route', targetId: route.name });
       throw AuthErrors.forbidden(
-        `You do not have access to any destination of '${entry.name.slice(0, 128)}'.`,
+        `You do not have access to any destination of '${route.name.slice(0, 128)}'.`,
       );
     }
     // The route's strategy (content rules, sticky key, else weighted random) decides among them.
     const principal = request.principal;
     return pickDestination(
-      entry,
+      route,
       eligible,
       allowed,
       { principalId: principal?.id, teamId: principal?.teamId, headers: request.headers, body },

@@ -39,7 +39,7 @@ export class CacheLookup {
     readonly status: CacheStatus | undefined,
     private readonly entry: CacheEntry | undefined,
     private readonly ageSeconds: number,
-    private readonly filler: CacheFiller | undefined,
+    private filler: CacheFiller | undefined,
     private readonly maxEntryBytes: number,
   ) {}
 
@@ -61,6 +61,23 @@ export class CacheLookup {
 
   get hit(): boolean {
     return this.status === 'hit';
+  }
+
+  /** Whether this request's answer is to be stored (a miss, or a `no-cache` refresh) and not yet settled. */
+  get storing(): boolean {
+    return this.filler !== undefined && !this.settled;
+  }
+
+  /**
+   * The answer came from another endpoint than the one looked up (a fallback answered): the entry this
+   * request was to fill is released without an answer (so a later request to the primary goes to the
+   * primary again, and requests waiting on it go upstream themselves), and the answer is stored with
+   * `filler` (the answering endpoint's own key, policy and TTL) instead, or not at all.
+   */
+  redirect(filler: CacheFiller | undefined): void {
+    if (!this.filler || this.settled) return;
+    this.filler.abandon();
+    this.filler = filler;
   }
 
   /** Sets `x-gatehouse-cache` (and `age` on a hit). */

@@ -157,6 +157,42 @@ export class CacheService {
     );
   }
 
+  /**
+   * A filler for `input.endpoint`'s own entry of this request (no single-flight), or undefined when that
+   * endpoint would not cache it: where a fallback's answer is stored (see CacheLookup.redirect).
+   */
+  fillerFor(input: CacheRequest): CacheFiller | undefined {
+    const policy = this.policies.effective(input.endpoint);
+    if (!policy.enabled) return undefined;
+    const directives = readDirectives(input.http.headers);
+    if (directives.noStore || !isCacheableRequest(policy, input.op, input.request, directives.optIn)) {
+      return undefined;
+    }
+    const key = buildCacheKey({
+      scope: policy.scope,
+      principal: input.http.principal,
+      endpoint: input.endpoint,
+      op: input.op,
+      request: input.request,
+    });
+    return this.filler(key, policy, input.op, undefined);
+  }
+
+  /** The same for a predict endpoint and the version that answered. */
+  predictionFillerFor(input: PredictionCacheRequest): CacheFiller | undefined {
+    const policy = this.policies.effective(input.endpoint);
+    if (!policy.enabled || readDirectives(input.http.headers).noStore) return undefined;
+    const key = buildPredictionKey({
+      scope: policy.scope,
+      principal: input.http.principal,
+      endpoint: input.endpoint.name,
+      registeredModel: input.registeredModel,
+      version: input.version,
+      body: input.body,
+    });
+    return this.filler(key, policy, 'predict', undefined);
+  }
+
   /** Store read with single-flight: a hit, or a miss whose answer this request will provide. */
   private async find(
     key: CacheKey,

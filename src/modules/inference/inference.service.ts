@@ -14,11 +14,12 @@ import {
   OPERATION_OF,
   Operation,
 } from 'src/modules/providers/provider-adapter';
-import { EndpointEntry, RouteEntry, RouteTable } from 'src/modules/routing/route-table';
+import { EndpointEntry, RouteEntry, RouteTable, TrafficRouteEntry } from 'src/modules/routing/route-table';
+import { fallbackChain } from 'src/modules/routing/traffic/attempt-chain';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { AccessService } from 'src/modules/auth/access.service';
 import { CacheLookup } from 'src/modules/cache/cache-lookup';
-import { CacheService } from 'src/modules/cache/cache.service';
+import { CacheRequest, CacheService } from 'src/modules/cache/cache.service';
 import { ModerationService } from 'src/modules/moderation/moderation.service';
 import { PromptService } from 'src/modules/prompts/prompt.service';
 import { ConversationService } from 'src/modules/conversations/conversation.service';
@@ -154,12 +155,18 @@ export class InferenceService {
         const source = cached.hit
           ? cached.replayChunks()
           : cached.capture(
-              await announceTarget(
-                reply,
-                record,
-                this.telemetry.phase('routing', record, () =>
-                  this.routing.openStream(op, guard.request, endpoint, controller.signal, record, route),
+              this.cacheUnderAnswerer(
+                cached,
+                await announceTarget(
+                  reply,
+                  record,
+                  this.telemetry.phase('routing', record, () =>
+                    this.routing.openStream(op, guard.request, endpoint, controller.signal, record, route),
+                  ),
                 ),
+                { op, request: guard.request, endpoint, http: reply.request },
+                record,
+                route,
               ),
             );
         const includeUsage =
@@ -176,12 +183,18 @@ export class InferenceService {
       const answered = cached.hit
         ? cached.replayResponse()
         : cached.fill(
-            await announceTarget(
-              reply,
-              record,
-              this.telemetry.phase('routing', record, () =>
-                this.routing.invoke(op, guard.request, endpoint, controller.signal, record, route),
+            this.cacheUnderAnswerer(
+              cached,
+              await announceTarget(
+                reply,
+                record,
+                this.telemetry.phase('routing', record, () =>
+                  this.routing.invoke(op, guard.request, endpoint, controller.signal, record, route),
+                ),
               ),
+              { op, request: guard.request, endpoint, http: reply.request },
+              record,
+              route,
             ),
           );
       recordUsage(record, answered.usage);
@@ -193,6 +206,25 @@ export class InferenceService {
       // Answers that a guardrail flagged or blocked are never cached.
       cached.release(guard.cacheable);
     }
+  }
+
+  /**
+   * When a fallback answered, its answer is cached under the fallback's own entry (its key, policy and
+   * TTL), never under the endpoint the request was routed to: once that endpoint is healthy again it
+   * answers for itself. Returns the answer unchanged.
+   */
+  private cacheUnderAnswerer<T>(
+    cached: CacheLookup,
+    answer: T,
+    lookup: CacheRequest,
+    record: InvocationRecord,
+    route: TrafficRouteEntry | undefined,
+  ): T {
+    const answeredBy = record.answeredBy;
+    if (!cached.storing || answeredBy === undefined || answeredBy === lookup.endpoint.name) return answer;
+    const answerer = fallbackChain(lookup.endpoint, route?.fallbacks).find((e) => e.name === answeredBy);
+    cached.redirect(answerer ? this.cache.fillerFor({ ...lookup, endpoint: answerer }) : undefined);
+    return answer;
   }
 
   private resolve(input: InvocationInput): RouteEntry {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
-import { ModelEndpointEntry } from 'src/modules/routing/model-endpoint.entry';
+import { PredictEntry, PredictRouteEntry } from 'src/modules/routing/model-endpoint.entry';
+import { REGISTRY_PROVIDER } from 'src/config/gateway-config.types';
 import { EndpointEntry } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { Principal } from 'src/common/auth/principal';
@@ -38,7 +39,7 @@ export class ModelListService {
 
   /** Callers see only the endpoints they may invoke; others answer 404 like unknown ones. */
   mlflowEndpoint(name: string, principal?: Principal): MlflowEndpoint {
-    const model = this.routing.table().getModel(name);
+    const model = this.routing.table().getPredict(name);
     if (model && this.access.canInvoke(principal, model.name)) return toMlflow(model);
     const entry = this.routing.resolve(name);
     if (!entry || entry.kind !== 'endpoint' || !this.access.canInvoke(principal, entry.name)) {
@@ -59,9 +60,12 @@ export class ModelListService {
     const start = pageToken ? decodeToken(pageToken) : 0;
     const table = this.routing.table();
     // Predict endpoints (registry models) list after the LLM endpoints; a name clash keeps the LLM one.
-    const all = [...table.endpoints, ...table.models.filter((m) => table.getModel(m.name) === m)].filter(
-      (e) => this.access.canInvoke(principal, e.name),
-    );
+    // Predict routes are listed too (MLflow lists no routes, but a client has no other way to find them).
+    const all = [
+      ...table.endpoints,
+      ...table.models.filter((m) => table.getModel(m.name) === m),
+      ...table.predictRoutes,
+    ].filter((e) => this.access.canInvoke(principal, e.name));
     const page: MlflowEndpointPage = { endpoints: all.slice(start, start + pageSize).map(toMlflow) };
     if (start + pageSize < all.length) {
       page.next_page_token = Buffer.from(JSON.stringify({ index: start + pageSize })).toString('base64');
@@ -85,7 +89,8 @@ export class ModelListService {
   }
 }
 
-function toMlflow(entry: EndpointEntry | ModelEndpointEntry): MlflowEndpoint {
+function toMlflow(entry: EndpointEntry | PredictEntry): MlflowEndpoint {
+  if (entry.kind === 'route') return routeToMlflow(entry);
   return {
     name: entry.name,
     endpoint_type: entry.endpointType,
@@ -97,6 +102,25 @@ function toMlflow(entry: EndpointEntry | ModelEndpointEntry): MlflowEndpoint {
     limit: entry.limit
       ? { calls: entry.limit.calls, key: entry.limit.key, renewal_period: entry.limit.renewal_period }
       : null,
+  };
+}
+
+/**
+ * A predict route as an MLflow endpoint: `model.name` is the registered model its destinations serve
+ * (`models:/<name>`, when they all serve one), the provider the registry's; no `limit` of its own
+ * (its destinations' limits apply).
+ */
+function routeToMlflow(route: PredictRouteEntry): MlflowEndpoint {
+  const models = new Set(route.destinations.map((d) => d.endpoint.registeredModel));
+  return {
+    name: route.name,
+    endpoint_type: route.endpointType,
+    model: {
+      name: models.size === 1 ? `models:/${[...models][0]}` : null,
+      provider: REGISTRY_PROVIDER,
+    },
+    endpoint_url: `/gateway/${route.name}/invocations`,
+    limit: null,
   };
 }
 

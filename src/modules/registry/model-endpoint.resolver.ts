@@ -6,8 +6,17 @@ import {
 } from 'src/config/gateway-config.types';
 import { formatModelReference } from 'src/config/model-uri';
 import { CachePolicyInput } from 'src/modules/cache/cache-policy';
-import { ModelEndpointEntry, ModelServingTarget } from 'src/modules/routing/model-endpoint.entry';
-import { ModelDeclaration } from 'src/modules/routing/route-table';
+import {
+  ModelEndpointEntry,
+  ModelServingTarget,
+  ServingInstance,
+} from 'src/modules/routing/model-endpoint.entry';
+import { DEFAULT_PREDICT_BALANCING, ModelDeclaration } from 'src/modules/routing/route-table';
+import {
+  BalancingConfig,
+  HealthCheckPolicy,
+  ResiliencePolicy,
+} from 'src/modules/routing/traffic/traffic-policy';
 import { RegistryModel, RegistrySnapshot, RegistryVersion } from 'src/modules/registry/registry.types';
 
 export type HealthState = 'up' | 'down' | 'unknown';
@@ -42,6 +51,28 @@ export interface Candidate {
   target: ModelServingTarget | undefined;
   unavailable: string | undefined;
   cache?: CachePolicyInput;
+  balancing: BalancingConfig;
+  resilience?: ResiliencePolicy;
+  /** `gatehouse.fallbacks` by name (declared endpoints only). */
+  fallbacks?: readonly string[];
+}
+
+/** A scoring server to health-check, with the check of the (first) endpoint that routes to it. */
+export interface ServingProbe {
+  url: string;
+  /** `gatehouse.health_check` of the endpoint; undefined = the registry default (`/ping`). */
+  check: HealthCheckPolicy | undefined;
+}
+
+/** The retry of a version with several scoring servers that sets no `gatehouse.retry`: try up to 3 of them. */
+function defaultInstanceRetry(instances: number): ResiliencePolicy['retry'] {
+  return {
+    attempts: Math.min(instances, 3),
+    backoffMs: 0,
+    maxBackoffMs: 0,
+    retryAfterCapMs: 5_000,
+    budget: { ratio: 0.2, minRetries: 3, windowMs: 10_000 },
+  };
 }
 
 const ENDPOINT_NAME = /^[a-zA-Z0-9_\-.]+$/;
@@ -59,6 +90,7 @@ export function resolveCandidates(
   const models = new Map((options.snapshot?.models ?? []).map((m) => [m.name, m]));
   const candidates: Candidate[] = declarations.map((declaration) => {
     const resolved = resolveTarget(
+      declaration.name,
       declaration.reference,
       models,
       options,
@@ -73,6 +105,9 @@ export function resolveCandidates(
       path: declaration.path,
       timeoutMs: declaration.timeoutMs ?? options.defaultTimeoutMs,
       cache: declaration.cache,
+      balancing: declaration.balancing ?? DEFAULT_PREDICT_BALANCING,
+      ...(declaration.resilience ? { resilience: declaration.resilience } : {}),
+      ...(declaration.fallbacks ? { fallbacks: declaration.fallbacks } : {}),
       ...resolved,
     };
   });
@@ -94,25 +129,28 @@ export function resolveCandidates(
       path,
       timeoutMs: options.defaultTimeoutMs,
       cache: options.cacheDefaults,
-      ...resolveTarget(reference, models, options, options.servingUrlTemplate),
+      balancing: DEFAULT_PREDICT_BALANCING,
+      ...resolveTarget(model.name, reference, models, options, options.servingUrlTemplate),
     });
   }
   return candidates;
 }
 
-/** Applies the serving health view: a version whose scoring server fails /ping is not routed to. */
+/**
+ * Applies the serving health view (a version whose scoring servers all fail their health check is not
+ * routed to; failing instances leave the rotation), then links `gatehouse.fallbacks` to the entries.
+ */
 export function toEntries(
   candidates: readonly Candidate[],
   health: (url: string) => HealthState,
 ): ModelEndpointEntry[] {
-  return candidates.map((candidate) => {
+  const entries = candidates.map((candidate): ModelEndpointEntry => {
     let { target, unavailable } = candidate;
     if (target?.instances) {
-      // Instances failing /ping leave the rotation; the version is unavailable only when all do.
-      const up = target.instances.filter((url) => health(url) !== 'down');
-      if (up.length > 0) {
-        target = { version: target.version, url: up[0], ...(up.length > 1 ? { instances: up } : {}) };
-      }
+      // Instances failing their check leave the rotation; the version is unavailable only when all do.
+      // The list stays (even with one left), so each server keeps its `#n` label.
+      const up = target.instances.filter((instance) => health(instance.url) !== 'down');
+      if (up.length > 0) target = { version: target.version, url: up[0].url, instances: up };
     }
     if (target && health(target.url) === 'down') {
       unavailable =
@@ -120,6 +158,13 @@ export function toEntries(
         'is unavailable: its scoring server failed its health check.';
       target = undefined;
     }
+    const retry =
+      candidate.resilience?.retry ??
+      (target?.instances ? defaultInstanceRetry(target.instances.length) : undefined);
+    const resilience =
+      candidate.resilience || retry
+        ? { breaker: undefined, deadlineMs: undefined, ...candidate.resilience, retry }
+        : undefined;
     return {
       kind: 'model',
       name: candidate.name,
@@ -134,8 +179,40 @@ export function toEntries(
       target,
       unavailable,
       ...(candidate.cache === undefined ? {} : { cache: candidate.cache }),
+      key: target ? `${candidate.name}@${target.version}` : candidate.name,
+      balancing: candidate.balancing,
+      ...(resilience ? { resilience } : {}),
+      ...(target?.instances
+        ? {
+            instances: {
+              list: target.instances,
+              algorithm: candidate.balancing.algorithm,
+              ejection: candidate.balancing.ejection,
+            },
+          }
+        : {}),
     };
   });
+  const declared = new Map(entries.filter((e) => e.origin === 'config').map((e) => [e.name, e]));
+  candidates.forEach((candidate, index) => {
+    const chain = (candidate.fallbacks ?? []).flatMap((name) => declared.get(name) ?? []);
+    // Built here, before the entries are published: the snapshot stays immutable for readers.
+    if (chain.length > 0) entries[index].fallbacks = chain;
+  });
+  return entries;
+}
+
+/** Every scoring server the candidates route to, each with its endpoint's health check. */
+export function probesOf(candidates: readonly Candidate[]): ServingProbe[] {
+  const probes = new Map<string, ServingProbe>();
+  for (const candidate of candidates) {
+    if (!candidate.target) continue;
+    const urls = candidate.target.instances?.map((i) => i.url) ?? [candidate.target.url];
+    for (const url of urls) {
+      if (!probes.has(url)) probes.set(url, { url, check: candidate.balancing.healthCheck });
+    }
+  }
+  return [...probes.values()];
 }
 
 /** An auto-exposed model follows its `gatehouse.alias` tag, else the default alias, else its newest READY version. */
@@ -147,6 +224,7 @@ function autoReference(model: RegistryModel, defaultAlias: string): ModelReferen
 }
 
 function resolveTarget(
+  endpoint: string,
   reference: ModelReference,
   models: ReadonlyMap<string, RegistryModel>,
   options: ResolveOptions,
@@ -168,17 +246,41 @@ function resolveTarget(
       `version ${version.version} has no serving address (set its '${options.servingUrlTag}' tag or a serving_url_template).`,
     );
   }
-  // Several scoring servers of one version: the address lists them, separated by commas or spaces.
-  const urls = address.split(/[\s,]+/).filter(Boolean);
-  if (!urls.every(isHttpUrl)) return fail(`version ${version.version} has an invalid serving address.`);
-  if (options.allowedHosts && !urls.every((url) => hostAllowed(url, options.allowedHosts!))) {
+  // Several scoring servers of one version: the address lists them, separated by commas or spaces,
+  // each with an optional `#weight=N` (a fragment is never sent to the server).
+  const parsed = address
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(parseAddress);
+  if (!parsed.every((a) => a !== undefined && isHttpUrl(a.url))) {
+    return fail(`version ${version.version} has an invalid serving address.`);
+  }
+  const addresses = parsed as { url: string; weight: number }[];
+  if (options.allowedHosts && !addresses.every((a) => hostAllowed(a.url, options.allowedHosts!))) {
     return fail(`version ${version.version} is served from a host outside REGISTRY_SERVING_HOSTS.`);
   }
-  const bases = [...new Set(urls.map((url) => url.replace(/\/+$/, '')))];
+  const instances: ServingInstance[] = [];
+  for (const { url, weight } of addresses) {
+    const base = url.replace(/\/+$/, '');
+    if (instances.some((i) => i.url === base)) continue;
+    instances.push({ key: `${endpoint}@${version.version}#${instances.length + 1}`, url: base, weight });
+  }
   return {
-    target: { version: version.version, url: bases[0], ...(bases.length > 1 ? { instances: bases } : {}) },
+    target: {
+      version: version.version,
+      url: instances[0].url,
+      ...(instances.length > 1 ? { instances } : {}),
+    },
     unavailable: undefined,
   };
+}
+
+/** `http://host:port[/path][#weight=N]` → the URL and its weight; undefined for a bad weight. */
+function parseAddress(text: string): { url: string; weight: number } | undefined {
+  const hash = text.indexOf('#');
+  if (hash < 0) return { url: text, weight: 1 };
+  const match = /^weight=([1-9][0-9]{0,5})$/.exec(text.slice(hash + 1));
+  return match ? { url: text.slice(0, hash), weight: Number(match[1]) } : undefined;
 }
 
 function pickVersion(model: RegistryModel, reference: ModelReference): RegistryVersion | string {

@@ -1,5 +1,10 @@
 import { parseModelUri } from 'src/config/model-uri';
-import { HealthState, resolveCandidates, toEntries } from 'src/modules/registry/model-endpoint.resolver';
+import {
+  HealthState,
+  probesOf,
+  resolveCandidates,
+  toEntries,
+} from 'src/modules/registry/model-endpoint.resolver';
 import { RegistryModel } from 'src/modules/registry/registry.types';
 
 /** Several scoring servers behind one model version (traffic item: instances of one target). */
@@ -46,40 +51,107 @@ describe('predict endpoints with several scoring servers', () => {
       ...(allowedHosts ? { allowedHosts } : {}),
     });
 
-  it('reads a comma- or space-separated serving address as instances', () => {
-    const [candidate] = resolve('http://a:5001/, http://b:5001  http://c:5001,http://a:5001');
+  const instance = (n: number, host: string, weight = 1) => ({
+    key: `churn@1#${n}`,
+    url: `http://${host}:5001`,
+    weight,
+  });
+
+  it('reads a comma- or space-separated serving address as instances, with #weight=N', () => {
+    const [candidate] = resolve('http://a:5001/, http://b:5001#weight=3  http://c:5001,http://a:5001');
     expect(candidate.target).toEqual({
       version: '1',
       url: 'http://a:5001',
-      instances: ['http://a:5001', 'http://b:5001', 'http://c:5001'],
+      instances: [instance(1, 'a'), instance(2, 'b', 3), instance(3, 'c')],
     });
     expect(resolve('http://a:5001')[0].target).toEqual({ version: '1', url: 'http://a:5001' });
   });
 
   it('refuses the version when any listed address is invalid or outside the allowed hosts', () => {
     expect(resolve('http://a:5001, ftp://b')[0].unavailable).toMatch(/invalid serving address/);
+    expect(resolve('http://a:5001#weight=0, http://b:5001')[0].unavailable).toMatch(
+      /invalid serving address/,
+    );
+    expect(resolve('http://a:5001#w=2')[0].unavailable).toMatch(/invalid serving address/);
     expect(resolve('http://a:5001, http://evil:1', new Set(['a']))[0].unavailable).toMatch(
       /outside REGISTRY_SERVING_HOSTS/,
     );
   });
 
-  it('instances failing /ping leave the rotation; the version is unavailable only when all fail', () => {
+  it('instances failing their check leave the rotation (keys stay by position); unavailable only when all fail', () => {
     const candidates = resolve('http://a:5001,http://b:5001,http://c:5001');
     const health =
       (down: string[]) =>
       (url: string): HealthState =>
         down.includes(url) ? 'down' : 'up';
-    expect(toEntries(candidates, health(['http://a:5001']))[0].target).toEqual({
+    const [twoUp] = toEntries(candidates, health(['http://a:5001']));
+    expect(twoUp.target).toEqual({
       version: '1',
       url: 'http://b:5001',
-      instances: ['http://b:5001', 'http://c:5001'],
+      instances: [instance(2, 'b'), instance(3, 'c')],
     });
-    expect(toEntries(candidates, health(['http://a:5001', 'http://c:5001']))[0].target).toEqual({
-      version: '1',
-      url: 'http://b:5001',
+    expect(twoUp.key).toBe('churn@1');
+    expect(twoUp.instances).toEqual({
+      list: [instance(2, 'b'), instance(3, 'c')],
+      algorithm: 'round_robin',
+      ejection: { consecutiveFailures: 3, baseMs: 30_000, maxMs: 300_000 },
     });
+    // Several scoring servers and no gatehouse.retry: up to 3 attempts, here 2 (one per instance).
+    expect(twoUp.resilience?.retry?.attempts).toBe(2);
+    // One left: it keeps its label (#2), and there is nothing to retry on.
+    const [oneUp] = toEntries(candidates, health(['http://a:5001', 'http://c:5001']));
+    expect(oneUp.target).toEqual({ version: '1', url: 'http://b:5001', instances: [instance(2, 'b')] });
+    expect(oneUp.instances?.list).toEqual([instance(2, 'b')]);
+    expect(oneUp.resilience?.retry?.attempts).toBe(1);
     const none = toEntries(candidates, health(['http://a:5001', 'http://b:5001', 'http://c:5001']))[0];
     expect(none.target).toBeUndefined();
+    expect(none.key).toBe('churn');
     expect(none.unavailable).toMatch(/failed its health check/);
+  });
+
+  it('carries the declared balancing, retry and fallbacks onto the entries', () => {
+    const balancing = {
+      algorithm: 'least_outstanding' as const,
+      ejection: { consecutiveFailures: 1, baseMs: 5_000, maxMs: 5_000 },
+      healthCheck: { path: '/healthz', intervalMs: 500, timeoutMs: 300, unhealthyThreshold: 1 },
+    };
+    const retry = {
+      attempts: 5,
+      backoffMs: 0,
+      maxBackoffMs: 0,
+      retryAfterCapMs: 0,
+      budget: { ratio: 1, minRetries: 10, windowMs: 1000 },
+    };
+    const snapshot = { models: [registry('http://a:5001,http://b:5001')], hash: 'h', syncedAt: 'now' };
+    const options = {
+      snapshot,
+      reservedNames: new Set<string>(),
+      servingUrlTag: 'gatehouse.serving_url',
+      servingUrlTemplate: undefined,
+      exposeTag: 'gatehouse.expose',
+      exposeAlias: 'champion',
+      defaultTimeoutMs: 60_000,
+    };
+    const candidates = resolveCandidates(
+      [
+        {
+          ...declaration,
+          balancing,
+          resilience: { retry, breaker: undefined, deadlineMs: 900 },
+          fallbacks: ['other'],
+        },
+        { ...declaration, name: 'other' },
+      ],
+      options,
+    );
+    const [main, other] = toEntries(candidates, () => 'up');
+    expect(main.instances?.algorithm).toBe('least_outstanding');
+    expect(main.instances?.ejection).toEqual(balancing.ejection);
+    expect(main.resilience).toEqual({ retry, breaker: undefined, deadlineMs: 900 });
+    expect(main.fallbacks).toEqual([other]);
+    expect(probesOf(candidates)).toEqual([
+      { url: 'http://a:5001', check: balancing.healthCheck },
+      { url: 'http://b:5001', check: balancing.healthCheck },
+    ]);
   });
 });

@@ -3,25 +3,53 @@ import { Injectable } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { CsvBody } from 'src/common/http/csv-body';
 import { CacheService } from 'src/modules/cache/cache.service';
-import { UpstreamFailure, UpstreamHttpClient, UpstreamResponse } from 'src/infra/http/upstream-http.client';
-import { ModelEndpointEntry, ModelServingTarget } from 'src/modules/routing/model-endpoint.entry';
+import { CacheLookup } from 'src/modules/cache/cache-lookup';
+import { UpstreamHttpClient, UpstreamResponse } from 'src/infra/http/upstream-http.client';
+import {
+  ModelEndpointEntry,
+  ModelServingTarget,
+  PredictEntry,
+  PredictRouteEntry,
+  ServingInstance,
+} from 'src/modules/routing/model-endpoint.entry';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
+import { AttemptChain, fallbackChain } from 'src/modules/routing/traffic/attempt-chain';
+import { parseRetryAfter } from 'src/modules/routing/traffic/backoff';
 import { RegistryErrorCode, RegistryException } from 'src/modules/registry/registry.exception';
+import {
+  circuitOpenError,
+  classifyScoringFailure,
+  deadlineError,
+  scoringError,
+  transportError,
+  unavailableError,
+} from 'src/modules/registry/scoring-errors';
 import { validateScoringBody } from 'src/modules/registry/scoring-protocol';
 import { InvocationRecord } from 'src/common/observability/invocation';
 import { InvocationTracker } from 'src/common/observability/invocation-tracker.service';
 import { Telemetry } from 'src/common/observability/telemetry';
-import { TrafficState } from 'src/modules/routing/traffic/traffic-state.service';
 import { LimitsService } from 'src/modules/limits/limits.service';
 
-const MAX_MESSAGE = 2000;
-/** Passive ejection of a scoring server: 3 failures in a row → out for 30 s (growing, at most 5 min). */
-const PREDICT_EJECTION = { consecutiveFailures: 3, baseMs: 30_000, maxMs: 300_000 };
+/** A scoring answer and who gave it (the chosen endpoint, or a fallback). */
+interface Answer {
+  json: string;
+  endpoint: ModelEndpointEntry;
+  target: ModelServingTarget;
+}
+
+interface ScoringPayload {
+  text: string;
+  csv: boolean;
+  /** The cache key material: the canonical JSON body, or the CSV text. */
+  keyBody: { csv: string } | { json: unknown };
+}
 
 /**
  * Forwards MLflow scoring-protocol requests to the scoring server of the version an endpoint
- * resolves to right now. The entry is read once, so a request in flight during an alias move
- * finishes on the version it started with.
+ * resolves to right now, or, for an `ml/v1/predict` route, of the destination its split picks. The
+ * entry is read once, so a request in flight during an alias move or a weight change finishes on the
+ * version it started with. Retries, instances, breakers and fallbacks go through the same AttemptChain
+ * as LLM endpoints.
  */
 @Injectable()
 export class ModelServingService {
@@ -32,12 +60,13 @@ export class ModelServingService {
     private readonly cache: CacheService,
     private readonly tracker: InvocationTracker,
     private readonly telemetry: Telemetry,
-    private readonly traffic: TrafficState,
+    private readonly chain: AttemptChain,
     private readonly limits: LimitsService,
   ) {}
 
-  byName(name: string): ModelEndpointEntry | undefined {
-    return this.holder.current.getModel(name);
+  /** A predict endpoint or predict route by name. */
+  byName(name: string): PredictEntry | undefined {
+    return this.holder.current.getPredict(name);
   }
 
   /** POST /predict/...: the endpoint declared with that `gatehouse.path`. */
@@ -50,52 +79,55 @@ export class ModelServingService {
     await this.predict(entry, body, reply);
   }
 
-  async predict(entry: ModelEndpointEntry, body: unknown, reply: FastifyReply): Promise<void> {
+  async predict(entry: PredictEntry, body: unknown, reply: FastifyReply): Promise<void> {
     const record = this.tracker.begin(reply, 'predict');
     record.operation = 'predict';
     record.requested = entry.name;
-    record.endpoint = entry.name;
     record.provider = 'mlflow-model-serving';
-    record.model = entry.registeredModel;
-    const csv = body instanceof CsvBody;
-    const scoring = csv ? undefined : validateScoringBody(body);
-    const payload = csv ? body.text : JSON.stringify(scoring);
-    const target = entry.target;
-    if (!target) {
-      const message = entry.unavailable ?? `Endpoint '${entry.name}' has no routable model version.`;
-      throw new RegistryException(503, RegistryErrorCode.ModelUnavailable, message, {
-        error_code: 'TEMPORARILY_UNAVAILABLE',
-        message,
-      });
+    const payload = scoringPayload(body);
+    const route: PredictRouteEntry | undefined = entry.kind === 'route' ? entry : undefined;
+    const endpoint = route ? this.pick(route, payload, reply, record) : (entry as ModelEndpointEntry);
+    record.endpoint = endpoint.name;
+    record.model = endpoint.registeredModel;
+    const chain = fallbackChain(endpoint, route?.fallbacks);
+    const target = endpoint.target;
+    if (!chain.some((e) => e.target)) {
+      if (route) record.endpointStatus = 503;
+      throw unavailableError(endpoint);
     }
-    record.modelVersion = target.version;
-    await this.telemetry.phase('limits', record, () => this.limits.admitPredict(entry, reply, record));
+    if (target) record.modelVersion = target.version;
+    await this.telemetry.phase('limits', record, () => this.limits.admitPredict(endpoint, reply, record));
     const controller = new AbortController();
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) controller.abort();
     });
-    void reply.header('x-gatehouse-endpoint', entry.name);
-    void reply.header('x-gatehouse-model-version', target.version);
-    void reply.header('x-gatehouse-model', `models:/${entry.registeredModel}/${target.version}`);
-    const cached = await this.telemetry.phase('cache', record, () =>
-      this.cache.lookupPrediction({
-        endpoint: { name: entry.name, cache: entry.cache },
-        registeredModel: entry.registeredModel,
-        version: target.version,
-        body: csv ? { csv: body.text } : { json: scoring },
-        http: reply.request,
-      }),
-    );
+    void reply.header('x-gatehouse-endpoint', endpoint.name);
+    if (target) announceVersion(reply, endpoint, target);
+    // The cache is looked up under the chosen endpoint and its version; an unavailable one has none.
+    const cached = target
+      ? await this.telemetry.phase('cache', record, () =>
+          this.cache.lookupPrediction({
+            endpoint: { name: endpoint.name, cache: endpoint.cache },
+            registeredModel: endpoint.registeredModel,
+            version: target.version,
+            body: payload.keyBody,
+            http: reply.request,
+          }),
+        )
+      : CacheLookup.off();
     record.cacheHit = cached.hit;
     try {
       cached.attach(reply);
-      const json = cached.hit
-        ? cached.replayPrediction()
-        : cached.fillPrediction(
-            await this.telemetry.phase('routing', record, () =>
-              this.scoreBalanced(entry, target, payload, csv, controller.signal, record, reply),
-            ),
-          );
+      let json: string;
+      if (cached.hit) {
+        json = cached.replayPrediction();
+      } else {
+        const answer = await this.telemetry.phase('routing', record, () =>
+          this.score(chain, payload, controller.signal, record, reply),
+        );
+        if (answer.endpoint !== endpoint) this.answeredByFallback(cached, answer, payload, reply, record);
+        json = cached.fillPrediction(answer.json);
+      }
       void reply.status(200).header('content-type', 'application/json; charset=utf-8').send(json);
     } finally {
       // Only a successful answer was filled: errors release waiting requests without an entry.
@@ -103,54 +135,101 @@ export class ModelServingService {
     }
   }
 
+  /** A route's destination for this caller: grants, content rules, sticky key or weighted draw. */
+  private pick(
+    route: PredictRouteEntry,
+    payload: ScoringPayload,
+    reply: FastifyReply,
+    record: InvocationRecord,
+  ): ModelEndpointEntry {
+    record.route = route.name;
+    const body = 'json' in payload.keyBody ? (payload.keyBody.json as Record<string, unknown>) : undefined;
+    return this.access.pickFrom(reply.request, route, Math.random, body);
+  }
+
   /**
-   * A version served by several scoring servers: balanced round robin; a connection failure, timeout
-   * or 5xx is retried once per other instance (up to 3 attempts) and counts towards the instance's
-   * passive ejection. Scoring servers' 4xx (a bad payload) are final.
+   * A fallback answered: the version headers and the record name it, and its answer is cached under
+   * the fallback's own entry (its policy, its version), never under the chosen endpoint's, so that
+   * endpoint answers for itself again once it is healthy.
    */
-  private async scoreBalanced(
-    entry: ModelEndpointEntry,
-    target: ModelServingTarget,
-    payload: string,
-    csv: boolean,
+  private answeredByFallback(
+    cached: CacheLookup,
+    answer: Answer,
+    payload: ScoringPayload,
+    reply: FastifyReply,
+    record: InvocationRecord,
+  ): void {
+    record.modelVersion = answer.target.version;
+    announceVersion(reply, answer.endpoint, answer.target);
+    if (!cached.storing) return;
+    cached.redirect(
+      this.cache.predictionFillerFor({
+        endpoint: { name: answer.endpoint.name, cache: answer.endpoint.cache },
+        registeredModel: answer.endpoint.registeredModel,
+        version: answer.target.version,
+        body: payload.keyBody,
+        http: reply.request,
+      }),
+    );
+  }
+
+  /**
+   * The chosen endpoint, then its fallbacks and the route's: each with its retry policy over its
+   * version's scoring servers (by default up to 3 attempts when it has several), balanced per
+   * `gatehouse.load_balancing` with passive ejection. Connection failures, timeouts, 429 and 5xx move
+   * on; the scoring server's 4xx (a bad payload) is final.
+   */
+  private async score(
+    chain: readonly ModelEndpointEntry[],
+    payload: ScoringPayload,
     signal: AbortSignal,
     record: InvocationRecord,
-    reply?: FastifyReply,
-  ): Promise<string> {
-    const urls = target.instances;
+    reply: FastifyReply,
+  ): Promise<Answer> {
+    const first = chain[0];
     try {
-      if (!urls) return await this.scoreAttempt(entry, target, payload, csv, signal, record);
-      const balancer = this.traffic.balancer(`model:${entry.name}`);
-      const instances = urls.map((url) => ({ key: url, weight: 1 }));
-      const tried = new Set<string>();
-      let last: unknown;
-      for (let attempt = 0; attempt < Math.min(urls.length, 3); attempt++) {
-        const { key } = balancer.pick(instances, 'round_robin', tried);
-        balancer.begin(key);
-        try {
+      if (chain.length === 1 && !first.resilience && !first.instances && first.target) {
+        // One server, no policy, no fallback: one attempt, nothing extra per request.
+        const target = first.target;
+        const json = await this.scoreAttempt(first, target, undefined, payload, undefined, signal, record);
+        record.answeredBy = first.name;
+        return { json, endpoint: first, target };
+      }
+      return await this.chain.run<ModelEndpointEntry, ServingInstance, Answer>({
+        targets: chain,
+        signal,
+        stream: false,
+        deadlineMs: first.resilience?.deadlineMs,
+        key: (entry) => entry.key,
+        headersMs: (entry) => entry.timeoutMs,
+        classify: classifyScoringFailure,
+        retryAfterMs: (error) =>
+          error instanceof RegistryException ? parseRetryAfter(error.options.retryAfter) : undefined,
+        deadlineError,
+        circuitOpenError,
+        exhaustedError: () => unavailableError(first),
+        unavailable: (entry) => (entry.target ? undefined : unavailableError(entry)),
+        onLeave: (entry, error) => {
+          if (entry === first)
+            record.endpointStatus = error instanceof RegistryException ? error.status : 502;
+        },
+        attempt: async (entry, instance, headersMs, _release, attemptSignal) => {
+          const target = entry.target!;
           const json = await this.scoreAttempt(
             entry,
-            { version: target.version, url: key },
+            target,
+            instance,
             payload,
-            csv,
-            signal,
+            headersMs,
+            attemptSignal,
             record,
-            urls.indexOf(key) + 1,
           );
-          balancer.end(key, 'success', PREDICT_EJECTION);
-          return json;
-        } catch (error) {
-          const retryable =
-            !signal.aborted && error instanceof RegistryException && [502, 503, 504].includes(error.status);
-          balancer.end(key, retryable ? 'failure' : 'cancel', PREDICT_EJECTION);
-          if (!retryable) throw error;
-          last = error;
-          tried.add(key);
-        }
-      }
-      throw last;
+          record.answeredBy = entry.name;
+          return { json, endpoint: entry, target };
+        },
+      });
     } finally {
-      if (reply && record.target !== undefined) {
+      if (record.target !== undefined) {
         void reply
           .header('x-gatehouse-target', record.target)
           .header('x-gatehouse-attempts', String(record.attempts));
@@ -162,14 +241,15 @@ export class ModelServingService {
   private async scoreAttempt(
     entry: ModelEndpointEntry,
     target: ModelServingTarget,
-    payload: string,
-    csv: boolean,
+    instance: ServingInstance | undefined,
+    payload: ScoringPayload,
+    headersMs: number | undefined,
     signal: AbortSignal,
     record: InvocationRecord,
-    instance?: number,
   ): Promise<string> {
     const attempt = ++record.attempts;
-    record.target = `${entry.name}@${target.version}${instance === undefined ? '' : `#${instance}`}`;
+    const url = instance?.url ?? target.url;
+    record.target = instance?.key ?? `${entry.name}@${target.version}`;
     const scope = this.telemetry.attempt(record, {
       operation: 'predict',
       endpoint: entry.name,
@@ -178,10 +258,10 @@ export class ModelServingService {
       model: `${entry.registeredModel}/${target.version}`,
       attempt,
       stream: false,
-      url: target.url,
+      url,
     });
     try {
-      const json = await this.score(entry, target, payload, csv, signal);
+      const json = await this.call(entry, target, url, payload, headersMs ?? entry.timeoutMs, signal);
       scope.end({ status: 200 });
       return json;
     } catch (error) {
@@ -194,125 +274,43 @@ export class ModelServingService {
   }
 
   /** The scoring server's JSON answer; its failures become MLflow-shaped errors. */
-  private async score(
+  private async call(
     entry: ModelEndpointEntry,
     target: ModelServingTarget,
-    payload: string,
-    csv: boolean,
+    url: string,
+    payload: ScoringPayload,
+    timeoutMs: number,
     signal: AbortSignal,
   ): Promise<string> {
-    const response = await this.send(entry, target, payload, csv, signal);
-    const text = await this.read(entry, target, response, signal);
+    let response: UpstreamResponse;
+    let text: string;
+    try {
+      response = await this.http.send(
+        {
+          url: `${url}/invocations`,
+          method: 'POST',
+          headers: { 'content-type': payload.csv ? 'text/csv; charset=utf-8' : 'application/json' },
+          body: payload.text,
+        },
+        { signal, headersTimeoutMs: timeoutMs, idleTimeoutMs: entry.timeoutMs },
+      );
+      text = await this.http.readText(response, signal);
+    } catch (error) {
+      throw transportError(entry, target, timeoutMs, error);
+    }
     if (response.status >= 200 && response.status < 300) return text;
     throw scoringError(entry, target, response.status, text);
   }
-
-  private async send(
-    entry: ModelEndpointEntry,
-    target: ModelServingTarget,
-    payload: string,
-    csv: boolean,
-    signal: AbortSignal,
-  ): Promise<UpstreamResponse> {
-    try {
-      return await this.http.send(
-        {
-          url: `${target.url}/invocations`,
-          method: 'POST',
-          headers: { 'content-type': csv ? 'text/csv; charset=utf-8' : 'application/json' },
-          body: payload,
-        },
-        { signal, headersTimeoutMs: entry.timeoutMs, idleTimeoutMs: entry.timeoutMs },
-      );
-    } catch (error) {
-      throw transportError(entry, target, error);
-    }
-  }
-
-  private async read(
-    entry: ModelEndpointEntry,
-    target: ModelServingTarget,
-    response: UpstreamResponse,
-    signal: AbortSignal,
-  ): Promise<string> {
-    try {
-      return await this.http.readText(response, signal);
-    } catch (error) {
-      throw transportError(entry, target, error);
-    }
-  }
 }
 
-function what(entry: ModelEndpointEntry, target: ModelServingTarget): string {
-  return `the scoring server of model '${entry.registeredModel}' version ${target.version}`;
+function scoringPayload(body: unknown): ScoringPayload {
+  if (body instanceof CsvBody) return { text: body.text, csv: true, keyBody: { csv: body.text } };
+  const scoring = validateScoringBody(body);
+  return { text: JSON.stringify(scoring), csv: false, keyBody: { json: scoring } };
 }
 
-function transportError(entry: ModelEndpointEntry, target: ModelServingTarget, error: unknown): Error {
-  if (!(error instanceof UpstreamFailure)) return error as Error;
-  if (error.kind === 'timeout') {
-    const message = `Timed out: ${what(entry, target)} did not answer within ${entry.timeoutMs} ms.`;
-    return new RegistryException(504, RegistryErrorCode.ModelUnavailable, message, {
-      error_code: 'DEADLINE_EXCEEDED',
-      message,
-    });
-  }
-  const message =
-    error.kind === 'too_large'
-      ? `The answer of ${what(entry, target)} was too large.`
-      : `Could not reach ${what(entry, target)}.`;
-  return new RegistryException(502, RegistryErrorCode.ModelUnavailable, message, {
-    error_code: 'BAD_GATEWAY',
-    message,
-  });
-}
-
-/** Client mistakes the scoring server found keep its status and message; its own faults become 502/503/504. */
-function scoringError(
-  entry: ModelEndpointEntry,
-  target: ModelServingTarget,
-  status: number,
-  text: string,
-): RegistryException {
-  let parsed: { error_code?: unknown; message?: unknown } | undefined;
-  try {
-    parsed = JSON.parse(text) as typeof parsed;
-  } catch {
-    parsed = undefined;
-  }
-  const upstreamMessage =
-    typeof parsed?.message === 'string'
-      ? parsed.message
-      : status === 415 && text.length < MAX_MESSAGE
-        ? text.trim()
-        : undefined;
-  if ((status === 400 || status === 415 || status === 422) && upstreamMessage) {
-    const message = clip(upstreamMessage);
-    const errorCode = typeof parsed?.error_code === 'string' ? parsed.error_code : 'BAD_REQUEST';
-    // The scoring server's stack_trace is never forwarded.
-    return new RegistryException(status, RegistryErrorCode.ModelUnavailable, message, {
-      error_code: errorCode,
-      message,
-    });
-  }
-  if (status === 504 || status === 408) {
-    const message = `Timed out: ${what(entry, target)} gave up on the request (HTTP ${status}).`;
-    return new RegistryException(504, RegistryErrorCode.ModelUnavailable, message, {
-      error_code: 'DEADLINE_EXCEEDED',
-      message,
-    });
-  }
-  const code = status === 503 ? 503 : 502;
-  const message = `${capitalise(what(entry, target))} failed (HTTP ${status}).`;
-  return new RegistryException(code, RegistryErrorCode.ModelUnavailable, message, {
-    error_code: code === 503 ? 'TEMPORARILY_UNAVAILABLE' : 'BAD_GATEWAY',
-    message,
-  });
-}
-
-function clip(message: string): string {
-  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message;
-}
-
-function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+/** `x-gatehouse-model-version` / `x-gatehouse-model`: the version that answers (or is about to). */
+function announceVersion(reply: FastifyReply, entry: ModelEndpointEntry, target: ModelServingTarget): void {
+  void reply.header('x-gatehouse-model-version', target.version);
+  void reply.header('x-gatehouse-model', `models:/${entry.registeredModel}/${target.version}`);
 }

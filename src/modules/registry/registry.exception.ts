@@ -15,9 +15,20 @@ export class RegistryException extends GatewayException {
     readonly registryCode: RegistryErrorCode,
     message: string,
     mlflowDetail?: unknown,
+    extra: {
+      /** The scoring server's own HTTP status behind the error (what retries and fallbacks look at). */
+      upstreamStatus?: number;
+      retryAfter?: string;
+    } = {},
   ) {
-    super(status, gatewayCodeOf(status), message, mlflowDetail === undefined ? {} : { mlflowDetail });
+    super(status, gatewayCodeOf(status), message, {
+      ...(mlflowDetail === undefined ? {} : { mlflowDetail }),
+      ...(extra.retryAfter === undefined ? {} : { retryAfter: extra.retryAfter }),
+    });
+    this.upstreamStatus = extra.upstreamStatus;
   }
+
+  readonly upstreamStatus: number | undefined;
 }
 
 function gatewayCodeOf(status: number): GatewayErrorCode {

@@ -9,6 +9,7 @@ import { LockedSync, RegistrySnapshotRepository } from 'src/modules/registry/reg
 import { RegistryService } from 'src/modules/registry/registry.service';
 import { RegistryModel, RegistrySnapshot } from 'src/modules/registry/registry.types';
 import { ServingHealthMonitor } from 'src/modules/registry/serving-health.monitor';
+import { ServingProbe } from 'src/modules/registry/model-endpoint.resolver';
 
 /** The registry as the fake MLflow reports it; tests move the alias. */
 let champion = '1';
@@ -70,9 +71,12 @@ class FakeMonitor {
   state(): 'up' {
     return 'up';
   }
-  async probe(urls: string[]): Promise<boolean> {
-    this.pinged.push(...urls);
+  async probe(probes: ServingProbe[]): Promise<boolean> {
+    this.pinged.push(...probes.map((p) => p.url));
     return false;
+  }
+  due(probes: ServingProbe[]): ServingProbe[] {
+    return probes;
   }
   retain(): void {}
 }

@@ -13,6 +13,7 @@ import { RouteTable } from 'src/modules/routing/route-table';
 import { MlflowRegistryClient } from 'src/modules/registry/mlflow-registry.client';
 import {
   Candidate,
+  probesOf,
   ResolveOptions,
   resolveCandidates,
   toEntries,
@@ -52,6 +53,7 @@ export class RegistryService implements OnModuleInit, OnApplicationBootstrap, On
   private queued: Promise<SyncStatus> | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
+  private healthTick: number | undefined;
   private stopped = false;
   private readonly allowedHosts: ReadonlySet<string> | undefined;
 
@@ -212,17 +214,22 @@ export class RegistryService implements OnModuleInit, OnApplicationBootstrap, On
    */
   private async rebuild(): Promise<void> {
     const candidates = this.candidates(this.holder.current);
-    const fresh = urlsOf(candidates).filter((url) => !this.monitor.known(url));
+    const fresh = probesOf(candidates).filter((probe) => !this.monitor.known(probe.url));
     if (fresh.length > 0) await this.monitor.probe(fresh);
     this.holder.recompose();
   }
 
   private resolve(table: RouteTable): ReturnType<typeof toEntries> {
+    // A config that asks for faster health checks gets them from now on, not after the current wait.
+    if (this.healthTick !== undefined && this.healthTickOf(table) < this.healthTick)
+      this.scheduleHealth(table);
     return toEntries(this.candidates(table), (url) => this.monitor.state(url));
   }
 
   private candidates(table: RouteTable): Candidate[] {
-    const reserved = new Set([...table.endpoints.map((e) => e.name), ...table.routes.map((r) => r.name)]);
+    const reserved = new Set(
+      [...table.endpoints, ...table.routes, ...table.predictRouteDeclarations].map((e) => e.name),
+    );
     const options: ResolveOptions = {
       snapshot: this.snapshot,
       reservedNames: reserved,
@@ -245,28 +252,36 @@ export class RegistryService implements OnModuleInit, OnApplicationBootstrap, On
     this.syncTimer.unref();
   }
 
-  private scheduleHealth(): void {
+  /**
+   * Health passes run every REGISTRY_HEALTH_INTERVAL_MS, or at the shortest `health_check.interval_ms`
+   * a predict endpoint declares; each pass probes only the servers whose own interval is due.
+   */
+  private scheduleHealth(table: RouteTable = this.holder.current): void {
     if (this.stopped) return;
+    this.healthTick = this.healthTickOf(table);
+    clearTimeout(this.healthTimer);
     this.healthTimer = setTimeout(() => {
       void this.checkHealth().finally(() => this.scheduleHealth());
-    }, this.config.REGISTRY_HEALTH_INTERVAL_MS);
+    }, this.healthTick);
     this.healthTimer.unref();
+  }
+
+  private healthTickOf(table: RouteTable): number {
+    const intervals = table.modelDeclarations.flatMap((d) => d.balancing?.healthCheck?.intervalMs ?? []);
+    return Math.min(this.config.REGISTRY_HEALTH_INTERVAL_MS, ...intervals);
   }
 
   private async checkHealth(): Promise<void> {
     try {
-      const urls = urlsOf(this.candidates(this.holder.current));
-      this.monitor.retain(urls);
-      if (urls.length === 0) return;
-      if (await this.monitor.probe(urls)) this.holder.recompose();
+      const probes = probesOf(this.candidates(this.holder.current));
+      this.monitor.retain(probes.map((p) => p.url));
+      const due = this.monitor.due(probes, this.config.REGISTRY_HEALTH_INTERVAL_MS);
+      if (due.length === 0) return;
+      if (await this.monitor.probe(due)) this.holder.recompose();
     } catch (error) {
       this.logger.warn(`serving health check failed: ${describe(error)}`);
     }
   }
-}
-
-function urlsOf(candidates: readonly Candidate[]): string[] {
-  return [...new Set(candidates.flatMap((c) => (c.target ? (c.target.instances ?? [c.target.url]) : [])))];
 }
 
 function hashOf(models: RegistryModel[]): string {

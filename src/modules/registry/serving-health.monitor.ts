@@ -1,6 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Agent, request } from 'undici';
-import { HealthState } from 'src/modules/registry/model-endpoint.resolver';
+import { HealthState, ServingProbe } from 'src/modules/registry/model-endpoint.resolver';
 
 interface UrlHealth {
   state: HealthState;
@@ -8,13 +8,16 @@ interface UrlHealth {
   checkedAt: number;
 }
 
-/** A scoring server that was up is marked down after this many failed pings in a row. */
+/** Defaults when an endpoint sets no `gatehouse.health_check`: `/ping`, down after 2 failures, 2 s timeout. */
+const DEFAULT_PATH = '/ping';
 const FAILURES_TO_DOWN = 2;
 const PING_TIMEOUT_MS = 2_000;
 
 /**
- * The health view of scoring servers (`GET <url>/ping`, as `mlflow models serve` answers it). Probes
- * run in the background; the request path only reads the resulting state.
+ * The health view of scoring servers (`GET <url>/ping`, as `mlflow models serve` answers it, or the
+ * endpoint's `gatehouse.health_check`: path, timeout, unhealthy_threshold, interval_ms). Probes run in
+ * the background; the request path only reads the resulting state. A server never seen up is down
+ * after one failed probe (no traffic goes to a version that was never reachable).
  */
 @Injectable()
 export class ServingHealthMonitor implements OnModuleDestroy {
@@ -29,18 +32,30 @@ export class ServingHealthMonitor implements OnModuleDestroy {
     return this.health.has(url);
   }
 
-  /** Pings every URL once (concurrently); returns true when any URL's state changed. */
-  async probe(urls: Iterable<string>): Promise<boolean> {
-    const unique = [...new Set(urls)];
-    const results = await Promise.all(unique.map(async (url) => [url, await this.ping(url)] as const));
+  /** The probes whose interval (their check's, else `defaultIntervalMs`) has passed since their last one. */
+  due(probes: readonly ServingProbe[], defaultIntervalMs: number, now = Date.now()): ServingProbe[] {
+    return probes.filter((probe) => {
+      const last = this.health.get(probe.url)?.checkedAt;
+      return last === undefined || now - last >= (probe.check?.intervalMs ?? defaultIntervalMs);
+    });
+  }
+
+  /** Probes every server once (concurrently); returns true when any server's state changed. */
+  async probe(probes: Iterable<ServingProbe>): Promise<boolean> {
+    const unique = new Map<string, ServingProbe>();
+    for (const probe of probes) if (!unique.has(probe.url)) unique.set(probe.url, probe);
+    const results = await Promise.all(
+      [...unique.values()].map(async (probe) => [probe, await this.ping(probe)] as const),
+    );
     let changed = false;
-    for (const [url, ok] of results) {
-      const previous = this.health.get(url);
+    for (const [probe, ok] of results) {
+      const previous = this.health.get(probe.url);
       const failures = ok ? 0 : (previous?.failures ?? 0) + 1;
       const wasUp = previous?.state === 'up';
-      const state: HealthState = ok ? 'up' : wasUp && failures < FAILURES_TO_DOWN ? 'up' : 'down';
+      const threshold = probe.check?.unhealthyThreshold ?? FAILURES_TO_DOWN;
+      const state: HealthState = ok ? 'up' : wasUp && failures < threshold ? 'up' : 'down';
       if (state !== previous?.state) changed = true;
-      this.health.set(url, { state, failures, checkedAt: Date.now() });
+      this.health.set(probe.url, { state, failures, checkedAt: Date.now() });
     }
     return changed;
   }
@@ -51,17 +66,18 @@ export class ServingHealthMonitor implements OnModuleDestroy {
     for (const url of [...this.health.keys()]) if (!keep.has(url)) this.health.delete(url);
   }
 
-  private async ping(url: string): Promise<boolean> {
+  private async ping(probe: ServingProbe): Promise<boolean> {
+    const timeoutMs = probe.check?.timeoutMs ?? PING_TIMEOUT_MS;
     try {
-      const response = await request(`${url}/ping`, {
+      const response = await request(`${probe.url}${probe.check?.path ?? DEFAULT_PATH}`, {
         dispatcher: this.agent,
         method: 'GET',
-        headersTimeout: PING_TIMEOUT_MS,
-        bodyTimeout: PING_TIMEOUT_MS,
-        signal: AbortSignal.timeout(PING_TIMEOUT_MS),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
       });
       await response.body.dump();
-      return response.statusCode === 200;
+      return response.statusCode >= 200 && response.statusCode < 300;
     } catch {
       return false;
     }

@@ -60,8 +60,10 @@ export class RolloutStatsCollector {
     if (!rollout) return;
     const endpoint = record.endpoint;
     if (endpoint !== rollout.baseline && endpoint !== rollout.canary) return;
-    // Only requests that reached an upstream and were answered, started at the current weights.
-    if (record.outcome === 'cancelled' || record.cacheHit || record.attempts === 0) return;
+    // Only requests that reached an upstream (or found their endpoint unable to take them), started at
+    // the current weights.
+    if (record.outcome === 'cancelled' || record.cacheHit) return;
+    if (record.attempts === 0 && record.endpointStatus === undefined) return;
     if (record.startedAt < rollout.stepStartedAt) return;
     const key = `${rollout.id}\u0000${rollout.stepIndex}\u0000${endpoint}`;
     let row = this.counts.get(key);
@@ -74,7 +76,8 @@ export class RolloutStatsCollector {
       };
       this.counts.set(key, row);
     }
-    const status = record.status ?? 0;
+    // The endpoint's own failure counts even when a fallback then answered the caller.
+    const status = record.endpointStatus ?? record.status ?? 0;
     row.stats.requests++;
     if (status >= 500 || status === 429) row.stats.errors++;
     row.stats.histogram[bucketOf(record.latencyMs ?? 0)]++;

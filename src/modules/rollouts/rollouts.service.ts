@@ -264,12 +264,20 @@ export class RolloutsService {
     return change.revision;
   }
 
+  /** An LLM endpoint's type, or `ml/v1/predict` for a predict endpoint the config declares. */
   private endpointType(name: string, role: string): string {
-    const entry = this.holder.current.get(name);
-    if (!entry || entry.kind !== 'endpoint') {
-      throw RolloutException.invalid(`The ${role} '${name}' is not an endpoint of the running config.`, role);
-    }
-    return entry.endpointType;
+    const table = this.holder.current;
+    const entry = table.get(name);
+    if (entry?.kind === 'endpoint') return entry.endpointType;
+    const model = table.getModel(name);
+    if (model?.origin === 'config') return model.endpointType;
+    const why = model
+      ? ' (it is exposed by a registry tag; declare it in gateway.yaml or through the admin API to route traffic to it)'
+      : '';
+    throw RolloutException.invalid(
+      `The ${role} '${name}' is not an endpoint of the running config${why}.`,
+      role,
+    );
   }
 
   private async find(id: string): Promise<Rollout> {

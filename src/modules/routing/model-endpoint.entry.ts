@@ -1,5 +1,17 @@
 import { EndpointLimit, PREDICT_ENDPOINT_TYPE, REGISTRY_PROVIDER } from 'src/config/gateway-config.types';
 import { CachePolicyInput } from 'src/modules/cache/cache-policy';
+import type { ChainInstances } from 'src/modules/routing/traffic/attempt-chain';
+import type { RouteStrategy } from 'src/modules/routing/traffic/route-strategy';
+import type { BalancingConfig, ResiliencePolicy } from 'src/modules/routing/traffic/traffic-policy';
+
+/** One scoring server of a model version, as the balancer sees it. */
+export interface ServingInstance {
+  /** `endpoint@version#n`, n = its position in the serving address: the x-gatehouse-target label and state key. */
+  key: string;
+  url: string;
+  /** `#weight=N` on its address (default 1), for `load_balancing: weighted`. */
+  weight: number;
+}
 
 /** Where a predict endpoint's traffic goes right now: one registry version and its scoring server. */
 export interface ModelServingTarget {
@@ -8,9 +20,10 @@ export interface ModelServingTarget {
   url: string;
   /**
    * Several scoring servers behind this version (the serving address lists them, comma-separated),
-   * load balanced with passive ejection; only those passing /ping. Absent with a single server.
+   * load balanced with passive ejection; only those passing their health check (possibly one). Absent when
+   * the address lists a single server.
    */
-  instances?: readonly string[];
+  instances?: readonly ServingInstance[];
 }
 
 /**
@@ -37,4 +50,35 @@ export interface ModelEndpointEntry {
   unavailable: string | undefined;
   /** Response cache settings (own `gatehouse.cache` over the top-level one); undefined = none. */
   cache?: CachePolicyInput;
+  /**
+   * Key of this target's breaker, retry budget and balancer: `name@version` (an alias move starts the
+   * new version afresh), or the name while nothing is routable.
+   */
+  key: string;
+  /** `gatehouse.load_balancing`, `ejection`, `health_check` (defaults when not set). */
+  balancing: BalancingConfig;
+  /** `gatehouse.retry`, `circuit_breaker`, `deadline_ms`; with several scoring servers and no `retry`, 3 attempts. */
+  resilience?: ResiliencePolicy;
+  /** The version's scoring servers when it has several, with the endpoint's balancing. */
+  instances?: ChainInstances<ServingInstance>;
+  /** `gatehouse.fallbacks`: predict endpoints tried in order when this one fails retryably. */
+  fallbacks?: readonly ModelEndpointEntry[];
 }
+
+/**
+ * A `routes[]` entry with `task_type: ml/v1/predict`: a traffic split over predict endpoints (e.g. two
+ * registry versions), resolved with them on every composition so it always points at current entries.
+ */
+export interface PredictRouteEntry {
+  kind: 'route';
+  name: string;
+  endpointType: typeof PREDICT_ENDPOINT_TYPE;
+  /** Destinations with cumulative percentages (0–100], as LLM routes. */
+  destinations: { endpoint: ModelEndpointEntry; upTo: number; percentage: number }[];
+  /** `gatehouse.sticky` / `gatehouse.rules`; undefined = weighted random. */
+  strategy?: RouteStrategy<ModelEndpointEntry>;
+  /** `gatehouse.fallbacks`: predict endpoints tried after the chosen destination (and its own fallbacks). */
+  fallbacks?: readonly ModelEndpointEntry[];
+}
+
+export type PredictEntry = ModelEndpointEntry | PredictRouteEntry;

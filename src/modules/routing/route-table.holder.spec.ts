@@ -1,6 +1,6 @@
 import { EMPTY_MODERATION } from 'src/modules/moderation/moderation-policy.schema';
 import { ModelEndpointEntry } from 'src/modules/routing/model-endpoint.entry';
-import { ModelDeclaration, RouteTable } from 'src/modules/routing/route-table';
+import { DEFAULT_PREDICT_BALANCING, ModelDeclaration, RouteTable } from 'src/modules/routing/route-table';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 
 function entry(name: string, version: string, path?: string): ModelEndpointEntry {
@@ -17,6 +17,8 @@ function entry(name: string, version: string, path?: string): ModelEndpointEntry
     timeoutMs: 1000,
     target: { version, url: `http://score-${version}` },
     unavailable: undefined,
+    key: `${name}@${version}`,
+    balancing: DEFAULT_PREDICT_BALANCING,
   };
 }
 

@@ -3,8 +3,13 @@ import {
   GatewayConfigError,
   GatewayFileConfig,
   ModelEndpointFileConfig,
+  PREDICT_ENDPOINT_TYPE,
 } from 'src/config/gateway-config.types';
-import { ModelEndpointEntry } from 'src/modules/routing/model-endpoint.entry';
+import {
+  ModelEndpointEntry,
+  PredictEntry,
+  PredictRouteEntry,
+} from 'src/modules/routing/model-endpoint.entry';
 import {
   EndpointType,
   ProviderAdapter,
@@ -25,13 +30,17 @@ import { PromptSelector } from 'src/modules/prompts/prompt.types';
 import { ConversationSettings } from 'src/modules/conversations/conversation-settings.config';
 import {
   BalancingAlgorithm,
+  BalancingConfig,
   EjectionPolicy,
   HealthCheckPolicy,
+  parseBalancing,
   parseFallbacks,
   parseInstances,
   parseResiliencePolicy,
   parseRouteStrategy,
   ResiliencePolicy,
+  RuleCondition,
+  StickyKey,
 } from 'src/modules/routing/traffic/traffic-policy';
 import { RouteStrategy } from 'src/modules/routing/traffic/route-strategy';
 import { EndpointLimitsConfig, endpointLimits, parseTopLevelLimits } from 'src/modules/limits/limit-rules';
@@ -103,14 +112,41 @@ export interface TrafficRouteEntry {
 
 export type RouteEntry = EndpointEntry | TrafficRouteEntry;
 
-/** A declared `ml/v1/predict` endpoint with its cache policy parsed and layered over the top-level defaults. */
-export type ModelDeclaration = Omit<ModelEndpointFileConfig, 'cache'> & { cache?: CachePolicyInput };
+/**
+ * A declared `ml/v1/predict` endpoint with its cache policy parsed and layered over the top-level
+ * defaults, and its traffic keys parsed (fallbacks by name: they are resolved with the endpoints).
+ */
+export type ModelDeclaration = Omit<ModelEndpointFileConfig, 'cache' | 'traffic'> & {
+  cache?: CachePolicyInput;
+  balancing?: BalancingConfig;
+  resilience?: ResiliencePolicy;
+  fallbacks?: readonly string[];
+};
+
+/** A validated `ml/v1/predict` route, by endpoint names; resolved against the predict entries on composition. */
+export interface PredictRouteDeclaration {
+  name: string;
+  destinations: readonly { name: string; percentage: number }[];
+  sticky: StickyKey | undefined;
+  rules: readonly { when: RuleCondition; destination: string }[];
+  fallbacks: readonly string[];
+}
+
+/** The `gatehouse:` balancing of a predict endpoint that sets none (round robin, ejection after 3 failures). */
+export const DEFAULT_PREDICT_BALANCING: BalancingConfig = {
+  algorithm: 'round_robin',
+  ejection: { consecutiveFailures: 3, baseMs: 30_000, maxMs: 300_000 },
+  healthCheck: undefined,
+};
 
 /** An immutable snapshot of everything a request needs to find its upstream; swapped atomically on change. */
 export class RouteTable {
   private readonly byName: ReadonlyMap<string, RouteEntry>;
   private readonly modelsByName: ReadonlyMap<string, ModelEndpointEntry>;
   private readonly modelsByPath: ReadonlyMap<string, ModelEndpointEntry>;
+  private readonly predictRoutesByName: ReadonlyMap<string, PredictRouteEntry>;
+  /** `ml/v1/predict` routes resolved against `models` (a route whose destinations are all missing is left out). */
+  readonly predictRoutes: readonly PredictRouteEntry[];
 
   constructor(
     readonly endpoints: readonly EndpointEntry[],
@@ -124,12 +160,19 @@ export class RouteTable {
     readonly modelDeclarations: readonly ModelDeclaration[] = [],
     /** Top-level `gatehouse.cache`: the policy of auto-exposed predict endpoints. */
     readonly cacheDefaults: CachePolicyInput | undefined = undefined,
+    /** The `ml/v1/predict` routes gateway.yaml (and the admin API) declare. */
+    readonly predictRouteDeclarations: readonly PredictRouteDeclaration[] = [],
   ) {
     const map = new Map<string, RouteEntry>();
     for (const entry of [...endpoints, ...routes]) map.set(entry.name, entry);
     this.byName = map;
     this.modelsByName = new Map(models.filter((m) => !map.has(m.name)).map((m) => [m.name, m]));
     this.modelsByPath = new Map(models.filter((m) => m.path !== undefined).map((m) => [m.path as string, m]));
+    const declared = new Map(models.filter((m) => m.origin === 'config').map((m) => [m.name, m]));
+    this.predictRoutes = predictRouteDeclarations
+      .map((declaration) => resolvePredictRoute(declaration, declared))
+      .filter((route): route is PredictRouteEntry => route !== undefined);
+    this.predictRoutesByName = new Map(this.predictRoutes.map((r) => [r.name, r]));
   }
 
   /** The same table with its predict endpoints replaced (a new immutable snapshot). */
@@ -142,11 +185,17 @@ export class RouteTable {
       models,
       this.modelDeclarations,
       this.cacheDefaults,
+      this.predictRouteDeclarations,
     );
   }
 
   getModel(name: string): ModelEndpointEntry | undefined {
     return this.modelsByName.get(name);
+  }
+
+  /** A predict endpoint or a predict route by name (what `/endpoints/{name}/invocations` scores on). */
+  getPredict(name: string): PredictEntry | undefined {
+    return this.modelsByName.get(name) ?? this.predictRoutesByName.get(name);
   }
 
   getModelByPath(path: string): ModelEndpointEntry | undefined {
@@ -170,6 +219,133 @@ export class RouteTable {
     }
     return entry.destinations[entry.destinations.length - 1].endpoint;
   }
+}
+
+/** A predict route's destinations, rules and fallbacks as the current predict entries. */
+function resolvePredictRoute(
+  declaration: PredictRouteDeclaration,
+  models: ReadonlyMap<string, ModelEndpointEntry>,
+): PredictRouteEntry | undefined {
+  let upTo = 0;
+  const destinations: PredictRouteEntry['destinations'] = [];
+  for (const { name, percentage } of declaration.destinations) {
+    const endpoint = models.get(name);
+    upTo += percentage;
+    if (endpoint && percentage > 0) destinations.push({ endpoint, upTo, percentage });
+  }
+  if (destinations.length === 0) return undefined;
+  const route: PredictRouteEntry = {
+    kind: 'route',
+    name: declaration.name,
+    endpointType: PREDICT_ENDPOINT_TYPE,
+    destinations,
+  };
+  const rules = declaration.rules.flatMap((rule) => {
+    const endpoint = models.get(rule.destination);
+    return endpoint ? [{ when: rule.when, endpoint }] : [];
+  });
+  if (declaration.sticky || rules.length > 0) route.strategy = { sticky: declaration.sticky, rules };
+  const fallbacks = declaration.fallbacks.flatMap((name) => models.get(name) ?? []);
+  if (fallbacks.length > 0) route.fallbacks = fallbacks;
+  return route;
+}
+
+/** Predict endpoint names → problems with a list of them (fallbacks, rule destinations). */
+function checkPredictNames(
+  names: readonly string[],
+  self: string | undefined,
+  declared: ReadonlySet<string>,
+  key: string,
+  where: string,
+  problems: string[],
+): string[] {
+  const seen: string[] = [];
+  for (const name of names) {
+    if (!declared.has(name)) {
+      problems.push(`${where}: gatehouse.${key} names '${name}', which is not an ml/v1/predict endpoint.`);
+    } else if (name === self || seen.includes(name)) {
+      problems.push(`${where}: gatehouse.${key} lists '${name}' twice or names itself.`);
+    } else {
+      seen.push(name);
+    }
+  }
+  return seen;
+}
+
+/** `gatehouse:` traffic keys of the declared predict endpoints, parsed by the LLM endpoints' parsers. */
+function buildModelDeclarations(
+  config: GatewayFileConfig,
+  cacheDefaults: CachePolicyInput | undefined,
+  problems: string[],
+): ModelDeclaration[] {
+  const models = config.modelEndpoints ?? [];
+  const declared = new Set(models.map((m) => m.name));
+  return models.map(({ cache, traffic, ...model }) => {
+    const where = `endpoints (${model.name})`;
+    const declaration: ModelDeclaration = {
+      ...model,
+      cache: layerCachePolicy(cacheDefaults, parseCachePolicyYaml(cache, where, problems)),
+    };
+    if (!traffic) return declaration;
+    declaration.balancing = parseBalancing(traffic, where, problems, '/ping');
+    const resilience = parseResiliencePolicy(traffic, where, problems);
+    if (resilience) declaration.resilience = resilience;
+    const fallbacks = checkPredictNames(
+      parseFallbacks(traffic, where, problems),
+      model.name,
+      declared,
+      'fallbacks',
+      where,
+      problems,
+    );
+    if (fallbacks.length > 0) declaration.fallbacks = fallbacks;
+    return declaration;
+  });
+}
+
+/**
+ * `ml/v1/predict` routes: MLflow's split with the LLM routes' strategies. A scoring request has no
+ * `user` or `metadata` field and no prompt, so sticky keys and rules use who calls, headers and body fields.
+ */
+function buildPredictRoutes(config: GatewayFileConfig, problems: string[]): PredictRouteDeclaration[] {
+  const declared = new Set((config.modelEndpoints ?? []).map((m) => m.name));
+  return (config.predictRoutes ?? []).map((route) => {
+    const where = `routes (${route.name})`;
+    const parsed = parseRouteStrategy(route.extensions ?? {}, where, problems);
+    let sticky = parsed.sticky;
+    if (sticky?.kind === 'user' || sticky?.kind === 'metadata') {
+      problems.push(
+        `${where}: gatehouse.sticky '${sticky.kind}' does not apply to an ml/v1/predict route (scoring requests have no '${sticky.kind}' field): use principal, team or header:<name>.`,
+      );
+      sticky = undefined;
+    }
+    const rules = parsed.rules.flatMap((rule, index) => {
+      const at = `${where}: gatehouse.rules[${index}]`;
+      if (
+        rule.when.metadata.length > 0 ||
+        rule.when.minPromptTokens !== undefined ||
+        rule.when.maxPromptTokens !== undefined
+      ) {
+        problems.push(
+          `${at}.when: 'metadata' and 'prompt_tokens' do not apply to an ml/v1/predict route: match 'headers' or body 'fields'.`,
+        );
+        return [];
+      }
+      if (!declared.has(rule.destination)) {
+        problems.push(`${at}.destination '${rule.destination}' is not an ml/v1/predict endpoint.`);
+        return [];
+      }
+      return [{ when: rule.when, destination: rule.destination }];
+    });
+    const fallbacks = checkPredictNames(parsed.fallbacks, undefined, declared, 'fallbacks', where, problems);
+    return {
+      name: route.name,
+      destinations: route.destinations.map((d) => ({ name: d.name, percentage: d.trafficPercentage })),
+      sticky,
+      rules,
+      fallbacks,
+    };
+  });
 }
 
 function layerCachePolicy(
@@ -389,13 +565,17 @@ export function buildRouteTable(
       );
     }
   }
-  const modelDeclarations = (config.modelEndpoints ?? []).map(({ cache, ...model }) => ({
-    ...model,
-    cache: layerCachePolicy(
-      cacheDefaults,
-      parseCachePolicyYaml(cache, `endpoints (${model.name})`, problems),
-    ),
-  }));
+  const modelDeclarations = buildModelDeclarations(config, cacheDefaults, problems);
+  const predictRoutes = buildPredictRoutes(config, problems);
   if (problems.length > 0) throw new GatewayConfigError(problems);
-  return new RouteTable(endpoints, routes, revision, moderation, [], modelDeclarations, cacheDefaults);
+  return new RouteTable(
+    endpoints,
+    routes,
+    revision,
+    moderation,
+    [],
+    modelDeclarations,
+    cacheDefaults,
+    predictRoutes,
+  );
 }

@@ -11,6 +11,7 @@ import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { TrafficClock, TrafficState } from 'src/modules/routing/traffic/traffic-state.service';
 import { InstanceHealthChecker } from 'src/modules/routing/traffic/instance-health.service';
+import { AttemptChain } from 'src/modules/routing/traffic/attempt-chain';
 import { SecretsModule } from 'src/modules/secrets/secrets.module';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { ConfigEntryRepository } from 'src/modules/routing/admin/config-entry.repository';
@@ -41,6 +42,7 @@ import {
     RoutingAdminService,
     TrafficClock,
     TrafficState,
+    AttemptChain,
     InstanceHealthChecker,
     CircuitReporter,
   ],
@@ -52,6 +54,7 @@ import {
     RoutingChangeNotifier,
     TrafficState,
     TrafficClock,
+    AttemptChain,
   ],
 })
 export class RoutingModule {}

@@ -21,10 +21,13 @@ import {
   RouteTable,
   TrafficRouteEntry,
 } from 'src/modules/routing/route-table';
-import { parseRetryAfter, retryDelayMs, sleep } from 'src/modules/routing/traffic/backoff';
-import { CircuitBreaker } from 'src/modules/routing/traffic/circuit-breaker';
-import { LoadBalancer } from 'src/modules/routing/traffic/load-balancer';
-import { TrafficClock, TrafficState } from 'src/modules/routing/traffic/traffic-state.service';
+import {
+  AttemptChain,
+  fallbackChain,
+  FailureKind,
+  InstanceOutcome,
+} from 'src/modules/routing/traffic/attempt-chain';
+import { parseRetryAfter } from 'src/modules/routing/traffic/backoff';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { fromUpstreamFailure, fromUpstreamStatus } from 'src/modules/routing/upstream-errors';
 import { InvocationRecord } from 'src/common/observability/invocation';
@@ -52,8 +55,7 @@ export class RoutingService {
     private readonly tables: RouteTableHolder,
     private readonly http: UpstreamHttpClient,
     private readonly telemetry: Telemetry,
-    private readonly state: TrafficState,
-    private readonly clock: TrafficClock,
+    private readonly chain: AttemptChain,
   ) {}
 
   resolve(name: string): RouteEntry | undefined {
@@ -86,6 +88,7 @@ export class RoutingService {
       route,
       signal,
       false,
+      record,
       (target, instance, headersMs, _, attemptSignal) =>
         this.invokeOnce(op, request, target, instance, headersMs, attemptSignal, record),
     );
@@ -147,135 +150,53 @@ export class RoutingService {
   }
 
   /**
-   * Tries the endpoint, then its fallbacks, then the route's: each target up to `retry.attempts`
-   * times with jittered back-off (or the upstream's Retry-After, capped), within the retry budget and
-   * the request's deadline, skipping targets whose circuit is open. Only retryable failures
+   * Tries the endpoint, then its fallbacks, then the route's, through the shared AttemptChain (retries,
+   * back-off, retry budget, deadline, circuit breakers, instances). Only retryable failures
    * (connection, timeout, 429, 5xx) move on; a caller's 4xx, a refusal or a cancel ends the request.
+   * The record learns which endpoint answered, and how the routed-to endpoint itself failed when a
+   * fallback answered instead (the rollout judge counts that against it).
    */
-  private async attemptChain<T>(
+  private attemptChain<T>(
     op: Operation,
     endpoint: EndpointEntry,
     route: TrafficRouteEntry | undefined,
     signal: AbortSignal,
     stream: boolean,
+    record: InvocationRecord | undefined,
     once: (
       target: EndpointEntry,
       instance: EndpointInstance | undefined,
       headersMs: number | undefined,
-      release: (outcome: Outcome) => void,
+      release: (outcome: InstanceOutcome) => void,
       signal: AbortSignal,
     ) => Promise<T>,
   ): Promise<T> {
-    const chain = [endpoint, ...(endpoint.fallbacks ?? [])];
-    for (const extra of route?.fallbacks ?? []) if (!chain.includes(extra)) chain.push(extra);
-    const deadlineMs = endpoint.resilience?.deadlineMs;
-    const deadline = deadlineMs === undefined ? undefined : this.clock.now() + deadlineMs;
-    let lastError: Error | undefined;
-    for (const target of chain) {
-      if (target !== endpoint && !this.capable(op, target, stream)) continue;
-      const policy = target.resilience;
-      const retry = policy?.retry;
-      const budget = retry ? this.state.budget(target.name, retry.budget) : undefined;
-      budget?.request();
-      const tried = new Set<string>();
-      for (let attempt = 1; attempt <= (retry?.attempts ?? 1); attempt++) {
-        if (attempt > 1) {
-          if (!retry || !budget?.tryRetry()) break;
-          const delay = retryDelayMs(retry, attempt - 1, retryAfterMs(lastError));
-          if (deadline !== undefined && this.clock.now() + delay >= deadline) {
-            throw lastError ?? deadlineError(deadlineMs!);
-          }
-          await sleep(delay, signal);
-          if (signal.aborted) throw lastError ?? deadlineError(0);
-        }
-        const slot = this.acquire(target, tried);
-        if (!slot) {
-          lastError ??= circuitOpenError(target, this.state, policy?.breaker?.cooldownMs);
-          break;
-        }
-        let headersMs = target.timeouts.headersMs;
-        // The deadline is our own timer (undici's timeouts are coarse); it only runs until the attempt
-        // answered (a stream's first chunk), so it never cuts a stream that is already flowing.
-        let attemptSignal = signal;
-        let expired = false;
-        let timer: NodeJS.Timeout | undefined;
-        if (deadline !== undefined) {
-          const remaining = deadline - this.clock.now();
-          if (remaining <= 0) {
-            slot.breaker?.onCancel();
-            throw lastError ?? deadlineError(deadlineMs!);
-          }
-          headersMs = headersMs === undefined ? remaining : Math.min(headersMs, remaining);
-          const controller = new AbortController();
-          signal.addEventListener('abort', () => controller.abort(), { once: true });
-          timer = setTimeout(() => {
-            expired = true;
-            controller.abort();
-          }, remaining);
-          attemptSignal = controller.signal;
-        }
-        const { instance, key, breaker, balancer } = slot;
-        let released = false;
-        const release = (outcome: Outcome) => {
-          if (released || !balancer || !target.instances) return;
-          released = true;
-          balancer.end(key, outcome, target.instances.ejection);
-        };
-        balancer?.begin(key);
-        try {
-          const result = await once(target, instance, headersMs, release, attemptSignal);
-          breaker?.onSuccess();
-          if (!stream) release('success');
-          return result;
-        } catch (error) {
-          const verdict = expired ? 'failure' : classify(error, signal);
-          if (verdict === 'failure') breaker?.onFailure();
-          else breaker?.onCancel();
-          release(verdict === 'failure' ? 'failure' : 'cancel');
-          if (expired) throw deadlineError(deadlineMs!);
-          if (verdict === 'fatal' || verdict === 'cancel') throw error;
-          lastError = error as Error;
-          tried.add(key);
-        } finally {
-          clearTimeout(timer);
-        }
-      }
-    }
-    throw (
-      lastError ??
-      new GatewayException(503, GatewayErrorCode.UpstreamUnavailable, 'No upstream could take the request.')
-    );
-  }
-
-  /** The instance (or the endpoint itself) to call next, past open circuits; undefined when none may be called. */
-  private acquire(
-    target: EndpointEntry,
-    tried: Set<string>,
-  ):
-    | {
-        instance: EndpointInstance | undefined;
-        key: string;
-        breaker: CircuitBreaker | undefined;
-        balancer: LoadBalancer | undefined;
-      }
-    | undefined {
-    const breakerPolicy = target.resilience?.breaker;
-    const instances = target.instances;
-    if (!instances) {
-      const breaker = breakerPolicy ? this.state.breaker(target.name, breakerPolicy) : undefined;
-      if (breaker && !breaker.tryAcquire()) return undefined;
-      return { instance: undefined, key: target.name, breaker, balancer: undefined };
-    }
-    const balancer = this.state.balancer(target.name);
-    const refused = new Set(tried);
-    for (let i = 0; i < instances.list.length; i++) {
-      const instance = balancer.pick(instances.list, instances.algorithm, refused);
-      if (refused.has(instance.key) && refused.size < instances.list.length) continue;
-      const breaker = breakerPolicy ? this.state.breaker(instance.key, breakerPolicy) : undefined;
-      if (!breaker || breaker.tryAcquire()) return { instance, key: instance.key, breaker, balancer };
-      refused.add(instance.key);
-    }
-    return undefined;
+    return this.chain.run<EndpointEntry, EndpointInstance, T>({
+      targets: fallbackChain(endpoint, route?.fallbacks),
+      signal,
+      stream,
+      deadlineMs: endpoint.resilience?.deadlineMs,
+      headersMs: (target) => target.timeouts.headersMs,
+      classify: (error) => classify(error),
+      retryAfterMs,
+      deadlineError,
+      circuitOpenError,
+      exhaustedError: () =>
+        new GatewayException(
+          503,
+          GatewayErrorCode.UpstreamUnavailable,
+          'No upstream could take the request.',
+        ),
+      skip: (target) => !this.capable(op, target, stream),
+      onLeave: (target, error) => {
+        if (record && target === endpoint) record.endpointStatus = statusOf(error);
+      },
+      attempt: async (target, instance, headersMs, release, attemptSignal) => {
+        const result = await once(target, instance, headersMs, release, attemptSignal);
+        if (record) record.answeredBy = target.name;
+        return result;
+      },
+    });
   }
 
   /** Counts the attempt on the request's record and opens its telemetry scope. */
@@ -331,6 +252,7 @@ export class RoutingService {
       route,
       signal,
       true,
+      record,
       async (target, instance, headersMs, release, attemptSignal) => {
         // Until the first chunk, the chain's catch settles the instance; after it, the stream's end does.
         let started = false;
@@ -570,8 +492,6 @@ export class RoutingService {
   }
 }
 
-type Outcome = 'success' | 'failure' | 'cancel';
-
 /** The upstream HTTP status behind a failed attempt's error (the mapped status hides e.g. 500 vs 401). */
 const upstreamStatus = new WeakMap<Error, number>();
 
@@ -582,11 +502,9 @@ function isPlain(endpoint: EndpointEntry, route: TrafficRouteEntry | undefined):
 
 /**
  * `failure`: retryable and counted against the target (connection, timeout, 5xx); `throttled`: 429,
- * retryable but the target is alive; `fatal`: the caller's 4xx or a refusal, never retried;
- * `cancel`: the caller went away.
+ * retryable but the target is alive; `fatal`: the caller's 4xx or a refusal, never retried.
  */
-function classify(error: unknown, signal: AbortSignal): 'failure' | 'throttled' | 'fatal' | 'cancel' {
-  if (signal.aborted) return 'cancel';
+function classify(error: unknown): FailureKind {
   if (!(error instanceof GatewayException)) return 'fatal';
   const status = upstreamStatus.get(error);
   if (status !== undefined) {
@@ -596,6 +514,11 @@ function classify(error: unknown, signal: AbortSignal): 'failure' | 'throttled' 
   return error.code === GatewayErrorCode.UpstreamTimeout || error.code === GatewayErrorCode.UpstreamError
     ? 'failure'
     : 'fatal';
+}
+
+/** The status a failed target ended with, as the caller would have seen it. */
+function statusOf(error: Error): number {
+  return error instanceof GatewayException ? error.status : 502;
 }
 
 function retryAfterMs(error: unknown): number | undefined {
@@ -610,11 +533,7 @@ function deadlineError(deadlineMs: number): GatewayException {
   );
 }
 
-function circuitOpenError(
-  target: EndpointEntry,
-  _state: TrafficState,
-  cooldownMs: number | undefined,
-): GatewayException {
+function circuitOpenError(target: EndpointEntry, cooldownMs: number | undefined): GatewayException {
   return new GatewayException(
     503,
     GatewayErrorCode.UpstreamUnavailable,

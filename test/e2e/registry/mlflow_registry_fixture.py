@@ -4,6 +4,9 @@
       Trains two tiny scikit-learn regressors whose predictions differ (y = x and y = 10x), registers
       them as versions 1 and 2 of `churn`, and registers version 1's model again as `sentiment`
       (version 1). Prints {"churn": ["1", "2"], "sentiment": ["1"]}.
+  copy <tracking_uri> <name> <version>
+      Registers the model behind <name> version <version> once more, as the next version of <name>
+      (same artifacts). Prints {"version": "<new version>"}.
   client <gateway_url> <endpoint>
       Drives mlflow.deployments.get_deploy_client(<gateway_url>): list_endpoints(), get_endpoint()
       and predict() on a predict endpoint. Prints the results as one JSON object.
@@ -44,6 +47,16 @@ def train(tracking_uri):
     return versions
 
 
+def copy(tracking_uri, name, version):
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(tracking_uri)
+    source = MlflowClient().get_model_version(name, version).source
+    registered = mlflow.register_model(source, name)
+    return {"version": str(registered.version)}
+
+
 def client(gateway_url, endpoint):
     from mlflow.deployments import get_deploy_client
 
@@ -62,5 +75,5 @@ if __name__ == "__main__":
     out = sys.stdout
     # MLflow prints run links on stdout; only the final JSON object goes there.
     with contextlib.redirect_stdout(sys.stderr):
-        result = {"train": train, "client": client}[command](*args)
+        result = {"train": train, "copy": copy, "client": client}[command](*args)
     out.write(json.dumps(result, default=str) + "\n")

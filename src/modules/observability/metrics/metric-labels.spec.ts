@@ -6,7 +6,7 @@ describe('MetricLabels', () => {
   const teams: Record<string, string> = { t1: 'search', t2: 'ads', t3: 'ml' };
   const table = {
     get: (name: string) => (endpoints.has(name) ? {} : undefined),
-    getModel: (name: string) => (models.has(name) ? {} : undefined),
+    getPredict: (name: string) => (models.has(name) ? {} : undefined),
   };
   const labels = () =>
     new MetricLabels(

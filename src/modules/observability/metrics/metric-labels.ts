@@ -1,7 +1,7 @@
 /** What label bounding needs of the live route table (RouteTable satisfies it). */
 export interface KnownNames {
   get(name: string): unknown;
-  getModel(name: string): unknown;
+  getPredict(name: string): unknown;
 }
 
 /** Label value for anything outside the bounded set (unknown endpoint, team past the cap …). */
@@ -29,7 +29,7 @@ export class MetricLabels {
     if (!name) return NONE;
     if (name.length > MAX_LABEL_LENGTH) return OTHER;
     const table = this.table();
-    return table.get(name) !== undefined || table.getModel(name) !== undefined ? name : OTHER;
+    return table.get(name) !== undefined || table.getPredict(name) !== undefined ? name : OTHER;
   }
 
   /** `endpoint`, `endpoint#target` or `model@version`: known when its endpoint part is. */

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { EndpointEntry, TrafficRouteEntry } from 'src/modules/routing/route-table';
+import type { EndpointEntry } from 'src/modules/routing/route-table';
 import type { RuleCondition, StickyKey } from 'src/modules/routing/traffic/traffic-policy';
 
 /** What a route strategy may look at: who calls, with which headers and body. */
@@ -10,18 +10,29 @@ export interface PickContext {
   body?: Record<string, unknown>;
 }
 
-export interface ContentRule {
+export interface ContentRule<E = EndpointEntry> {
   when: RuleCondition;
-  endpoint: EndpointEntry;
+  endpoint: E;
 }
 
 /** How a traffic route chooses; absent on a plain MLflow route (weighted random). */
-export interface RouteStrategy {
+export interface RouteStrategy<E = EndpointEntry> {
   sticky: StickyKey | undefined;
-  rules: readonly ContentRule[];
+  rules: readonly ContentRule<E>[];
 }
 
-type Destination = TrafficRouteEntry['destinations'][number];
+/** What a route strategy needs of a route: LLM routes and predict routes alike. */
+export interface SplitRoute<E extends { name: string }> {
+  name: string;
+  destinations: readonly Destination<E>[];
+  strategy?: RouteStrategy<E>;
+}
+
+export interface Destination<E> {
+  endpoint: E;
+  upTo: number;
+  percentage: number;
+}
 
 /**
  * The destination of one request: the first content rule that matches (and that the caller may
@@ -29,13 +40,13 @@ type Destination = TrafficRouteEntry['destinations'][number];
  * the same variant for as long as the weights stay the same (and mostly does when they change: the
  * hash maps to a fixed point in [0, 100), and only callers whose point changes band move).
  */
-export function pickDestination(
-  route: TrafficRouteEntry,
-  eligible: readonly Destination[],
+export function pickDestination<E extends { name: string }>(
+  route: SplitRoute<E>,
+  eligible: readonly Destination<E>[],
   allowed: ((endpoint: string) => boolean) | null,
   ctx: PickContext,
   random: () => number,
-): EndpointEntry {
+): E {
   const strategy = route.strategy;
   if (strategy) {
     let tokens: number | undefined;
@@ -50,7 +61,7 @@ export function pickDestination(
 }
 
 /** A draw in [0, 1) over the destinations' percentages (renormalised over the eligible ones). */
-export function weighted(eligible: readonly Destination[], point: number): EndpointEntry {
+export function weighted<E>(eligible: readonly Destination<E>[], point: number): E {
   let total = 0;
   for (const d of eligible) total += d.percentage;
   let draw = point * total;

@@ -252,12 +252,35 @@ export function parseInstances(
     const config = r.map(item.config, `${key}.config`) ?? {};
     instances.push({ name, weight: r.int(item.weight, `${key}.weight`, 1, 1), config });
   });
+  return { instances, ...readBalancing(ext, r, defaultHealthPath) };
+}
+
+export interface BalancingConfig {
+  algorithm: BalancingAlgorithm;
+  ejection: EjectionPolicy;
+  healthCheck: HealthCheckPolicy | undefined;
+}
+
+/**
+ * `gatehouse.load_balancing`, `ejection` and `health_check` alone: how the instances of one target are
+ * balanced, ejected and checked. LLM endpoints list their instances under `gatehouse.instances`; a
+ * predict endpoint's instances are the scoring servers its version's serving address lists.
+ */
+export function parseBalancing(
+  ext: RawMap,
+  where: string,
+  problems: string[],
+  defaultHealthPath: string,
+): BalancingConfig {
+  return readBalancing(ext, new Reader(where, problems), defaultHealthPath);
+}
+
+function readBalancing(ext: RawMap, r: Reader, defaultHealthPath: string): BalancingConfig {
   const algorithm = ext.load_balancing ?? 'round_robin';
   if (!LB.includes(algorithm as BalancingAlgorithm)) {
     r.problem('load_balancing', `must be one of ${LB.join(', ')}.`);
   }
   return {
-    instances,
     algorithm: LB.includes(algorithm as BalancingAlgorithm)
       ? (algorithm as BalancingAlgorithm)
       : 'round_robin',
