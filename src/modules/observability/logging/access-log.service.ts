@@ -43,6 +43,8 @@ export class AccessLog implements OnApplicationShutdown {
   }
 
   private closed(request: FastifyRequest, reply: FastifyReply, started: number): void {
+    // Nothing is built for a line the level filters out (LOG_LEVEL=warn keeps only 5xx lines).
+    if (!this.enabled(reply.raw.statusCode)) return;
     const facts: RequestFacts = {
       method: request.method,
       path: pathOf(request.url),
@@ -76,8 +78,11 @@ export class AccessLog implements OnApplicationShutdown {
   @OnEvent(INVOCATION_FINISHED)
   onInvocation(record: InvocationRecord): void {
     if (this.logger === undefined) return;
-    const facts = this.facts.get(record);
     const status = record.status ?? 0;
+    if (!this.enabled(status)) return;
+    const facts = this.facts.get(record);
+    // Deleted at once: a WeakMap entry would keep its value until a major GC (promoted garbage).
+    this.facts.delete(record);
     this.write(status, `${facts?.method ?? ''} ${facts?.path ?? record.surface} ${status}`.trim(), {
       requestId: record.requestId,
       traceId: facts?.traceId,
@@ -112,6 +117,10 @@ export class AccessLog implements OnApplicationShutdown {
       errorCode: record.errorCode,
       outcome: record.outcome,
     });
+  }
+
+  private enabled(status: number): boolean {
+    return this.logger!.isLevelEnabled(status >= 500 ? 'error' : 'info');
   }
 
   private write(status: number, message: string, fields: Record<string, unknown>): void {
