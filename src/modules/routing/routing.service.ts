@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
-import { UpstreamFailure, UpstreamHttpClient, UpstreamText } from 'src/infra/http/upstream-http.client';
+import {
+  SendOptions,
+  UpstreamFailure,
+  UpstreamHttpClient,
+  UpstreamText,
+} from 'src/infra/http/upstream-http.client';
 import { UpstreamStream } from 'src/infra/http/upstream-stream';
 import {
   AdapterRequestError,
@@ -428,36 +433,38 @@ export class RoutingService {
     }
   }
 
-  private async openUpstreamStream(
+  private openUpstreamStream(
     request: UpstreamRequest,
     endpoint: EndpointEntry,
     headersMs: number | undefined,
     signal: AbortSignal,
   ): Promise<UpstreamStream> {
-    try {
-      return await this.http.openStream(request, {
-        signal,
-        headersTimeoutMs: headersMs,
-        idleTimeoutMs: endpoint.timeouts.idleMs,
-      });
-    } catch (error) {
-      if (error instanceof UpstreamFailure) throw fromUpstreamFailure(error);
-      throw error;
-    }
+    return this.upstreamCall(
+      (options) => this.http.openStream(request, options),
+      endpoint,
+      headersMs,
+      signal,
+    );
   }
 
-  private async fetchText(
+  private fetchText(
     request: UpstreamRequest,
     endpoint: EndpointEntry,
     headersMs: number | undefined,
     signal: AbortSignal,
   ): Promise<UpstreamText> {
+    return this.upstreamCall((options) => this.http.fetchText(request, options), endpoint, headersMs, signal);
+  }
+
+  /** One upstream call with the endpoint's timeouts; transport failures become the gateway's 502/504. */
+  private async upstreamCall<T>(
+    call: (options: SendOptions) => Promise<T>,
+    endpoint: EndpointEntry,
+    headersMs: number | undefined,
+    signal: AbortSignal,
+  ): Promise<T> {
     try {
-      return await this.http.fetchText(request, {
-        signal,
-        headersTimeoutMs: headersMs,
-        idleTimeoutMs: endpoint.timeouts.idleMs,
-      });
+      return await call({ signal, headersTimeoutMs: headersMs, idleTimeoutMs: endpoint.timeouts.idleMs });
     } catch (error) {
       if (error instanceof UpstreamFailure) throw fromUpstreamFailure(error);
       throw error;
