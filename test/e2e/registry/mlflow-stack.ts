@@ -18,15 +18,17 @@ export interface MlflowProcess {
   output(): string;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
+/**
+ * A free port for a server that binds it only seconds later (MLflow's CLI boots slowly): taken below the
+ * kernel's ephemeral range, where no outgoing connection can claim it in the meantime (see
+ * `versionPortPrefix`).
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_700);
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error('no free port found below the ephemeral range');
 }
 
 /** True while something accepts TCP connections on the port. */
@@ -49,10 +51,15 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** A prefix P such that ports P1 and P2 are free: scoring servers for versions 1 and 2 at `P{version}`. */
+/**
+ * A prefix P such that ports P1 and P2 are free: scoring servers for versions 1 and 2 at `P{version}`.
+ * The ports are taken below the kernel's ephemeral range (32768–60999 on Linux): the servers start many
+ * seconds after the check, and a port inside that range can meanwhile be taken as the local end of some
+ * outgoing connection (seen in CI: "address already in use").
+ */
 export async function versionPortPrefix(): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const prefix = 2000 + Math.floor(Math.random() * 4000);
+    const prefix = 2000 + Math.floor(Math.random() * 1270); // ports 20001…32692
     if ((await portIsFree(prefix * 10 + 1)) && (await portIsFree(prefix * 10 + 2))) return prefix;
   }
   throw new Error('no free port pair found');
