@@ -52,6 +52,24 @@ describe('installCheapAsyncResourceBind', () => {
     }
   });
 
+  it('gives every bound function the same accessor pair (one hidden class, nothing pinned in the old generation)', () => {
+    // A per-call getter/setter (or Node's per-call deprecate() wrappers) gives each bound function a
+    // hidden class of its own; hidden classes live in V8's old generation and keep the closure, and
+    // with it Fastify's request, alive through every young-generation GC.
+    const first = Object.getOwnPropertyDescriptor(
+      new AsyncResource('a').bind(() => 1),
+      'asyncResource',
+    );
+    const second = Object.getOwnPropertyDescriptor(
+      new AsyncResource('b').bind(() => 2),
+      'asyncResource',
+    );
+    expect(first?.get).toBeInstanceOf(Function);
+    expect(first?.get).toBe(second?.get);
+    expect(first?.set).toBe(second?.set);
+    expect(first?.enumerable).toBe(true);
+  });
+
   it('is idempotent', () => {
     const once = AsyncResource.prototype.bind;
     installCheapAsyncResourceBind();
