@@ -10,7 +10,8 @@ import {
   EmbeddedPoolOptions,
 } from 'src/infra/database/embedded/embedded-pool';
 import { dataSourceOptions, runMigrations } from 'src/infra/database/data-source.factory';
-import { isDataError } from 'src/modules/billing/usage-ledger.repository';
+import { isDataError, UsageLedgerRepository } from 'src/modules/billing/usage-ledger.repository';
+import { toUsageRow } from 'src/modules/billing/usage-row';
 
 /** The embedded database through its worker-thread pool, as TypeORM and the repositories use it. */
 describe('EmbeddedPool (PGlite in a worker thread)', () => {
@@ -197,6 +198,133 @@ describe('EmbeddedPool (PGlite in a worker thread)', () => {
       await runner.rollbackTransaction();
       await runner.release();
       expect(await dataSource.query('SELECT count(*)::int AS n FROM uniq')).toEqual([{ n: 1 }]);
+    });
+  });
+
+  describe('COPY (copyRows)', () => {
+    let dataSource: DataSource;
+    const oddColumn = 'Odd "name"';
+
+    beforeAll(async () => {
+      dataSource = await connect();
+      await dataSource.query(
+        'CREATE TABLE loaded (id int PRIMARY KEY, label text, flag boolean, amount numeric, ratio double precision, doc jsonb, "Odd ""name""" text)',
+      );
+    });
+
+    it('loads every value as INSERT would: escapes, NULL, booleans, numbers, JSON, quoted identifiers', async () => {
+      const tricky = 'tab\there, new\nline, cr\r, back\\slash \\N, ünï©ødé';
+      await poolOf(dataSource).copyRows(
+        'loaded',
+        ['id', 'label', 'flag', 'amount', 'ratio', 'doc', oddColumn],
+        JSON.stringify([
+          {
+            id: 1,
+            label: tricky,
+            flag: true,
+            amount: 0.0000411,
+            ratio: 1.5e-7,
+            doc: { a: [1, 'x\ty'] },
+            [oddColumn]: 'q',
+          },
+          { id: 2, label: null, flag: false, amount: 12345678901234, ratio: -2.5, doc: null },
+          { id: 3, label: '\\N', flag: null, amount: null, ratio: null, doc: '"plain"' },
+        ]),
+      );
+      expect(
+        await dataSource.query(
+          'SELECT id, label, flag, amount::text AS amount, ratio, doc, "Odd ""name""" AS odd FROM loaded ORDER BY id',
+        ),
+      ).toEqual([
+        {
+          id: 1,
+          label: tricky,
+          flag: true,
+          amount: '0.0000411',
+          ratio: 1.5e-7,
+          doc: { a: [1, 'x\ty'] },
+          odd: 'q',
+        },
+        { id: 2, label: null, flag: false, amount: '12345678901234', ratio: -2.5, doc: null, odd: null },
+        // A string that merely looks like COPY's NULL marker stays a string.
+        { id: 3, label: '\\N', flag: null, amount: null, ratio: null, doc: 'plain', odd: null },
+      ]);
+    });
+
+    it('is all or nothing: a duplicate key fails the whole load with 23505, a bad value is a data error', async () => {
+      const pool = poolOf(dataSource);
+      const duplicate = await pool
+        .copyRows(
+          'loaded',
+          ['id', 'label'],
+          JSON.stringify([
+            { id: 10, label: 'new' },
+            { id: 1, label: 'dup' },
+          ]),
+        )
+        .catch((e: unknown) => e);
+      expect(duplicate).toMatchObject({ code: '23505' });
+      expect(await dataSource.query('SELECT count(*)::int AS n FROM loaded WHERE id = 10')).toEqual([
+        { n: 0 },
+      ]);
+      const bad = await pool
+        .copyRows('loaded', ['id', 'flag'], JSON.stringify([{ id: 11, flag: 'maybe' }]))
+        .catch((e: unknown) => e);
+      expect(isDataError(bad)).toBe(true);
+      expect(await dataSource.query('SELECT count(*)::int AS n FROM loaded')).toEqual([{ n: 3 }]);
+    });
+  });
+
+  describe('usage ledger on the embedded database', () => {
+    let dataSource: DataSource;
+    let repository: UsageLedgerRepository;
+    const row = (n: number) =>
+      toUsageRow({
+        requestId: `req-${n}`,
+        invocationId: `0b6f4c2e-8a59-4d6e-9c55-${String(n).padStart(12, '0')}`,
+        startedAt: Date.UTC(2026, 11, 1),
+        startedHr: 0,
+        finishedAt: Date.UTC(2026, 11, 1) + n,
+        latencyMs: 12.5,
+        surface: 'openai',
+        stream: false,
+        attempts: 1,
+        cacheHit: false,
+        status: 200,
+        outcome: 'success',
+        costUsd: 0.0000411,
+        promptTokens: 42,
+        requested: 'tab\tand\nnewline',
+      });
+
+    beforeAll(async () => {
+      dataSource = await new DataSource(
+        dataSourceOptions({ DATA_DIR: await tempDir(), DATABASE_URL: undefined }),
+      ).initialize();
+      open.push(dataSource);
+      await runMigrations(dataSource, true);
+      repository = new UsageLedgerRepository(dataSource);
+    });
+
+    it('writes batches through COPY, and a retried batch (partly written) adds only what is missing', async () => {
+      const copy = jest.spyOn(poolOf(dataSource), 'copyRows');
+      await repository.insert([row(1), row(2)]);
+      await repository.insert([row(1), row(2), row(3)]);
+      await repository.insert([row(3)]);
+      expect(copy).toHaveBeenCalledTimes(3);
+      copy.mockRestore();
+      expect(
+        await dataSource.query(
+          'SELECT request_id, cost_usd::text AS cost, prompt_tokens, requested FROM usage_records ORDER BY request_id',
+        ),
+      ).toEqual(
+        ['req-1', 'req-2', 'req-3'].map((id) => ({
+          request_id: id,
+          cost: '0.0000411000',
+          prompt_tokens: 42,
+          requested: 'tab\tand\nnewline',
+        })),
+      );
     });
   });
 

@@ -3,6 +3,8 @@ import type { Results } from '@electric-sql/pglite';
 /** Messages from EmbeddedPool to the worker. `client` numbers a checked-out pool client (session gate). */
 export type WorkerRequest =
   | { op: 'query'; id: number; client: number; sql: string; params: unknown[] | undefined }
+  /** COPY `rows` (a JSON array of objects keyed by column name) into `table`. */
+  | { op: 'copy'; id: number; client: number; table: string; columns: string[]; rows: string }
   | { op: 'release'; client: number }
   | { op: 'close'; id: number };
 
@@ -35,7 +37,8 @@ export interface WorkerData {
  *
  * What it does: owns one PGlite instance and runs requests one at a time, in arrival order. Queries
  * with parameters go through `query` (extended protocol), others through `exec` (simple protocol,
- * several statements allowed, the last statement's result is answered), as typeorm-pglite did. PGlite
+ * several statements allowed, the last statement's result is answered), as typeorm-pglite did. A
+ * `copy` request bulk-loads rows with `COPY … FROM '/dev/blob'`, its text built here from JSON. PGlite
  * has a single session, so while one client has a transaction block open, other clients' requests wait
  * (parked) until it ends; that keeps their statements out of someone else's transaction. A client
  * released with its transaction still open is rolled back.
@@ -97,17 +100,59 @@ async function handle(request) {
   if (owner !== 0 && request.client !== owner) return park(request);
   let reply;
   try {
-    const result =
-      request.params !== undefined && request.params.length > 0
-        ? await db.query(request.sql, request.params)
-        : lastResult(await db.exec(request.sql));
-    reply = { op: 'result', id: request.id, result };
+    reply = { op: 'result', id: request.id, result: await run(request) };
   } catch (error) {
     reply = { op: 'error', id: request.id, error: plainError(error) };
   }
   send(reply);
   if (db.isInTransaction()) owner = request.client;
   else if (owner === request.client) endOwnership();
+}
+
+function run(request) {
+  if (request.op === 'copy') {
+    const rows = JSON.parse(request.rows);
+    const columns = request.columns.map(quoteIdent).join(', ');
+    const sql = 'COPY ' + quoteIdent(request.table) + ' (' + columns + ") FROM '/dev/blob'";
+    return db.query(sql, undefined, { blob: new Blob([copyText(request.columns, rows)]) }).then(() => null);
+  }
+  return request.params !== undefined && request.params.length > 0
+    ? db.query(request.sql, request.params)
+    : db.exec(request.sql).then(lastResult);
+}
+
+function quoteIdent(name) {
+  return '"' + String(name).replaceAll('"', '""') + '"';
+}
+
+// COPY's text format: tab-separated fields, backslash-N for NULL, backslash escapes for the separators.
+// (Built from character codes: this source is a template literal, where backslashes would be eaten.)
+const BACKSLASH = String.fromCharCode(92);
+const TAB = String.fromCharCode(9);
+const LF = String.fromCharCode(10);
+const CR = String.fromCharCode(13);
+const COPY_NULL = BACKSLASH + 'N';
+const COPY_ESCAPES = { [BACKSLASH]: BACKSLASH + BACKSLASH, [TAB]: BACKSLASH + 't', [LF]: BACKSLASH + 'n', [CR]: BACKSLASH + 'r' };
+const COPY_SPECIAL = new RegExp('[' + BACKSLASH + BACKSLASH + TAB + LF + CR + ']', 'g');
+
+function copyText(columns, rows) {
+  let out = '';
+  for (const row of rows) {
+    for (let i = 0; i < columns.length; i++) {
+      if (i > 0) out += TAB;
+      out += copyField(row[columns[i]]);
+    }
+    out += LF;
+  }
+  return out;
+}
+
+function copyField(value) {
+  if (value === null || value === undefined) return COPY_NULL;
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  COPY_SPECIAL.lastIndex = 0;
+  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]) : text;
 }
 
 function lastResult(results) {
