@@ -14,4 +14,4 @@ COPY --from=build /app/package.json ./
 COPY gateway.yaml /config/gateway.yaml
 USER node
 EXPOSE 8080
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "--min-semi-space-size=16", "dist/src/main.js"]

@@ -12,6 +12,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { GATEWAY_NODE_FLAGS } from 'src/runtime-flags';
 import { chatRequestBody, envNumber, isReadyMessage, LatencySummary, StopMessage, summarize } from './common';
 
 // ---------------------------------------------------------------------------------------------------
@@ -675,7 +676,11 @@ async function main(): Promise<Check[]> {
     });
     const configPath = path.join(workDir, 'gateway.yaml');
     await writeFile(configPath, gatewayYaml(mock0, mock50));
-    const execArgv = (process.env.BENCH_GATEWAY_EXEC_ARGV ?? '').split(/\s+/).filter((a) => a !== '');
+    // The gateway runs with the flags npm start and the Docker image give it, then any extra ones.
+    const execArgv = [
+      ...GATEWAY_NODE_FLAGS,
+      ...(process.env.BENCH_GATEWAY_EXEC_ARGV ?? '').split(/\s+/).filter((a) => a !== ''),
+    ];
     if (settings.profileDir) {
       await mkdir(settings.profileDir, { recursive: true });
       execArgv.push('--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`);
