@@ -229,13 +229,58 @@ function load(target: Target, body: string, connections: number, durationS: numb
   });
 }
 
+/** Times single requests into one set of samples (shared by the closed and the open loop). */
+class RequestTimer {
+  readonly latencies: number[] = [];
+  readonly sentAt: number[] = [];
+  non2xx = 0;
+  errors = 0;
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly path: string,
+    private readonly body: string,
+  ) {}
+
+  async send(client: Pool): Promise<void> {
+    const start = performance.now();
+    this.sentAt.push(start);
+    try {
+      const response = await client.request({
+        path: this.path,
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: this.body,
+      });
+      await response.body.dump({ limit: Number.MAX_SAFE_INTEGER });
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        this.latencies.push(performance.now() - start);
+      } else {
+        this.non2xx++;
+      }
+    } catch {
+      this.errors++;
+    }
+  }
+
+  samples(): LoadSamples {
+    const { latencies, non2xx, errors, sentAt } = this;
+    return {
+      durationS: (performance.now() - this.started) / 1000,
+      latencies,
+      non2xx,
+      errors,
+      timeouts: 0,
+      sentAt,
+    };
+  }
+}
+
 /**
  * A closed loop of `connections` clients, each with its own keep-alive connection, started
- * `staggerMs` apart. autocannon starts every connection at once, and against an upstream that
- * always takes exactly 50 ms its clients then stay in lockstep: every 50 ms all 16 requests reach
- * the proxy in one burst and the last waits for the other 15 to be processed. Real callers do not
- * arrive like that, so the latency figures are taken from this loop; the lockstep figures are
- * printed beside them.
+ * `staggerMs` apart: each sends its next request when its last one is answered. Against an upstream
+ * that always takes exactly 50 ms these clients fall into step (see `poissonLoad`), so its figures are
+ * printed, not checked.
  */
 async function pacedLoad(
   target: Target,
@@ -245,42 +290,19 @@ async function pacedLoad(
   staggerMs: number,
 ): Promise<LoadSamples> {
   const url = new URL(target.url);
-  const latencies: number[] = [];
-  const sentAt: number[] = [];
-  let non2xx = 0;
-  let errors = 0;
-  const started = performance.now();
-  const endAt = started + durationS * 1000;
+  const timer = new RequestTimer(url.pathname, body);
+  const endAt = performance.now() + durationS * 1000;
   const worker = async (index: number): Promise<void> => {
     const client = new Pool(url.origin, { connections: 1, keepAliveTimeout: 30_000 });
     try {
       await new Promise((resolve) => setTimeout(resolve, index * staggerMs));
-      while (performance.now() < endAt) {
-        const start = performance.now();
-        sentAt.push(start);
-        try {
-          const response = await client.request({
-            path: url.pathname,
-            method: 'POST',
-            headers: JSON_HEADERS,
-            body,
-          });
-          await response.body.dump({ limit: Number.MAX_SAFE_INTEGER });
-          if (response.statusCode >= 200 && response.statusCode < 300) {
-            latencies.push(performance.now() - start);
-          } else {
-            non2xx++;
-          }
-        } catch {
-          errors++;
-        }
-      }
+      while (performance.now() < endAt) await timer.send(client);
     } finally {
       await client.close();
     }
   };
   await Promise.all(Array.from({ length: connections }, (_, i) => worker(i)));
-  return { durationS: (performance.now() - started) / 1000, latencies, non2xx, errors, timeouts: 0, sentAt };
+  return timer.samples();
 }
 
 /**
@@ -300,31 +322,10 @@ async function poissonLoad(
 ): Promise<LoadSamples> {
   const url = new URL(target.url);
   const client = new Pool(url.origin, { connections: 1024, keepAliveTimeout: 30_000 });
-  const latencies: number[] = [];
-  const sentAt: number[] = [];
-  let non2xx = 0;
-  let errors = 0;
+  const timer = new RequestTimer(url.pathname, body);
   const inFlight = new Set<Promise<void>>();
-  const send = async (): Promise<void> => {
-    const start = performance.now();
-    sentAt.push(start);
-    try {
-      const response = await client.request({
-        path: url.pathname,
-        method: 'POST',
-        headers: JSON_HEADERS,
-        body,
-      });
-      await response.body.dump({ limit: Number.MAX_SAFE_INTEGER });
-      if (response.statusCode >= 200 && response.statusCode < 300) latencies.push(performance.now() - start);
-      else non2xx++;
-    } catch {
-      errors++;
-    }
-  };
-  const started = performance.now();
-  const endAt = started + durationS * 1000;
-  let next = started;
+  let next = performance.now();
+  const endAt = next + durationS * 1000;
   try {
     while (next < endAt) {
       const wait = next - performance.now();
@@ -334,7 +335,7 @@ async function poissonLoad(
         continue;
       }
       next += (-Math.log(1 - Math.random()) * 1000) / ratePerS;
-      const request = send();
+      const request = timer.send(client);
       inFlight.add(request);
       void request.finally(() => inFlight.delete(request));
     }
@@ -342,7 +343,7 @@ async function poissonLoad(
   } finally {
     await client.close();
   }
-  return { durationS: (performance.now() - started) / 1000, latencies, non2xx, errors, timeouts: 0, sentAt };
+  return timer.samples();
 }
 
 /** Share of sends within 0.25 ms of the previous one (independent callers at 320/s: about 8%). */
