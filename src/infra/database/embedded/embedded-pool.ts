@@ -183,9 +183,9 @@ export class EmbeddedPool extends EventEmitter {
    * Bulk-loads rows into `table` with `COPY … FROM '/dev/blob'`. `rows` is a JSON array of objects keyed
    * by column name, each value in its column's text form (booleans, numbers and strings as they are,
    * objects and arrays as JSON, null for NULL). JSON crosses the thread boundary cheaply; the COPY text
-   * is built in the worker. In
-   * PGlite this costs a third of `INSERT … SELECT FROM jsonb_to_recordset` per row. Like COPY itself it
-   * is all or nothing, and has no ON CONFLICT: a duplicate key fails the whole load (SQLSTATE 23505).
+   * is built in the worker. In PGlite this costs a third of `INSERT … SELECT FROM jsonb_to_recordset`
+   * per row. Like COPY itself it is all or nothing, and has no ON CONFLICT: a duplicate key fails the
+   * whole load (SQLSTATE 23505).
    */
   async copyRows(table: string, columns: readonly string[], rows: string): Promise<void> {
     const client = await this.checkout();
