@@ -151,8 +151,7 @@ function copyField(value) {
   if (value === null || value === undefined) return COPY_NULL;
   if (typeof value === 'boolean') return value ? 't' : 'f';
   const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  COPY_SPECIAL.lastIndex = 0;
-  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]) : text;
+  return text.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]);
 }
 
 function lastResult(results) {
