@@ -5,8 +5,9 @@
  * its throughput, and the ratio to the bare proxy, all measured in the same run. See bench/README.md.
  */
 import autocannon from 'autocannon';
-import { ChildProcess, fork } from 'node:child_process';
+import { ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -85,11 +86,12 @@ function startChild(
   env: Record<string, string>,
   execArgv: string[] = [],
   timeoutMs = 60_000,
+  stdout: 'inherit' | number = 'inherit',
 ): Promise<number[]> {
   const child = fork(path.join(__dirname, file), [], {
     env: { ...process.env, ...env },
     execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', stdout, 'inherit', 'ipc'],
   });
   children.push({ name, child });
   return new Promise((resolve, reject) => {
@@ -114,6 +116,20 @@ function startChild(
     child.on('message', onMessage);
     child.on('exit', onExit);
   });
+}
+
+function pidOf(name: string): number | undefined {
+  return children.find((c) => c.name === name)?.child.pid;
+}
+
+const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU time a process has used so far, all threads, user + system, in µs (Linux /proc). */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at ')'; utime and stime are fields 14, 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_S;
 }
 
 function exited(child: ChildProcess): boolean {
@@ -157,6 +173,8 @@ interface Target {
   name: 'direct' | 'bare' | 'gateway' | 'gateway-cache';
   label: string;
   url: string;
+  /** The process serving it, whose CPU time per request is measured (all threads, user + system). */
+  pid?: number;
 }
 
 interface LoadResult {
@@ -173,6 +191,8 @@ interface LoadResult {
   inFlight: number;
   /** Share of requests sent within 0.25 ms of the previous one (undefined: not recorded). */
   bunched: number | undefined;
+  /** CPU time of the serving process per request, µs (undefined: not measured). */
+  cpuUsPerRequest: number | undefined;
 }
 
 interface LoadSamples {
@@ -385,10 +405,14 @@ async function loadInterleaved(
     merged.set(target, { durationS: 0, latencies: [], non2xx: 0, errors: 0, timeouts: 0 });
   }
   const bunched = new Map<Target, number[]>();
+  const cpu = new Map<Target, number>();
   const slice = settings.durationS / settings.rounds;
   for (let round = 0; round < settings.rounds; round++) {
     for (const target of rotate(targets, round)) {
+      const cpuBefore = target.pid === undefined ? 0 : cpuMicros(target.pid);
       const samples = await runner(target, body(target), settings.connections, slice);
+      if (target.pid !== undefined)
+        cpu.set(target, (cpu.get(target) ?? 0) + cpuMicros(target.pid) - cpuBefore);
       const into = merged.get(target) as LoadSamples;
       into.durationS += samples.durationS;
       for (const latency of samples.latencies) into.latencies.push(latency);
@@ -413,6 +437,7 @@ async function loadInterleaved(
       timeouts: samples.timeouts,
       inFlight: samples.latencies.reduce((sum, l) => sum + l, 0) / 1000 / samples.durationS,
       bunched: mean(bunched.get(target)),
+      cpuUsPerRequest: cpu.has(target) ? (cpu.get(target) as number) / samples.latencies.length : undefined,
     };
     const problems = result.non2xx + result.errors + result.timeouts;
     process.stdout.write(
@@ -623,6 +648,7 @@ function latencyTable(rows: LoadResult[], direct: LoadResult): string {
       'max ms',
       'added p50',
       'added p99',
+      'CPU µs/req',
     ],
     rows.map((r) => [
       r.target,
@@ -635,6 +661,7 @@ function latencyTable(rows: LoadResult[], direct: LoadResult): string {
       fmt(r.latency.max),
       signed(r.latency.p50 - direct.latency.p50),
       signed(r.latency.p99 - direct.latency.p99),
+      r.cpuUsPerRequest === undefined ? '—' : fmt(r.cpuUsPerRequest, 0),
     ]),
   );
 }
@@ -676,6 +703,7 @@ async function main(): Promise<Check[]> {
       BARE_UPSTREAMS: `http://127.0.0.1:${mock0},http://127.0.0.1:${mock50}`,
     });
     const configPath = path.join(workDir, 'gateway.yaml');
+    const accessLogPath = path.join(workDir, 'gateway.log');
     await writeFile(configPath, gatewayYaml(mock0, mock50));
     // The gateway runs with the flags npm start and the Docker image give it, then any extra ones.
     const execArgv = [
@@ -694,7 +722,8 @@ async function main(): Promise<Check[]> {
         GATEWAY_CONFIG_WATCH: 'false',
         GATEHOUSE_ADMIN_API_KEY: BENCH_API_KEY,
         DATA_DIR: path.join(workDir, 'data'),
-        LOG_LEVEL: 'warn',
+        // The default a user runs: info, so every request writes its access-log line (to a file here).
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
         NODE_ENV: 'production',
         // The cache-hit scenario uses the in-process store unless BENCH_REDIS_URL points at a Redis.
         ...(process.env.BENCH_REDIS_URL
@@ -706,6 +735,7 @@ async function main(): Promise<Check[]> {
       },
       execArgv,
       120_000,
+      openSync(accessLogPath, 'w'),
     );
     process.stdout.write(
       `mock :${mock0} (0 ms) :${mock50} (50 ms) · bare proxy :${bare0} :${bare50} · gateway :${gateway}\n\n`,
@@ -721,11 +751,13 @@ async function main(): Promise<Check[]> {
         name: 'bare',
         label: `bare proxy (${delay} ms)`,
         url: `http://127.0.0.1:${delay === 0 ? bare0 : bare50}/v1/chat/completions`,
+        pid: pidOf('bare-proxy'),
       },
       {
         name: 'gateway',
         label: `gateway (${delay} ms)`,
         url: `http://127.0.0.1:${gateway}/v1/chat/completions`,
+        pid: pidOf('gateway'),
       },
     ];
     const body = (delay: 0 | 50, stream: boolean): string => chatRequestBody(`bench-${delay}ms`, stream);
@@ -755,11 +787,12 @@ async function main(): Promise<Check[]> {
       const ratio = gw.rps / bare.rps;
       process.stdout.write(
         `\n${table(
-          ['target', 'req/s', 'vs bare', 'p50 ms', 'p99 ms', 'added p50', 'added p99'],
+          ['target', 'req/s', 'vs bare', 'CPU µs/req', 'p50 ms', 'p99 ms', 'added p50', 'added p99'],
           [direct, bare, gw].map((r) => [
             r.target,
             fmt(r.rps, 0),
             fmt(r.rps / bare.rps, 2),
+            r.cpuUsPerRequest === undefined ? '—' : fmt(r.cpuUsPerRequest, 0),
             fmt(r.latency.p50),
             fmt(r.latency.p99),
             signed(r.latency.p50 - direct.latency.p50),
@@ -771,6 +804,11 @@ async function main(): Promise<Check[]> {
         goal: `throughput at c=${settings.connections}, 0 ms upstream ≥ ${GOALS.throughputRatio * 100}% of bare proxy`,
         measured: `${(ratio * 100).toFixed(1)}% (${fmt(gw.rps, 0)} vs ${fmt(bare.rps, 0)} req/s)`,
         pass: ratio >= GOALS.throughputRatio,
+      });
+      checks.push({
+        goal: `gateway CPU per request at c=${settings.connections}, 0 ms upstream (all threads; reported)`,
+        measured: `${fmt(gw.cpuUsPerRequest ?? NaN, 0)} µs (bare proxy ${fmt(bare.cpuUsPerRequest ?? NaN, 0)} µs)`,
+        pass: undefined,
       });
       report.throughput = { results, ratioGatewayToBare: ratio };
     }
@@ -805,6 +843,11 @@ async function main(): Promise<Check[]> {
       const lockstep = await loadInterleaved(ts, body(50, false), settings);
       const [lDirect, lBare, lGw] = ts.map((t) => byName(lockstep, t));
       process.stdout.write(`\n${latencyTable([lDirect, lBare, lGw], lDirect)}\n\n`);
+      checks.push({
+        goal: `gateway CPU per request at ${fmt(ratePerS, 0)} req/s, 50 ms upstream (all threads; reported)`,
+        measured: `${fmt(gw.cpuUsPerRequest ?? NaN, 0)} µs (bare proxy ${fmt(bare.cpuUsPerRequest ?? NaN, 0)} µs)`,
+        pass: undefined,
+      });
       const addedP50 = gw.latency.p50 - direct.latency.p50;
       const addedP99 = gw.latency.p99 - direct.latency.p99;
       const closedLoops = (pick: (r: LoadResult) => number): string =>
@@ -932,6 +975,14 @@ async function main(): Promise<Check[]> {
       };
     }
 
+    // Proof the access log was on: one JSON line per request the gateway answered.
+    const logLines = readFileSync(accessLogPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"requestId"')).length;
+    process.stdout.write(
+      `Gateway log level ${process.env.BENCH_LOG_LEVEL ?? 'info'}: ${logLines} access-log lines written\n`,
+    );
+    report.accessLogLines = logLines;
     report.checks = checks;
     report.finishedAt = new Date().toISOString();
     report.loadAtEnd = loadavg();
