@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { FastifyInstance } from 'fastify';
+import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DestinationStream } from 'pino';
 import { AppModule } from 'src/app.module';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
@@ -15,6 +15,8 @@ import { PromptApiDocs } from 'src/modules/prompts/prompt-api.docs';
 import { AccessLog } from 'src/modules/observability/logging/access-log.service';
 import { createGatewayLog, PinoNestLogger } from 'src/modules/observability/logging/gateway-logger';
 import { GatewayTracing } from 'src/modules/observability/tracing/gateway-tracing.service';
+import { MetricsHttpCounter } from 'src/modules/observability/metrics/metrics-http.counter';
+import { EarlyAuthenticationHook } from 'src/modules/auth/early-authentication.hook';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -53,43 +55,70 @@ export async function createApp(
     logger: new PinoNestLogger(log.logger),
     abortOnError: false,
   });
-  // Observability hooks first: a request refused by a later onRequest hook still gets its line and span name.
-  app.get(AccessLog).install(app.getHttpAdapter().getInstance(), log);
-  app.get(GatewayTracing).install(app.getHttpAdapter().getInstance());
-  configureFastify(app.getHttpAdapter().getInstance(), config);
-  addCsvParser(app.getHttpAdapter().getInstance(), config);
+  const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
+  installRequestHooks(fastify, [
+    // Every request gets its access line, including those Fastify itself or a later hook refuses (no
+    // route, bad body, no credentials): only a hook sees them all. First, so it sees every one.
+    app.get(AccessLog).attach(log),
+    // The HTTP instrumentation's server span exists before Nest routes the request: named here, by route.
+    app.get(GatewayTracing).onRequestHook(),
+    // HTTP request counters by status class, refused requests included (as the access log).
+    app.get(MetricsHttpCounter).onRequest,
+    // Request hygiene that must hold before a body is read: request id, no compressed bodies, no
+    // credentials in the query string.
+    hygiene,
+    // Credentials are checked before the body is read or parsed (guards run after parsing); the
+    // global AuthenticationGuard finds the principal set.
+    app.get(EarlyAuthenticationHook).onRequest,
+  ]);
+  configureParsers(fastify, config);
+  addCsvParser(fastify, config);
   setupOpenApi(app);
   app.enableShutdownHooks();
   return app;
 }
 
-function configureFastify(fastify: FastifyInstance, config: AppConfig): void {
-  fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id);
-    // Compressed bodies are refused rather than inflated (bad-inputs I2); keys never travel in a URL (A15).
-    const encoding = request.headers['content-encoding'];
-    if (encoding !== undefined && encoding !== 'identity') {
-      done(
-        new GatewayException(
-          415,
-          GatewayErrorCode.UnsupportedMediaType,
-          `Content-Encoding '${String(encoding).slice(0, 32)}' is not supported.`,
-        ),
-      );
-      return;
-    }
-    if (/[?&](api[_-]?key|key|access_token)=/i.test(request.url)) {
-      done(
-        new GatewayException(
-          400,
-          GatewayErrorCode.InvalidRequest,
-          'Credentials are not accepted in the query string.',
-        ),
-      );
-      return;
-    }
-    done();
-  });
+type OnRequestHook =
+  | ((request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void)
+  | ((request: FastifyRequest, reply: FastifyReply) => Promise<void>);
+
+/**
+ * The gateway's Fastify hooks, in one declared order (each says why it cannot be a Nest guard or
+ * interceptor: those run only for matched routes, after the body is parsed). Undefined entries are
+ * hooks a configuration turns off.
+ */
+function installRequestHooks(fastify: FastifyInstance, hooks: (OnRequestHook | undefined)[]): void {
+  for (const hook of hooks) if (hook) fastify.addHook('onRequest', hook as never);
+}
+
+function hygiene(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
+  void reply.header('x-request-id', request.id);
+  // Compressed bodies are refused rather than inflated; keys never travel in a URL.
+  const encoding = request.headers['content-encoding'];
+  if (encoding !== undefined && encoding !== 'identity') {
+    done(
+      new GatewayException(
+        415,
+        GatewayErrorCode.UnsupportedMediaType,
+        `Content-Encoding '${String(encoding).slice(0, 32)}' is not supported.`,
+      ),
+    );
+    return;
+  }
+  if (/[?&](api[_-]?key|key|access_token)=/i.test(request.url)) {
+    done(
+      new GatewayException(
+        400,
+        GatewayErrorCode.InvalidRequest,
+        'Credentials are not accepted in the query string.',
+      ),
+    );
+    return;
+  }
+  done();
+}
+
+function configureParsers(fastify: FastifyInstance, config: AppConfig): void {
   // JSON only: Fastify's default text/plain parser would hand a string body to the handlers (bad-inputs I3).
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(

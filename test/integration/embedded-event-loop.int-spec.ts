@@ -47,6 +47,8 @@ function usageRow(): UsageRow {
     prompt_version: null,
     moderation_input: null,
     moderation_output: null,
+    parent_id: null,
+    purpose: null,
   };
 }
 

@@ -27,12 +27,17 @@ export function sendError(
       `request ${request.id} ${request.method} ${request.url} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
   }
+  const invocation = request.invocation;
   if (reply.sent || reply.raw.headersSent) {
-    if (request.invocation) request.invocation.errorCode ??= exception.code;
+    if (invocation) invocation.record.errorCode ??= exception.code;
     if (!reply.raw.writableEnded) reply.raw.end();
     return;
   }
-  if (request.invocation) request.invocation.errorCode = exception.code;
   const rendered = renderError(exception, surfaceOf(request.url), request.id);
+  if (invocation) {
+    invocation.record.errorCode = exception.code;
+    // What the pipeline's stages learned (endpoint, target, attempts, rate-limit headers) goes out too.
+    void reply.headers(invocation.responseHeaders);
+  }
   void reply.status(rendered.status).headers(rendered.headers).send(rendered.body);
 }

@@ -1,13 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { FastifyReply } from 'fastify';
+import { Principal } from 'src/common/auth/principal';
 import { INVOCATION_FINISHED, InvocationRecord } from 'src/common/observability/invocation';
 
+export interface BeginInvocation {
+  requestId: string;
+  surface: string;
+  principal: Principal | undefined;
+  /** A call made on a caller's behalf: the caller's record (its team, principal and key are charged). */
+  parent?: InvocationRecord;
+  purpose?: string;
+}
+
 /**
- * Starts the record of an inference request and emits it exactly once, when the underlying socket
- * response closes: after the last byte of a normal or streamed answer, after an error body, or when the
- * client went away (outcome `cancelled`). Listeners run synchronously and must be cheap (buffer, count).
+ * Starts the record of an invocation and emits it exactly once when it is over: for HTTP requests when
+ * the response closes (after the last byte, after an error body, or when the client went away:
+ * outcome `cancelled`); for calls the gateway makes on a caller's behalf when they settle. Listeners
+ * run synchronously and must be cheap (buffer, count).
  */
 @Injectable()
 export class InvocationTracker {
@@ -15,16 +25,13 @@ export class InvocationTracker {
 
   constructor(private readonly events: EventEmitter2) {}
 
-  begin(reply: FastifyReply, surface: string): InvocationRecord {
-    const request = reply.request;
-    const existing = request.invocation;
-    if (existing) return existing;
-    const principal = request.principal;
-    const record: InvocationRecord = {
-      requestId: String(request.id),
+  begin(init: BeginInvocation): InvocationRecord {
+    const principal = init.principal;
+    return {
+      requestId: init.requestId,
       startedAt: Date.now(),
       startedHr: performance.now(),
-      surface,
+      surface: init.surface,
       stream: false,
       attempts: 0,
       cacheHit: false,
@@ -32,25 +39,32 @@ export class InvocationTracker {
       team: principal?.teamId ?? undefined,
       apiKeyId: principal?.apiKeyId ?? undefined,
       invocationId: randomUUID(),
+      parentId: init.parent?.invocationId,
+      purpose: init.purpose,
     };
-    request.invocation = record;
-    reply.raw.once('close', () => this.finish(record, reply));
-    return record;
   }
 
-  private finish(record: InvocationRecord, reply: FastifyReply): void {
-    const raw = reply.raw;
+  /**
+   * `ended`: the answer was delivered completely (false: the client went away first). `settle` runs
+   * once the outcome is known and before the record is emitted (the stages' reservations settle there,
+   * so the record's cost is final for the ledger).
+   */
+  finish(record: InvocationRecord, status: number, ended: boolean, settle?: () => void): void {
     record.finishedAt = Date.now();
     record.latencyMs = performance.now() - record.startedHr;
-    record.status = raw.statusCode;
-    const ended = raw.writableFinished;
+    record.status = status;
     record.outcome = !ended
       ? 'cancelled'
-      : record.errorCode !== undefined || raw.statusCode >= 400
+      : record.errorCode !== undefined || status >= 400
         ? 'error'
         : record.cacheHit
           ? 'cache_hit'
           : 'success';
+    try {
+      settle?.();
+    } catch (error) {
+      this.logger.error(`settling invocation ${record.requestId} failed: ${(error as Error).message}`);
+    }
     try {
       this.events.emit(INVOCATION_FINISHED, record);
     } catch (error) {

@@ -6,9 +6,9 @@ export const INVOCATION_FINISHED = 'invocation.finished';
 export type InvocationOutcome = 'success' | 'error' | 'cache_hit' | 'cancelled';
 
 /**
- * One request's facts, filled in by the modules it passes through and emitted when the response is
- * over (finished, failed or abandoned by the client). The usage ledger, metrics and the access log all
- * read this one record, so they can never disagree about what happened.
+ * One request's facts, filled in by the pipeline stages it passes through and emitted when the
+ * invocation is over (finished, failed or abandoned by the client). The usage ledger, metrics and the
+ * access log all read this one record, so they can never disagree about what happened.
  */
 export interface InvocationRecord {
   requestId: string;
@@ -16,12 +16,12 @@ export interface InvocationRecord {
   startedAt: number;
   /** performance.now() at start, for durations. */
   startedHr: number;
-  /** `openai` | `mlflow` | `mlflow-v3` | `predict` */
+  /** `openai` | `mlflow` | `mlflow-v3` | `predict` | `api` | `internal` */
   surface: string;
-  /** `chat` | `completions` | `embeddings` | `predict` once known. */
+  /** `chat` | `completions` | `embeddings` | `predict` | `moderations` once known. */
   operation?: string;
   stream: boolean;
-  /** The name the caller asked for (endpoint or traffic route). */
+  /** The name the caller asked for (endpoint, traffic route or prompt API). */
   requested?: string;
   /** The traffic route, when the name was one. */
   route?: string;
@@ -72,14 +72,30 @@ export interface InvocationRecord {
    * x-request-id and so can repeat (client retries). The usage ledger is keyed on it.
    */
   invocationId?: string;
+  /**
+   * A call the gateway made on a caller's behalf (guardrail judge, moderation model, summariser): the
+   * invocation id of the caller's request it served. Undefined for calls made by callers themselves.
+   */
+  parentId?: string;
+  /** Why the gateway made that call: `guardrail_judge`, `moderation_model`, `summary`. */
+  purpose?: string;
+}
+
+/**
+ * What the HTTP edge (error filter, access log, server span) needs of an inference request's pipeline
+ * context: its record, and the headers the stages set for the response.
+ */
+export interface InvocationEdge {
+  readonly record: InvocationRecord;
+  readonly responseHeaders: Record<string, string>;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    invocation?: InvocationRecord;
+    invocation?: InvocationEdge;
   }
 }
 
 export function invocationOf(request: FastifyRequest): InvocationRecord | undefined {
-  return request.invocation;
+  return request.invocation?.record;
 }

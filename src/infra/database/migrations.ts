@@ -8,6 +8,8 @@ import { Conversations1764500000001 } from 'migrations/1764500000001-conversatio
 import { ConfigLifecycle1764650000000 } from 'migrations/1764650000000-config-lifecycle';
 import { UsageLedger1764750000000 } from 'migrations/1764750000000-usage-ledger';
 import { LimitsBudgetsPrices1764700000000 } from 'migrations/1764700000000-limits-budgets-prices';
+import { LedgerAttribution1765100000000 } from 'migrations/1765100000000-ledger-attribution';
+import { ZeroLimits1765100000001 } from 'migrations/1765100000001-zero-limits';
 
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
 export const MIGRATIONS = [
@@ -21,4 +23,6 @@ export const MIGRATIONS = [
   ConfigLifecycle1764650000000,
   UsageLedger1764750000000,
   LimitsBudgetsPrices1764700000000,
+  LedgerAttribution1765100000000,
+  ZeroLimits1765100000001,
 ];

@@ -1,9 +1,7 @@
-import { FastifyRequest } from 'fastify';
 import { Principal } from 'src/common/auth/principal';
 import { EndpointEntry, TrafficRouteEntry } from 'src/modules/routing/route-table';
 import { AccessService, matchesPattern } from 'src/modules/auth/access.service';
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
-import { AuditService } from 'src/modules/audit/audit.service';
 import { GrantRecord } from 'src/modules/auth/auth.records';
 
 const principal = (over: Partial<Principal> = {}): Principal => ({
@@ -30,7 +28,7 @@ const grant = (over: Partial<GrantRecord>): GrantRecord => ({
 
 function service(grants: GrantRecord[]): AccessService {
   const snapshot = { grants: () => grants } as unknown as AuthSnapshotService;
-  return new AccessService(snapshot, {} as AuditService);
+  return new AccessService(snapshot);
 }
 
 describe('matchesPattern', () => {
@@ -83,34 +81,27 @@ describe('AccessService.pick (traffic routes)', () => {
       { endpoint: endpoint('challenger'), upTo: 100, percentage: 20 },
     ],
   } as unknown as TrafficRouteEntry;
-  const request = (p: Principal) => ({ principal: p, id: 'r', ip: '1.2.3.4' }) as unknown as FastifyRequest;
-  const denied = jest.fn();
+  const http = { headers: {} };
   const withGrants = (grants: GrantRecord[]) =>
-    new AccessService(
-      { grants: () => grants } as unknown as AuthSnapshotService,
-      {
-        denied,
-      } as unknown as AuditService,
-    );
+    new AccessService({ grants: () => grants } as unknown as AuthSnapshotService);
 
   it('draws among all destinations for an unrestricted grant', () => {
     const access = withGrants([grant({ teamId: 't1', endpointPattern: 'ab' })]);
-    expect(access.pick(request(principal()), route, () => 0.5).name).toBe('champion');
-    expect(access.pick(request(principal()), route, () => 0.9).name).toBe('challenger');
+    expect(access.pickFrom(principal(), route, http, () => 0.5)?.name).toBe('champion');
+    expect(access.pickFrom(principal(), route, http, () => 0.9)?.name).toBe('challenger');
   });
 
   it('renormalises over the destinations a restricted grant allows', () => {
     const champion = withGrants([grant({ teamId: 't1', endpointPattern: 'ab', destinations: ['champion'] })]);
-    expect(champion.pick(request(principal()), route, () => 0.99).name).toBe('champion');
+    expect(champion.pickFrom(principal(), route, http, () => 0.99)?.name).toBe('champion');
     const challenger = withGrants([
       grant({ teamId: 't1', endpointPattern: 'ab', destinations: ['challenger'] }),
     ]);
-    expect(challenger.pick(request(principal()), route, () => 0).name).toBe('challenger');
+    expect(challenger.pickFrom(principal(), route, http, () => 0)?.name).toBe('challenger');
   });
 
-  it('refuses when no destination is allowed, and audits it', () => {
+  it('reaches no destination when no grant allows one', () => {
     const none = withGrants([grant({ teamId: 't1', endpointPattern: 'ab', destinations: ['other'] })]);
-    expect(() => none.pick(request(principal()), route)).toThrow(/any destination/);
-    expect(denied).toHaveBeenCalledWith(expect.anything(), expect.objectContaining({ targetId: 'ab' }));
+    expect(none.pickFrom(principal(), route, http)).toBeUndefined();
   });
 });

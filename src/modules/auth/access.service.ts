@@ -1,10 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Principal } from 'src/common/auth/principal';
-import { AuditService } from 'src/modules/audit/audit.service';
-import { AuthErrors } from 'src/modules/auth/auth.exception';
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
-import type { EndpointEntry, RouteEntry } from 'src/modules/routing/route-table';
 import { pickDestination, SplitRoute } from 'src/modules/routing/traffic/route-strategy';
 
 const compiled = new Map<string, RegExp>();
@@ -30,10 +27,7 @@ function escape(text: string): string {
  */
 @Injectable()
 export class AccessService {
-  constructor(
-    private readonly snapshot: AuthSnapshotService,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly snapshot: AuthSnapshotService) {}
 
   canInvoke(principal: Principal | undefined, endpoint: string): boolean {
     if (!principal) return false;
@@ -69,50 +63,27 @@ export class AccessService {
   }
 
   /**
-   * The endpoint a request reaches. A traffic route draws among the destinations the caller may reach,
-   * their weights renormalised (e.g. only one team reaches the challenger).
+   * The destination of a traffic route (LLM or predict) for this caller: the destinations its grants
+   * reach, then the route's strategy (content rules, sticky key, else weighted random) among them.
+   * Undefined when the caller reaches none of them.
    */
-  pick(
-    request: FastifyRequest,
-    entry: RouteEntry,
-    random: () => number = Math.random,
-    body?: Record<string, unknown>,
-  ): EndpointEntry {
-    if (entry.kind === 'endpoint') return entry;
-    return this.pickFrom(request, entry, random, body);
-  }
-
-  /** The destination of a traffic route (LLM or predict) for this caller: grants, then the route's strategy. */
   pickFrom<E extends { name: string }>(
-    request: FastifyRequest,
+    principal: Principal | undefined,
     route: SplitRoute<E>,
+    request: { headers: IncomingHttpHeaders; body?: Record<string, unknown> },
     random: () => number = Math.random,
-    body?: Record<string, unknown>,
-  ): E {
-    const allowed = this.destinationFilter(request.principal, route.name);
+  ): E | undefined {
+    const allowed = this.destinationFilter(principal, route.name);
     const eligible = allowed
       ? route.destinations.filter((d) => allowed(d.endpoint.name))
       : route.destinations;
-    if (eligible.length === 0) {
-      this.audit.denied(request, { action: 'endpoint.invoke', targetType: 'route', targetId: route.name });
-      throw AuthErrors.forbidden(
-        `You do not have access to any destination of '${route.name.slice(0, 128)}'.`,
-      );
-    }
-    // The route's strategy (content rules, sticky key, else weighted random) decides among them.
-    const principal = request.principal;
+    if (eligible.length === 0) return undefined;
     return pickDestination(
       route,
       eligible,
       allowed,
-      { principalId: principal?.id, teamId: principal?.teamId, headers: request.headers, body },
+      { principalId: principal?.id, teamId: principal?.teamId, headers: request.headers, body: request.body },
       random,
     );
-  }
-
-  assertCanInvoke(request: FastifyRequest, endpoint: string): void {
-    if (this.canInvoke(request.principal, endpoint)) return;
-    this.audit.denied(request, { action: 'endpoint.invoke', targetType: 'endpoint', targetId: endpoint });
-    throw AuthErrors.forbidden(`You do not have access to endpoint '${endpoint.slice(0, 128)}'.`);
   }
 }

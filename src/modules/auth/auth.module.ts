@@ -15,8 +15,10 @@ import { AuthStartupService } from 'src/modules/auth/auth-startup.service';
 import { AuthenticationGuard } from 'src/modules/auth/authentication.guard';
 import { AuthenticationService } from 'src/modules/auth/authentication.service';
 import { BootstrapAdminService } from 'src/modules/auth/bootstrap-admin.service';
-import { EarlyRejectHook } from 'src/modules/auth/early-reject.hook';
+import { EarlyAuthenticationHook } from 'src/modules/auth/early-authentication.hook';
 import { JwtVerifierService } from 'src/modules/auth/jwt-verifier.service';
+import { ApiKeyStrategy } from 'src/modules/auth/strategies/api-key.strategy';
+import { JwtStrategy } from 'src/modules/auth/strategies/jwt.strategy';
 import { OidcHttpClient } from 'src/modules/auth/oidc-http.client';
 import { PermissionGuard } from 'src/modules/auth/permission.guard';
 
@@ -36,13 +38,16 @@ import { PermissionGuard } from 'src/modules/auth/permission.guard';
     OidcHttpClient,
     JwtVerifierService,
     AuthenticationService,
+    ApiKeyStrategy,
+    JwtStrategy,
     AccessService,
     AuthenticationGuard,
     PermissionGuard,
-    EarlyRejectHook,
+    EarlyAuthenticationHook,
   ],
   exports: [
     AuthenticationGuard,
+    EarlyAuthenticationHook,
     PermissionGuard,
     AccessService,
     AuthInvalidationService,

@@ -1,64 +1,37 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { FastifyRequest } from 'fastify';
 import { JWTPayload } from 'jose';
 import { Principal } from 'src/common/auth/principal';
-import { GatewayException } from 'src/common/errors/gateway.exception';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
-import { AuditService } from 'src/modules/audit/audit.service';
 import { digestMatches, hashApiKey } from 'src/modules/auth/api-key.codec';
 import { AuthErrors } from 'src/modules/auth/auth.exception';
 import { AuthFailureLimiter } from 'src/modules/auth/auth-failure.limiter';
 import { AuthRepository } from 'src/modules/auth/auth.repository';
 import { AuthSnapshotService, toPrincipal } from 'src/modules/auth/auth-snapshot.service';
-import { extractCredential, looksLikeJwt } from 'src/modules/auth/credentials';
 import { JwtVerifierService } from 'src/modules/auth/jwt-verifier.service';
 import { isPermission, isRole } from 'src/modules/auth/permissions';
 
-/** Turns a request's credential into a Principal, from memory on the warm path. */
+/**
+ * Turns a verified credential into a Principal, from memory on the warm path: an API key's hash, or a
+ * bearer token's claims (the passport strategies call it), and keeps the per-source failure limiter.
+ */
 @Injectable()
 export class AuthenticationService {
   private readonly logger = new Logger('Authentication');
-  private readonly limiter: AuthFailureLimiter;
+  readonly failures: AuthFailureLimiter;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly snapshot: AuthSnapshotService,
     private readonly jwt: JwtVerifierService,
     private readonly repository: AuthRepository,
-    private readonly audit: AuditService,
   ) {
-    this.limiter = new AuthFailureLimiter(
+    this.failures = new AuthFailureLimiter(
       config.AUTH_FAILURE_LIMIT,
       config.AUTH_FAILURE_WINDOW_SECONDS * 1000,
     );
   }
 
-  async authenticate(request: FastifyRequest): Promise<Principal> {
-    const source = request.ip ?? 'unknown';
-    const wait = this.limiter.blockedFor(source);
-    if (wait > 0) throw AuthErrors.tooManyFailures(wait);
-    const credential = extractCredential(request.headers);
-    if (credential.kind === 'none') throw AuthErrors.missingCredentials();
-    try {
-      if (credential.kind === 'malformed') throw AuthErrors.malformed();
-      if (looksLikeJwt(credential.value) && this.jwt.enabled) return await this.fromJwt(credential.value);
-      return this.fromApiKey(credential.value);
-    } catch (error) {
-      if (error instanceof GatewayException && (error.status === 401 || error.status === 403)) {
-        // Bad credentials count towards the source's limit; a valid token of an unregistered or disabled
-        // principal is a denial to audit, not a guess.
-        if (error.status === 401) this.limiter.recordFailure(source);
-        this.audit.denied(request, {
-          action: 'auth.authenticate',
-          targetType: 'route',
-          targetId: routeOf(request),
-        });
-      }
-      throw error;
-    }
-  }
-
-  private fromApiKey(value: string): Principal {
+  principalForApiKey(value: string): Principal {
     const digest = hashApiKey(value);
     const entry = this.snapshot.keyByHash(digest);
     if (!entry || !digestMatches(digest, entry.key.sha256)) throw AuthErrors.invalidApiKey();
@@ -66,8 +39,8 @@ export class AuthenticationService {
     return entry.principal;
   }
 
-  private async fromJwt(token: string): Promise<Principal> {
-    const claims = await this.jwt.verify(token);
+  /** The principal of a verified token's claims (roles, scopes and team from the configured claims). */
+  async principalForClaims(claims: JWTPayload): Promise<Principal> {
     const issuer = this.jwt.issuer!;
     const subject = stringClaim(claims, this.config.AUTH_JWT_PRINCIPAL_CLAIM) ?? stringClaim(claims, 'sub');
     if (!subject)
@@ -140,8 +113,4 @@ function listClaim(claims: JWTPayload, path: string): string[] {
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
   if (typeof value === 'string') return value.split(/\s+/).filter(Boolean);
   return [];
-}
-
-function routeOf(request: FastifyRequest): string {
-  return `${request.method} ${request.routeOptions?.url ?? request.url.split('?')[0]}`.slice(0, 256);
 }

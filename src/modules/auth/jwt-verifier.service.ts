@@ -1,19 +1,24 @@
+import { KeyObject } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { errors, JSONWebKeySet, jwtVerify, JWTPayload } from 'jose';
+import { decodeProtectedHeader, errors, JSONWebKeySet, JWTHeaderParameters } from 'jose';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { AuthErrors } from 'src/modules/auth/auth.exception';
 import { JwksCache, JwksUnavailableError } from 'src/modules/auth/jwks.cache';
 import { OidcHttpClient } from 'src/modules/auth/oidc-http.client';
 
 /**
- * Verifies OAuth2/OIDC bearer tokens: signature against the IdP's JWKS, issuer and audience mandatory,
- * algorithms from an allowlist (never `none`, never HMAC: a public key can't become a shared secret),
- * `exp` required, bounded clock skew.
+ * The identity provider's side of bearer-token verification, for the passport-jwt strategy: which key
+ * verifies a token (from the cached JWKS, chosen by `kid`/`alg` only; the algorithm must be on the
+ * allow-list — never `none`, never HMAC: a public key can't become a shared secret), and the options
+ * the signature check runs with (issuer and audience mandatory, bounded clock skew).
  */
 @Injectable()
 export class JwtVerifierService {
   readonly enabled: boolean;
   readonly issuer: string | undefined;
+  readonly audience: string | undefined;
+  readonly algorithms: readonly string[];
+  readonly clockToleranceSeconds: number;
   private readonly jwks: JwksCache | undefined;
   private discovered: Promise<string> | undefined;
 
@@ -22,6 +27,9 @@ export class JwtVerifierService {
     private readonly http: OidcHttpClient,
   ) {
     this.issuer = config.AUTH_JWT_ISSUER ?? config.AUTH_OIDC_ISSUER;
+    this.audience = config.AUTH_JWT_AUDIENCE;
+    this.algorithms = config.AUTH_JWT_ALGORITHMS;
+    this.clockToleranceSeconds = config.AUTH_JWT_CLOCK_SKEW_SECONDS;
     this.enabled = Boolean(this.issuer && config.AUTH_JWT_AUDIENCE);
     if (this.enabled) {
       this.jwks = new JwksCache({
@@ -34,20 +42,35 @@ export class JwtVerifierService {
     }
   }
 
-  async verify(token: string): Promise<JWTPayload> {
-    if (!this.jwks || !this.issuer) throw AuthErrors.invalidToken('bearer tokens are not accepted here');
+  /**
+   * The key that must have signed `token`. Throws the 401 the caller gets for a malformed token, an
+   * algorithm off the allow-list or an unknown `kid`, and 503 when no keys could ever be fetched.
+   */
+  async keyFor(token: string): Promise<KeyObject> {
+    if (!this.jwks) throw AuthErrors.invalidToken('bearer tokens are not accepted here');
+    let header;
     try {
-      const { payload } = await jwtVerify(token, this.jwks.resolve, {
-        issuer: this.issuer,
-        audience: this.config.AUTH_JWT_AUDIENCE,
-        algorithms: this.config.AUTH_JWT_ALGORITHMS,
-        clockTolerance: this.config.AUTH_JWT_CLOCK_SKEW_SECONDS,
-        requiredClaims: ['exp', 'iss', 'aud'],
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw AuthErrors.invalidToken('malformed token');
+    }
+    if (typeof header.alg !== 'string' || !this.algorithms.includes(header.alg)) {
+      throw AuthErrors.invalidToken('signing algorithm not allowed');
+    }
+    const [protectedHeader, payload, signature] = token.split('.');
+    try {
+      const key = await this.jwks.resolve(header as JWTHeaderParameters, {
+        protected: protectedHeader,
+        payload,
+        signature,
       });
-      return payload;
+      return key instanceof KeyObject ? key : KeyObject.from(key);
     } catch (error) {
       if (error instanceof JwksUnavailableError) throw AuthErrors.unavailable();
-      throw AuthErrors.invalidToken(reason(error));
+      if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+        throw AuthErrors.invalidToken('no matching signing key');
+      }
+      throw AuthErrors.invalidToken('unsupported token');
     }
   }
 
@@ -72,20 +95,4 @@ export class JwtVerifierService {
     }
     return document.jwks_uri;
   }
-}
-
-function reason(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return 'token expired';
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'iss') return 'unexpected issuer';
-    if (error.claim === 'aud') return 'unexpected audience';
-    if (error.reason === 'missing') return `missing required claim '${error.claim}'`;
-    return `claim '${error.claim}' check failed`;
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed) return 'signing algorithm not allowed';
-  if (error instanceof errors.JWKSNoMatchingKey) return 'no matching signing key';
-  if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature verification failed';
-  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'malformed token';
-  if (error instanceof errors.JOSENotSupported) return 'unsupported token';
-  return 'token rejected';
 }

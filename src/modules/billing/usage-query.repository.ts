@@ -53,6 +53,9 @@ export interface UsageRecordRow {
   promptVersion: string | null;
   moderationInput: string | null;
   moderationOutput: string | null;
+  /** A call made on a caller's behalf: the caller's row id, and why (`guardrail_judge`, `summary`, …). */
+  parentId: string | null;
+  purpose: string | null;
 }
 
 /** Group key → selected columns (alias → SQL), GROUP BY expressions and the join it needs. */
@@ -212,5 +215,7 @@ function toRecord(r: Record<string, unknown>): UsageRecordRow {
     promptVersion: str(r.prompt_version),
     moderationInput: str(r.moderation_input),
     moderationOutput: str(r.moderation_output),
+    parentId: str(r.parent_id),
+    purpose: str(r.purpose),
   };
 }

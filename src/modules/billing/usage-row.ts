@@ -37,6 +37,9 @@ export interface UsageRow {
   prompt_version: string | null;
   moderation_input: string | null;
   moderation_output: string | null;
+  /** A call made on a caller's behalf: the caller's row (its invocation id), and why it was made. */
+  parent_id: string | null;
+  purpose: string | null;
 }
 
 /** Column name → SQL type, in insert order (used to build the batch INSERT). */
@@ -72,6 +75,8 @@ export const USAGE_COLUMNS: readonly (readonly [keyof UsageRow, string])[] = [
   ['prompt_version', 'text'],
   ['moderation_input', 'text'],
   ['moderation_output', 'text'],
+  ['parent_id', 'uuid'],
+  ['purpose', 'text'],
 ];
 
 const MAX_TEXT = 1024;
@@ -143,5 +148,7 @@ export function toUsageRow(record: InvocationRecord): UsageRow {
     prompt_version: text(record.promptVersion),
     moderation_input: text(record.moderationInput),
     moderation_output: text(record.moderationOutput),
+    parent_id: record.parentId && UUID.test(record.parentId) ? record.parentId : null,
+    purpose: text(record.purpose),
   };
 }

@@ -1,4 +1,3 @@
-import { FastifyReply } from 'fastify';
 import { CacheEntry } from 'src/modules/cache/cache-entry.codec';
 import { chunksFromResponse, responseFromChunks } from 'src/modules/cache/cache-replay';
 import { CanonicalChunk, CanonicalResponse } from 'src/modules/providers/provider-adapter';
@@ -80,12 +79,11 @@ export class CacheLookup {
     this.filler = filler;
   }
 
-  /** Sets `x-gatehouse-cache` (and `age` on a hit). */
-  attach(reply: FastifyReply): void {
-    // The caller releases in a finally block (with the guardrails' verdict), so no close listener here.
+  /** `x-gatehouse-cache` (and `age` on a hit); none when the endpoint does not cache. */
+  headers(set: (name: string, value: string) => void): void {
     if (this.status === undefined) return;
-    void reply.header('x-gatehouse-cache', this.status);
-    if (this.hit) void reply.header('age', String(this.ageSeconds));
+    set('x-gatehouse-cache', this.status);
+    if (this.hit) set('age', String(this.ageSeconds));
   }
 
   replayResponse(): CanonicalResponse {

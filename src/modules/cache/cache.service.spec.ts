@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { FastifyRequest } from 'fastify';
 import { Principal } from 'src/common/auth/principal';
 import { AppConfig, loadAppConfig } from 'src/config/env.config';
 import { CacheLookup } from 'src/modules/cache/cache-lookup';
@@ -8,7 +7,7 @@ import { CachePolicyInput } from 'src/modules/cache/cache-policy';
 import { CachePolicyRepository } from 'src/modules/cache/cache-policy.repository';
 import { CachePolicyService } from 'src/modules/cache/cache-policy.service';
 import { CacheStatsService } from 'src/modules/cache/cache-stats.service';
-import { CacheService } from 'src/modules/cache/cache.service';
+import { CacheCaller, CacheService } from 'src/modules/cache/cache.service';
 import { CacheStore } from 'src/modules/cache/cache.store';
 import { CACHE_HIT_EVENT, CacheHitEvent } from 'src/modules/cache/cache.events';
 import { MemoryCacheStore } from 'src/modules/cache/memory-cache.store';
@@ -27,8 +26,8 @@ function principal(teamId: string, apiKeyId: string): Principal {
   };
 }
 
-function http(principal?: Principal, headers: Record<string, string> = {}): FastifyRequest {
-  return { id: 'req-1', headers, principal } as unknown as FastifyRequest;
+function http(principal?: Principal, headers: Record<string, string> = {}): CacheCaller {
+  return { requestId: 'req-1', headers, principal };
 }
 
 const answer: ChatCompletion = {
@@ -62,8 +61,8 @@ function setup(options: { store?: CacheStore; cache?: CachePolicyInput; env?: Re
   } as unknown as EndpointEntry;
   let upstreamCalls = 0;
   /** What the inference service does for one request: look up, call upstream on a miss, release. */
-  const call = async (req: FastifyRequest, delayMs = 0, fail = false): Promise<CacheLookup> => {
-    const lookup = await service.lookup({ op: 'chat', request, endpoint, http: req });
+  const call = async (req: CacheCaller, delayMs = 0, fail = false): Promise<CacheLookup> => {
+    const lookup = await service.lookup({ op: 'chat', request, endpoint, caller: req });
     try {
       if (!lookup.hit) {
         upstreamCalls++;
@@ -190,13 +189,13 @@ describe('CacheService', () => {
       const { service, stats } = setup();
       let scored = 0;
       /** What ModelServingService does for one request. */
-      const predict = async (version: string, options: { fail?: boolean; req?: FastifyRequest } = {}) => {
+      const predict = async (version: string, options: { fail?: boolean; req?: CacheCaller } = {}) => {
         const lookup = await service.lookupPrediction({
           endpoint: { name: 'iris', cache },
           registeredModel: 'iris-model',
           version,
           body,
-          http: options.req ?? http(principal('team-a', 'key-1')),
+          caller: options.req ?? http(principal('team-a', 'key-1')),
         });
         let json: string | undefined;
         try {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Principal } from 'src/common/auth/principal';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import {
   buildCacheKey,
@@ -25,12 +26,19 @@ import { CACHE_HIT_EVENT, CacheHitEvent } from 'src/modules/cache/cache.events';
 import { CanonicalRequest, CanonicalResponse, Operation } from 'src/modules/providers/provider-adapter';
 import { EndpointEntry } from 'src/modules/routing/route-table';
 
+/** Who asks, as the cache needs it: the tenant scope, the caller's cache directives, the request id. */
+export interface CacheCaller {
+  readonly requestId: string;
+  readonly principal: Principal | undefined;
+  readonly headers: IncomingHttpHeaders;
+}
+
 export interface CacheRequest {
   op: Operation;
   request: CanonicalRequest;
   /** The endpoint that will answer (a traffic route is resolved first, so each destination has its own entries). */
   endpoint: EndpointEntry;
-  http: FastifyRequest;
+  caller: CacheCaller;
 }
 
 export interface PredictionCacheRequest {
@@ -40,7 +48,7 @@ export interface PredictionCacheRequest {
   /** The version the endpoint resolves to for this request. */
   version: string;
   body: PredictionKeyInput['body'];
-  http: FastifyRequest;
+  caller: CacheCaller;
 }
 
 /** The caller's per-request wishes, from `Cache-Control` and `x-gatehouse-cache-opt-in`. */
@@ -63,7 +71,7 @@ interface Flight {
 const MAX_ROUNDS = 4;
 const TIMED_OUT = Symbol('timed out');
 
-export function readDirectives(headers: FastifyRequest['headers']): RequestDirectives {
+export function readDirectives(headers: IncomingHttpHeaders): RequestDirectives {
   const cacheControl = String(headers['cache-control'] ?? '').toLowerCase();
   const tokens = new Set(cacheControl.split(',').map((token) => token.trim().split('=')[0]));
   const optIn = String(headers['x-gatehouse-cache-opt-in'] ?? '').toLowerCase();
@@ -103,14 +111,14 @@ export class CacheService {
   async lookup(input: CacheRequest): Promise<CacheLookup> {
     const policy = this.policies.effective(input.endpoint);
     if (!policy.enabled) return CacheLookup.off();
-    const directives = readDirectives(input.http.headers);
+    const directives = readDirectives(input.caller.headers);
     if (directives.noStore || !isCacheableRequest(policy, input.op, input.request, directives.optIn)) {
       this.stats.add('bypasses');
       return CacheLookup.bypass();
     }
     const key = buildCacheKey({
       scope: policy.scope,
-      principal: input.http.principal,
+      principal: input.caller.principal,
       endpoint: input.endpoint,
       op: input.op,
       request: input.request,
@@ -134,14 +142,14 @@ export class CacheService {
   async lookupPrediction(input: PredictionCacheRequest): Promise<CacheLookup> {
     const policy = this.policies.effective(input.endpoint);
     if (!policy.enabled) return CacheLookup.off();
-    const directives = readDirectives(input.http.headers);
+    const directives = readDirectives(input.caller.headers);
     if (directives.noStore) {
       this.stats.add('bypasses');
       return CacheLookup.bypass();
     }
     const key = buildPredictionKey({
       scope: policy.scope,
-      principal: input.http.principal,
+      principal: input.caller.principal,
       endpoint: input.endpoint.name,
       registeredModel: input.registeredModel,
       version: input.version,
@@ -164,13 +172,13 @@ export class CacheService {
   fillerFor(input: CacheRequest): CacheFiller | undefined {
     const policy = this.policies.effective(input.endpoint);
     if (!policy.enabled) return undefined;
-    const directives = readDirectives(input.http.headers);
+    const directives = readDirectives(input.caller.headers);
     if (directives.noStore || !isCacheableRequest(policy, input.op, input.request, directives.optIn)) {
       return undefined;
     }
     const key = buildCacheKey({
       scope: policy.scope,
-      principal: input.http.principal,
+      principal: input.caller.principal,
       endpoint: input.endpoint,
       op: input.op,
       request: input.request,
@@ -181,10 +189,10 @@ export class CacheService {
   /** The same for a predict endpoint and the version that answered. */
   predictionFillerFor(input: PredictionCacheRequest): CacheFiller | undefined {
     const policy = this.policies.effective(input.endpoint);
-    if (!policy.enabled || readDirectives(input.http.headers).noStore) return undefined;
+    if (!policy.enabled || readDirectives(input.caller.headers).noStore) return undefined;
     const key = buildPredictionKey({
       scope: policy.scope,
-      principal: input.http.principal,
+      principal: input.caller.principal,
       endpoint: input.endpoint.name,
       registeredModel: input.registeredModel,
       version: input.version,
@@ -242,10 +250,10 @@ export class CacheService {
     const ageSeconds = this.countHit(entry, shared);
     const usage = usageOf(entry) ?? null;
     this.stats.add('tokensSaved', (usage?.total_tokens as number | null) ?? 0);
-    const principal = input.http.principal;
+    const principal = input.caller.principal;
     this.emit(
       new CacheHitEvent(
-        String(input.http.id),
+        input.caller.requestId,
         input.endpoint.name,
         input.endpoint.provider,
         input.endpoint.modelName,

@@ -1,5 +1,5 @@
 import { fitContext, summaryMessage } from 'src/modules/conversations/context-fitter';
-import { MessageCounter } from 'src/modules/conversations/token-counter';
+import { MessageCounter } from 'src/modules/tokens/token-counter';
 import { ChatMessage } from 'src/modules/providers/provider-adapter';
 
 // One token per character keeps the arithmetic visible: a message costs 3 + role length + content length.

@@ -1,5 +1,5 @@
 import { ChatMessage } from 'src/modules/providers/provider-adapter';
-import { MessageCounter } from 'src/modules/conversations/token-counter';
+import { MessageCounter } from 'src/modules/tokens/token-counter';
 
 export interface FitInput {
   /** System/developer messages: always kept. */

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
-import { MessageCounter } from 'src/modules/conversations/token-counter';
-import { ChatCompletion, ChatMessage } from 'src/modules/providers/provider-adapter';
-import { RouteTable } from 'src/modules/routing/route-table';
-import { RoutingService } from 'src/modules/routing/routing.service';
+import { MessageCounter } from 'src/modules/tokens/token-counter';
+import { ChatMessage } from 'src/modules/providers/provider-adapter';
+import { InternalInvocations, InvocationParent } from 'src/modules/pipeline/internal-invocations.service';
 
 export const SUMMARIZER_INSTRUCTIONS =
   'You maintain the running summary of a conversation between a user and an assistant. Merge the summary ' +
@@ -14,29 +12,28 @@ export const SUMMARIZER_INSTRUCTIONS =
 const TURN_CHARS = 4_000;
 const SUMMARY_TIMEOUT_MS = 60_000;
 
-/** Writes running summaries through the gateway's own routing (any chat endpoint or traffic route). */
+/**
+ * Writes running summaries through the gateway's own pipeline (any chat endpoint or traffic route), on
+ * the conversation owner's behalf: their limits and budgets apply, and the call has a ledger row of its
+ * own naming the request it served.
+ */
 @Injectable()
 export class ConversationSummarizer {
-  constructor(private readonly routing: RoutingService) {}
+  constructor(private readonly internal: InternalInvocations) {}
 
   async summarize(
+    parent: InvocationParent,
     endpointName: string,
     previous: string | null,
     turns: ChatMessage[],
     maxTokens: number,
     counter: MessageCounter,
   ): Promise<string> {
-    const entry = this.routing.resolve(endpointName);
-    if (!entry || entry.endpointType !== 'llm/v1/chat') {
-      throw new GatewayException(
-        503,
-        GatewayErrorCode.UpstreamUnavailable,
-        'The conversation summariser is not available.',
-      );
-    }
     const transcript = turns.map((t) => `${t.role}: ${textOf(t).slice(0, TURN_CHARS)}`).join('\n');
-    const response = (await this.routing.invoke(
-      'chat',
+    const response = await this.internal.chat(
+      parent,
+      'summary',
+      endpointName,
       {
         messages: [
           { role: 'system', content: SUMMARIZER_INSTRUCTIONS },
@@ -45,9 +42,8 @@ export class ConversationSummarizer {
         max_tokens: maxTokens,
         temperature: 0,
       },
-      RouteTable.pick(entry),
       AbortSignal.timeout(SUMMARY_TIMEOUT_MS),
-    )) as ChatCompletion;
+    );
     const text = textOf(response.choices[0]?.message).trim();
     // The summary must fit the room set aside for it, whatever the summariser returned.
     return counter.text(text) > maxTokens ? counter.truncate(text, maxTokens) : text;

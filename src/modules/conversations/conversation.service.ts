@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { FastifyReply } from 'fastify';
-import { principalOf } from 'src/common/auth/principal';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Principal } from 'src/common/auth/principal';
+import { InvocationRecord } from 'src/common/observability/invocation';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { fitContext, summaryMessage } from 'src/modules/conversations/context-fitter';
 import { compressList, compressMessages } from 'src/modules/conversations/context-compressor';
@@ -12,7 +13,7 @@ import { CONVERSATION_ID, ownerOf } from 'src/modules/conversations/conversation
 import { ConversationOwner, ConversationRepository } from 'src/modules/conversations/conversation.repository';
 import { DEFAULT_WINDOW_TOKENS, knownWindow } from 'src/modules/conversations/model-windows';
 import { ConversationSummarizer } from 'src/modules/conversations/conversation-summarizer';
-import { TokenCounter } from 'src/modules/conversations/token-counter';
+import { TokenCounter } from 'src/modules/tokens/token-counter';
 import {
   CanonicalChunk,
   CanonicalResponse,
@@ -34,7 +35,18 @@ const DEFAULT_SETTINGS: ConversationSettings = {
 const SYSTEM_ROLES = new Set(['system', 'developer']);
 
 /** What a request with a conversation id needs after the upstream answered. */
+/** Who a request is fitted for: its conversation id header, its owner, and where headers go. */
+export interface ConversationCaller {
+  readonly requestId: string;
+  readonly principal: Principal | undefined;
+  readonly record?: InvocationRecord;
+  readonly headers: IncomingHttpHeaders;
+  header(name: string, value: string): void;
+}
+
 export interface ConversationSession {
+  /** The caller's conversation id. */
+  readonly id: string;
   /** Stores the caller's new messages and the reply (non-streaming responses). */
   complete(response: CanonicalResponse): Promise<void>;
   /** Passes a stream through and stores the reply once it completed. */
@@ -86,9 +98,9 @@ export class ConversationService {
   async prepare(
     endpoint: EndpointEntry,
     request: ChatRequest,
-    reply: FastifyReply,
+    caller: ConversationCaller,
   ): Promise<ConversationSession | undefined> {
-    const externalId = conversationIdOf(request, reply);
+    const externalId = conversationIdOf(request, caller.headers);
     if (externalId === undefined && !endpoint.conversation) return undefined;
     const settings = endpoint.conversation ?? DEFAULT_SETTINGS;
     const window = settings.windowTokens ?? knownWindow(endpoint.modelName) ?? DEFAULT_WINDOW_TOKENS;
@@ -115,7 +127,7 @@ export class ConversationService {
       if (!fit.fits) throw ConversationException.contextLengthExceeded(fit.tokens, budget, window);
       request.messages = sent;
       const saved = sent === own ? 0 : counter.messages(own) - fit.tokens;
-      this.report(reply, {
+      this.report(caller, {
         endpoint,
         conversationId: null,
         promptTokens: fit.tokens,
@@ -128,7 +140,7 @@ export class ConversationService {
       return undefined;
     }
 
-    const owner = ownerOf(principalOf(reply.request));
+    const owner = ownerOf(caller.principal);
     const stored = await this.repository.find(owner.scope, externalId);
     const loaded = stored
       ? await this.repository.turns(
@@ -169,6 +181,7 @@ export class ConversationService {
     if (summarize && fit.keepFrom > 0) {
       try {
         summary = await this.summarizer.summarize(
+          { requestId: caller.requestId, principal: caller.principal, record: caller.record },
           settings.summarizerEndpoint as string,
           summary,
           turns.slice(0, fit.keepFrom),
@@ -196,9 +209,9 @@ export class ConversationService {
         counter.messages([...sentSystem, ...turns, ...sentLatest])
       : 0;
     clampMaxTokens(request, window - promptTokens);
-    void reply.header('x-gatehouse-conversation-id', externalId);
-    void reply.header('x-gatehouse-context-turns', String(turns.length - fit.keepFrom));
-    this.report(reply, {
+    caller.header('x-gatehouse-conversation-id', externalId);
+    caller.header('x-gatehouse-context-turns', String(turns.length - fit.keepFrom));
+    this.report(caller, {
       endpoint,
       conversationId: externalId,
       promptTokens,
@@ -218,13 +231,13 @@ export class ConversationService {
     });
   }
 
-  private report(reply: FastifyReply, fitted: Fitted): void {
-    void reply.header('x-gatehouse-context-tokens', String(fitted.promptTokens));
-    if (fitted.saved > 0) void reply.header('x-gatehouse-tokens-saved', String(fitted.saved));
+  private report(caller: ConversationCaller, fitted: Fitted): void {
+    caller.header('x-gatehouse-context-tokens', String(fitted.promptTokens));
+    if (fitted.saved > 0) caller.header('x-gatehouse-tokens-saved', String(fitted.saved));
     this.events.emit(
       CONTEXT_FITTED,
       new ContextFittedEvent(
-        String(reply.request.id),
+        caller.requestId,
         fitted.endpoint.name,
         fitted.conversationId,
         fitted.promptTokens,
@@ -250,6 +263,7 @@ export class ConversationService {
       });
     const logger = this.logger;
     return {
+      id: pending.externalId,
       complete: async (response) => {
         const choice = (response as ChatCompletion).choices?.find((c) => c.index === 0);
         if (!choice) return;
@@ -284,8 +298,8 @@ function tokenizerFor(endpoint: EndpointEntry) {
 }
 
 /** The id from `x-gatehouse-conversation-id` or the body's `conversation_id` (removed before the upstream call). */
-function conversationIdOf(request: ChatRequest, reply: FastifyReply): string | undefined {
-  const header = reply.request.headers['x-gatehouse-conversation-id'];
+function conversationIdOf(request: ChatRequest, headers: IncomingHttpHeaders): string | undefined {
+  const header = headers['x-gatehouse-conversation-id'];
   const fromBody = request.conversation_id;
   if (fromBody !== undefined) delete request.conversation_id;
   const fromHeader = Array.isArray(header) ? header[0] : header;

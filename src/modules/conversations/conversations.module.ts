@@ -6,19 +6,14 @@ import { ConversationRepository } from 'src/modules/conversations/conversation.r
 import { ConversationService } from 'src/modules/conversations/conversation.service';
 import { ConversationSummarizer } from 'src/modules/conversations/conversation-summarizer';
 import { ConversationsController } from 'src/modules/conversations/conversations.controller';
-import { TokenCounter } from 'src/modules/conversations/token-counter';
+import { PipelineCoreModule } from 'src/modules/pipeline/pipeline-core.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
+import { TokensModule } from 'src/modules/tokens/tokens.module';
 
 @Module({
-  imports: [RoutingModule, TypeOrmModule.forFeature(CONVERSATION_ENTITIES)],
+  imports: [RoutingModule, TokensModule, PipelineCoreModule, TypeOrmModule.forFeature(CONVERSATION_ENTITIES)],
   controllers: [ConversationsController],
-  providers: [
-    ConversationRepository,
-    ConversationService,
-    ConversationQueryService,
-    ConversationSummarizer,
-    TokenCounter,
-  ],
-  exports: [ConversationService, TokenCounter],
+  providers: [ConversationRepository, ConversationService, ConversationQueryService, ConversationSummarizer],
+  exports: [ConversationService],
 })
 export class ConversationsModule {}

@@ -1,7 +1,6 @@
 import { TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { loadAppConfig } from 'src/config/env.config';
 import { RedisClient } from 'src/infra/redis/redis.client';
-import { AuthenticationService } from 'src/modules/auth/authentication.service';
 import { HealthService } from 'src/modules/health/health.service';
 import { CircuitStates } from 'src/modules/observability/metrics/circuit-states';
 import { RegistryHealth, RegistryService } from 'src/modules/registry/registry.service';
@@ -17,7 +16,6 @@ describe('HealthService registry freshness', () => {
       { configured: false } as RedisClient,
       { health: () => health } as RegistryService,
       new CircuitStates(),
-      {} as AuthenticationService,
     );
   const base: RegistryHealth = {
     state: 'ok',

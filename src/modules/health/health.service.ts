@@ -1,10 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { FastifyReply, FastifyRequest } from 'fastify';
+import { Principal } from 'src/common/auth/principal';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { RedisClient } from 'src/infra/redis/redis.client';
-import { AuthenticationService } from 'src/modules/auth/authentication.service';
 import { CircuitStates } from 'src/modules/observability/metrics/circuit-states';
 import { RegistryService } from 'src/modules/registry/registry.service';
 
@@ -43,21 +42,19 @@ export class HealthService {
     private readonly redis: RedisClient,
     private readonly registry: RegistryService,
     private readonly circuits: CircuitStates,
-    private readonly authentication: AuthenticationService,
   ) {
     this.token = config.METRICS_TOKEN ? digest(`Bearer ${config.METRICS_TOKEN}`) : undefined;
   }
 
-  /** Sets 503 when failing; the body has the component detail only for operators. */
-  async ready(request: FastifyRequest, reply: FastifyReply): Promise<Readiness> {
-    const [components, operator] = await Promise.all([this.check(), this.isOperator(request)]);
+  /** The body has the component detail only for operators (see isOperator). */
+  async ready(operator: boolean): Promise<Readiness> {
+    const components = await this.check();
     const values = Object.values(components);
     const status: HealthStatus = values.some((c) => c.critical && c.status === 'failing')
       ? 'failing'
       : values.some((c) => c.status !== 'ok')
         ? 'degraded'
         : 'ok';
-    void reply.status(status === 'failing' ? 503 : 200).header('cache-control', 'no-store');
     return operator ? { status, checkedAt: new Date().toISOString(), components } : { status };
   }
 
@@ -151,17 +148,10 @@ export class HealthService {
   }
 
   /** METRICS_TOKEN, or a valid credential with `metrics.read`. A bad credential only hides the detail. */
-  private async isOperator(request: FastifyRequest): Promise<boolean> {
-    const authorization = request.headers.authorization;
+  isOperator(authorization: string | undefined, principal: Principal | undefined): boolean {
     if (this.token && authorization !== undefined && timingSafeEqual(digest(authorization), this.token)) {
       return true;
     }
-    if (authorization === undefined && request.headers['x-api-key'] === undefined) return false;
-    try {
-      const principal = await this.authentication.authenticate(request);
-      return principal.permissions.has('metrics.read');
-    } catch {
-      return false;
-    }
+    return principal?.permissions.has('metrics.read') === true;
   }
 }

@@ -1,27 +1,37 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from 'src/modules/audit/audit.module';
+import { AuthModule } from 'src/modules/auth/auth.module';
 import { CacheModule } from 'src/modules/cache/cache.module';
-import { InferenceService } from 'src/modules/inference/inference.service';
+import { ConversationsModule } from 'src/modules/conversations/conversations.module';
 import { MlflowController } from 'src/modules/inference/mlflow.controller';
 import { ModelListService } from 'src/modules/inference/model-list.service';
 import { OpenAIController } from 'src/modules/inference/openai.controller';
-import { AuthModule } from 'src/modules/auth/auth.module';
+import { PredictController } from 'src/modules/inference/predict.controller';
+import { PromptApisController } from 'src/modules/inference/prompt-apis.controller';
+import { LimitsModule } from 'src/modules/limits/limits.module';
 import { ModerationModule } from 'src/modules/moderation/moderation.module';
-import { RegistryModule } from 'src/modules/registry/registry.module';
-import { RoutingModule } from 'src/modules/routing/routing.module';
+import { InvocationResolver } from 'src/modules/pipeline/invocation-resolver';
+import { PipelineCoreModule } from 'src/modules/pipeline/pipeline-core.module';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
-import { ConversationsModule } from 'src/modules/conversations/conversations.module';
+import { RoutingModule } from 'src/modules/routing/routing.module';
 
+/**
+ * The public inference entry points (OpenAI, MLflow, predict paths, prompt APIs): thin controllers that
+ * declare `@Invocation(…)`; every stage of the pipeline comes from the modules imported here.
+ */
 @Module({
   imports: [
     RoutingModule,
     AuthModule,
+    AuditModule,
     CacheModule,
     ModerationModule,
-    RegistryModule,
     PromptsModule,
     ConversationsModule,
+    LimitsModule,
+    PipelineCoreModule,
   ],
-  controllers: [OpenAIController, MlflowController],
-  providers: [InferenceService, ModelListService],
+  controllers: [OpenAIController, MlflowController, PredictController, PromptApisController],
+  providers: [ModelListService, InvocationResolver],
 })
 export class InferenceModule {}

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Post, Query, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -8,7 +8,7 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { FastifyReply, FastifyRequest } from 'fastify';
+import { FastifyRequest } from 'fastify';
 import {
   CHAT_REQUEST,
   CHAT_RESPONSE,
@@ -17,15 +17,15 @@ import {
   MLFLOW_ERROR,
 } from 'src/modules/inference/dto/openapi.schemas';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { InferenceService } from 'src/modules/inference/inference.service';
 import {
   MlflowEndpoint,
   MlflowEndpointPage,
   ModelListService,
 } from 'src/modules/inference/model-list.service';
-import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
-
-type Body = Record<string, unknown>;
+import { InvocationContext, InvocationResult } from 'src/modules/pipeline/invocation-context';
+import { InvocationDispatcher } from 'src/modules/pipeline/invocation-dispatcher';
+import { Invocation } from 'src/modules/pipeline/invocation.decorator';
+import { Ctx } from 'src/modules/pipeline/invocation-param.decorator';
 
 /** The MLflow AI Gateway REST surface, so `mlflow.deployments.get_deploy_client(url)` works unchanged. */
 @ApiTags('MLflow-compatible')
@@ -34,7 +34,7 @@ type Body = Record<string, unknown>;
 @Controller()
 export class MlflowController {
   constructor(
-    private readonly inference: InferenceService,
+    private readonly dispatcher: InvocationDispatcher,
     private readonly models: ModelListService,
   ) {}
 
@@ -64,54 +64,37 @@ export class MlflowController {
   }
 
   @Post('endpoints/:name/invocations')
-  @RequirePermission('inference.invoke')
-  @HttpCode(200)
+  @Invocation({ surface: 'mlflow', name: 'param' })
   @ApiOperation({ summary: 'Query an endpoint or traffic route (MLflow deployments client: predict)' })
   @ApiBody({ schema: INVOCATION_REQUEST })
-  invocations(@Param('name') name: string, @Body() body: Body, @Res() reply: FastifyReply): Promise<void> {
-    return this.inference.invoke({ surface: 'mlflow', op: undefined, name, body }, reply);
+  invocations(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
+    return this.dispatcher.dispatch(ctx);
   }
 
   @Post('gateway/:name/invocations')
-  @RequirePermission('inference.invoke')
-  @HttpCode(200)
+  @Invocation({ surface: 'mlflow', name: 'param' })
   @ApiOperation({ summary: "Query an endpoint or traffic route (the endpoint's endpoint_url)" })
   @ApiBody({ schema: INVOCATION_REQUEST })
-  gatewayInvocations(
-    @Param('name') name: string,
-    @Body() body: Body,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    return this.inference.invoke({ surface: 'mlflow', op: undefined, name, body }, reply);
+  gatewayInvocations(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
+    return this.dispatcher.dispatch(ctx);
   }
 
   @Post('gateway/mlflow/v1/chat/completions')
-  @RequirePermission('inference.invoke')
-  @HttpCode(200)
+  @Invocation({ surface: 'mlflow-v3', op: 'chat', name: 'body-model' })
   @ApiOperation({
     summary: 'OpenAI chat for MLflow 3.x clients (judges, MLFLOW_GATEWAY_URI); model = endpoint name',
   })
   @ApiBody({ schema: CHAT_REQUEST })
   @ApiOkResponse({ schema: CHAT_RESPONSE })
-  mlflowChat(@Body() body: Body, @Res() reply: FastifyReply): Promise<void> {
-    const name = typeof body.model === 'string' ? body.model : undefined;
-    return this.inference.invoke({ surface: 'mlflow-v3', op: 'chat', name, body }, reply);
+  mlflowChat(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
+    return this.dispatcher.dispatch(ctx);
   }
 
   @Post('gateway/:name/mlflow/invocations')
-  @RequirePermission('inference.invoke')
-  @HttpCode(200)
+  @Invocation({ surface: 'mlflow-v3', name: 'param', opFromBody: true })
   @ApiOperation({ summary: 'MLflow 3.x unified invocation: `messages` → chat, `input` → embeddings' })
   @ApiBody({ schema: INVOCATION_REQUEST })
-  unified(@Param('name') name: string, @Body() body: Body, @Res() reply: FastifyReply): Promise<void> {
-    const op = 'messages' in body ? 'chat' : 'input' in body ? 'embeddings' : undefined;
-    if (!op) {
-      throw new GatewayException(
-        400,
-        GatewayErrorCode.InvalidRequest,
-        'Invalid request: payload format must be either chat or embeddings',
-      );
-    }
-    return this.inference.invoke({ surface: 'mlflow-v3', op, name, body }, reply);
+  unified(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
+    return this.dispatcher.dispatch(ctx);
   }
 }

@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { FastifyReply, FastifyRequest } from 'fastify';
+import { FastifyRequest } from 'fastify';
 import {
   CHAT_REQUEST,
   CHAT_RESPONSE,
@@ -11,11 +11,11 @@ import {
   OPENAI_ERROR,
 } from 'src/modules/inference/dto/openapi.schemas';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { InferenceService } from 'src/modules/inference/inference.service';
 import { ModelListService, OpenAIModelList } from 'src/modules/inference/model-list.service';
-
-type Body = Record<string, unknown>;
-const model = (body: Body) => (typeof body.model === 'string' ? body.model : undefined);
+import { InvocationContext, InvocationResult } from 'src/modules/pipeline/invocation-context';
+import { InvocationDispatcher } from 'src/modules/pipeline/invocation-dispatcher';
+import { Invocation } from 'src/modules/pipeline/invocation.decorator';
+import { Ctx } from 'src/modules/pipeline/invocation-param.decorator';
 
 @ApiTags('OpenAI-compatible')
 @ApiBearerAuth()
@@ -23,38 +23,35 @@ const model = (body: Body) => (typeof body.model === 'string' ? body.model : und
 @Controller('v1')
 export class OpenAIController {
   constructor(
-    private readonly inference: InferenceService,
+    private readonly dispatcher: InvocationDispatcher,
     private readonly models: ModelListService,
   ) {}
 
   @Post('chat/completions')
-  @RequirePermission('inference.invoke')
-  @HttpCode(200)
+  @Invocation({ surface: 'openai', op: 'chat', name: 'body-model' })
   @ApiOperation({ summary: 'Chat completion (JSON or Server-Sent Events with stream: true)' })
   @ApiBody({ schema: CHAT_REQUEST })
   @ApiOkResponse({ schema: CHAT_RESPONSE })
-  chat(@Body() body: Body, @Res() reply: FastifyReply): Promise<void> {
-    return this.inference.invoke({ surface: 'openai', op: 'chat', name: model(body), body }, reply);
+  chat(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
+    return this.dispatcher.dispatch(ctx);
   }
 
   @Post('completions')
-  @RequirePermission('inference.invoke')
-  @HttpCode(200)
+  @Invocation({ surface: 'openai', op: 'completions', name: 'body-model' })
   @ApiOperation({ summary: 'Text completion' })
   @ApiBody({ schema: COMPLETIONS_REQUEST })
   @ApiOkResponse({ schema: COMPLETIONS_RESPONSE })
-  completions(@Body() body: Body, @Res() reply: FastifyReply): Promise<void> {
-    return this.inference.invoke({ surface: 'openai', op: 'completions', name: model(body), body }, reply);
+  completions(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
+    return this.dispatcher.dispatch(ctx);
   }
 
   @Post('embeddings')
-  @RequirePermission('inference.invoke')
-  @HttpCode(200)
+  @Invocation({ surface: 'openai', op: 'embeddings', name: 'body-model' })
   @ApiOperation({ summary: 'Embeddings' })
   @ApiBody({ schema: EMBEDDINGS_REQUEST })
   @ApiOkResponse({ schema: EMBEDDINGS_RESPONSE })
-  embeddings(@Body() body: Body, @Res() reply: FastifyReply): Promise<void> {
-    return this.inference.invoke({ surface: 'openai', op: 'embeddings', name: model(body), body }, reply);
+  embeddings(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
+    return this.dispatcher.dispatch(ctx);
   }
 
   @Get('models')

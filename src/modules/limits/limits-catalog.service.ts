@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { LimitRule, Price } from 'src/modules/limits/limit-rules';
-import { TokenCounter } from 'src/modules/conversations/token-counter';
+import { TokenCounter } from 'src/modules/tokens/token-counter';
 import { LimitsInvalidationService } from 'src/modules/limits/limits-invalidation.service';
 import { BudgetRule, LimitsRepository, PriceVersion } from 'src/modules/limits/limits.repository';
 import { DEFAULT_PRICE_MAPS, matchModel, priceFamily } from 'src/modules/billing/pricing/price-catalog';

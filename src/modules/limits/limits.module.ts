@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
+import { getOptionsToken, getStorageToken } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ConversationsModule } from 'src/modules/conversations/conversations.module';
 import { LIMITS_ENTITIES } from 'src/modules/limits/entities/limits.entities';
 import {
   BudgetsAdminController,
@@ -14,20 +14,34 @@ import { LimitsInvalidationService } from 'src/modules/limits/limits-invalidatio
 import { LimitsRepository } from 'src/modules/limits/limits.repository';
 import { LimitsService } from 'src/modules/limits/limits.service';
 import { RoutingModule } from 'src/modules/routing/routing.module';
+import { TokensModule } from 'src/modules/tokens/tokens.module';
+import { LimitCounters } from 'src/modules/limits/limit-counters.service';
+import { LimitsThrottlerStorage } from 'src/modules/limits/limits-throttler.storage';
 
 /** Rate limits, token quotas, budgets and the price catalog; LimitsService is used by every request path. */
 @Global()
 @Module({
-  imports: [RoutingModule, ConversationsModule, TypeOrmModule.forFeature(LIMITS_ENTITIES)],
+  imports: [RoutingModule, TokensModule, TypeOrmModule.forFeature(LIMITS_ENTITIES)],
   controllers: [LimitsAdminController, BudgetsAdminController, PricesAdminController],
   providers: [
     LimitsRepository,
     LimitsInvalidationService,
     LimitsCatalogService,
     LimitsBackend,
+    LimitCounters,
     LimitsService,
     LimitsAdminService,
+    // @nestjs/throttler's guard (RateLimitGuard) on the gateway's counters; its rules come per request.
+    LimitsThrottlerStorage,
+    { provide: getStorageToken(), useExisting: LimitsThrottlerStorage },
+    { provide: getOptionsToken(), useValue: { throttlers: [] } },
   ],
-  exports: [LimitsService, LimitsCatalogService],
+  exports: [
+    LimitsService,
+    LimitsCatalogService,
+    LimitsThrottlerStorage,
+    getStorageToken(),
+    getOptionsToken(),
+  ],
 })
 export class LimitsModule {}

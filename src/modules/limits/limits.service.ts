@@ -1,33 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { FastifyReply } from 'fastify';
-import { Principal } from 'src/common/auth/principal';
-import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { InvocationRecord } from 'src/common/observability/invocation';
+import { GatewayException } from 'src/common/errors/gateway.exception';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { nanoUsd } from 'src/modules/billing/pricing/price-catalog';
-import { MessageCounter, TokenCounter } from 'src/modules/conversations/token-counter';
-import { CounterOp, CounterSettlement, CounterState, CounterStore } from 'src/modules/limits/counter.store';
-import {
-  EndpointLimitsConfig,
-  LimitRule,
-  LimitScope,
-  mlflowRule,
-  Price,
-} from 'src/modules/limits/limit-rules';
-import { LimitsBackend } from 'src/modules/limits/limits-backend.service';
+import { MessageCounter, TokenCounter } from 'src/modules/tokens/token-counter';
+import { CounterOp, CounterSettlement, CounterStore } from 'src/modules/limits/counter.store';
+import { LimitCounters, matching, OpMeta, rateLimitHeaders } from 'src/modules/limits/limit-counters.service';
+import { Price } from 'src/modules/limits/limit-rules';
 import { LimitsCatalogService } from 'src/modules/limits/limits-catalog.service';
 import { BudgetRule } from 'src/modules/limits/limits.repository';
+import { InvocationRules } from 'src/modules/limits/rate-limit.guard';
+import { ruleKey } from 'src/modules/limits/limits-throttler.storage';
 import { StreamTally } from 'src/modules/limits/stream-tally';
-import { budgetWindow, formatReset, rateWindow } from 'src/modules/limits/windows';
-import { EndpointLimit } from 'src/config/gateway-config.types';
+import { budgetWindow, rateWindow } from 'src/modules/limits/windows';
+import type { InvocationContext, InvocationOp } from 'src/modules/pipeline/invocation-context';
 import {
   CanonicalRequest,
   ChatRequest,
   CompletionsRequest,
   EmbeddingsRequest,
-  Operation,
 } from 'src/modules/providers/provider-adapter';
 
 /** Emitted once per budget and period when its spend reaches the amount (soft and hard budgets). */
@@ -45,18 +38,6 @@ export interface BudgetExceededEvent {
   resetsAt: string;
 }
 
-export interface AdmitInput {
-  endpoint: { name: string; provider: string; modelName: string | undefined; limits?: EndpointLimitsConfig };
-  op: Operation;
-  request: CanonicalRequest;
-  reply: FastifyReply;
-  record: InvocationRecord;
-}
-
-type OpMeta =
-  | { kind: 'rule'; rule: LimitRule; end: number }
-  | { kind: 'budget'; budget: BudgetRule; subject: string; start: number; end: number };
-
 const DAY = 86_400_000;
 const REPORTS_STREAM_USAGE = new Set(['openai', 'azure', 'anthropic']);
 
@@ -68,24 +49,36 @@ const REPORTS_STREAM_USAGE = new Set(['openai', 'azure', 'anthropic']);
 @Injectable()
 export class LimitsService {
   private readonly logger = new Logger('Limits');
-  private readonly predictRules = new WeakMap<object, LimitRule[]>();
+  private readonly rules: InvocationRules;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly backend: LimitsBackend,
+    private readonly counters: LimitCounters,
     private readonly catalog: LimitsCatalogService,
     private readonly tokens: TokenCounter,
     private readonly events: EventEmitter2,
-  ) {}
+  ) {
+    this.rules = new InvocationRules(catalog);
+  }
 
-  /** LLM requests: everything applies. Throws 429/503 when refused; sets the x-ratelimit-* headers otherwise. */
-  async admit(input: AdmitInput): Promise<Lease> {
-    const { endpoint, reply, record, op, request } = input;
-    const principal = reply.request.principal;
+  /**
+   * Token limits, concurrency caps and USD budgets of one invocation (LLM or predict), reserved in one
+   * atomic step before the upstream call; the lease settles with the real usage once the invocation is
+   * over (answered, failed or abandoned). Request-rate limits were admitted earlier (RateLimitGuard).
+   * Throws 429/503 when refused; sets the tokens' `x-ratelimit-*` headers otherwise.
+   */
+  async reserve(ctx: InvocationContext): Promise<Lease> {
+    const record = ctx.record;
+    const op = ctx.operation!;
+    const applicable = this.rules.of(ctx);
+    const endpoint = ctx.endpoint;
     const now = Date.now();
-    const lookup = this.catalog.price(endpoint.provider, endpoint.modelName, endpoint.limits?.price, now);
-    const lease = new Lease(this, record, reply, lookup?.price, op, request);
-    if (record.stream && !REPORTS_STREAM_USAGE.has(endpoint.provider)) {
+    const lookup = endpoint
+      ? this.catalog.price(endpoint.provider, endpoint.modelName, endpoint.limits?.price, now)
+      : undefined;
+    const lease = new Lease(this, record, lookup?.price, op, ctx.request);
+    ctx.onFinish(() => lease.finish());
+    if (endpoint && record.stream && !REPORTS_STREAM_USAGE.has(endpoint.provider)) {
       // Loaded in the background (once per process): a stream without usage is counted with it once ready.
       // OpenAI (we always ask for include_usage), Azure and Anthropic report usage, so they never need it.
       void this.tokens
@@ -93,20 +86,20 @@ export class LimitsService {
         .then((counter) => (lease.tally.counter = counter))
         .catch(() => undefined);
     }
-    const rules = matching(
-      [...(endpoint.limits?.rules ?? []), ...this.catalog.rules],
-      principal,
-      endpoint.name,
+    if (!applicable) return lease;
+    const rules = matching(applicable.rules, ctx.principal, applicable.endpoint).filter(
+      (r) => r.item.metric !== 'requests' && (endpoint !== undefined || r.item.metric === 'concurrency'),
     );
-    const budgets = matching(this.catalog.budgets, principal, endpoint.name);
-    if (rules.length === 0 && budgets.length === 0) return lease.attach();
-    if (budgets.length > 0 || rules.some((r) => r.item.metric === 'tokens')) {
+    // Predict calls have no price: budgets do not apply to them.
+    const budgets = endpoint ? matching(this.catalog.budgets, ctx.principal, applicable.endpoint) : [];
+    if (rules.length === 0 && budgets.length === 0) return lease;
+    if (endpoint && ctx.request && (budgets.length > 0 || rules.some((r) => r.item.metric === 'tokens'))) {
       const counter = await this.tokens.counterFor(
         TokenCounter.choose(endpoint.provider, endpoint.modelName),
       );
-      lease.promptEstimate = countPrompt(op, request, counter);
+      lease.promptEstimate = countPrompt(op, ctx.request, counter);
       lease.completionReserve =
-        op === 'embeddings' ? 0 : completionCap(request, this.config.LIMITS_DEFAULT_MAX_TOKENS);
+        op === 'embeddings' ? 0 : completionCap(ctx.request, this.config.LIMITS_DEFAULT_MAX_TOKENS);
     }
     const tokens = lease.promptEstimate + lease.completionReserve;
     const price = lookup?.price;
@@ -129,11 +122,10 @@ export class LimitsService {
         continue;
       }
       const window = rateWindow(rule.windowMs!, now);
-      const amount = rule.metric === 'requests' ? 1 : tokens;
       ops.push({
-        key: `r:${rule.id}:${subject}:${window.start}`,
+        key: ruleKey(rule, subject, window.start),
         limit: rule.limit,
-        amount,
+        amount: tokens,
         mode: 'add',
         ttlMs: window.end - now + 60_000,
       });
@@ -150,117 +142,31 @@ export class LimitsService {
       });
       meta.push({ kind: 'budget', budget, subject, start: window.start, end: window.end });
     }
-    await this.reserve(lease, ops, meta, now);
-    return lease.attach();
-  }
-
-  /** Predict (MLflow scoring) requests: request-rate limits and concurrency caps only (no tokens, no prices). */
-  async admitPredict(
-    entry: { name: string; limit: EndpointLimit | null },
-    reply: FastifyReply,
-    record: InvocationRecord,
-  ): Promise<Lease> {
-    let own = this.predictRules.get(entry);
-    if (!own) {
-      const rule = mlflowRule(entry.name, entry.limit, entry.name, []);
-      own = rule ? [rule] : [];
-      this.predictRules.set(entry, own);
-    }
-    const lease = new Lease(this, record, reply, undefined, 'predict', undefined);
-    const rules = matching([...own, ...this.catalog.rules], reply.request.principal, entry.name).filter(
-      (r) => r.item.metric !== 'tokens',
-    );
-    if (rules.length === 0) return lease.attach();
-    const now = Date.now();
-    const ops: CounterOp[] = [];
-    const meta: OpMeta[] = [];
-    for (const { item: rule, subject } of rules) {
-      if (rule.metric === 'concurrency') {
-        ops.push({
-          key: `c:${rule.id}:${subject}`,
-          limit: rule.limit,
-          amount: 1,
-          mode: 'hold',
-          ttlMs: this.config.LIMITS_HOLD_TTL_MS + 60_000,
-        });
-        meta.push({ kind: 'rule', rule, end: now + 1000 });
-      } else {
-        const window = rateWindow(rule.windowMs!, now);
-        ops.push({
-          key: `r:${rule.id}:${subject}:${window.start}`,
-          limit: rule.limit,
-          amount: 1,
-          mode: 'add',
-          ttlMs: window.end - now + 60_000,
-        });
-        meta.push({ kind: 'rule', rule, end: window.end });
-      }
-    }
-    await this.reserve(lease, ops, meta, now);
-    return lease.attach();
-  }
-
-  private async reserve(lease: Lease, ops: CounterOp[], meta: OpMeta[], now: number): Promise<void> {
-    let store: CounterStore = this.backend.primary;
-    let used = ops;
-    let usedMeta = meta;
-    let result: Awaited<ReturnType<CounterStore['reserve']>> | undefined;
-    if (this.backend.available) {
-      try {
-        result = await store.reserve(lease.id, ops, now, this.config.LIMITS_HOLD_TTL_MS);
-      } catch (error) {
-        this.backend.markFailed(error);
-      }
-    }
-    if (!result) {
-      // Redis unreachable: budgets fail closed; rate limits and caps fall back to per-replica counters.
-      if (meta.some((m) => m.kind === 'budget' && m.budget.mode === 'hard')) {
-        throw new GatewayException(
-          503,
-          GatewayErrorCode.LimitsUnavailable,
-          'Budgets cannot be checked right now; the request was not sent. Try again shortly.',
-          { retryAfter: String(Math.max(1, Math.ceil(this.config.LIMITS_REDIS_RETRY_MS / 1000))) },
-        );
-      }
-      const keep = meta.map((m) => m.kind === 'rule');
-      const divisor = this.config.LIMITS_FALLBACK_DIVISOR;
-      used = ops
-        .filter((_, i) => keep[i])
-        .map((op) => ({ ...op, limit: Math.max(1, Math.floor(op.limit / divisor)) }));
-      usedMeta = meta.filter((_, i) => keep[i]);
-      store = this.backend.fallback;
-      result = await store.reserve(lease.id, used, now, this.config.LIMITS_HOLD_TTL_MS);
-    }
-    if (!result.ok) {
-      throw refusal(usedMeta[result.index], used[result.index], result.state, used, usedMeta, now);
-    }
-    lease.store = store;
-    lease.ops = used;
-    lease.meta = usedMeta;
-    const headers = rateLimitHeaders(used, usedMeta, result.after, now);
-    for (const [name, value] of Object.entries(headers)) void lease.reply.header(name, value);
+    const admitted = await this.counters.reserve(lease.id, ops, meta, now);
+    lease.store = admitted.store;
+    lease.ops = admitted.ops;
+    lease.meta = admitted.meta;
+    const headers = rateLimitHeaders(admitted.ops, admitted.meta, admitted.after, now);
+    for (const name in headers) ctx.header(name, headers[name]);
+    return lease;
   }
 
   /** Releases holds and applies the real usage (best effort: counters and holds expire by themselves). */
   async settle(lease: Lease, settlements: CounterSettlement[], metas: OpMeta[]): Promise<void> {
     if (!lease.store || settlements.length === 0) return;
     const store = lease.store;
-    try {
-      const after = await store.settle(lease.id, settlements);
-      for (let i = 0; i < metas.length; i++) {
-        const m = metas[i];
-        if (m.kind !== 'budget') continue;
-        const amount = Math.round(m.budget.amountUsd * 1e9);
-        if (
-          after[i] >= amount &&
-          (await store.once(`alert:${settlements[i].key}`, m.end - Date.now() + DAY))
-        ) {
-          this.alert(m, after[i]);
-        }
+    const after = await this.counters.settle(store, lease.id, settlements, lease.record.requestId);
+    if (!after) return;
+    for (let i = 0; i < metas.length; i++) {
+      const m = metas[i];
+      if (m.kind !== 'budget') continue;
+      const amount = Math.round(m.budget.amountUsd * 1e9);
+      if (
+        after[i] >= amount &&
+        (await this.counters.once(store, `alert:${settlements[i].key}`, m.end - Date.now() + DAY))
+      ) {
+        this.alert(m, after[i]);
       }
-    } catch (error) {
-      if (store === this.backend.primary && this.backend.distributed) this.backend.markFailed(error);
-      this.logger.warn(`could not settle limits of ${lease.record.requestId}: ${(error as Error).message}`);
     }
   }
 
@@ -278,15 +184,7 @@ export class LimitsService {
       );
     }
     const window = budgetWindow(budget.period, now);
-    const store = this.backend.primary;
-    let state: CounterState;
-    if (!this.backend.available) throw unavailable();
-    try {
-      state = await store.read(budgetKey(budget, subject, window.start), now);
-    } catch (error) {
-      this.backend.markFailed(error);
-      throw unavailable();
-    }
+    const state = await this.counters.read(budgetKey(budget, subject, window.start), now);
     const spent = state.used / 1e9;
     const reserved = state.held / 1e9;
     return {
@@ -345,8 +243,8 @@ export interface BudgetStatus {
 }
 
 /**
- * One request's reservation. `finish()` runs once, when the response socket closes (before the
- * INVOCATION_FINISHED listeners: it is prepended to them), so `record.costUsd` is final for the ledger.
+ * One invocation's reservation. `finish()` runs once, when the invocation is over (before its record is
+ * emitted), so `record.costUsd` is final for the ledger.
  */
 export class Lease {
   private reservationId: string | undefined;
@@ -362,20 +260,14 @@ export class Lease {
   constructor(
     private readonly service: LimitsService,
     readonly record: InvocationRecord,
-    readonly reply: FastifyReply,
     private readonly price: Price | undefined,
-    private readonly op: Operation | 'predict',
+    private readonly op: InvocationOp,
     private readonly request: CanonicalRequest | undefined,
   ) {}
 
   /** Names this reservation's holds in the counters (made only for requests that reserve something). */
   get id(): string {
     return (this.reservationId ??= randomUUID());
-  }
-
-  attach(): this {
-    this.reply.raw.prependOnceListener('close', () => this.finish());
-    return this;
   }
 
   finish(): void {
@@ -437,41 +329,7 @@ function budgetKey(budget: BudgetRule, subject: string, start: number): string {
   return `b:${budget.id}:${subject}:${start}`;
 }
 
-function scopeValue(
-  scope: LimitScope,
-  principal: Principal | undefined,
-  endpoint: string,
-): string | undefined {
-  switch (scope) {
-    case 'key':
-      return principal?.apiKeyId ?? undefined;
-    case 'principal':
-      return principal?.id;
-    case 'team':
-      return principal?.teamId ?? undefined;
-    case 'endpoint':
-      return endpoint;
-    case 'global':
-      return '*';
-  }
-}
-
-function matching<T extends { scope: LimitScope; subject: string | null; endpoint: string | null }>(
-  items: readonly T[],
-  principal: Principal | undefined,
-  endpoint: string,
-): { item: T; subject: string }[] {
-  const out: { item: T; subject: string }[] = [];
-  for (const item of items) {
-    if (item.endpoint !== null && item.endpoint !== endpoint) continue;
-    const value = scopeValue(item.scope, principal, endpoint);
-    if (value === undefined || (item.subject !== null && item.subject !== value)) continue;
-    out.push({ item, subject: value });
-  }
-  return out;
-}
-
-function countPrompt(op: Operation | 'predict', request: CanonicalRequest, counter: MessageCounter): number {
+function countPrompt(op: InvocationOp, request: CanonicalRequest, counter: MessageCounter): number {
   if (op === 'chat') return counter.messages((request as ChatRequest).messages ?? []);
   if (op === 'completions') {
     const prompt = (request as CompletionsRequest).prompt;
@@ -499,93 +357,4 @@ function completionCap(request: CanonicalRequest, fallback: number): number {
   const max = [r.max_completion_tokens, r.max_tokens].find((v): v is number => typeof v === 'number');
   const n = typeof r.n === 'number' && r.n > 1 ? r.n : 1;
   return (max ?? fallback) * n;
-}
-
-function unavailable(): GatewayException {
-  return new GatewayException(
-    503,
-    GatewayErrorCode.LimitsUnavailable,
-    'Budget counters are unavailable right now.',
-    {
-      retryAfter: '1',
-    },
-  );
-}
-
-const WINDOW_NAMES: Record<number, string> = {
-  1000: 'second',
-  60000: 'minute',
-  3600000: 'hour',
-  86400000: 'day',
-};
-
-function windowName(ms: number): string {
-  return WINDOW_NAMES[ms] ?? `${ms / 1000} seconds`;
-}
-
-/** OpenAI's headers for the tightest request limit and the tightest token limit that applied. */
-function rateLimitHeaders(
-  ops: CounterOp[],
-  meta: OpMeta[],
-  after: CounterState[],
-  now: number,
-): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const metric of ['requests', 'tokens'] as const) {
-    let best: { limit: number; remaining: number; end: number } | undefined;
-    meta.forEach((m, i) => {
-      if (m.kind !== 'rule' || m.rule.metric !== metric) return;
-      const remaining = Math.max(0, ops[i].limit - after[i].used - after[i].held);
-      if (!best || remaining < best.remaining) best = { limit: ops[i].limit, remaining, end: m.end };
-    });
-    if (!best) continue;
-    headers[`x-ratelimit-limit-${metric}`] = String(best.limit);
-    headers[`x-ratelimit-remaining-${metric}`] = String(best.remaining);
-    headers[`x-ratelimit-reset-${metric}`] = formatReset(best.end - now);
-  }
-  return headers;
-}
-
-function refusal(
-  meta: OpMeta,
-  op: CounterOp,
-  state: CounterState,
-  ops: CounterOp[],
-  metas: OpMeta[],
-  now: number,
-): GatewayException {
-  const retry = String(Math.max(1, Math.ceil((meta.end - now) / 1000)));
-  if (meta.kind === 'budget') {
-    const resets = new Date(meta.end).toISOString();
-    return new GatewayException(
-      429,
-      GatewayErrorCode.BudgetExceeded,
-      `Budget '${meta.budget.name}' (${meta.budget.period}, $${meta.budget.amountUsd}) has no room for this request; it resets at ${resets}.`,
-      { retryAfter: retry, headers: { 'x-gatehouse-budget-reset': resets } },
-    );
-  }
-  const rule = meta.rule;
-  const zeroed = ops.map((o, i) =>
-    i === metas.indexOf(meta) ? { used: o.limit, held: 0 } : { used: 0, held: 0 },
-  );
-  const headers = rateLimitHeaders(ops, metas, zeroed, now);
-  if (rule.metric === 'concurrency') {
-    return new GatewayException(
-      429,
-      GatewayErrorCode.RateLimitExceeded,
-      `Too many concurrent requests: at most ${rule.limit} at a time per ${rule.scope}.`,
-      { retryAfter: '1', headers },
-    );
-  }
-  const what = rule.metric === 'requests' ? 'requests' : 'tokens';
-  const detail =
-    rule.metric === 'tokens' && op.amount > op.limit
-      ? ` This request needs ${op.amount} tokens (prompt + max_tokens), more than the whole limit.`
-      : ` Used ${state.used + state.held} of ${rule.limit}.`;
-  return new GatewayException(
-    429,
-    GatewayErrorCode.RateLimitExceeded,
-    `Rate limit reached for ${what} per ${windowName(rule.windowMs!)} (per ${rule.scope}).${detail} Try again in ${formatReset(meta.end - now)}.`,
-    { retryAfter: retry, headers },
-  );
 }

@@ -1,5 +1,5 @@
 import { CanonicalChunk } from 'src/modules/providers/provider-adapter';
-import { MessageCounter } from 'src/modules/conversations/token-counter';
+import { MessageCounter } from 'src/modules/tokens/token-counter';
 
 /**
  * The text of a streamed answer, kept so its completion tokens can be counted when the stream reports

@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
-import { ChatCompletion, OPERATION_OF } from 'src/modules/providers/provider-adapter';
+import { OPERATION_OF } from 'src/modules/providers/provider-adapter';
 import {
   ClassifierResult,
   ExternalClassifierRequest,
   ExternalJudgeRequest,
   ExternalModerationCaller,
 } from 'src/modules/moderation/moderation.types';
-import { EndpointEntry, RouteTable } from 'src/modules/routing/route-table';
-import { RoutingService } from 'src/modules/routing/routing.service';
+import { EndpointEntry } from 'src/modules/routing/route-table';
+import { InternalInvocations, InvocationParent } from 'src/modules/pipeline/internal-invocations.service';
 
 export class ExternalModerationError extends Error {}
 
@@ -16,47 +16,64 @@ export class ExternalModerationError extends Error {}
 const OPERATION_PATH = /\/(?:chat\/completions|completions|embeddings)(?=\?|$)/;
 
 /**
- * Calls moderation models through the gateway's own configuration: an LLM judge through RoutingService
- * (its adapters, pools and timeouts), an OpenAI-compatible `/v1/moderations` with the endpoint's own base
- * URL and credentials.
+ * Calls moderation models on a caller's behalf, through the gateway's own configuration and pipeline
+ * (InternalInvocations: the caller's limits and budgets, a ledger row naming the caller's request, a
+ * span): an LLM judge as a chat call, an OpenAI-compatible `/v1/moderations` with the endpoint's own
+ * base URL and credentials.
  */
 @Injectable()
-export class ExternalModerationClient implements ExternalModerationCaller {
+export class ExternalModerationClient {
   constructor(
-    private readonly routing: RoutingService,
+    private readonly internal: InternalInvocations,
     private readonly http: UpstreamHttpClient,
   ) {}
 
-  async complete(request: ExternalJudgeRequest): Promise<string> {
-    const entry = this.routing.resolve(request.endpoint);
-    if (!entry || entry.endpointType !== 'llm/v1/chat') {
-      throw new ExternalModerationError(`judge endpoint '${request.endpoint}' is not a chat endpoint`);
-    }
-    const response = (await withDeadline(request.timeoutMs, request.signal, (signal) =>
-      this.routing.invoke(
-        'chat',
+  /** The caller a request's checks call moderation models for. */
+  forCaller(parent: InvocationParent): ExternalModerationCaller {
+    return {
+      complete: (request) => this.complete(parent, request),
+      moderate: (request) => this.moderate(parent, request),
+    };
+  }
+
+  private async complete(parent: InvocationParent, request: ExternalJudgeRequest): Promise<string> {
+    const response = await withDeadline(request.timeoutMs, request.signal, (signal) =>
+      this.internal.chat(
+        parent,
+        'guardrail_judge',
+        request.endpoint,
         { messages: [{ role: 'user', content: request.prompt }], temperature: 0, max_tokens: 32 },
-        RouteTable.pick(entry),
         signal,
       ),
-    )) as ChatCompletion;
+    );
     const content = response.choices[0]?.message.content;
     return typeof content === 'string' ? content : '';
   }
 
-  async moderate(request: ExternalClassifierRequest): Promise<ClassifierResult> {
-    const entry = this.routing.resolve(request.endpoint);
-    if (!entry) throw new ExternalModerationError(`moderation endpoint '${request.endpoint}' does not exist`);
-    const endpoint = RouteTable.pick(entry);
-    const upstream = moderationsRequest(endpoint, request.input);
-    const text = await withDeadline(request.timeoutMs, request.signal, async (signal) => {
-      const response = await this.http.send(upstream, { signal, headersTimeoutMs: request.timeoutMs });
-      const body = await this.http.readText(response, signal);
-      if (response.status < 200 || response.status >= 300) {
-        throw new ExternalModerationError(`moderation API answered ${response.status}`);
-      }
-      return body;
-    });
+  private async moderate(
+    parent: InvocationParent,
+    request: ExternalClassifierRequest,
+  ): Promise<ClassifierResult> {
+    const text = await withDeadline(request.timeoutMs, request.signal, (signal) =>
+      this.internal.call(
+        parent,
+        'moderation_model',
+        request.endpoint,
+        signal,
+        async (endpoint, callSignal) => {
+          const upstream = moderationsRequest(endpoint, request.input);
+          const response = await this.http.send(upstream, {
+            signal: callSignal,
+            headersTimeoutMs: request.timeoutMs,
+          });
+          const body = await this.http.readText(response, callSignal);
+          if (response.status < 200 || response.status >= 300) {
+            throw new ExternalModerationError(`moderation API answered ${response.status}`);
+          }
+          return body;
+        },
+      ),
+    );
     return parseModerationBody(text);
   }
 }

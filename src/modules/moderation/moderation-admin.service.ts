@@ -1,3 +1,4 @@
+import { InvocationParent } from 'src/modules/pipeline/internal-invocations.service';
 import { Injectable } from '@nestjs/common';
 import { Principal } from 'src/common/auth/principal';
 import {
@@ -71,7 +72,7 @@ export class ModerationAdminService {
     if (!removed) throw ModerationException.notFound('Override');
   }
 
-  async dryRun(body: DryRunRequestDto): Promise<DryRunResponseDto> {
+  async dryRun(body: DryRunRequestDto, caller: InvocationParent): Promise<DryRunResponseDto> {
     const input = checkDryRun(body);
     const table = this.routing.table();
     const resolved = this.resolve(input, table);
@@ -95,7 +96,7 @@ export class ModerationAdminService {
       [{ text: input.text, role: 'user' }],
       {
         vault: new PlaceholderVault(),
-        external: this.external,
+        external: this.external.forCaller(caller),
         signal: controller.signal,
       },
     );

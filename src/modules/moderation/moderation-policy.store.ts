@@ -4,7 +4,7 @@ import { ModerationException } from 'src/modules/moderation/moderation-admin.exc
 import { compilePolicy, parsePolicyRef, PolicyRef } from 'src/modules/moderation/moderation-policy.schema';
 import { ModerationRepository } from 'src/modules/moderation/moderation.repository';
 import { CompiledPolicy } from 'src/modules/moderation/moderation.types';
-import { EndpointEntry, RouteTable } from 'src/modules/routing/route-table';
+import { RouteTable } from 'src/modules/routing/route-table';
 
 /** Endpoint key of a team override that applies to every endpoint. */
 export const ALL_ENDPOINTS = '*';
@@ -33,9 +33,15 @@ export interface ResolvedPolicy {
  * the endpoint's own policy (which already falls back to the file's `default`). An admin override naming
  * a policy that no longer exists is skipped.
  */
+/** What policy resolution needs of an endpoint (LLM or predict: only LLM endpoints carry their own policy). */
+export interface ModeratedEndpoint {
+  name: string;
+  moderation?: CompiledPolicy;
+}
+
 export function resolvePolicy(
   table: RouteTable,
-  endpoint: EndpointEntry,
+  endpoint: ModeratedEndpoint,
   teamId: string | null | undefined,
   overrides: ReadonlyMap<string, TeamOverride> | undefined,
 ): ResolvedPolicy {

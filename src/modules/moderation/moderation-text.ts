@@ -100,3 +100,37 @@ function addToolArguments(
 export function cloneRequest<T extends CanonicalRequest>(request: T): T {
   return structuredClone(request);
 }
+
+/** At most this many string cells of one scoring payload are screened (a bound on work per request). */
+export const MAX_SCORING_CELLS = 10_000;
+
+/**
+ * Reads a scoring payload's texts (MLflow scoring protocol): every string cell of `dataframe_split`,
+ * `dataframe_records`, `instances` or `inputs`, wherever it sits in the JSON, up to MAX_SCORING_CELLS; a
+ * CSV payload is one text. `params` are settings, not data, and are not screened.
+ */
+export function scoringSlots(payload: { csv: string } | { json: unknown }): TextSlots {
+  if ('csv' in payload) {
+    const holder = payload;
+    return { units: [{ text: holder.csv }], write: ([text]) => (holder.csv = text) };
+  }
+  const setters: ((text: string) => void)[] = [];
+  const units: TextUnit[] = [];
+  const visit = (container: Record<string, unknown> | unknown[], key: string | number): void => {
+    if (units.length >= MAX_SCORING_CELLS) return;
+    const value = (container as Record<string | number, unknown>)[key];
+    if (typeof value === 'string') {
+      units.push({ text: value });
+      setters.push((t) => ((container as Record<string | number, unknown>)[key] = t));
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) visit(value, i);
+    } else if (value !== null && typeof value === 'object') {
+      for (const k of Object.keys(value)) visit(value as Record<string, unknown>, k);
+    }
+  };
+  const body = payload.json;
+  if (body !== null && typeof body === 'object') {
+    for (const key of Object.keys(body)) if (key !== 'params') visit(body as Record<string, unknown>, key);
+  }
+  return { units, write: (texts) => texts.forEach((text, i) => setters[i](text)) };
+}

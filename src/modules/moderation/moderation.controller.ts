@@ -63,7 +63,8 @@ export class ModerationController {
   @ApiBody({
     schema: { type: 'object', example: { text: 'mail me at a@b.co', endpoint: 'chat', team: 'ops' } },
   })
-  dryRun(@Body() body: DryRunRequestDto): Promise<DryRunResponseDto> {
-    return this.admin.dryRun(body);
+  dryRun(@Body() body: DryRunRequestDto, @Req() request: FastifyRequest): Promise<DryRunResponseDto> {
+    // A judge or moderation model the policy calls is charged to the admin who asked.
+    return this.admin.dryRun(body, { requestId: String(request.id), principal: request.principal });
   }
 }

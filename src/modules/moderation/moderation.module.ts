@@ -1,6 +1,7 @@
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { ModerationAuditWriter } from 'src/modules/moderation/moderation-audit.writer';
 import { Module } from '@nestjs/common';
+import { PipelineCoreModule } from 'src/modules/pipeline/pipeline-core.module';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/moderation-team-policy.entity';
@@ -15,7 +16,12 @@ import { OpenAIModerationsService } from 'src/modules/moderation/openai-moderati
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 @Module({
-  imports: [RoutingModule, AuditModule, TypeOrmModule.forFeature([ModerationTeamPolicyEntity])],
+  imports: [
+    RoutingModule,
+    AuditModule,
+    PipelineCoreModule,
+    TypeOrmModule.forFeature([ModerationTeamPolicyEntity]),
+  ],
   controllers: [ModerationController, OpenAIModerationsController],
   providers: [
     ModerationRepository,

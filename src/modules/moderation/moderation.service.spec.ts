@@ -3,6 +3,7 @@ import { Principal } from 'src/common/auth/principal';
 import { AppConfig, loadAppConfig } from 'src/config/env.config';
 import { parseGatewayConfig } from 'src/config/gateway-config.loader';
 import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
+import { InternalInvocations } from 'src/modules/pipeline/internal-invocations.service';
 import { ExternalModerationClient } from 'src/modules/moderation/external-moderation.client';
 import { ModerationBlockedException } from 'src/modules/moderation/moderation.exception';
 import { MODERATION_VERDICT_EVENT, ModerationVerdictEvent } from 'src/modules/moderation/moderation.events';
@@ -75,7 +76,7 @@ describe('ModerationService: the caller’s team decides the policy (no database
     service = new ModerationService(
       routing,
       store,
-      new ExternalModerationClient(routing, new UpstreamHttpClient(config)),
+      new ExternalModerationClient({} as InternalInvocations, new UpstreamHttpClient(config)),
       emitter,
     );
   });
@@ -148,7 +149,7 @@ describe('ModerationService: the caller’s team decides the policy (no database
     const fragile = new ModerationService(
       routing,
       store,
-      new ExternalModerationClient(routing, new UpstreamHttpClient(config)),
+      new ExternalModerationClient({} as InternalInvocations, new UpstreamHttpClient(config)),
       emitter,
     );
     const session = await fragile.screenInput({

@@ -7,9 +7,18 @@ import { ExternalModerationClient } from 'src/modules/moderation/external-modera
 import { ModerationBlockedException } from 'src/modules/moderation/moderation.exception';
 import { MODERATION_VERDICT_EVENT, ModerationVerdictEvent } from 'src/modules/moderation/moderation.events';
 import { runStage, StageOutcome } from 'src/modules/moderation/moderation-pipeline';
-import { ModerationPolicyStore, resolvePolicy } from 'src/modules/moderation/moderation-policy.store';
+import {
+  ModeratedEndpoint,
+  ModerationPolicyStore,
+  resolvePolicy,
+} from 'src/modules/moderation/moderation-policy.store';
 import { guardStream } from 'src/modules/moderation/moderation-stream.transform';
-import { cloneRequest, requestSlots, responseSlots } from 'src/modules/moderation/moderation-text';
+import {
+  cloneRequest,
+  requestSlots,
+  responseSlots,
+  scoringSlots,
+} from 'src/modules/moderation/moderation-text';
 import { PlaceholderVault } from 'src/modules/moderation/placeholder-vault';
 import {
   CheckVerdict,
@@ -24,11 +33,10 @@ import {
   CanonicalResponse,
   Operation,
 } from 'src/modules/providers/provider-adapter';
-import { EndpointEntry } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
 
 export interface ScreenInput {
-  endpoint: EndpointEntry;
+  endpoint: ModeratedEndpoint;
   op: Operation;
   request: CanonicalRequest;
   principal: Principal | undefined;
@@ -37,6 +45,9 @@ export interface ScreenInput {
   /** The request's invocation record: the strongest action per stage is noted on it (usage, metrics). */
   record?: InvocationRecord;
 }
+
+/** Who and what is screened, without the request itself. */
+export type ScreenTarget = Omit<ScreenInput, 'op' | 'request'>;
 
 /** The guardrails of one request: the (possibly redacted) request, and the output side to apply later. */
 export interface ModerationSession {
@@ -66,7 +77,7 @@ export class ModerationService {
     private readonly events: EventEmitter2,
   ) {}
 
-  policyFor(endpoint: EndpointEntry, teamId: string | null | undefined): CompiledPolicy | undefined {
+  policyFor(endpoint: ModeratedEndpoint, teamId: string | null | undefined): CompiledPolicy | undefined {
     return resolvePolicy(this.routing.table(), endpoint, teamId, this.store.overridesFor(teamId)).policy;
   }
 
@@ -76,7 +87,7 @@ export class ModerationService {
     if (!policy) return PASSTHROUGH(input.request);
     const vault = new PlaceholderVault();
     let flagged = false;
-    const ctx = { vault, external: this.external, signal: input.signal };
+    const ctx = { vault, external: this.external.forCaller(input), signal: input.signal };
     let request = input.request;
     if (policy.input.length > 0) {
       const started = performance.now();
@@ -118,6 +129,35 @@ export class ModerationService {
     };
   }
 
+  /**
+   * The input checks of a scoring request (predict endpoints): every string cell of the payload, or the
+   * CSV text. Returns the payload unchanged, or a redacted copy; throws ModerationBlockedException on a
+   * block. Placeholders are not restored (a model's prediction is not text written for the caller), so
+   * a reversible policy's PII is masked for scoring.
+   */
+  async screenScoring(
+    input: ScreenTarget,
+    payload: { csv: string } | { json: unknown },
+  ): Promise<{ payload: { csv: string } | { json: unknown }; flagged: boolean }> {
+    const policy = this.policyFor(input.endpoint, input.principal?.teamId);
+    if (!policy || policy.input.length === 0) return { payload, flagged: false };
+    const started = performance.now();
+    const slots = scoringSlots(payload);
+    const ctx = {
+      vault: new PlaceholderVault(),
+      external: this.external.forCaller(input),
+      signal: input.signal,
+    };
+    const outcome = await runStage(policy.input, 'input', slots.units, ctx);
+    this.emit(input, policy, 'input', outcome.action, outcome.verdicts, false, started);
+    if (outcome.blockedBy) throw new ModerationBlockedException(outcome.blockedBy, 'input');
+    const flagged = outcome.action === 'flag';
+    if (outcome.action !== 'redact') return { payload, flagged };
+    const copy = structuredClone(payload);
+    scoringSlots(copy).write(outcome.texts);
+    return { payload: copy, flagged };
+  }
+
   private async *guarded(
     chunks: AsyncGenerator<CanonicalChunk>,
     input: ScreenInput,
@@ -156,7 +196,7 @@ export class ModerationService {
   }
 
   private emit(
-    input: ScreenInput,
+    input: ScreenTarget,
     policy: CompiledPolicy,
     stage: ModerationStage,
     action: ModerationAction,
@@ -179,7 +219,7 @@ export class ModerationService {
   }
 
   private emitVerdict(
-    input: ScreenInput,
+    input: ScreenTarget,
     policy: CompiledPolicy,
     stage: ModerationStage,
     action: ModerationAction,

@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { OpenAIModerationResponseDto } from 'src/modules/moderation/dto/moderation.dto';
@@ -13,7 +14,13 @@ export class OpenAIModerationsController {
   @HttpCode(200)
   @RequirePermission('inference.invoke')
   @ApiOperation({ summary: "Classify text with Gatehouse's built-in guardrails (OpenAI moderation shape)" })
-  moderate(@Body() body: Record<string, unknown>): Promise<OpenAIModerationResponseDto> {
-    return this.moderations.moderate(body ?? {});
+  moderate(
+    @Body() body: Record<string, unknown>,
+    @Req() request: FastifyRequest,
+  ): Promise<OpenAIModerationResponseDto> {
+    return this.moderations.moderate(body ?? {}, {
+      requestId: String(request.id),
+      principal: request.principal,
+    });
   }
 }

@@ -6,6 +6,7 @@ import { PiiCheck } from 'src/modules/moderation/checks/pii.check';
 import { PII_ENTITIES } from 'src/modules/moderation/checks/pii.detectors';
 import { OpenAIModerationResponseDto } from 'src/modules/moderation/dto/moderation.dto';
 import { ExternalModerationClient } from 'src/modules/moderation/external-moderation.client';
+import { InvocationParent } from 'src/modules/pipeline/internal-invocations.service';
 import { ModerationService } from 'src/modules/moderation/moderation.service';
 import { PlaceholderVault } from 'src/modules/moderation/placeholder-vault';
 import { ModerationCheck } from 'src/modules/moderation/moderation.types';
@@ -41,7 +42,11 @@ export class OpenAIModerationsService {
     private readonly moderation: ModerationService,
   ) {}
 
-  async moderate(body: Record<string, unknown>): Promise<OpenAIModerationResponseDto> {
+  /** `caller`: who asked (a moderation model a named policy calls is charged to them). */
+  async moderate(
+    body: Record<string, unknown>,
+    caller: InvocationParent,
+  ): Promise<OpenAIModerationResponseDto> {
     const texts = inputsOf(body.input);
     const model = body.model;
     if (model !== undefined && typeof model !== 'string')
@@ -62,6 +67,7 @@ export class OpenAIModerationsService {
       checks = named.input;
     }
     const controller = new AbortController();
+    const external = this.external.forCaller(caller);
     const results = [];
     for (const text of texts) {
       const categories: Record<string, boolean> = Object.fromEntries(
@@ -73,7 +79,7 @@ export class OpenAIModerationsService {
         const verdict = await check.run(text, {
           stage: 'input',
           vault: new PlaceholderVault(),
-          external: this.external,
+          external,
           signal: controller.signal,
         });
         for (const d of verdict.detections) {

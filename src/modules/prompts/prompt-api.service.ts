@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { FastifyReply } from 'fastify';
-import { GatewayErrorCode } from 'src/common/errors/gateway.exception';
-import { validateChat } from 'src/modules/inference/request-validation';
-import { ChatCompletion, ChatMessage, ChatRequest } from 'src/modules/providers/provider-adapter';
-import { RouteTable } from 'src/modules/routing/route-table';
+import type { PromptApiCall } from 'src/modules/pipeline/invocation-context';
+import { ChatMessage, ChatRequest } from 'src/modules/providers/provider-adapter';
+import { RouteEntry } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { PublishApiSchema, parseBody } from 'src/modules/prompts/dto/prompt.dto';
 import { PromptApiDto, toApiDto } from 'src/modules/prompts/dto/prompt-response.dto';
@@ -13,8 +11,13 @@ import { PROMPTS_CHANGED, PromptsChangedEvent } from 'src/modules/prompts/prompt
 import { PromptException } from 'src/modules/prompts/prompt.exception';
 import { PromptOutputValidator } from 'src/modules/prompts/prompt-output.validator';
 import { PromptRepository } from 'src/modules/prompts/prompt.repository';
-import { PromptService } from 'src/modules/prompts/prompt.service';
-import { NAME_PATTERN, PromptSelector, PublishedPromptApi } from 'src/modules/prompts/prompt.types';
+import { PromptCaller, PromptService } from 'src/modules/prompts/prompt.service';
+import {
+  NAME_PATTERN,
+  PromptSelector,
+  PromptVersion,
+  PublishedPromptApi,
+} from 'src/modules/prompts/prompt.types';
 
 /** Providers whose chat API enforces `response_format: {type: "json_schema"}` (OpenAI wire). */
 const STRUCTURED_OUTPUT_PROVIDERS: ReadonlySet<string> = new Set(['openai', 'azure']);
@@ -82,11 +85,43 @@ export class PromptApiService {
   }
 
   /**
-   * Calls a published API. With an output schema the reply must be JSON that satisfies it: the provider's
-   * structured-output mode is requested when it has one, and a reply that fails parsing or validation
-   * is retried once with the problem explained; a second failure is a 502 `output_validation_failed`.
+   * The published API a call names and the chat endpoint or route behind it, for the pipeline (which
+   * then checks the caller's access to that endpoint, as for a direct call).
    */
-  async invoke(name: string, variables: unknown, reply: FastifyReply): Promise<unknown> {
+  resolveForCall(name: string): { api: PublishedPromptApi; entry: RouteEntry; call: PromptApiCall } {
+    const api = this.api(name);
+    const entry = this.routing.resolve(api.endpoint);
+    if (!entry || entry.endpointType !== 'llm/v1/chat') {
+      throw PromptException.unavailable(
+        `The endpoint behind API '${name}' is not available; ask an administrator.`,
+      );
+    }
+    const schema = api.outputSchema;
+    return {
+      api,
+      entry,
+      call: {
+        name: api.name,
+        outputSchema: schema,
+        check: (text) => (schema ? this.validator.check(schema, text) : { ok: true, value: { text } }),
+        retry: retryRequest,
+      },
+    };
+  }
+
+  /**
+   * Renders an API's template with the call's variables into a chat request for `provider`. With an
+   * output schema the reply must be JSON that satisfies it: the provider's structured-output mode is
+   * requested when it has one, else the schema travels as an instruction (the pipeline validates the
+   * reply and retries once; see the dispatcher).
+   */
+  renderCall(
+    name: string,
+    variables: unknown,
+    provider: string,
+    caller: PromptCaller,
+    endpointName: string,
+  ): { body: Record<string, unknown>; version: PromptVersion } {
     const api = this.api(name);
     if (variables === null || typeof variables !== 'object' || Array.isArray(variables)) {
       throw PromptException.invalid('The request body must be a JSON object of template variables.');
@@ -96,59 +131,16 @@ export class PromptApiService {
         ? { template: api.template, version: api.version }
         : { template: api.template, label: api.label ?? 'production' };
     const { body, version } = this.prompts.render(selector, { variables });
-    const entry = this.routing.resolve(api.endpoint);
-    if (!entry || entry.endpointType !== 'llm/v1/chat') {
-      throw PromptException.unavailable(
-        `The endpoint behind API '${name}' is not available; ask an administrator.`,
-      );
-    }
-    const endpoint = RouteTable.pick(entry);
-    const request = validateChat({ ...body, stream: false });
-    this.shapeForSchema(api, request, endpoint.provider);
-
-    const controller = new AbortController();
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) controller.abort();
-    });
-    void reply.header('x-gatehouse-endpoint', endpoint.name);
+    const request = { ...body, stream: false } as ChatRequest;
+    this.shapeForSchema(api, request, provider);
     this.prompts.announce(
-      reply,
-      endpoint.name,
+      caller,
+      endpointName,
       version,
       api.version === null ? (api.label ?? 'production') : null,
       'api',
     );
-
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      const response = (await this.routing.invoke(
-        'chat',
-        request,
-        endpoint,
-        controller.signal,
-      )) as ChatCompletion;
-      const text = textOf(response.choices[0]?.message);
-      void reply.header('x-gatehouse-attempts', String(attempt));
-      if (!api.outputSchema) return { text };
-      const check = this.validator.check(api.outputSchema, text);
-      if (check.ok) return check.value;
-      if (attempt >= 2) {
-        throw new PromptException(
-          502,
-          GatewayErrorCode.OutputValidationFailed,
-          `The model's output did not match the API's output schema after a retry: ${check.problem}.`,
-        );
-      }
-      request.messages = [
-        ...request.messages,
-        { role: 'assistant', content: text },
-        {
-          role: 'user',
-          content: `That reply was rejected: ${check.problem}. Answer again with only a JSON value that satisfies the JSON Schema, without any other text.`,
-        },
-      ];
-    }
+    return { body: request, version };
   }
 
   private shapeForSchema(api: PublishedPromptApi, request: ChatRequest, provider: string): void {
@@ -187,17 +179,21 @@ export class PromptApiService {
   }
 }
 
-function checkName(name: string): void {
-  if (!NAME_PATTERN.test(name)) throw PromptException.notFound('Prompt API');
+/** The retry request after a reply failed the API's output schema: the problem explained. */
+function retryRequest(request: ChatRequest, reply: string, problem: string): ChatRequest {
+  return {
+    ...request,
+    messages: [
+      ...request.messages,
+      { role: 'assistant', content: reply },
+      {
+        role: 'user',
+        content: `That reply was rejected: ${problem}. Answer again with only a JSON value that satisfies the JSON Schema, without any other text.`,
+      },
+    ],
+  };
 }
 
-function textOf(message: ChatMessage | undefined): string {
-  const content = message?.content;
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((part) => (part.type === 'text' && typeof part.text === 'string' ? part.text : ''))
-      .join('');
-  }
-  return '';
+function checkName(name: string): void {
+  if (!NAME_PATTERN.test(name)) throw PromptException.notFound('Prompt API');
 }

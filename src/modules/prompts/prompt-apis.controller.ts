@@ -1,6 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { FastifyReply } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { PROMPT_API_WRITE_SCHEMA, PromptApiDto } from 'src/modules/prompts/dto/prompt-response.dto';
 import { PromptApiService } from 'src/modules/prompts/prompt-api.service';
@@ -38,27 +37,5 @@ export class PromptApisAdminController {
   @ApiOperation({ summary: 'Unpublish a prompt API' })
   unpublish(@Param('name') name: string): Promise<void> {
     return this.apis.unpublish(name);
-  }
-}
-
-@ApiTags('Prompt APIs')
-@Controller('apis')
-export class PromptApisController {
-  constructor(private readonly apis: PromptApiService) {}
-
-  @Post(':name')
-  @HttpCode(200)
-  @RequirePermission('inference.invoke')
-  @ApiOperation({
-    summary: 'Call a published prompt API: the body holds the template variables',
-    description: 'Each published API is also listed under its own path, with its own schemas.',
-  })
-  @ApiBody({ schema: { type: 'object', additionalProperties: true } })
-  invoke(
-    @Param('name') name: string,
-    @Body() body: unknown,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<unknown> {
-    return this.apis.invoke(name, body, reply);
   }
 }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { FastifyReply } from 'fastify';
-import { principalOf } from 'src/common/auth/principal';
+import { Principal } from 'src/common/auth/principal';
 import { ChatMessage } from 'src/modules/providers/provider-adapter';
 import { PromptCatalogHolder } from 'src/modules/prompts/prompt-catalog.holder';
 import { PROMPT_RENDERED, PromptRenderedEvent } from 'src/modules/prompts/prompt.events';
@@ -10,6 +9,13 @@ import { renderPrompt } from 'src/modules/prompts/prompt-renderer';
 import { PromptSelector, PromptVersion } from 'src/modules/prompts/prompt.types';
 
 type Body = Record<string, unknown>;
+
+/** Who a template is rendered for: the request id and principal (ledger event), and where headers go. */
+export interface PromptCaller {
+  readonly requestId: string;
+  readonly principal: Principal | undefined;
+  header(name: string, value: string): void;
+}
 
 export interface RenderedRequest {
   body: Body;
@@ -29,7 +35,11 @@ export class PromptService {
    * and puts its messages first, followed by any messages the caller sent; the template's params are
    * defaults the caller may override. Other endpoints get the body unchanged (`variables` is refused).
    */
-  apply(endpoint: { name: string; prompt?: PromptSelector }, body: Body, reply: FastifyReply): Body {
+  apply(
+    endpoint: { name: string; prompt?: PromptSelector },
+    body: Body,
+    caller: PromptCaller,
+  ): { body: Body; version?: PromptVersion } {
     if (!endpoint.prompt) {
       if (body.variables !== undefined) {
         throw PromptException.invalid(
@@ -37,34 +47,34 @@ export class PromptService {
           'variables',
         );
       }
-      return body;
+      return { body };
     }
     const { body: rendered, version } = this.render(endpoint.prompt, body);
     this.announce(
-      reply,
+      caller,
       endpoint.name,
       version,
       'label' in endpoint.prompt ? endpoint.prompt.label : null,
       'endpoint',
     );
-    return rendered;
+    return { body: rendered, version };
   }
 
   /** Tells the caller (headers) and the usage ledger (event) which template version answered. */
   announce(
-    reply: FastifyReply,
+    caller: PromptCaller,
     endpointName: string,
     version: { template: string; version: number },
     label: string | null,
     via: PromptRenderedEvent['via'],
   ): void {
-    void reply.header('x-gatehouse-prompt', version.template);
-    void reply.header('x-gatehouse-prompt-version', String(version.version));
-    const principal = principalOf(reply.request);
+    caller.header('x-gatehouse-prompt', version.template);
+    caller.header('x-gatehouse-prompt-version', String(version.version));
+    const principal = caller.principal;
     this.events.emit(
       PROMPT_RENDERED,
       new PromptRenderedEvent(
-        String(reply.request.id),
+        caller.requestId,
         endpointName,
         version.template,
         version.version,

@@ -13,7 +13,7 @@ import { PromptService } from 'src/modules/prompts/prompt.service';
 import { PromptsController } from 'src/modules/prompts/prompts.controller';
 import { PromptApiDocs } from 'src/modules/prompts/prompt-api.docs';
 import { PromptApiService } from 'src/modules/prompts/prompt-api.service';
-import { PromptApisAdminController, PromptApisController } from 'src/modules/prompts/prompt-apis.controller';
+import { PromptApisAdminController } from 'src/modules/prompts/prompt-apis.controller';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 @Module({
@@ -21,7 +21,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     RoutingModule,
     TypeOrmModule.forFeature([PromptTemplateEntity, PromptVersionEntity, PromptLabelEntity, PromptApiEntity]),
   ],
-  controllers: [PromptsController, PromptApisAdminController, PromptApisController],
+  controllers: [PromptsController, PromptApisAdminController],
   providers: [
     PromptRepository,
     PromptCatalogHolder,
@@ -33,6 +33,6 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     MlflowRegistryClient,
     MlflowPromptSync,
   ],
-  exports: [PromptService, PromptApiDocs],
+  exports: [PromptService, PromptApiService, PromptApiDocs],
 })
 export class PromptsModule {}

@@ -1,12 +1,9 @@
-import { AuthModule } from 'src/modules/auth/auth.module';
 import { Module } from '@nestjs/common';
 import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { RoutingModule } from 'src/modules/routing/routing.module';
-import { CacheModule } from 'src/modules/cache/cache.module';
 import { MlflowRegistryClient } from 'src/modules/registry/mlflow-registry.client';
 import { MlflowWebhookController } from 'src/modules/registry/mlflow-webhook.controller';
 import { ModelServingService } from 'src/modules/registry/model-serving.service';
-import { PredictController } from 'src/modules/registry/predict.controller';
 import { RegistryAdminService } from 'src/modules/registry/registry-admin.service';
 import { RegistryController } from 'src/modules/registry/registry.controller';
 import { RegistryEvents } from 'src/modules/registry/registry.events';
@@ -16,8 +13,8 @@ import { RegistrySnapshotRepository } from 'src/modules/registry/registry-snapsh
 import { ServingHealthMonitor } from 'src/modules/registry/serving-health.monitor';
 
 @Module({
-  imports: [RoutingModule, AuthModule, CacheModule],
-  controllers: [RegistryController, MlflowWebhookController, PredictController],
+  imports: [RoutingModule],
+  controllers: [RegistryController, MlflowWebhookController],
   providers: [
     MlflowRegistryClient,
     RegistrySnapshotRepository,

@@ -5,7 +5,7 @@ import { ConversationQueryService } from 'src/modules/conversations/conversation
 import { ConversationRepository } from 'src/modules/conversations/conversation.repository';
 import { ownerOf } from 'src/modules/conversations/conversation-owner';
 import { SUMMARIZER_INSTRUCTIONS } from 'src/modules/conversations/conversation-summarizer';
-import { MessageCounter, TokenCounter } from 'src/modules/conversations/token-counter';
+import { MessageCounter, TokenCounter } from 'src/modules/tokens/token-counter';
 import { ChatMessage } from 'src/modules/providers/provider-adapter';
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 import { openaiEndpoint, startGateway, TestGateway } from 'test/e2e/support/test-gateway';

@@ -2,7 +2,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { INVOCATION_FINISHED, InvocationRecord } from 'src/common/observability/invocation';
-import { TokenCounter } from 'src/modules/conversations/token-counter';
+import { TokenCounter } from 'src/modules/tokens/token-counter';
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 import { call } from 'test/e2e/support/admin-client';
 import { redisKeys, TEST_REDIS_URL, uniqueRedisPrefix } from 'test/e2e/support/redis-prefix';

@@ -98,6 +98,12 @@ export class UsageRecordEntity {
   @Column({ name: 'moderation_output', type: 'text', nullable: true })
   moderationOutput!: string | null;
 
+  @Column({ name: 'parent_id', type: 'uuid', nullable: true })
+  parentId!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  purpose!: string | null;
+
   @Column({ name: 'recorded_at', type: 'timestamptz' })
   recordedAt!: Date;
 }

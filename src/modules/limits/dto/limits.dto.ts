@@ -16,7 +16,8 @@ export const LimitRuleDto = z
     metric: z.enum(LIMIT_METRICS),
     window: z.enum(RATE_WINDOWS).optional(),
     window_seconds: z.number().int().positive().max(31_536_000).optional(),
-    limit: z.number().int().positive().max(1e15),
+    // 0 blocks: no request (or token) passes the rule.
+    limit: z.number().int().min(0).max(1e15),
   })
   .strict()
   .refine((b) => b.metric === 'concurrency' || b.window !== undefined || b.window_seconds !== undefined, {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { context, trace } from '@opentelemetry/api';
-import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'pino';
 import { INVOCATION_FINISHED, InvocationRecord } from 'src/common/observability/invocation';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
@@ -29,17 +29,21 @@ export class AccessLog implements OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
-  /** Registered first among the onRequest hooks, so a request an earlier hook refuses is logged too. */
-  install(fastify: FastifyInstance, log: GatewayLog): void {
+  /**
+   * Where lines go; returns the onRequest hook (first in bootstrap.ts's list, so a request a later hook
+   * refuses is logged too), or undefined when access lines are off.
+   */
+  attach(
+    log: GatewayLog,
+  ): ((request: FastifyRequest, reply: FastifyReply, done: () => void) => void) | undefined {
     this.log = log;
-    if (!this.config.LOG_ACCESS || !log.logger.isLevelEnabled('error')) return;
-    const logger = log.logger.child({ type: 'access' });
-    this.logger = logger;
-    fastify.addHook('onRequest', (request, reply, done) => {
+    if (!this.config.LOG_ACCESS || !log.logger.isLevelEnabled('error')) return undefined;
+    this.logger = log.logger.child({ type: 'access' });
+    return (request, reply, done) => {
       const started = performance.now();
       reply.raw.once('close', () => this.closed(request, reply, started));
       done();
-    });
+    };
   }
 
   private closed(request: FastifyRequest, reply: FastifyReply, started: number): void {
@@ -52,7 +56,7 @@ export class AccessLog implements OnApplicationShutdown {
       // The response's listeners run in the server span's context (bound by the HTTP instrumentation).
       traceId: trace.getSpan(context.active())?.spanContext().traceId,
     };
-    const record = request.invocation;
+    const record = request.invocation?.record;
     if (record !== undefined) {
       // Its line is written when the record is finished, right after this listener.
       this.facts.set(record, facts);

@@ -1,7 +1,8 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { prometheusContentType } from 'prom-client';
-import { RequirePermission } from 'src/common/auth/auth.decorators';
+import { Public } from 'src/common/auth/auth.decorators';
+import { MetricsAccessGuard } from 'src/modules/observability/metrics/metrics-access.guard';
 import { MetricsService } from 'src/modules/observability/metrics/metrics.service';
 
 @ApiTags('Operations')
@@ -10,9 +11,10 @@ import { MetricsService } from 'src/modules/observability/metrics/metrics.servic
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
-  /** A scraper holding METRICS_TOKEN is answered before this handler (see MetricsHttpHook). */
+  /** Public to the default guards: MetricsAccessGuard admits METRICS_TOKEN or `metrics.read`. */
   @Get('metrics')
-  @RequirePermission('metrics.read')
+  @Public()
+  @UseGuards(MetricsAccessGuard)
   @Header('content-type', prometheusContentType)
   @Header('cache-control', 'no-store')
   @ApiProduces(prometheusContentType)

@@ -3,7 +3,7 @@ import { AuthModule } from 'src/modules/auth/auth.module';
 import { CacheModule } from 'src/modules/cache/cache.module';
 import { CircuitStates } from 'src/modules/observability/metrics/circuit-states';
 import { MetricsController } from 'src/modules/observability/metrics/metrics.controller';
-import { MetricsHttpHook } from 'src/modules/observability/metrics/metrics-http.hook';
+import { MetricsHttpCounter } from 'src/modules/observability/metrics/metrics-http.counter';
 import { MetricsServer } from 'src/modules/observability/metrics/metrics.server';
 import { MetricsService } from 'src/modules/observability/metrics/metrics.service';
 import { RegistryModule } from 'src/modules/registry/registry.module';
@@ -17,7 +17,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
 @Module({
   imports: [AuthModule, CacheModule, RegistryModule, RoutingModule],
   controllers: [MetricsController],
-  providers: [CircuitStates, MetricsService, MetricsHttpHook, MetricsServer],
-  exports: [CircuitStates, MetricsService],
+  providers: [CircuitStates, MetricsService, MetricsHttpCounter, MetricsServer],
+  exports: [CircuitStates, MetricsService, MetricsHttpCounter],
 })
 export class MetricsModule {}

@@ -1,7 +1,7 @@
 import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { context, Span, SpanKind, SpanStatusCode, trace, Tracer } from '@opentelemetry/api';
 import { getRPCMetadata, RPCType } from '@opentelemetry/core';
-import { FastifyInstance } from 'fastify';
+import { FastifyRequest } from 'fastify';
 import { GatewayException } from 'src/common/errors/gateway.exception';
 import { InvocationRecord } from 'src/common/observability/invocation';
 import {
@@ -50,15 +50,15 @@ export class GatewayTracing implements OnModuleInit, OnApplicationShutdown {
    * Names the server span after the route pattern (`POST /v1/chat/completions`, bounded cardinality)
    * and links the raw request to Fastify's, for the attributes set when the span ends.
    */
-  install(fastify: FastifyInstance): void {
-    if (!this.enabled) return;
-    fastify.addHook('onRequest', (request, _reply, done) => {
+  onRequestHook(): ((request: FastifyRequest, reply: unknown, done: () => void) => void) | undefined {
+    if (!this.enabled) return undefined;
+    return (request, _reply, done) => {
       linkFastifyRequest(request);
       const route = request.routeOptions.url;
       const rpc = getRPCMetadata(context.active());
       if (route !== undefined && rpc?.type === RPCType.HTTP) rpc.route = route;
       done();
-    });
+    };
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -27,7 +27,7 @@ function request(invocation: InvocationRecord | undefined, body: unknown): { raw
     id: 'req-1',
     raw: {},
     body,
-    invocation,
+    invocation: invocation && { record: invocation, responseHeaders: {} },
     principal: { id: 'p-1', teamId: 'team-a', apiKeyId: 'k-1' },
   } as unknown as { raw: object } & FastifyRequest;
   linkFastifyRequest(req);

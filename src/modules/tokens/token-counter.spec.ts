@@ -1,4 +1,4 @@
-import { TokenCounter } from 'src/modules/conversations/token-counter';
+import { TokenCounter } from 'src/modules/tokens/token-counter';
 
 describe('TokenCounter', () => {
   const counter = new TokenCounter();

@@ -3,7 +3,7 @@ import {
   validateChat,
   validateCompletions,
   validateEmbeddings,
-} from 'src/modules/inference/request-validation';
+} from 'src/modules/pipeline/request-validation';
 
 const msg = [{ role: 'user', content: 'hi' }];
 

@@ -1,41 +1,32 @@
-import { Injectable, OnApplicationBootstrap, RequestMethod } from '@nestjs/common';
+import { Injectable, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { HttpAdapterHost, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
-import { FastifyInstance } from 'fastify';
+import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { IS_PUBLIC_KEY } from 'src/common/auth/auth.decorators';
-import { AuthErrors } from 'src/modules/auth/auth.exception';
+import { AuthenticationGuard } from 'src/modules/auth/authentication.guard';
 
 /**
- * A request to a protected route that carries no credential at all is refused in Fastify's onRequest
- * hook, before its body is read or parsed (bad-inputs A1). Everything else is left to the guards, which
- * remain the one place that decides.
+ * Authentication before the body: a request to a protected route is authenticated (missing, malformed,
+ * unknown or expired credentials refused) in Fastify's onRequest hook, before its body is read or
+ * parsed, so an unauthenticated caller cannot make the gateway receive or parse anything. The global
+ * AuthenticationGuard then finds the principal set; it remains the one place that decides for routes
+ * this hook does not know.
  */
 @Injectable()
-export class EarlyRejectHook implements OnApplicationBootstrap {
+export class EarlyAuthenticationHook {
+  private routes: Set<string> | undefined;
+
   constructor(
-    private readonly adapterHost: HttpAdapterHost,
     private readonly modules: ModulesContainer,
     private readonly reflector: Reflector,
+    private readonly guard: AuthenticationGuard,
   ) {}
 
-  onApplicationBootstrap(): void {
-    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
-    if (!fastify) return;
-    const protectedRoutes = this.protectedRoutes();
-    fastify.addHook('onRequest', (request, _reply, done) => {
-      const route = `${request.method} ${request.routeOptions.url ?? ''}`;
-      const headers = request.headers;
-      if (
-        protectedRoutes.has(route) &&
-        headers.authorization === undefined &&
-        headers['x-api-key'] === undefined
-      ) {
-        done(AuthErrors.missingCredentials());
-        return;
-      }
-      done();
-    });
-  }
+  readonly onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const routes = (this.routes ??= this.protectedRoutes());
+    if (!routes.has(`${request.method} ${request.routeOptions.url ?? ''}`)) return;
+    await this.guard.authenticate(request, reply);
+  };
 
   /** `METHOD /path/:param` of every handler that is not @Public(). */
   protectedRoutes(): Set<string> {

@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import { Telemetry } from 'src/common/observability/telemetry';
+import { ModerationService } from 'src/modules/moderation/moderation.service';
+import { InvocationContext, InvocationResult, StageNext } from 'src/modules/pipeline/invocation-context';
+import { StageInterceptor } from 'src/modules/pipeline/stage.interceptor';
+import { Operation } from 'src/modules/providers/provider-adapter';
+
+/**
+ * Guardrails around the upstream call: the input checks screen the whole rendered context (and may
+ * redact it: what goes upstream, and what the cache is keyed on, is the redacted request); the output
+ * checks screen the answer, chunk by chunk for streams, and restore reversible placeholders per caller
+ * (on cache hits too). A flagged or blocked invocation is never cached. Predict calls screen their
+ * payload's text cells on the way in.
+ */
+@Injectable()
+export class ModerationInterceptor extends StageInterceptor {
+  constructor(
+    private readonly moderation: ModerationService,
+    private readonly telemetry: Telemetry,
+  ) {
+    super();
+  }
+
+  async around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
+    const target = {
+      endpoint: ctx.endpoint ?? ctx.model!,
+      principal: ctx.principal,
+      requestId: ctx.requestId,
+      signal: ctx.signal,
+      record: ctx.record,
+    };
+    if (ctx.model) {
+      const scoring = ctx.scoring;
+      if (!scoring) return next();
+      const screened = await this.telemetry.phase('moderation', ctx.record, () =>
+        this.moderation.screenScoring(target, scoring.keyBody),
+      );
+      if (screened.flagged) ctx.cacheable = false;
+      if (screened.payload !== scoring.keyBody) {
+        const payload = screened.payload;
+        ctx.scoring =
+          'csv' in payload
+            ? { text: payload.csv, csv: true, keyBody: payload }
+            : { text: JSON.stringify(payload.json), csv: false, keyBody: payload };
+      }
+      return next();
+    }
+    const op = ctx.operation as Operation;
+    const session = await this.telemetry.phase('moderation', ctx.record, () =>
+      this.moderation.screenInput({ ...target, op, request: ctx.request! }),
+    );
+    ctx.request = session.request;
+    // Read when the invocation is over: an output check may flag the answer after it was captured.
+    ctx.onFinish(() => {
+      if (!session.cacheable) ctx.cacheable = false;
+    });
+    const result = await next();
+    if (result.kind === 'stream') return { kind: 'stream', chunks: session.guardStream(result.chunks) };
+    if (result.kind === 'response')
+      return { kind: 'response', response: await session.screenOutput(result.response) };
+    return result;
+  }
+}

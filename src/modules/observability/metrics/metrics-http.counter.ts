@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { MetricsService } from 'src/modules/observability/metrics/metrics.service';
+
+/**
+ * Counts HTTP requests in flight and by status class (health probes and scrapes excluded), from
+ * Fastify's onRequest hook (registered in bootstrap.ts), so requests Fastify or an earlier hook refuses
+ * (bad bodies, missing credentials) are counted too.
+ */
+@Injectable()
+export class MetricsHttpCounter {
+  constructor(private readonly metrics: MetricsService) {}
+
+  readonly onRequest = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    const route = request.routeOptions.url;
+    if (route === '/metrics' || (route !== undefined && route.startsWith('/health'))) {
+      done();
+      return;
+    }
+    const metrics = this.metrics;
+    metrics.httpStarted();
+    const raw = reply.raw;
+    raw.once('close', () => metrics.httpFinished(raw.statusCode, !raw.writableFinished));
+    done();
+  };
+}

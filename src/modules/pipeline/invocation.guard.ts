@@ -1,0 +1,52 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { InvocationTracker } from 'src/common/observability/invocation-tracker.service';
+import { INVOCATION_SPEC, InvocationContext, InvocationSpec } from 'src/modules/pipeline/invocation-context';
+import { InvocationResolver } from 'src/modules/pipeline/invocation-resolver';
+
+/**
+ * The first stage of every inference entry point: builds the invocation's context and record from the
+ * HTTP request (the only place the pipeline reads Fastify objects, with the response interceptor) and
+ * resolves the endpoint the caller names. From here on every stage works on the context.
+ */
+@Injectable()
+export class InvocationGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tracker: InvocationTracker,
+    private readonly resolver: InvocationResolver,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const spec = this.reflector.get<InvocationSpec | undefined>(INVOCATION_SPEC, context.getHandler());
+    if (!spec) throw new Error('InvocationGuard on a route without @Invocation()');
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const principal = request.principal;
+    const requestId = String(request.id);
+    const record = this.tracker.begin({ requestId, surface: spec.surface, principal });
+    const ctx = new InvocationContext({
+      requestId,
+      principal,
+      headers: request.headers,
+      source: request.ip,
+      surface: spec.surface,
+      op: spec.op,
+      record,
+      body: request.body,
+    });
+    request.invocation = ctx;
+    const raw = reply.raw;
+    // One listener settles everything: the upstream call is cancelled if the caller left, every stage
+    // releases what it holds, and the record is emitted (ledger, metrics, access log).
+    raw.once('close', () => {
+      const ended = raw.writableFinished;
+      if (!ended) ctx.abort();
+      this.tracker.finish(record, raw.statusCode, ended, () => ctx.finish());
+    });
+    this.resolver.resolve(ctx, spec, request.params as Record<string, string> | undefined, request.url);
+    return true;
+  }
+}

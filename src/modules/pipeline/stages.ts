@@ -1,0 +1,44 @@
+import { EndpointAccessGuard } from 'src/modules/auth/endpoint-access.guard';
+import { CacheInterceptor } from 'src/modules/cache/cache.interceptor';
+import { ConversationInterceptor } from 'src/modules/conversations/conversation.interceptor';
+import { LimitsInterceptor } from 'src/modules/limits/limits.interceptor';
+import { RateLimitGuard } from 'src/modules/limits/rate-limit.guard';
+import { ModerationInterceptor } from 'src/modules/moderation/moderation.interceptor';
+import { TracingInterceptor } from 'src/modules/observability/tracing/tracing.interceptor';
+import { InvocationGuard } from 'src/modules/pipeline/invocation.guard';
+import { RequestInterceptor } from 'src/modules/pipeline/request.interceptor';
+import { ResponseInterceptor } from 'src/modules/pipeline/response.interceptor';
+import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
+
+/*
+ * The request pipeline, declared once. Every inference entry point runs these, in this order, through
+ * `@Invocation()`: after the global authentication (passport: API key or JWT) and permission guards,
+ *
+ *   guards        1 InvocationGuard      context and record; the endpoint the caller names
+ *                 2 EndpointAccessGuard  grants, key scopes, subscriptions; a route's destination
+ *                 3 RateLimitGuard       request-rate limits (@nestjs/throttler, exact across replicas)
+ *   interceptors  4 ResponseInterceptor  (outermost) headers and the answer in the surface's shape
+ *                 5 TracingInterceptor   the invocation span (GenAI attributes)
+ *                 6 PromptInterceptor    template rendering (prompt APIs, template-bound endpoints)
+ *                 7 RequestInterceptor   validation into the canonical request / scoring payload
+ *                 8 ConversationInterceptor  stored context fitted to the window; the turn stored
+ *                 9 LimitsInterceptor    token limits, concurrency caps, USD budgets: reserve, settle
+ *                10 ModerationInterceptor guardrails on the input and the output
+ *                11 CacheInterceptor     exact-match cache, single-flight, stream replay
+ *   handler         InvocationDispatcher the upstream call (routing: retries, fallbacks, attempt spans)
+ *
+ * Calls the gateway makes on a caller's behalf (guardrail judge, moderation model, summariser) run
+ * stages 5, 9 and 11 through InternalInvocations, in the same order.
+ */
+export const INVOCATION_GUARDS = [InvocationGuard, EndpointAccessGuard, RateLimitGuard] as const;
+
+export const INVOCATION_INTERCEPTORS = [
+  ResponseInterceptor,
+  TracingInterceptor,
+  PromptInterceptor,
+  RequestInterceptor,
+  ConversationInterceptor,
+  LimitsInterceptor,
+  ModerationInterceptor,
+  CacheInterceptor,
+] as const;
