@@ -76,7 +76,7 @@ export class AuthenticationGuard implements CanActivate {
     });
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, [
       context.getHandler(),
       context.getClass(),
@@ -86,8 +86,7 @@ export class AuthenticationGuard implements CanActivate {
     const request = http.getRequest<FastifyRequest>();
     // Protected routes are authenticated before their body is read (the early authentication hook).
     if (request.principal) return true;
-    await this.authenticate(request, http.getResponse<FastifyReply>());
-    return true;
+    return this.authenticate(request, http.getResponse<FastifyReply>()).then(() => true);
   }
 
   /**

@@ -3,6 +3,7 @@ import { ConversationService } from 'src/modules/conversations/conversation.serv
 import { InvocationContext, InvocationResult, StageNext } from 'src/modules/pipeline/invocation-context';
 import { StageInterceptor } from 'src/modules/pipeline/stage.interceptor';
 import { ChatRequest } from 'src/modules/providers/provider-adapter';
+import { EndpointEntry } from 'src/modules/routing/route-table';
 
 /**
  * Conversation context and window discipline for chat calls, before limits are reserved (they count the
@@ -16,10 +17,21 @@ export class ConversationInterceptor extends StageInterceptor {
     super();
   }
 
-  async around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
-    if (ctx.operation !== 'chat' || !ctx.endpoint) return next();
+  around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
     const endpoint = ctx.endpoint;
-    const session = await this.conversations.prepare(endpoint, ctx.request as ChatRequest, ctx);
+    if (ctx.operation !== 'chat' || !endpoint) return next();
+    const request = ctx.request as ChatRequest;
+    if (!this.conversations.applies(endpoint, request, ctx)) return next();
+    return this.converse(ctx, endpoint, request, next);
+  }
+
+  private async converse(
+    ctx: InvocationContext,
+    endpoint: EndpointEntry,
+    request: ChatRequest,
+    next: StageNext,
+  ): Promise<InvocationResult> {
+    const session = await this.conversations.prepare(endpoint, request, ctx);
     if (!session) return next();
     ctx.conversationId = session.id;
     const result = await next();

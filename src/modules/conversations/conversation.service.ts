@@ -95,6 +95,18 @@ export class ConversationService {
    * window, clamps `max_tokens`. Throws `context_length_exceeded` (400) before any upstream call when the
    * system prompt and the new messages cannot fit.
    */
+  /**
+   * Whether `prepare` has anything to do: the endpoint keeps conversations, or the request names one.
+   * Only looks: `prepare` reads, checks and strips the id.
+   */
+  applies(endpoint: EndpointEntry, request: ChatRequest, caller: ConversationCaller): boolean {
+    return (
+      !!endpoint.conversation ||
+      request.conversation_id !== undefined ||
+      caller.headers['x-gatehouse-conversation-id'] !== undefined
+    );
+  }
+
   async prepare(
     endpoint: EndpointEntry,
     request: ChatRequest,

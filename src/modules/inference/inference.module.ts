@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
 import { CacheModule } from 'src/modules/cache/cache.module';
+import { ConversationInterceptor } from 'src/modules/conversations/conversation.interceptor';
 import { ConversationsModule } from 'src/modules/conversations/conversations.module';
 import { MlflowController } from 'src/modules/inference/mlflow.controller';
 import { ModelListService } from 'src/modules/inference/model-list.service';
@@ -9,9 +10,12 @@ import { OpenAIController } from 'src/modules/inference/openai.controller';
 import { PredictController } from 'src/modules/inference/predict.controller';
 import { PromptApisController } from 'src/modules/inference/prompt-apis.controller';
 import { LimitsModule } from 'src/modules/limits/limits.module';
+import { ModerationInterceptor } from 'src/modules/moderation/moderation.interceptor';
 import { ModerationModule } from 'src/modules/moderation/moderation.module';
 import { InvocationResolver } from 'src/modules/pipeline/invocation-resolver';
+import { RequestInterceptor } from 'src/modules/pipeline/request.interceptor';
 import { PipelineCoreModule } from 'src/modules/pipeline/pipeline-core.module';
+import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
@@ -32,6 +36,14 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     PipelineCoreModule,
   ],
   controllers: [OpenAIController, MlflowController, PredictController, PromptApisController],
-  providers: [ModelListService, InvocationResolver],
+  providers: [
+    ModelListService,
+    InvocationResolver,
+    // The stages no other module runs on its own (tracing, limits and cache come with PipelineCoreModule).
+    PromptInterceptor,
+    RequestInterceptor,
+    ConversationInterceptor,
+    ModerationInterceptor,
+  ],
 })
 export class InferenceModule {}

@@ -14,6 +14,8 @@ import { LimitsCatalogService } from 'src/modules/limits/limits-catalog.service'
 import { LimitsThrottlerStorage } from 'src/modules/limits/limits-throttler.storage';
 import { InvocationContext, invocationContextOf } from 'src/modules/pipeline/invocation-context';
 
+const ADMITTED = Promise.resolve(true);
+
 interface RefusedDetail extends ThrottlerLimitDetail {
   refusal: GatewayException;
 }
@@ -75,14 +77,23 @@ export class RateLimitGuard extends ThrottlerGuard {
     return Promise.resolve();
   }
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  override canActivate(context: ExecutionContext): Promise<boolean> {
     const ctx = invocationContextOf(context);
     const applicable = this.rules.of(ctx);
-    if (!applicable) return true;
+    if (!applicable) return ADMITTED;
     const hits = matching(applicable.rules, ctx.principal, applicable.endpoint).filter(
       (hit) => hit.item.metric === 'requests',
     );
-    if (hits.length === 0) return true;
+    // Most requests meet no request-rate rule: no storage call, no new promise.
+    if (hits.length === 0) return ADMITTED;
+    return this.admit(context, ctx, hits);
+  }
+
+  private async admit(
+    context: ExecutionContext,
+    ctx: InvocationContext,
+    hits: ReturnType<typeof matching<LimitRule>>,
+  ): Promise<boolean> {
     const now = Date.now();
     let admitted;
     try {

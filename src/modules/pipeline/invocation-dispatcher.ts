@@ -3,7 +3,7 @@ import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.ex
 import { Telemetry } from 'src/common/observability/telemetry';
 import { addUsage } from 'src/modules/limits/limits.interceptor';
 import { InvocationContext, InvocationResult } from 'src/modules/pipeline/invocation-context';
-import { replyText } from 'src/modules/pipeline/response.interceptor';
+import { replyText } from 'src/modules/pipeline/reply-text';
 import { ChatCompletion, ChatRequest, Operation } from 'src/modules/providers/provider-adapter';
 import { ModelServingService } from 'src/modules/registry/model-serving.service';
 import { RoutingService } from 'src/modules/routing/routing.service';

@@ -1,4 +1,5 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor, OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { FastifyReply } from 'fastify';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
@@ -7,24 +8,43 @@ import {
   InvocationContext,
   invocationContextOf,
   InvocationResult,
+  InvocationStage,
 } from 'src/modules/pipeline/invocation-context';
+import { INVOCATION_STAGES } from 'src/modules/pipeline/stages';
 import { writeSse } from 'src/modules/pipeline/sse-writer';
-import { ChatCompletion, ChatMessage, Operation } from 'src/modules/providers/provider-adapter';
+import { replyText } from 'src/modules/pipeline/reply-text';
+import { ChatCompletion, Operation } from 'src/modules/providers/provider-adapter';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * The edge on the way out, the outermost stage: sets the headers the stages collected on the context
- * and writes the answer in the surface's own shape — OpenAI JSON, MLflow's response shapes, a prompt
- * API's validated JSON, Server-Sent Events (with `[DONE]` except on MLflow's legacy paths) or a scoring
- * server's JSON text. Errors go to the exception filter, which sets the same headers.
+ * The edge, the one interceptor of every inference entry point. On the way in it runs the pipeline's
+ * stages (stages.ts) as one chain around the handler; on the way out it sets the headers the stages
+ * collected on the context and writes the answer in the surface's own shape — OpenAI JSON, MLflow's
+ * response shapes, a prompt API's validated JSON, Server-Sent Events (with `[DONE]` except on MLflow's
+ * legacy paths) or a scoring server's JSON text. Errors go to the exception filter, which sets the same
+ * headers.
  */
 @Injectable()
-export class ResponseInterceptor implements NestInterceptor<InvocationResult, void> {
+export class ResponseInterceptor implements NestInterceptor<InvocationResult, void>, OnModuleInit {
+  private stages: readonly InvocationStage[] = [];
+
+  constructor(private readonly modules: ModuleRef) {}
+
+  onModuleInit(): void {
+    // The stage instances are the providers their own modules declare (one of each in the app).
+    this.stages = INVOCATION_STAGES.map((stage) => this.modules.get(stage, { strict: false }));
+  }
+
   intercept(context: ExecutionContext, next: CallHandler<InvocationResult>): Observable<void> {
     const ctx = invocationContextOf(context);
     const reply = context.switchToHttp().getResponse<FastifyReply>();
-    return from(lastValueFrom(next.handle()).then((result) => write(ctx, reply, result)));
+    if (this.stages.length === 0) this.onModuleInit();
+    const stages = this.stages;
+    const handler = (): Promise<InvocationResult> => lastValueFrom(next.handle());
+    const run = (i: number): Promise<InvocationResult> =>
+      i === stages.length ? handler() : stages[i].around(ctx, () => run(i + 1));
+    return from(run(0).then((result) => write(ctx, reply, result)));
   }
 }
 
@@ -65,16 +85,4 @@ function promptApiAnswer(ctx: InvocationContext, response: ChatCompletion): unkn
     GatewayErrorCode.OutputValidationFailed,
     `The model's output did not match the API's output schema: ${check.problem}.`,
   );
-}
-
-/** The text of a chat reply (string content or its text parts). */
-export function replyText(message: ChatMessage | undefined): string {
-  const content = message?.content;
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((part) => (part.type === 'text' && typeof part.text === 'string' ? part.text : ''))
-      .join('');
-  }
-  return '';
 }
