@@ -28,6 +28,27 @@ export default tseslint.config(
     },
   },
   {
+    // Dependency direction: infrastructure, configuration and the shared kernel sit below the feature
+    // modules and never import one (types excepted: they vanish at compile time). Feature modules register
+    // what the lower layers need (entities through TypeOrmModule.forFeature, for instance).
+    files: ['src/infra/**/*.ts', 'src/config/**/*.ts', 'src/common/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['src/modules/*', '**/modules/*'],
+              allowTypeImports: true,
+              message: 'src/infra, src/config and src/common may not depend on a feature module.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

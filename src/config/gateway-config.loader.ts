@@ -16,9 +16,9 @@ import {
   TrafficRouteFileConfig,
 } from 'src/config/gateway-config.types';
 import { parseModelUri } from 'src/config/model-uri';
-import { EndpointType } from 'src/modules/providers/provider-adapter';
-import { readPromptBinding } from 'src/modules/prompts/prompt-binding.config';
-import { readConversationSettings } from 'src/modules/conversations/conversation-settings.config';
+import type { EndpointType } from 'src/modules/providers/provider-adapter';
+import { readPromptBinding } from 'src/config/extensions/prompt-binding.config';
+import { readConversationSettings } from 'src/config/extensions/conversation-settings.config';
 
 /*
  * Reads MLflow AI Gateway YAML files (MLflow >= 2.9: `endpoints:` + optional traffic-split `routes:`)

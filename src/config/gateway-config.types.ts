@@ -1,6 +1,6 @@
-import { EndpointType } from 'src/modules/providers/provider-adapter';
-import { PromptSelector } from 'src/modules/prompts/prompt.types';
-import { ConversationSettings } from 'src/modules/conversations/conversation-settings.config';
+import type { EndpointType } from 'src/modules/providers/provider-adapter';
+import { PromptSelector } from 'src/config/extensions/prompt-binding.config';
+import { ConversationSettings } from 'src/config/extensions/conversation-settings.config';
 
 /** An endpoint's `limit:` block, as MLflow's legacy YAML server reads it (calls per renewal period). */
 export interface EndpointLimit {

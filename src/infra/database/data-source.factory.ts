@@ -2,32 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { AppConfig } from 'src/config/env.config';
-import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gateway-config-revision.entity';
 import { MIGRATIONS } from 'src/infra/database/migrations';
 import { embeddedPgDriver } from 'src/infra/database/embedded/embedded-pool';
-import { CachePolicyOverrideEntity } from 'src/modules/cache/entities/cache-policy-override.entity';
-import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/moderation-team-policy.entity';
-import { PROMPT_ENTITIES } from 'src/modules/prompts/entities/prompt.entities';
-import { CONVERSATION_ENTITIES } from 'src/modules/conversations/entities/conversation.entities';
-import { RegistrySnapshotEntity } from 'src/modules/registry/entities/registry-snapshot.entity';
-import { UsageRecordEntity } from 'src/modules/billing/entities/usage-record.entity';
-import { LIMITS_ENTITIES } from 'src/modules/limits/entities/limits.entities';
 
-export const ENTITIES = [
-  GatewayConfigRevisionEntity,
-  RegistrySnapshotEntity,
-  CachePolicyOverrideEntity,
-  ModerationTeamPolicyEntity,
-  ...PROMPT_ENTITIES,
-  ...CONVERSATION_ENTITIES,
-  UsageRecordEntity,
-  ...LIMITS_ENTITIES,
-];
-
-/** PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR: same migrations on both. */
+/**
+ * PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR: same migrations on both. No
+ * entities here: each feature module registers its own (`TypeOrmModule.forFeature`), and the app's data
+ * source loads them (`autoLoadEntities`), so the database layer depends on no feature module.
+ */
 export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR'>): DataSourceOptions {
   const common = {
-    entities: ENTITIES,
     migrations: MIGRATIONS,
     synchronize: false,
     migrationsRun: false,

@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { Agent, Dispatcher, errors as undiciErrors } from 'undici';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { StreamingBody, UpstreamStream } from 'src/infra/http/upstream-stream';
-import { UpstreamRequest } from 'src/modules/providers/provider-adapter';
+import type { UpstreamRequest } from 'src/modules/providers/provider-adapter';
 
 export type UpstreamFailureKind = 'connect' | 'timeout' | 'aborted' | 'too_large' | 'protocol';
 

@@ -7,7 +7,7 @@ import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { fitContext, summaryMessage } from 'src/modules/conversations/context-fitter';
 import { compressList, compressMessages } from 'src/modules/conversations/context-compressor';
 import { CONTEXT_FITTED, ContextFittedEvent } from 'src/modules/conversations/conversation.events';
-import { ConversationSettings } from 'src/modules/conversations/conversation-settings.config';
+import { ConversationSettings } from 'src/config/extensions/conversation-settings.config';
 import { ConversationException } from 'src/modules/conversations/conversation.exception';
 import { CONVERSATION_ID, ownerOf } from 'src/modules/conversations/conversation-owner';
 import { ConversationOwner, ConversationRepository } from 'src/modules/conversations/conversation.repository';

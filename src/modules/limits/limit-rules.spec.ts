@@ -1,6 +1,6 @@
 import { endpointLimits, parseTopLevelLimits } from 'src/modules/limits/limit-rules';
 import { budgetWindow, formatReset, rateWindow } from 'src/modules/limits/windows';
-import { matchModel, DEFAULT_PRICES, nanoUsd } from 'src/modules/billing/pricing/price-catalog';
+import { matchModel, DEFAULT_PRICES, nanoUsd } from 'src/modules/limits/pricing/price-catalog';
 
 describe('gatehouse.limits in gateway.yaml', () => {
   it('expands each item into one rule per metric, with stable ids and the endpoint filter', () => {

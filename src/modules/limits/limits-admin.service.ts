@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
-import { DEFAULT_PRICES, DEFAULT_PRICES_AS_OF } from 'src/modules/billing/pricing/price-catalog';
+import { DEFAULT_PRICES, DEFAULT_PRICES_AS_OF } from 'src/modules/limits/pricing/price-catalog';
 import {
   BudgetDto,
   budgetView,

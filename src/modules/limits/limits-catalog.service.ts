@@ -3,7 +3,7 @@ import { LimitRule, Price } from 'src/modules/limits/limit-rules';
 import { TokenCounter } from 'src/modules/tokens/token-counter';
 import { LimitsInvalidationService } from 'src/modules/limits/limits-invalidation.service';
 import { BudgetRule, LimitsRepository, PriceVersion } from 'src/modules/limits/limits.repository';
-import { DEFAULT_PRICE_MAPS, matchModel, priceFamily } from 'src/modules/billing/pricing/price-catalog';
+import { DEFAULT_PRICE_MAPS, matchModel, priceFamily } from 'src/modules/limits/pricing/price-catalog';
 
 export interface PriceLookup {
   price: Price;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { PriceEntity } from 'src/modules/billing/pricing/price.entity';
+import { PriceEntity } from 'src/modules/limits/pricing/price.entity';
 import { BudgetEntity } from 'src/modules/limits/entities/budget.entity';
 import { LimitRuleEntity } from 'src/modules/limits/entities/limit-rule.entity';
 import { LimitMetric, LimitRule, LimitScope } from 'src/modules/limits/limit-rules';

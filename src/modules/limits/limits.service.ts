@@ -4,7 +4,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InvocationRecord } from 'src/common/observability/invocation';
 import { GatewayException } from 'src/common/errors/gateway.exception';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
-import { nanoUsd } from 'src/modules/billing/pricing/price-catalog';
+import { nanoUsd } from 'src/modules/limits/pricing/price-catalog';
 import { MessageCounter, TokenCounter } from 'src/modules/tokens/token-counter';
 import { CounterOp, CounterSettlement, CounterStore } from 'src/modules/limits/counter.store';
 import { LimitCounters, matching, OpMeta, rateLimitHeaders } from 'src/modules/limits/limit-counters.service';

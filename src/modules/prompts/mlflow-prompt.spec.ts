@@ -1,5 +1,5 @@
 import { fromMlflowPrompt } from 'src/modules/prompts/mlflow-prompt';
-import { readPromptBinding } from 'src/modules/prompts/prompt-binding.config';
+import { readPromptBinding } from 'src/config/extensions/prompt-binding.config';
 
 const prompt = { key: 'mlflow.prompt.is_prompt', value: 'true' };
 const text = (value: string) => ({ key: 'mlflow.prompt.text', value });

@@ -46,8 +46,7 @@ export interface PromptTemplate {
   updatedAt: Date;
 }
 
-/** How an endpoint or a published API refers to a template: a label that can move, or a fixed version. */
-export type PromptSelector = { template: string; label: string } | { template: string; version: number };
+export type { PromptSelector } from 'src/config/extensions/prompt-binding.config';
 
 export interface PublishedPromptApi {
   name: string;
@@ -74,8 +73,9 @@ export const TEMPLATE_PARAMS = [
   'seed',
 ] as const;
 
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-export const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-/** Templates synced from MLflow's Prompt Registry are named `prompts:/<name>` in the catalog. */
-export const MLFLOW_PROMPT_PREFIX = 'prompts:/';
+// Names and labels are part of the config file's grammar (gatehouse.prompt), defined with it.
+export {
+  LABEL_PATTERN,
+  MLFLOW_PROMPT_PREFIX,
+  NAME_PATTERN,
+} from 'src/config/extensions/prompt-binding.config';

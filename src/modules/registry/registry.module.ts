@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { RoutingModule } from 'src/modules/routing/routing.module';
+import { RegistrySnapshotEntity } from 'src/modules/registry/entities/registry-snapshot.entity';
 import { MlflowRegistryClient } from 'src/modules/registry/mlflow-registry.client';
 import { MlflowWebhookController } from 'src/modules/registry/mlflow-webhook.controller';
 import { ModelServingService } from 'src/modules/registry/model-serving.service';
@@ -13,7 +15,7 @@ import { RegistrySnapshotRepository } from 'src/modules/registry/registry-snapsh
 import { ServingHealthMonitor } from 'src/modules/registry/serving-health.monitor';
 
 @Module({
-  imports: [RoutingModule],
+  imports: [RoutingModule, TypeOrmModule.forFeature([RegistrySnapshotEntity])],
   controllers: [RegistryController, MlflowWebhookController],
   providers: [
     MlflowRegistryClient,

@@ -27,7 +27,7 @@ import {
 } from 'src/modules/moderation/moderation-policy.schema';
 import { CompiledPolicy } from 'src/modules/moderation/moderation.types';
 import { PromptSelector } from 'src/modules/prompts/prompt.types';
-import { ConversationSettings } from 'src/modules/conversations/conversation-settings.config';
+import { ConversationSettings } from 'src/config/extensions/conversation-settings.config';
 import {
   BalancingAlgorithm,
   BalancingConfig,

@@ -1,4 +1,4 @@
-import { PriceEntity } from 'src/modules/billing/pricing/price.entity';
+import { PriceEntity } from 'src/modules/limits/pricing/price.entity';
 import { BudgetEntity } from 'src/modules/limits/entities/budget.entity';
 import { LimitRuleEntity } from 'src/modules/limits/entities/limit-rule.entity';
 

@@ -1,4 +1,4 @@
-import { readPromptBinding } from 'src/modules/prompts/prompt-binding.config';
+import { readPromptBinding } from 'src/config/extensions/prompt-binding.config';
 
 describe('readPromptBinding', () => {
   it('reads a label (default production) or a pinned version', () => {

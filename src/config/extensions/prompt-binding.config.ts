@@ -1,9 +1,11 @@
-import {
-  LABEL_PATTERN,
-  MLFLOW_PROMPT_PREFIX,
-  NAME_PATTERN,
-  PromptSelector,
-} from 'src/modules/prompts/prompt.types';
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Templates synced from MLflow's Prompt Registry are named `prompts:/<name>` in the catalog. */
+export const MLFLOW_PROMPT_PREFIX = 'prompts:/';
+
+/** How an endpoint or a published API refers to a template: a label that can move, or a fixed version. */
+export type PromptSelector = { template: string; label: string } | { template: string; version: number };
 
 /** MLflow's prompt names: letters, digits, `_`, `-`, `.` (mlflow/prompt/constants.py PROMPT_NAME_RULE). */
 const MLFLOW_PROMPT_NAME = /^[a-zA-Z0-9_.-]{1,256}$/;

@@ -1,4 +1,4 @@
-import { readConversationSettings } from 'src/modules/conversations/conversation-settings.config';
+import { readConversationSettings } from 'src/config/extensions/conversation-settings.config';
 
 describe('readConversationSettings', () => {
   it('fills defaults', () => {
