@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from 'src/config/env.config';
 
 const RECONNECT_MS = 1000;
@@ -47,6 +47,15 @@ export abstract class PgChangeChannel implements OnModuleDestroy {
     } else {
       this.local.emit('changed');
     }
+  }
+
+  /**
+   * Queues the notification in the writing transaction `m`: other replicas hear it at commit, and only
+   * if it commits. The writer refreshes itself (no local event), so a change is applied once here.
+   */
+  async publishWithin(m: EntityManager): Promise<void> {
+    if (this.config.DATABASE_URL)
+      await m.query('SELECT pg_notify($1, $2)', [this.channel, String(Date.now())]);
   }
 
   private async listen(onChange: () => void): Promise<void> {
