@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { AuditQueryService } from 'src/modules/audit/audit-query.service';
 import { AuditQueryDto } from 'src/modules/audit/dto/audit-query.dto';
-import { ZodPipe } from 'src/modules/auth/dto/zod-body.pipe';
+import { ZodPipe } from 'src/common/validation/zod.pipe';
 
 @ApiTags('Admin: audit')
 @ApiBearerAuth()

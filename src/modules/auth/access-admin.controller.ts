@@ -19,8 +19,8 @@ import {
   DecideSubscriptionDto,
   RequestSubscriptionDto,
 } from 'src/modules/auth/dto/admin.dto';
-import { schemaOf } from 'src/modules/auth/dto/openapi';
-import { ZodPipe } from 'src/modules/auth/dto/zod-body.pipe';
+import { schemaOf } from 'src/common/validation/openapi-schema';
+import { ZodPipe } from 'src/common/validation/zod.pipe';
 import { GrantsService } from 'src/modules/auth/grants.service';
 import { SubscriptionsService } from 'src/modules/auth/subscriptions.service';
 

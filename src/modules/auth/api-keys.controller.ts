@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { ApiKeysService } from 'src/modules/auth/api-keys.service';
 import { CreateApiKeyDto, RotateApiKeyDto } from 'src/modules/auth/dto/admin.dto';
-import { schemaOf } from 'src/modules/auth/dto/openapi';
-import { ZodPipe } from 'src/modules/auth/dto/zod-body.pipe';
+import { schemaOf } from 'src/common/validation/openapi-schema';
+import { ZodPipe } from 'src/common/validation/zod.pipe';
 
 const id = new ParseUUIDPipe();
 

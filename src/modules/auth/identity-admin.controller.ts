@@ -23,8 +23,8 @@ import {
   UpdatePrincipalDto,
   UpdateTeamDto,
 } from 'src/modules/auth/dto/admin.dto';
-import { schemaOf } from 'src/modules/auth/dto/openapi';
-import { ZodPipe } from 'src/modules/auth/dto/zod-body.pipe';
+import { schemaOf } from 'src/common/validation/openapi-schema';
+import { ZodPipe } from 'src/common/validation/zod.pipe';
 import { IdentityAdminService } from 'src/modules/auth/identity-admin.service';
 
 const id = new ParseUUIDPipe();

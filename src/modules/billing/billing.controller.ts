@@ -2,7 +2,7 @@ import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { ZodPipe } from 'src/modules/auth/dto/zod-body.pipe';
+import { ZodPipe } from 'src/common/validation/zod.pipe';
 import {
   ChargebackQuery,
   ChargebackQueryDto,

@@ -13,8 +13,8 @@ import {
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { schemaOf } from 'src/modules/auth/dto/openapi';
-import { ZodPipe } from 'src/modules/auth/dto/zod-body.pipe';
+import { schemaOf } from 'src/common/validation/openapi-schema';
+import { ZodPipe } from 'src/common/validation/zod.pipe';
 import { BudgetDto, LimitRuleDto, PriceDto, StatusQuery } from 'src/modules/limits/dto/limits.dto';
 import { LimitsAdminService } from 'src/modules/limits/limits-admin.service';
 

@@ -2,8 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/commo
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { schemaOf } from 'src/modules/auth/dto/openapi';
-import { uuid, ZodPipe } from 'src/modules/auth/dto/zod-body.pipe';
+import { schemaOf } from 'src/common/validation/openapi-schema';
+import { uuid, ZodPipe } from 'src/common/validation/zod.pipe';
 import {
   CreateRolloutInput,
   CreateRolloutSchema,

@@ -3,8 +3,8 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { schemaOf } from 'src/modules/auth/dto/openapi';
-import { ZodPipe } from 'src/modules/auth/dto/zod-body.pipe';
+import { schemaOf } from 'src/common/validation/openapi-schema';
+import { ZodPipe } from 'src/common/validation/zod.pipe';
 import { SecretsService } from 'src/modules/secrets/secrets.service';
 
 const SecretName = z

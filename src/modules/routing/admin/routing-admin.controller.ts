@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req }
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { schemaOf } from 'src/modules/auth/dto/openapi';
+import { schemaOf } from 'src/common/validation/openapi-schema';
 import {
   CHANGE_VIEW,
   ConfigChangeDto,
