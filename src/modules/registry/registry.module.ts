@@ -11,6 +11,7 @@ import { RegistryHealthIndicator } from 'src/modules/registry/registry.health';
 import { RegistryService } from 'src/modules/registry/registry.service';
 import { RegistrySnapshotRepository } from 'src/modules/registry/registry-snapshot.repository';
 import { ServingHealthMonitor } from 'src/modules/registry/serving-health.monitor';
+import { WebhookDeliveries } from 'src/modules/registry/webhook-deliveries';
 
 @Module({
   imports: [RoutingModule],
@@ -25,6 +26,7 @@ import { ServingHealthMonitor } from 'src/modules/registry/serving-health.monito
     ServingHealthMonitor,
     ModelServingService,
     UpstreamHttpClient,
+    WebhookDeliveries,
   ],
   exports: [RegistryService, RegistryEvents, RegistryHealthIndicator, ModelServingService],
 })
