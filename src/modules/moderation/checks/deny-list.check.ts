@@ -145,7 +145,15 @@ export class DenyListCheck implements ModerationCheck {
     }
     const deadline = performance.now() + CHECK_BUDGET_MS;
     for (let index = 0; index < this.patterns.length; index++) {
-      const matcher = this.patterns[index].matcher(text);
+      const pattern = this.patterns[index];
+      // RE2's DFA answers "is there a match" in one cheap pass; spans need its slower NFA, and only a
+      // redaction needs them: blocking and flagging stop at the yes.
+      if (!pattern.test(text)) continue;
+      if (this.options.action !== 'redact') {
+        detections.push({ category: 'deny_list.pattern', score: 1, reason: `denied pattern #${index + 1}` });
+        continue;
+      }
+      const matcher = pattern.matcher(text);
       let from = 0;
       while (from <= text.length && matcher.find(from)) {
         const start = matcher.start();
