@@ -88,6 +88,8 @@ export async function createApp(
 function listenerTimeouts(config: AppConfig): ServerOptions {
   const body = config.REQUEST_BODY_TIMEOUT_MS;
   return {
+    // Node checks headersTimeout ≤ requestTimeout when the server is created: both are given here.
+    requestTimeout: body,
     headersTimeout:
       body > 0 ? Math.min(config.REQUEST_HEADERS_TIMEOUT_MS, body) : config.REQUEST_HEADERS_TIMEOUT_MS,
     connectionsCheckingInterval: Math.min(
