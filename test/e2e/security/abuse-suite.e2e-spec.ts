@@ -177,6 +177,7 @@ describe('abuse suite (real app; only providers and the IdP are local fakes)', (
 endpoints:
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
 ${openaiEndpoint(LONG_NAME, 'gpt-4o-mini', mock.url)}
+${openaiEndpoint('csv-chat', "'gpt;=2+2'", mock.url)}
 ${openaiEndpoint(
   'guarded',
   'gpt-4o-mini',
@@ -495,6 +496,27 @@ ${openaiEndpoint(
       expect((await deliver()).status).toBe(200);
       const replay = await deliver();
       record('hygiene', 'signed webhook replayed within its window', [409], [replay.status]);
+    });
+
+    it('a chargeback CSV neutralises a model name that hides a formula behind a separator', async () => {
+      expect((await api('POST', '/v1/chat/completions', admin, chatBody('csv-chat'))).status).toBe(200);
+      let line: string | undefined;
+      await waitFor(async () => {
+        const csv = await fetch(`${gateway.url}/admin/v1/chargeback?format=csv`, { headers: admin });
+        line = (await csv.text()).split('\r\n').find((l) => l.includes('csv-chat'));
+        return line !== undefined;
+      }, 15_000);
+      const cells = line!.split(',');
+      const model = cells[cells.indexOf('csv-chat') + 2];
+      expect(model).toBe(`"'gpt;=2+2"`);
+      results.push({
+        area: 'hygiene',
+        name: 'chargeback CSV cell gpt;=2+2',
+        expected: "'-prefixed",
+        got: model,
+        ok: model === `"'gpt;=2+2"`,
+        serverErrors: 0,
+      });
     });
 
     it('TRUST_PROXY=true (trust any X-Forwarded-For) is refused at boot', () => {
