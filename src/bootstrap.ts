@@ -1,4 +1,4 @@
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, ServerOptions } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -41,7 +41,9 @@ export async function createApp(
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    requestTimeout: 0,
+    // Slow clients (slowloris headers, a body that never completes) get 408 and a closed connection.
+    requestTimeout: config.REQUEST_BODY_TIMEOUT_MS,
+    http: listenerTimeouts(config),
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
@@ -76,6 +78,25 @@ export async function createApp(
   setupOpenApi(app);
   app.enableShutdownHooks();
   return app;
+}
+
+/**
+ * Node's own request clocks: headers within REQUEST_HEADERS_TIMEOUT_MS (never longer than the whole
+ * request may take), and a check interval short enough that REQUEST_BODY_TIMEOUT_MS is kept to within
+ * a quarter of itself (Node's default interval, 30 s, would stretch a 60 s limit to 90 s).
+ */
+function listenerTimeouts(config: AppConfig): ServerOptions {
+  const body = config.REQUEST_BODY_TIMEOUT_MS;
+  return {
+    // Node checks headersTimeout ≤ requestTimeout when the server is created: both are given here.
+    requestTimeout: body,
+    headersTimeout:
+      body > 0 ? Math.min(config.REQUEST_HEADERS_TIMEOUT_MS, body) : config.REQUEST_HEADERS_TIMEOUT_MS,
+    connectionsCheckingInterval: Math.min(
+      5_000,
+      Math.max(100, Math.floor(Math.min(body || Infinity, config.REQUEST_HEADERS_TIMEOUT_MS) / 4)),
+    ),
+  };
 }
 
 type OnRequestHook =

@@ -75,14 +75,38 @@ describe('loadAppConfig: identity and access', () => {
 });
 
 describe('loadAppConfig: TRUST_PROXY', () => {
-  it('parses booleans, hop counts and address lists', () => {
+  it('parses hop counts and address/CIDR lists', () => {
     expect(loadAppConfig({}).TRUST_PROXY).toBe(false);
-    expect(loadAppConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(loadAppConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
+    expect(loadAppConfig({ TRUST_PROXY: '0' }).TRUST_PROXY).toBe(false);
     expect(loadAppConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
-    expect(loadAppConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).TRUST_PROXY).toEqual([
+    expect(loadAppConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).TRUST_PROXY).toEqual([
       '10.0.0.0/8',
       '127.0.0.1',
+      'fd00::/8',
     ]);
-    expect(() => loadAppConfig({ TRUST_PROXY: 'everyone' })).toThrow(EnvValidationError);
+  });
+
+  it.each([
+    'true',
+    '*',
+    'everyone',
+    '0.0.0.0/0',
+    '::/0',
+    '10.0.0.0/33',
+    '10.0.0.0/8/1',
+    '300.1.1.1',
+    '10.0.0.0/x',
+  ])('refuses %s (it would trust any X-Forwarded-For, or is not an address)', (value) => {
+    expect(() => loadAppConfig({ TRUST_PROXY: value })).toThrow(EnvValidationError);
+  });
+});
+
+describe('loadAppConfig: request timeouts', () => {
+  it('defaults the body timeout to 60 s and the headers timeout to 60 s', () => {
+    const config = loadAppConfig({});
+    expect([config.REQUEST_BODY_TIMEOUT_MS, config.REQUEST_HEADERS_TIMEOUT_MS]).toEqual([60_000, 60_000]);
+    expect(loadAppConfig({ REQUEST_BODY_TIMEOUT_MS: '1500' }).REQUEST_BODY_TIMEOUT_MS).toBe(1500);
+    expect(() => loadAppConfig({ REQUEST_BODY_TIMEOUT_MS: '-1' })).toThrow(EnvValidationError);
   });
 });

@@ -4,6 +4,7 @@ import { ledgerEnv } from 'src/config/env/ledger.env';
 import { tracingEnv } from 'src/config/env/tracing.env';
 import { limitsEnv } from 'src/config/env/limits.env';
 import { metricsEnv } from 'src/config/env/metrics.env';
+import { httpEnv } from 'src/config/env/http.env';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
 export const SECRET_ENV_KEYS = [
@@ -77,20 +78,6 @@ const authEnv = {
   /** Failed authentications from one source address before it gets 429 for the rest of the window. */
   AUTH_FAILURE_LIMIT: int(1, 1_000_000).default(20),
   AUTH_FAILURE_WINDOW_SECONDS: int(1, 86_400).default(60),
-  /**
-   * Behind a load balancer: which proxies to trust for X-Forwarded-For, so the client address (failure
-   * limits, audit) is the caller's, not the proxy's. `true`, a hop count, or addresses/CIDRs (comma list).
-   */
-  TRUST_PROXY: z
-    .string()
-    .regex(
-      /^(true|false|\d+|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$/,
-      'must be true, false, a hop count or a list of addresses/CIDRs',
-    )
-    .transform((v): boolean | number | string[] =>
-      v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v.split(','),
-    )
-    .default(false),
 };
 
 const envSchema = z.object({
@@ -167,6 +154,7 @@ const envSchema = z.object({
   ...tracingEnv,
   ...limitsEnv,
   ...metricsEnv,
+  ...httpEnv,
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

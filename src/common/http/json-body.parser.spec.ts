@@ -45,11 +45,22 @@ describe('parseJsonBody', () => {
     ['', 'empty'],
     ['{"__proto__":{"isAdmin":true}}', 'forbidden key'],
     ['{"constructor":{"prototype":{"x":1}}}', 'forbidden key'],
+    // Escaped spellings decode to the same keys: the check looks at decoded keys, at any depth.
+    ['{"\\u005f_proto__":{"isAdmin":true}}', 'forbidden key'],
+    ['{"a":[{"b":{"\\u0063onstructor":1}}]}', 'forbidden key'],
+    ['{"tools":[{"x":{"prototype":{}}}]}', 'forbidden key'],
     ['{"messages":"\\ud800"}', 'lone UTF-16 surrogate'],
   ])('rejects %s with 400', (body, message) => {
     const error = errorOf(() => parseJsonBody(body));
     expect(error.status).toBe(400);
     expect(error.message).toContain(message);
+  });
+
+  it('accepts the words as values and escapes elsewhere', () => {
+    expect(parseJsonBody('{"content":"__proto__ constructor prototype","t":"\\u00e9"}')).toEqual({
+      content: '__proto__ constructor prototype',
+      t: 'é',
+    });
   });
 
   it('accepts well-formed surrogate pairs', () => {

@@ -39,6 +39,30 @@ function hasMoreOpenings(text: string, limit: number): boolean {
   return false;
 }
 
+/** Keys that reach an object's prototype when a decoded body is merged or assigned into another object. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** A body can only hold such a key if it spells one of them or uses an escape (`"\\u005f_proto__"`). */
+const MAY_SPELL_FORBIDDEN_KEY = /__proto__|constructor|prototype|\\u/;
+
+/** Looks at the decoded keys (escapes resolved), at every depth, without recursion. */
+function forbiddenKeyIn(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (Array.isArray(item)) {
+      for (const element of item as unknown[])
+        if (element !== null && typeof element === 'object') stack.push(element);
+    } else if (item !== null && typeof item === 'object') {
+      for (const key of Object.keys(item)) {
+        if (FORBIDDEN_KEYS.has(key)) return true;
+        const child = (item as Record<string, unknown>)[key];
+        if (child !== null && typeof child === 'object') stack.push(child);
+      }
+    }
+  }
+  return false;
+}
+
 const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 function hasIllFormedString(value: unknown): boolean {
@@ -88,8 +112,12 @@ export function parseJsonBody(text: string): Record<string, unknown> {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new GatewayException(400, GatewayErrorCode.InvalidJson, 'Request body must be a JSON object.');
   }
-  if (text.includes('"__proto__"') || /"constructor"\s*:\s*\{\s*"prototype"/.test(text)) {
-    throw new GatewayException(400, GatewayErrorCode.InvalidJson, 'Request body contains a forbidden key.');
+  if (MAY_SPELL_FORBIDDEN_KEY.test(text) && forbiddenKeyIn(parsed)) {
+    throw new GatewayException(
+      400,
+      GatewayErrorCode.InvalidJson,
+      'Request body contains a forbidden key (__proto__, constructor or prototype).',
+    );
   }
   if (LONE_SURROGATE_ESCAPE.test(text) && hasIllFormedString(parsed)) {
     throw new GatewayException(

@@ -1,23 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Principal } from 'src/common/auth/principal';
+import { globMatch } from 'src/common/text/glob-match';
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
 import { pickDestination, SplitRoute } from 'src/modules/routing/traffic/route-strategy';
 
-const compiled = new Map<string, RegExp>();
-
-/** `*` matches any run of characters; everything else is literal. */
+/** `*` matches any run of characters; everything else is literal. Linear-time, never a regex. */
 export function matchesPattern(pattern: string, name: string): boolean {
-  let regex = compiled.get(pattern);
-  if (!regex) {
-    regex = new RegExp(`^${pattern.split('*').map(escape).join('.*')}$`);
-    if (compiled.size < 10_000) compiled.set(pattern, regex);
-  }
-  return regex.test(name);
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return globMatch(pattern, name);
 }
 
 /**

@@ -25,7 +25,14 @@ export class EarlyAuthenticationHook {
   readonly onRequest = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const routes = (this.routes ??= this.protectedRoutes());
     if (!routes.has(`${request.method} ${request.routeOptions.url ?? ''}`)) return;
-    await this.guard.authenticate(request, reply);
+    try {
+      await this.guard.authenticate(request, reply);
+    } catch (error) {
+      // The body still on its way is never read: close after the answer rather than wait to drain it.
+      if (request.headers['content-length'] !== '0' && hasBody(request))
+        void reply.header('connection', 'close');
+      throw error;
+    }
   };
 
   /** `METHOD /path/:param` of every handler that is not @Public(). */
@@ -53,4 +60,10 @@ export class EarlyAuthenticationHook {
     }
     return routes;
   }
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  return (
+    request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined
+  );
 }

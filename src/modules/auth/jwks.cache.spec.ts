@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { exportJWK, JSONWebKeySet, jwtVerify, SignJWT } from 'jose';
-import { JwksCache, JwksUnavailableError } from 'src/modules/auth/jwks.cache';
+import { backoffMs, JwksCache, JwksUnavailableError } from 'src/modules/auth/jwks.cache';
 
 async function keyPair(kid: string) {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -73,5 +73,31 @@ describe('JwksCache', () => {
 
     const cold = cache();
     await expect(jwtVerify(await sign(a), cold.resolve)).rejects.toBeInstanceOf(JwksUnavailableError);
+  });
+
+  it('backs off exponentially while the IdP is down: 100 forged tokens cause one fetch, not 100', async () => {
+    const a = await keyPair('a');
+    set = { keys: [a.jwk] };
+    failing = true;
+    const jwks = cache();
+    for (let i = 0; i < 100; i++) {
+      await expect(jwtVerify(await sign(a), jwks.resolve)).rejects.toBeInstanceOf(JwksUnavailableError);
+    }
+    expect(fetches).toBe(1);
+    // 1 s, then 2 s, 4 s … between attempts.
+    const attemptsAt: number[] = [];
+    for (let t = 0; t <= 16_000; t += 100) {
+      now = 1_000_000 + t;
+      const before = fetches;
+      await expect(jwtVerify(await sign(a), jwks.resolve)).rejects.toBeInstanceOf(JwksUnavailableError);
+      if (fetches > before) attemptsAt.push(t);
+    }
+    expect(attemptsAt).toEqual([1_000, 3_000, 7_000, 15_000]);
+    // Recovery resets the back-off: keys verify at once.
+    failing = false;
+    now = 1_000_000 + 31_000;
+    await expect(jwtVerify(await sign(a), jwks.resolve)).resolves.toBeDefined();
+    expect(backoffMs(1)).toBe(1_000);
+    expect(backoffMs(30)).toBe(60_000);
   });
 });

@@ -233,6 +233,9 @@ function group(row: UsageGroupRow) {
   return { ...keys, ...sums(row) };
 }
 
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(3000, 0, 1);
+
 /**
  * `from` defaults to the start of the current UTC month (chargeback) or 30 days before `to` (usage);
  * `to` defaults to now (usage) or the start of the next month (chargeback). A date-only `to` includes
@@ -261,6 +264,10 @@ function period(
   if (!Number.isFinite(from) || !Number.isFinite(to)) {
     throw BillingErrors.badPeriod('`from` and `to` must be valid dates.');
   }
+  if (from < EARLIEST || to > LATEST) {
+    // Beyond these, dates leave what PostgreSQL and ISO strings share (year 10000 is `+010000-…`).
+    throw BillingErrors.badPeriod('`from` and `to` must lie between 1970-01-01 and 2999-12-31.');
+  }
   if (from >= to) throw BillingErrors.badPeriod('`from` must be before `to`.');
   return { from: new Date(from), to: new Date(to) };
 }
@@ -279,6 +286,8 @@ function decodeCursor(cursor: string): { startedAt: string; id: string } {
   const [startedAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   if (
     !startedAt ||
+    // Only what encodeCursor writes (an ISO instant PostgreSQL reads), never a free-form date.
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(startedAt) ||
     !Number.isFinite(Date.parse(startedAt)) ||
     !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id ?? '')
   ) {

@@ -39,7 +39,7 @@ export interface EndpointLimitsConfig {
   price?: Price;
 }
 
-const count = z.number().int().positive();
+const count = z.number().int().positive().max(1e15);
 const itemSchema = z
   .object({
     per: z.enum(LIMIT_SCOPES),

@@ -112,15 +112,15 @@ gatehouse:
       p:
         input:
           - {type: pii, acton: block}
-          - {type: deny-list, patterns: ["(a+)+$", "("]}
+          - {type: deny-list, patterns: ["(a)\\\\1", "("]}
           - {type: injection, threshold: 2}
 endpoints:
 ${endpoint('x', '    gatehouse:\n      moderation: nope')}
 `);
     expect(found).toEqual([
       '(top level): gatehouse.moderation.policies.p.input[0]: Unrecognized key: "acton"',
-      '(top level): gatehouse.moderation.policies.p.input[1].patterns[0]: pattern may backtrack catastrophically (nested quantifiers); simplify it',
-      '(top level): gatehouse.moderation.policies.p.input[1].patterns[1]: pattern is not a valid regular expression',
+      '(top level): gatehouse.moderation.policies.p.input[1].patterns[0]: pattern is not a valid RE2 regular expression (linear-time syntax: no backreferences or lookaround): error parsing regexp: invalid escape sequence: `\\1`',
+      '(top level): gatehouse.moderation.policies.p.input[1].patterns[1]: pattern is not a valid RE2 regular expression (linear-time syntax: no backreferences or lookaround): error parsing regexp: missing closing ): `(?i)(`',
       '(top level): gatehouse.moderation.policies.p.input[2].threshold: Too big: expected number to be <=1',
       "endpoints[0] (x): gatehouse.moderation: unknown policy 'nope'.",
     ]);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { GatewayException } from 'src/common/errors/gateway.exception';
+import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { DenyListCheck } from 'src/modules/moderation/checks/deny-list.check';
 import { InjectionCheck } from 'src/modules/moderation/checks/injection.check';
 import { PiiCheck } from 'src/modules/moderation/checks/pii.check';
@@ -17,8 +17,12 @@ export const BUILTIN_MODERATION_MODEL = 'gatehouse-guardrails';
 /** Every category the built-in checks report, so each result lists all of them as OpenAI's does. */
 const BUILTIN_CATEGORIES = [...PII_ENTITIES.map((e) => `pii/${e}`), 'pii', 'prompt_injection', 'profanity'];
 
+/** What `/v1/moderations` counts as in limit rules that name an endpoint. */
+export const MODERATIONS_LIMIT_ENDPOINT = 'moderations';
+
 const MAX_INPUTS = 64;
-const MAX_CHARS = 200_000;
+/** Characters of one request, over all its inputs: the checks' work grows with them (event-loop time). */
+export const MODERATION_MAX_TOTAL_CHARS = 200_000;
 
 /** `POST /v1/moderations`: the built-in checks (or a named policy's input checks) in OpenAI's response shape. */
 @Injectable()
@@ -130,8 +134,14 @@ function inputsOf(input: unknown): string[] {
   } else throw fail();
   if (texts.length > MAX_INPUTS)
     throw GatewayException.invalid(`At most ${MAX_INPUTS} inputs per request.`, 'input');
-  if (texts.some((t) => t.length > MAX_CHARS)) {
-    throw GatewayException.invalid(`Each input is limited to ${MAX_CHARS} characters.`, 'input');
+  const total = texts.reduce((sum, t) => sum + t.length, 0);
+  if (total > MODERATION_MAX_TOTAL_CHARS) {
+    throw new GatewayException(
+      413,
+      GatewayErrorCode.PayloadTooLarge,
+      `'input' is limited to ${MODERATION_MAX_TOTAL_CHARS} characters over all inputs (got ${total}).`,
+      { param: 'input' },
+    );
   }
   return texts;
 }

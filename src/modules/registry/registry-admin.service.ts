@@ -16,6 +16,7 @@ import {
   TIMESTAMP_HEADER,
   verifyWebhook,
 } from 'src/modules/registry/webhook-signature';
+import { WebhookDeliveries } from 'src/modules/registry/webhook-deliveries';
 
 export interface WebhookAck {
   accepted: true;
@@ -32,6 +33,7 @@ export class RegistryAdminService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: RegistryService,
     private readonly holder: RouteTableHolder,
+    private readonly deliveries: WebhookDeliveries,
   ) {}
 
   listModels(): RegistryModelListDto {
@@ -120,6 +122,18 @@ export class RegistryAdminService {
       rawBody ?? '',
     );
     if (!check.ok) throw new RegistryException(401, RegistryErrorCode.WebhookSignature, check.reason);
+    // Verified deliveries only (an unsigned flood cannot fill the memory), then: each one once.
+    const fresh = await this.deliveries.firstSeen(
+      first(headers[DELIVERY_ID_HEADER]) ?? '',
+      first(headers[TIMESTAMP_HEADER]) ?? '',
+    );
+    if (!fresh) {
+      throw new RegistryException(
+        409,
+        RegistryErrorCode.WebhookReplay,
+        'This webhook delivery was already received; a replay is refused.',
+      );
+    }
     const envelope = (body ?? {}) as { entity?: unknown; action?: unknown };
     const event = `${text(envelope.entity)}.${text(envelope.action)}`.slice(0, 100);
     this.logger.log(`webhook ${event} (delivery ${first(headers[DELIVERY_ID_HEADER])}): syncing`);

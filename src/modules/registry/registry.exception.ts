@@ -5,6 +5,7 @@ export enum RegistryErrorCode {
   RegistryDisabled = 'registry_disabled',
   ModelNotFound = 'registered_model_not_found',
   WebhookSignature = 'webhook_signature_invalid',
+  WebhookReplay = 'webhook_replayed',
   ModelUnavailable = 'model_version_unavailable',
 }
 
@@ -33,6 +34,7 @@ export class RegistryException extends GatewayException {
 
 function gatewayCodeOf(status: number): GatewayErrorCode {
   if (status === 404) return GatewayErrorCode.RouteNotFound;
+  if (status === 409) return GatewayErrorCode.Conflict;
   if (status === 503) return GatewayErrorCode.UpstreamUnavailable;
   if (status === 504) return GatewayErrorCode.UpstreamTimeout;
   if (status >= 500) return GatewayErrorCode.UpstreamError;

@@ -13,6 +13,7 @@ import { RegistryHealthIndicator } from 'src/modules/registry/registry.health';
 import { RegistryService } from 'src/modules/registry/registry.service';
 import { RegistrySnapshotRepository } from 'src/modules/registry/registry-snapshot.repository';
 import { ServingHealthMonitor } from 'src/modules/registry/serving-health.monitor';
+import { WebhookDeliveries } from 'src/modules/registry/webhook-deliveries';
 
 @Module({
   imports: [RoutingModule, TypeOrmModule.forFeature([RegistrySnapshotEntity])],
@@ -27,6 +28,7 @@ import { ServingHealthMonitor } from 'src/modules/registry/serving-health.monito
     ServingHealthMonitor,
     ModelServingService,
     UpstreamHttpClient,
+    WebhookDeliveries,
   ],
   exports: [RegistryService, RegistryEvents, RegistryHealthIndicator, ModelServingService],
 })

@@ -43,7 +43,12 @@ import {
   StickyKey,
 } from 'src/modules/routing/traffic/traffic-policy';
 import { RouteStrategy } from 'src/modules/routing/traffic/route-strategy';
-import { EndpointLimitsConfig, endpointLimits, parseTopLevelLimits } from 'src/modules/limits/limit-rules';
+import {
+  EndpointLimitsConfig,
+  endpointLimits,
+  LimitRule,
+  parseTopLevelLimits,
+} from 'src/modules/limits/limit-rules';
 
 export interface EndpointTimeouts {
   /** Time allowed until the upstream's response headers arrive. */
@@ -162,6 +167,8 @@ export class RouteTable {
     readonly cacheDefaults: CachePolicyInput | undefined = undefined,
     /** The `ml/v1/predict` routes gateway.yaml (and the admin API) declare. */
     readonly predictRouteDeclarations: readonly PredictRouteDeclaration[] = [],
+    /** Top-level `gatehouse.limits` (also folded into each endpoint's rules): for routes without an endpoint. */
+    readonly topLimits: readonly LimitRule[] = [],
   ) {
     const map = new Map<string, RouteEntry>();
     for (const entry of [...endpoints, ...routes]) map.set(entry.name, entry);
@@ -186,6 +193,7 @@ export class RouteTable {
       this.modelDeclarations,
       this.cacheDefaults,
       this.predictRouteDeclarations,
+      this.topLimits,
     );
   }
 
@@ -577,5 +585,6 @@ export function buildRouteTable(
     modelDeclarations,
     cacheDefaults,
     predictRoutes,
+    topLimits,
   );
 }

@@ -1,5 +1,5 @@
 import { englishDataset, englishRecommendedTransformers, RegExpMatcher } from 'obscenity';
-import safeRegex from 'safe-regex2';
+import { RE2JS, RE2JSException } from 're2js';
 import { replaceSpans } from 'src/modules/moderation/checks/redaction';
 import { CheckVerdict, Detection, ModerationCheck } from 'src/modules/moderation/moderation.types';
 
@@ -11,24 +11,40 @@ export interface DenyListCheckOptions {
   profanity: boolean;
 }
 
-/** Longest accepted deny pattern; together with the star-height check it keeps matching linear in practice. */
+/** Longest accepted deny pattern. */
 export const MAX_PATTERN_LENGTH = 512;
+/** Largest compiled program accepted (RE2's rough cost measure; `a{1000}` is about 1,000). */
+export const MAX_PATTERN_PROGRAM = 10_000;
+/**
+ * Per-check budget for the regex patterns: the characters of one text they scan, and the wall time of
+ * one run over all patterns. RE2 matches in time linear in the text, but finding every match can still
+ * rescan (`a.*b|a` on a run of `a`s), so the loop stops once the time is spent. A text the patterns
+ * cannot fully scan is refused, never passed unscanned (padding must not smuggle a denied term past).
+ */
+export const MAX_SCAN_CHARS = 200_000;
+export const CHECK_BUDGET_MS = 100;
 
 export class DenyPatternError extends Error {}
 
-/** Compiles a deny pattern or explains why not (syntax, length, nested quantifiers that can backtrack). */
-export function compileDenyPattern(source: string): RegExp {
+/**
+ * Compiles a deny pattern for RE2 (linear-time: no backreferences or lookaround) or explains why not.
+ * JavaScript spellings RE2 lacks (`\u00e9`, `(?<name>…)`) are translated first.
+ */
+export function compileDenyPattern(source: string): RE2JS {
   if (source.length === 0 || source.length > MAX_PATTERN_LENGTH) {
     throw new DenyPatternError(`must be 1–${MAX_PATTERN_LENGTH} characters`);
   }
-  let re: RegExp;
+  let re: RE2JS;
   try {
-    re = new RegExp(source, 'giu');
-  } catch {
-    throw new DenyPatternError('is not a valid regular expression');
+    re = RE2JS.compile(RE2JS.translateRegExp(source), RE2JS.CASE_INSENSITIVE);
+  } catch (error) {
+    const detail = error instanceof RE2JSException ? `: ${error.message.slice(0, 200)}` : '';
+    throw new DenyPatternError(
+      `is not a valid RE2 regular expression (linear-time syntax: no backreferences or lookaround)${detail}`,
+    );
   }
-  if (!safeRegex(re)) {
-    throw new DenyPatternError('may backtrack catastrophically (nested quantifiers); simplify it');
+  if (re.programSize() > MAX_PATTERN_PROGRAM) {
+    throw new DenyPatternError(`is too large once compiled (over ${MAX_PATTERN_PROGRAM} instructions)`);
   }
   return re;
 }
@@ -70,7 +86,7 @@ export class DenyListCheck implements ModerationCheck {
   readonly incremental = true;
   readonly name: string;
   private readonly keywordPattern: RegExp | undefined;
-  private readonly patterns: RegExp[];
+  private readonly patterns: RE2JS[];
 
   constructor(private readonly options: DenyListCheckOptions) {
     this.name = options.name;
@@ -89,9 +105,20 @@ export class DenyListCheck implements ModerationCheck {
   run(text: string): CheckVerdict {
     const detections: Detection[] = [];
     if (this.keywordPattern) detections.push(...spans(this.keywordPattern, text, 'deny_list.keyword'));
-    this.patterns.forEach((pattern, index) =>
-      detections.push(...spans(pattern, text, 'deny_list.pattern', `denied pattern #${index + 1}`)),
-    );
+    if (this.patterns.length > 0) {
+      const scanned = this.scanPatterns(text, detections);
+      if (scanned !== true) {
+        // Fail closed: a redaction cannot cover what was not scanned, so only a flag-only list stays a flag.
+        const action = this.options.action === 'flag' ? 'flag' : 'block';
+        return {
+          check: this.name,
+          action,
+          detections: [{ category: 'deny_list.budget', score: 1, reason: scanned }],
+          score: 1,
+          error: scanned,
+        };
+      }
+    }
     if (this.options.profanity) {
       for (const m of profanity().getAllMatches(text, true)) {
         detections.push({
@@ -110,6 +137,44 @@ export class DenyListCheck implements ModerationCheck {
     const sorted = withoutOverlaps(detections);
     const text2 = replaceSpans(text, sorted, () => '[REDACTED]');
     return { check: this.name, action: 'redact', detections, score: 1, text: text2 };
+  }
+  /** Every match of the regex patterns into `detections`; a reason instead when the budget ran out. */
+  private scanPatterns(text: string, detections: Detection[]): true | string {
+    if (text.length > MAX_SCAN_CHARS) {
+      return `text longer than the ${MAX_SCAN_CHARS} characters deny-list patterns scan`;
+    }
+    const deadline = performance.now() + CHECK_BUDGET_MS;
+    for (let index = 0; index < this.patterns.length; index++) {
+      const pattern = this.patterns[index];
+      // RE2's DFA answers "is there a match" in one cheap pass; spans need its slower NFA, and only a
+      // redaction needs them: blocking and flagging stop at the yes.
+      if (!pattern.test(text)) continue;
+      if (this.options.action !== 'redact') {
+        detections.push({ category: 'deny_list.pattern', score: 1, reason: `denied pattern #${index + 1}` });
+        continue;
+      }
+      const matcher = pattern.matcher(text);
+      let from = 0;
+      while (from <= text.length && matcher.find(from)) {
+        const start = matcher.start();
+        const end = matcher.end();
+        if (end > start) {
+          detections.push({
+            category: 'deny_list.pattern',
+            start,
+            end,
+            score: 1,
+            reason: `denied pattern #${index + 1}`,
+          });
+        }
+        from = end > start ? end : end + 1;
+        if (performance.now() > deadline)
+          return `deny-list patterns exceeded their ${CHECK_BUDGET_MS} ms budget`;
+      }
+      if (performance.now() > deadline)
+        return `deny-list patterns exceeded their ${CHECK_BUDGET_MS} ms budget`;
+    }
+    return true;
   }
 }
 

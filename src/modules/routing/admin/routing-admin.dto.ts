@@ -3,7 +3,8 @@ import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.ex
 import { ConfigEntry, ConfigKind, RawEntry } from 'src/modules/routing/admin/config-entries';
 import { ConfigChange } from 'src/modules/routing/admin/config-entry.repository';
 
-export const RollbackSchema = z.strictObject({ revision: z.number().int().min(1) });
+/** Revisions are PostgreSQL integers: a larger number is a 400 here, not a database error (500). */
+export const RollbackSchema = z.strictObject({ revision: z.number().int().min(1).max(2_147_483_647) });
 
 /** One endpoint or route as the admin API shows it: the gateway.yaml entry and where it is managed. */
 export interface ConfigEntryDto {
