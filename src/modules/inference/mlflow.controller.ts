@@ -12,6 +12,8 @@ import { FastifyRequest } from 'fastify';
 import {
   CHAT_REQUEST,
   CHAT_RESPONSE,
+  EMBEDDINGS_REQUEST,
+  EMBEDDINGS_RESPONSE,
   INVOCATION_REQUEST,
   MLFLOW_ENDPOINT,
   MLFLOW_ERROR,
@@ -87,6 +89,28 @@ export class MlflowController {
   @ApiBody({ schema: CHAT_REQUEST })
   @ApiOkResponse({ schema: CHAT_RESPONSE })
   mlflowChat(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
+    return this.dispatcher.dispatch(ctx);
+  }
+
+  @Post('gateway/openai/v1/chat/completions')
+  @Invocation({ surface: 'openai', op: 'chat', name: 'body-model' })
+  @ApiOperation({
+    summary: "OpenAI chat at MLflow 3's OpenAI passthrough path (same as /v1/chat/completions)",
+  })
+  @ApiBody({ schema: CHAT_REQUEST })
+  @ApiOkResponse({ schema: CHAT_RESPONSE })
+  openaiPassthroughChat(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
+    return this.dispatcher.dispatch(ctx);
+  }
+
+  @Post('gateway/openai/v1/embeddings')
+  @Invocation({ surface: 'openai', op: 'embeddings', name: 'body-model' })
+  @ApiOperation({
+    summary: "OpenAI embeddings at MLflow 3's OpenAI passthrough path (same as /v1/embeddings)",
+  })
+  @ApiBody({ schema: EMBEDDINGS_REQUEST })
+  @ApiOkResponse({ schema: EMBEDDINGS_RESPONSE })
+  openaiPassthroughEmbeddings(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
     return this.dispatcher.dispatch(ctx);
   }
 
