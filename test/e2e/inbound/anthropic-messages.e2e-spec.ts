@@ -384,6 +384,8 @@ ${openaiEndpoint('gpt-limited', 'gpt-4o-mini', openai.url, 'llm/v1/chat', '    l
       max_tokens: 64,
       system: [{ type: 'text', text: 'Be brief.' }],
       messages: [{ role: 'user', content: 'hello from the sdk' }],
+      // Older SDKs type `temperature`; this one no longer does, but the API takes it.
+      ...({ temperature: 0.3 } as object),
     });
     expect(message).toMatchObject({
       content: [{ type: 'text', text: 'echo: hello from the sdk' }],
@@ -396,6 +398,7 @@ ${openaiEndpoint('gpt-limited', 'gpt-4o-mini', openai.url, 'llm/v1/chat', '    l
       model: 'claude-sonnet-4-5',
       system: 'Be brief.',
       max_tokens: 64,
+      temperature: 0.3,
       messages: [{ role: 'user', content: 'hello from the sdk' }],
     });
     // The caller's key never goes upstream; the endpoint's own does.

@@ -41,7 +41,7 @@ describe('Anthropic Messages request → canonical chat request', () => {
         { role: 'system', content: 'one\ntwo' },
         { role: 'user', content: 'hi' },
       ],
-      temperature: 0.2,
+      temperature: 0.4,
       top_p: 0.9,
       top_k: 5,
       stop: ['X', 'Y'],

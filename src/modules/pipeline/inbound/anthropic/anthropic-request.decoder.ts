@@ -227,7 +227,9 @@ export function decodeAnthropicRequest(body: unknown, answer: InvocationAnswer):
     request.max_tokens = max;
   }
   const temperature = optionalNumber(body, 'temperature', 0, 1);
-  if (temperature !== undefined) request.temperature = temperature;
+  // Canonical temperatures are on OpenAI's 0–2 scale, which the Anthropic adapter halves (as MLflow
+  // does): doubling here gives an Anthropic endpoint the caller's own value back.
+  if (temperature !== undefined) request.temperature = temperature * 2;
   const topP = optionalNumber(body, 'top_p', 0, 1);
   if (topP !== undefined) request.top_p = topP;
   if (body.top_k !== undefined && body.top_k !== null) request.top_k = body.top_k;
