@@ -34,6 +34,7 @@ describe('Anthropic Messages API (inbound) with the Anthropic SDK', () => {
 endpoints:
 ${openaiEndpoint('gpt-chat', 'gpt-4o-mini', openai.url)}
 ${openaiEndpoint('gpt-embed', 'text-embedding-3-small', openai.url, 'llm/v1/embeddings')}
+${openaiEndpoint('gpt-stream-err', 'mock-stream-err', openai.url)}
 ${openaiEndpoint('gpt-limited', 'gpt-4o-mini', openai.url, 'llm/v1/chat', '    limit:\n      calls: 1\n      renewal_period: minute\n')}
   - name: claude
     endpoint_type: llm/v1/chat
@@ -238,6 +239,36 @@ ${openaiEndpoint('gpt-limited', 'gpt-4o-mini', openai.url, 'llm/v1/chat', '    l
       3,
       4,
     ]);
+  });
+
+  it('the beta client (?beta=true, anthropic-beta header), as coding agents use it', async () => {
+    const message = await client.beta.messages.create({
+      model: 'gpt-chat',
+      max_tokens: 20,
+      betas: ['interleaved-thinking-2025-05-14'],
+      messages: [{ role: 'user', content: 'beta hello' }],
+    });
+    expect(message.content).toEqual([{ type: 'text', text: 'echo: beta hello' }]);
+    // Anthropic's own headers stay at the gateway; the upstream gets the endpoint's request only.
+    expect(openai.requests[openai.requests.length - 1].headers['anthropic-beta']).toBeUndefined();
+  });
+
+  it('an upstream failure after the stream started: an Anthropic error event, which the SDK raises', async () => {
+    const stream = client.messages.stream({
+      model: 'gpt-stream-err',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'one two three four five' }],
+    });
+    let text = '';
+    stream.on('text', (delta) => (text += delta));
+    const error = await stream.finalMessage().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect((error as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'api_error', message: expect.stringContaining('The server had an error') },
+    });
+    // What arrived before the failure was delivered as text deltas.
+    expect(text).toBe('echo: one ');
   });
 
   it('count_tokens: the gateway estimate of the prompt, with no upstream call', async () => {
