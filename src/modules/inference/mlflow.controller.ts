@@ -22,6 +22,7 @@ import { RequirePermission } from 'src/common/auth/auth.decorators';
 import {
   MlflowEndpoint,
   MlflowEndpointPage,
+  MlflowTrafficRoute,
   ModelListService,
 } from 'src/modules/inference/model-list.service';
 import { InvocationContext, InvocationResult } from 'src/modules/pipeline/invocation-context';
@@ -63,6 +64,21 @@ export class MlflowController {
   @ApiOkResponse({ schema: MLFLOW_ENDPOINT })
   get(@Req() request: FastifyRequest, @Param('name') name: string): MlflowEndpoint {
     return this.models.mlflowEndpoint(name, request.principal);
+  }
+
+  @Get('api/3.0/gateway/endpoint/:name')
+  @RequirePermission('endpoints.read')
+  @ApiOperation({ summary: "One endpoint at MLflow gateway's 3.0 path" })
+  @ApiOkResponse({ schema: MLFLOW_ENDPOINT })
+  getV3(@Req() request: FastifyRequest, @Param('name') name: string): MlflowEndpoint {
+    return this.models.mlflowEndpoint(name, request.principal);
+  }
+
+  @Get('api/3.0/gateway/route/:name')
+  @RequirePermission('endpoints.read')
+  @ApiOperation({ summary: "One traffic route (destinations and percentages) at MLflow gateway's 3.0 path" })
+  route(@Req() request: FastifyRequest, @Param('name') name: string): MlflowTrafficRoute {
+    return this.models.mlflowRoute(name, request.principal);
   }
 
   @Post('endpoints/:name/invocations')

@@ -15,6 +15,14 @@ export interface MlflowEndpoint {
   limit: { calls: number; key: string | null; renewal_period: string } | null;
 }
 
+/** MLflow's `TrafficRouteConfig`, as its gateway answers `GET /api/3.0/gateway/route/{name}`. */
+export interface MlflowTrafficRoute {
+  name: string;
+  task_type: string;
+  destinations: { name: string; traffic_percentage: number }[];
+  routing_strategy: 'TRAFFIC_SPLIT';
+}
+
 export interface MlflowEndpointPage {
   endpoints: MlflowEndpoint[];
   next_page_token?: string;
@@ -57,6 +65,30 @@ export class ModelListService {
       );
     }
     return toMlflow(entry);
+  }
+
+  /**
+   * A traffic route (MLflow lists none under /api/2.0/endpoints/; its gateway shows each at
+   * /api/3.0/gateway/route/{name}). Predict routes are listed as endpoints, so only LLM routes are here.
+   */
+  mlflowRoute(name: string, principal?: Principal): MlflowTrafficRoute {
+    const entry = this.routing.resolve(name);
+    if (!entry || entry.kind !== 'route' || !this.access.canInvoke(principal, entry.name)) {
+      throw new GatewayException(
+        404,
+        GatewayErrorCode.RouteNotFound,
+        `The route '${name}' is not present or active on the server. Please verify the route name.`,
+      );
+    }
+    return {
+      name: entry.name,
+      task_type: entry.endpointType,
+      destinations: entry.destinations.map((d) => ({
+        name: d.endpoint.name,
+        traffic_percentage: d.percentage,
+      })),
+      routing_strategy: 'TRAFFIC_SPLIT',
+    };
   }
 
   mlflowEndpoints(

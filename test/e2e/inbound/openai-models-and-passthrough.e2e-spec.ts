@@ -22,10 +22,11 @@ ${openaiEndpoint('gpt-chat', 'gpt-4o-mini', mock.url)}
 ${openaiEndpoint('gpt-embed', 'text-embedding-3-small', mock.url, 'llm/v1/embeddings')}
 ${openaiEndpoint('other-chat', 'gpt-4o-mini', mock.url)}
 routes:
-  - name: gpt-split
+  - name: mixed-split
     task_type: llm/v1/chat
     destinations:
-      - { name: gpt-chat, traffic_percentage: 100 }
+      - { name: gpt-chat, traffic_percentage: 70 }
+      - { name: other-chat, traffic_percentage: 30 }
 `);
     admin = new OpenAI({ apiKey: gateway.apiKey, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
     const headers = gateway.authHeaders();
@@ -63,8 +64,8 @@ routes:
       owned_by: 'openai',
     });
     expect(list.data.find((m) => m.id === 'gpt-chat')).toEqual(model);
-    expect(await admin.models.retrieve('gpt-split')).toMatchObject({
-      id: 'gpt-split',
+    expect(await admin.models.retrieve('mixed-split')).toMatchObject({
+      id: 'mixed-split',
       owned_by: 'gatehouse',
     });
   });
@@ -83,11 +84,57 @@ routes:
     const hidden = await scoped.models.retrieve('other-chat').catch((e: unknown) => e);
     expect(hidden).toBeInstanceOf(OpenAI.NotFoundError);
     expect((hidden as InstanceType<typeof OpenAI.NotFoundError>).status).toBe(404);
-    expect((await scoped.models.list()).data.map((m) => m.id).sort()).toEqual([
+    expect((await scoped.models.list()).data.map((m) => m.id).sort()).toEqual(['gpt-chat', 'gpt-embed']);
+    expect(await scoped.models.retrieve('mixed-split').catch((e: unknown) => e)).toBeInstanceOf(
+      OpenAI.NotFoundError,
+    );
+  });
+
+  it("MLflow's listing leaves traffic routes out, as MLflow's gateway does; its 3.0 paths show each", async () => {
+    const headers = gateway.authHeaders();
+    const list = await call(gateway.url, 'GET', '/api/2.0/endpoints/', headers);
+    expect((list.body.endpoints as { name: string }[]).map((e) => e.name)).toEqual([
       'gpt-chat',
       'gpt-embed',
-      'gpt-split',
+      'other-chat',
     ]);
+    expect((await call(gateway.url, 'GET', '/api/2.0/endpoints/mixed-split', headers)).status).toBe(404);
+    const route = await call(gateway.url, 'GET', '/api/3.0/gateway/route/mixed-split', headers);
+    expect([route.status, route.body]).toEqual([
+      200,
+      {
+        name: 'mixed-split',
+        task_type: 'llm/v1/chat',
+        destinations: [
+          { name: 'gpt-chat', traffic_percentage: 70 },
+          { name: 'other-chat', traffic_percentage: 30 },
+        ],
+        routing_strategy: 'TRAFFIC_SPLIT',
+      },
+    ]);
+    const endpoint = await call(gateway.url, 'GET', '/api/3.0/gateway/endpoint/gpt-chat', headers);
+    expect([endpoint.status, endpoint.body]).toEqual([
+      200,
+      {
+        name: 'gpt-chat',
+        endpoint_type: 'llm/v1/chat',
+        model: { name: 'gpt-4o-mini', provider: 'openai' },
+        endpoint_url: '/gateway/gpt-chat/invocations',
+        limit: null,
+      },
+    ]);
+    const notARoute = await call(gateway.url, 'GET', '/api/3.0/gateway/route/gpt-chat', headers);
+    expect([notARoute.status, notARoute.body]).toEqual([
+      404,
+      {
+        detail: "The route 'gpt-chat' is not present or active on the server. Please verify the route name.",
+      },
+    ]);
+    // A route the caller may not invoke is as unknown to it as a missing one.
+    const hidden = await call(gateway.url, 'GET', '/api/3.0/gateway/route/mixed-split', {
+      authorization: `Bearer ${teamKey}`,
+    });
+    expect(hidden.status).toBe(404);
   });
 
   it('/gateway/openai/v1: chat (JSON and stream) and embeddings through the SDK', async () => {
