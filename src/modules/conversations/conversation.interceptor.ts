@@ -17,7 +17,8 @@ export class ConversationInterceptor extends StageInterceptor {
   }
 
   async around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
-    if (ctx.operation !== 'chat' || !ctx.endpoint) return next();
+    // A token count is of the request as sent; it neither reads nor adds to a conversation.
+    if (ctx.operation !== 'chat' || !ctx.endpoint || ctx.answer !== 'upstream') return next();
     const endpoint = ctx.endpoint;
     const session = await this.conversations.prepare(endpoint, ctx.request as ChatRequest, ctx);
     if (!session) return next();

@@ -34,6 +34,7 @@ describe('Anthropic Messages API (inbound) with the Anthropic SDK', () => {
 endpoints:
 ${openaiEndpoint('gpt-chat', 'gpt-4o-mini', openai.url)}
 ${openaiEndpoint('gpt-embed', 'text-embedding-3-small', openai.url, 'llm/v1/embeddings')}
+${openaiEndpoint('gpt-cached', 'gpt-4o-mini', openai.url, 'llm/v1/chat', '    gatehouse:\n      cache: { ttl_seconds: 60 }\n')}
 ${openaiEndpoint('gpt-stream-err', 'mock-stream-err', openai.url)}
 ${openaiEndpoint('gpt-limited', 'gpt-4o-mini', openai.url, 'llm/v1/chat', '    limit:\n      calls: 1\n      renewal_period: minute\n')}
   - name: claude
@@ -269,6 +270,30 @@ ${openaiEndpoint('gpt-limited', 'gpt-4o-mini', openai.url, 'llm/v1/chat', '    l
     });
     // What arrived before the failure was delivered as text deltas.
     expect(text).toBe('echo: one ');
+  });
+
+  it('the response cache: a Messages answer is cached and replays as JSON and as Anthropic events', async () => {
+    const params = {
+      model: 'gpt-cached',
+      max_tokens: 30,
+      messages: [{ role: 'user' as const, content: 'cache me please' }],
+      // By default only deterministic requests are cached.
+      ...({ temperature: 0 } as object),
+    };
+    const first = await client.messages.create(params).withResponse();
+    expect(first.response.headers.get('x-gatehouse-cache')).toBe('miss');
+    const upstreamCalls = openai.requests.length;
+    const second = await client.messages.create(params).withResponse();
+    expect(second.response.headers.get('x-gatehouse-cache')).toBe('hit');
+    expect(second.data.content).toEqual(first.data.content);
+    expect(second.data.usage).toEqual(first.data.usage);
+    const replayed = await client.messages.stream(params).finalMessage();
+    expect([replayed.content, replayed.stop_reason]).toEqual([first.data.content, 'end_turn']);
+    expect(openai.requests.length).toBe(upstreamCalls);
+    // A token count is never answered from (nor stored in) the cache.
+    expect(await client.messages.countTokens({ model: 'gpt-cached', messages: params.messages })).toEqual({
+      input_tokens: expect.any(Number),
+    });
   });
 
   it('count_tokens: the gateway estimate of the prompt, with no upstream call', async () => {
