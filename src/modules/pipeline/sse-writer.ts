@@ -42,9 +42,10 @@ export function openAISseEncoder(options: SseOptions): SseEncoder {
 }
 
 /**
- * Writes canonical chunks as Server-Sent Events, in the client's event format, with back-pressure. The first chunk is awaited
- * before any header goes out, so an upstream failure before the first byte still gets its real
- * status. After that, a failure becomes a terminal `data: {"error": …}` event and never a clean end.
+ * Writes canonical chunks as Server-Sent Events in the client's event format (the encoder's), with
+ * back-pressure. The first chunk is awaited before any header goes out, so an upstream failure before
+ * the first byte still gets its real status. After that, a failure becomes the format's terminal error
+ * event and never a clean end.
  */
 export async function writeSse(
   reply: FastifyReply,
