@@ -12,6 +12,35 @@ describe('error rendering', () => {
     expect(surfaceOf('/health')).toBe('mlflow');
     expect(surfaceOf('/health/ready')).toBe('admin');
     expect(surfaceOf('/admin/v1/keys')).toBe('admin');
+    expect(surfaceOf('/v1/messages')).toBe('anthropic');
+    expect(surfaceOf('/v1/messages/count_tokens')).toBe('anthropic');
+    expect(surfaceOf('/v1/messagesx')).toBe('openai');
+    expect(surfaceOf('/gateway/anthropic/v1/messages')).toBe('anthropic');
+    expect(surfaceOf('/gateway/openai/v1/chat/completions')).toBe('openai');
+  });
+
+  it("renders Anthropic's envelope with its error types", () => {
+    const render = (status: number) =>
+      renderError(new GatewayException(status, GatewayErrorCode.InvalidRequest, 'why'), 'anthropic', 'r7');
+    expect(render(404)).toEqual({
+      status: 404,
+      headers: {},
+      body: { type: 'error', error: { type: 'not_found_error', message: 'why' }, request_id: 'r7' },
+    });
+    const types = [400, 401, 403, 413, 429, 500, 502, 503, 529].map(
+      (s) => (render(s).body as { error: { type: string } }).error.type,
+    );
+    expect(types).toEqual([
+      'invalid_request_error',
+      'authentication_error',
+      'permission_error',
+      'request_too_large',
+      'rate_limit_error',
+      'api_error',
+      'api_error',
+      'overloaded_error',
+      'overloaded_error',
+    ]);
   });
 
   it('renders each surface envelope', () => {

@@ -20,6 +20,26 @@ const OPENAI_TYPE_BY_STATUS: Record<number, string> = {
   503: 'api_error',
 };
 
+/** Anthropic's `error.type` for a status (its documented error types; 5xx other than 529 are `api_error`). */
+const ANTHROPIC_TYPE_BY_STATUS: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  405: 'not_found_error',
+  413: 'request_too_large',
+  415: 'invalid_request_error',
+  422: 'invalid_request_error',
+  429: 'rate_limit_error',
+  503: 'overloaded_error',
+  529: 'overloaded_error',
+};
+
+export function anthropicErrorType(status: number): string {
+  return ANTHROPIC_TYPE_BY_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+}
+
 /** Fastify's own client errors (body limits, content types) keyed by their error code. */
 const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: GatewayErrorCode; message: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: {
@@ -122,6 +142,13 @@ export function renderError(
           code: exception.code,
         },
       },
+    };
+  }
+  if (surface === 'anthropic') {
+    return {
+      status,
+      headers,
+      body: { type: 'error', error: { type: anthropicErrorType(status), message }, request_id: requestId },
     };
   }
   if (surface === 'mlflow') {

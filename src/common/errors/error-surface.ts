@@ -1,8 +1,20 @@
 /** Which public surface a URL belongs to; each answers errors in its own envelope (ARCHITECTURE.md "Errors"). */
-export type ErrorSurface = 'openai' | 'mlflow' | 'admin';
+export type ErrorSurface = 'openai' | 'mlflow' | 'admin' | 'anthropic';
+
+/** Paths of the Anthropic Messages API (and MLflow 3's Anthropic passthrough), which answer in its envelope. */
+function isAnthropic(url: string): boolean {
+  return (
+    url === '/v1/messages' ||
+    url.startsWith('/v1/messages/') ||
+    url.startsWith('/v1/messages?') ||
+    url.startsWith('/gateway/anthropic/')
+  );
+}
 
 export function surfaceOf(url: string): ErrorSurface {
-  if (url.startsWith('/v1/')) return 'openai';
+  if (isAnthropic(url)) return 'anthropic';
+  // MLflow 3's OpenAI passthrough speaks OpenAI's envelope, like /v1/*.
+  if (url.startsWith('/v1/') || url.startsWith('/gateway/openai/')) return 'openai';
   if (url.startsWith('/admin/')) return 'admin';
   if (
     url.startsWith('/api/') ||

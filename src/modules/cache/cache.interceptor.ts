@@ -32,7 +32,8 @@ export class CacheInterceptor extends StageInterceptor {
     const op = ctx.operation as Operation;
     const request = ctx.request!;
     // A conversation turn is never answered from the cache: its reply must be generated and stored.
-    if (ctx.conversationId !== undefined) return next();
+    // A call the gateway answers itself (a token count) has no upstream answer to look up or keep.
+    if (ctx.conversationId !== undefined || ctx.answer !== 'upstream') return next();
     const lookup = await this.telemetry.phase('cache', ctx.record, () =>
       this.cache.lookup({ op, request, endpoint, caller: ctx }),
     );

@@ -19,7 +19,8 @@ export class ConversationInterceptor extends StageInterceptor {
 
   around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
     const endpoint = ctx.endpoint;
-    if (ctx.operation !== 'chat' || !endpoint) return next();
+    // A token count is of the request as sent; it neither reads nor adds to a conversation.
+    if (ctx.operation !== 'chat' || !endpoint || ctx.answer !== 'upstream') return next();
     const request = ctx.request as ChatRequest;
     if (!this.conversations.applies(endpoint, request, ctx)) return next();
     return this.converse(ctx, endpoint, request, next);

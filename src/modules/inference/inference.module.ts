@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AnthropicController } from 'src/modules/inference/anthropic.controller';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
 import { CacheModule } from 'src/modules/cache/cache.module';
@@ -20,7 +21,7 @@ import { PromptsModule } from 'src/modules/prompts/prompts.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 /**
- * The public inference entry points (OpenAI, MLflow, predict paths, prompt APIs): thin controllers that
+ * The public inference entry points (OpenAI, Anthropic, MLflow, predict paths, prompt APIs): thin controllers that
  * declare `@Invocation(…)`; every stage of the pipeline comes from the modules imported here.
  */
 @Module({
@@ -35,7 +36,13 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     LimitsModule,
     PipelineCoreModule,
   ],
-  controllers: [OpenAIController, MlflowController, PredictController, PromptApisController],
+  controllers: [
+    OpenAIController,
+    AnthropicController,
+    MlflowController,
+    PredictController,
+    PromptApisController,
+  ],
   providers: [
     ModelListService,
     InvocationResolver,

@@ -12,6 +12,8 @@ import { FastifyRequest } from 'fastify';
 import {
   CHAT_REQUEST,
   CHAT_RESPONSE,
+  EMBEDDINGS_REQUEST,
+  EMBEDDINGS_RESPONSE,
   INVOCATION_REQUEST,
   MLFLOW_ENDPOINT,
   MLFLOW_ERROR,
@@ -20,6 +22,7 @@ import { RequirePermission } from 'src/common/auth/auth.decorators';
 import {
   MlflowEndpoint,
   MlflowEndpointPage,
+  MlflowTrafficRoute,
   ModelListService,
 } from 'src/modules/inference/model-list.service';
 import { InvocationContext, InvocationResult } from 'src/modules/pipeline/invocation-context';
@@ -63,6 +66,21 @@ export class MlflowController {
     return this.models.mlflowEndpoint(name, request.principal);
   }
 
+  @Get('api/3.0/gateway/endpoint/:name')
+  @RequirePermission('endpoints.read')
+  @ApiOperation({ summary: "One endpoint at MLflow gateway's 3.0 path" })
+  @ApiOkResponse({ schema: MLFLOW_ENDPOINT })
+  getV3(@Req() request: FastifyRequest, @Param('name') name: string): MlflowEndpoint {
+    return this.models.mlflowEndpoint(name, request.principal);
+  }
+
+  @Get('api/3.0/gateway/route/:name')
+  @RequirePermission('endpoints.read')
+  @ApiOperation({ summary: "One traffic route (destinations and percentages) at MLflow gateway's 3.0 path" })
+  route(@Req() request: FastifyRequest, @Param('name') name: string): MlflowTrafficRoute {
+    return this.models.mlflowRoute(name, request.principal);
+  }
+
   @Post('endpoints/:name/invocations')
   @Invocation({ surface: 'mlflow', name: 'param' })
   @ApiOperation({ summary: 'Query an endpoint or traffic route (MLflow deployments client: predict)' })
@@ -87,6 +105,28 @@ export class MlflowController {
   @ApiBody({ schema: CHAT_REQUEST })
   @ApiOkResponse({ schema: CHAT_RESPONSE })
   mlflowChat(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
+    return this.dispatcher.dispatch(ctx);
+  }
+
+  @Post('gateway/openai/v1/chat/completions')
+  @Invocation({ surface: 'openai', op: 'chat', name: 'body-model' })
+  @ApiOperation({
+    summary: "OpenAI chat at MLflow 3's OpenAI passthrough path (same as /v1/chat/completions)",
+  })
+  @ApiBody({ schema: CHAT_REQUEST })
+  @ApiOkResponse({ schema: CHAT_RESPONSE })
+  openaiPassthroughChat(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
+    return this.dispatcher.dispatch(ctx);
+  }
+
+  @Post('gateway/openai/v1/embeddings')
+  @Invocation({ surface: 'openai', op: 'embeddings', name: 'body-model' })
+  @ApiOperation({
+    summary: "OpenAI embeddings at MLflow 3's OpenAI passthrough path (same as /v1/embeddings)",
+  })
+  @ApiBody({ schema: EMBEDDINGS_REQUEST })
+  @ApiOkResponse({ schema: EMBEDDINGS_RESPONSE })
+  openaiPassthroughEmbeddings(@Ctx() ctx: InvocationContext): Promise<InvocationResult> {
     return this.dispatcher.dispatch(ctx);
   }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { PredictEntry, PredictRouteEntry } from 'src/modules/routing/model-endpoint.entry';
 import { REGISTRY_PROVIDER } from 'src/config/gateway-config.types';
-import { EndpointEntry } from 'src/modules/routing/route-table';
+import { EndpointEntry, RouteEntry } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { Principal } from 'src/common/auth/principal';
 import { AccessService } from 'src/modules/auth/access.service';
@@ -15,14 +15,29 @@ export interface MlflowEndpoint {
   limit: { calls: number; key: string | null; renewal_period: string } | null;
 }
 
+/** MLflow's `TrafficRouteConfig`, as its gateway answers `GET /api/3.0/gateway/route/{name}`. */
+export interface MlflowTrafficRoute {
+  name: string;
+  task_type: string;
+  destinations: { name: string; traffic_percentage: number }[];
+  routing_strategy: 'TRAFFIC_SPLIT';
+}
+
 export interface MlflowEndpointPage {
   endpoints: MlflowEndpoint[];
   next_page_token?: string;
 }
 
+export interface OpenAIModel {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
 export interface OpenAIModelList {
   object: 'list';
-  data: { id: string; object: 'model'; created: number; owned_by: string }[];
+  data: OpenAIModel[];
 }
 
 /** MLflow's legacy server pages endpoint listings 3000 at a time with a base64 {"index": N} token. */
@@ -52,6 +67,30 @@ export class ModelListService {
     return toMlflow(entry);
   }
 
+  /**
+   * A traffic route (MLflow lists none under /api/2.0/endpoints/; its gateway shows each at
+   * /api/3.0/gateway/route/{name}). Predict routes are listed as endpoints, so only LLM routes are here.
+   */
+  mlflowRoute(name: string, principal?: Principal): MlflowTrafficRoute {
+    const entry = this.routing.resolve(name);
+    if (!entry || entry.kind !== 'route' || !this.access.canInvoke(principal, entry.name)) {
+      throw new GatewayException(
+        404,
+        GatewayErrorCode.RouteNotFound,
+        `The route '${name}' is not present or active on the server. Please verify the route name.`,
+      );
+    }
+    return {
+      name: entry.name,
+      task_type: entry.endpointType,
+      destinations: entry.destinations.map((d) => ({
+        name: d.endpoint.name,
+        traffic_percentage: d.percentage,
+      })),
+      routing_strategy: 'TRAFFIC_SPLIT',
+    };
+  }
+
   mlflowEndpoints(
     pageToken: string | undefined,
     principal?: Principal,
@@ -79,14 +118,32 @@ export class ModelListService {
       object: 'list',
       data: [...table.endpoints, ...table.routes]
         .filter((entry) => this.access.canInvoke(principal, entry.name))
-        .map((entry) => ({
-          id: entry.name,
-          object: 'model',
-          created: STARTED,
-          owned_by: entry.kind === 'endpoint' ? entry.provider : 'gatehouse',
-        })),
+        .map(toOpenAIModel),
     };
   }
+
+  /** One entry of the model list (the OpenAI SDK's models.retrieve); others answer 404 like unknown ones. */
+  openAIModel(id: string, principal?: Principal): OpenAIModel {
+    const entry = this.routing.resolve(id);
+    if (!entry || !this.access.canInvoke(principal, entry.name)) {
+      throw new GatewayException(
+        404,
+        GatewayErrorCode.EndpointNotFound,
+        `The model '${id.length > 128 ? `${id.slice(0, 128)}…` : id}' does not exist or you do not have access to it.`,
+        { param: 'model' },
+      );
+    }
+    return toOpenAIModel(entry);
+  }
+}
+
+function toOpenAIModel(entry: RouteEntry): OpenAIModel {
+  return {
+    id: entry.name,
+    object: 'model',
+    created: STARTED,
+    owned_by: entry.kind === 'endpoint' ? entry.provider : 'gatehouse',
+  };
 }
 
 function toMlflow(entry: EndpointEntry | PredictEntry): MlflowEndpoint {

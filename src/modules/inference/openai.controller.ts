@@ -1,4 +1,4 @@
-import { Controller, Get, Post, Req } from '@nestjs/common';
+import { Controller, Get, Param, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import {
@@ -11,7 +11,7 @@ import {
   OPENAI_ERROR,
 } from 'src/modules/inference/dto/openapi.schemas';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { ModelListService, OpenAIModelList } from 'src/modules/inference/model-list.service';
+import { ModelListService, OpenAIModel, OpenAIModelList } from 'src/modules/inference/model-list.service';
 import { InvocationContext, InvocationResult } from 'src/modules/pipeline/invocation-context';
 import { InvocationDispatcher } from 'src/modules/pipeline/invocation-dispatcher';
 import { Invocation } from 'src/modules/pipeline/invocation.decorator';
@@ -59,5 +59,15 @@ export class OpenAIController {
   @ApiOperation({ summary: 'Endpoints and traffic routes, as OpenAI models' })
   list(@Req() request: FastifyRequest): OpenAIModelList {
     return this.models.openAIModels(request.principal);
+  }
+
+  @Get('models/:id')
+  @RequirePermission('endpoints.read')
+  @ApiOperation({
+    summary: 'One endpoint or traffic route, as an OpenAI model (404 if unknown or not visible)',
+  })
+  @ApiResponse({ status: 404, description: 'Unknown model', schema: OPENAI_ERROR })
+  retrieve(@Req() request: FastifyRequest, @Param('id') id: string): OpenAIModel {
+    return this.models.openAIModel(id, request.principal);
   }
 }

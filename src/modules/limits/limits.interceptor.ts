@@ -22,6 +22,9 @@ export class LimitsInterceptor extends StageInterceptor {
   }
 
   async around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
+    // A call the gateway answers itself (a token count) spends no tokens and no money; its request
+    // rate was admitted by the rate-limit guard.
+    if (ctx.answer !== 'upstream') return next();
     const record = ctx.record;
     const lease = await this.telemetry.phase('limits', record, () => this.limits.reserve(ctx));
     const result = await next();

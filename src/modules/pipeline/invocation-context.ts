@@ -22,9 +22,10 @@ import type { EndpointEntry, RouteEntry, TrafficRouteEntry } from 'src/modules/r
  * Where a call came in; the surfaces differ only at the edges (how the endpoint is named, how answers
  * and errors look, whether a stream ends with [DONE]). `openai` = /v1/*; `mlflow` = MLflow's YAML
  * gateway paths; `mlflow-v3` = the 3.x tracking-server gateway paths; `predict` = the MLflow scoring
- * protocol; `api` = published prompt APIs; `internal` = a call the gateway makes on a caller's behalf.
+ * protocol; `api` = published prompt APIs; `internal` = a call the gateway makes on a caller's behalf;
+ * `anthropic` = Anthropic's Messages API (an inbound format: see pipeline/inbound).
  */
-export type Surface = 'openai' | 'mlflow' | 'mlflow-v3' | 'predict' | 'api' | 'internal';
+export type Surface = 'openai' | 'mlflow' | 'mlflow-v3' | 'predict' | 'api' | 'internal' | 'anthropic';
 
 /** `moderations`: a moderation model the gateway calls on a caller's behalf (see InternalInvocations). */
 export type InvocationOp = Operation | 'predict' | 'moderations';
@@ -51,7 +52,15 @@ export interface InvocationSpec {
   name: NameSource;
   /** MLflow 3's unified path: `messages` in the body means chat, `input` embeddings. */
   opFromBody?: boolean;
+  /**
+   * Who answers: the upstream (default), or the gateway itself counting the request's prompt tokens
+   * (Anthropic's count_tokens). Such a call passes every admission stage but is never sent upstream
+   * nor cached.
+   */
+  answer?: InvocationAnswer;
 }
+
+export type InvocationAnswer = 'upstream' | 'token-count';
 
 /** A published prompt API on its way through the pipeline (see PromptApiService). */
 export interface PromptApiCall {
@@ -77,7 +86,9 @@ export interface PromptUse {
 export type InvocationResult =
   | { kind: 'response'; response: CanonicalResponse }
   | { kind: 'stream'; chunks: AsyncGenerator<CanonicalChunk> }
-  | { kind: 'prediction'; json: string };
+  | { kind: 'prediction'; json: string }
+  /** The prompt tokens of a request the gateway answered itself (`answer: 'token-count'`). */
+  | { kind: 'token-count'; inputTokens: number };
 
 export type StageNext = () => Promise<InvocationResult>;
 
@@ -99,6 +110,7 @@ export interface InvocationInit {
   op: InvocationOp | undefined;
   record: InvocationRecord;
   body: unknown;
+  answer?: InvocationAnswer;
   /** For calls made on a caller's behalf: ends this call too (the caller left, or the call's deadline). */
   signal?: AbortSignal;
 }
@@ -115,6 +127,8 @@ export class InvocationContext implements InvocationEdge {
   readonly source: string | undefined;
   surface: Surface;
   readonly record: InvocationRecord;
+  /** Who answers (see InvocationSpec.answer). */
+  readonly answer: InvocationAnswer;
   private readonly outer: AbortSignal | undefined;
   readonly responseHeaders: Record<string, string> = {};
   operation: InvocationOp | undefined;
@@ -154,6 +168,7 @@ export class InvocationContext implements InvocationEdge {
     this.operation = init.op;
     this.record = init.record;
     this.body = init.body;
+    this.answer = init.answer ?? 'upstream';
     this.outer = init.signal;
   }
 

@@ -7,6 +7,7 @@ import { replyText } from 'src/modules/pipeline/reply-text';
 import { ChatCompletion, ChatRequest, Operation } from 'src/modules/providers/provider-adapter';
 import { ModelServingService } from 'src/modules/registry/model-serving.service';
 import { RoutingService } from 'src/modules/routing/routing.service';
+import { TokenCounter } from 'src/modules/tokens/token-counter';
 
 /**
  * The pipeline's handler: the upstream call itself, once every stage before it has had its say. LLM
@@ -20,6 +21,7 @@ export class InvocationDispatcher {
     private readonly routing: RoutingService,
     private readonly serving: ModelServingService,
     private readonly telemetry: Telemetry,
+    private readonly tokens: TokenCounter,
   ) {}
 
   dispatch(ctx: InvocationContext): Promise<InvocationResult> {
@@ -28,6 +30,7 @@ export class InvocationDispatcher {
 
   private async call(ctx: InvocationContext): Promise<InvocationResult> {
     if (ctx.model) return { kind: 'prediction', json: await this.serving.predict(ctx) };
+    if (ctx.answer === 'token-count') return this.countTokens(ctx);
     const record = ctx.record;
     const op = ctx.operation as Operation;
     const endpoint = ctx.endpoint!;
@@ -75,5 +78,17 @@ export class InvocationDispatcher {
         ctx.header('x-gatehouse-attempts', String(record.attempts));
       }
     }
+  }
+
+  /**
+   * The prompt tokens of a chat request, by the same estimate the token limits reserve with (the
+   * model's own tokenizer for OpenAI models, an approximation for others), tool declarations included.
+   */
+  private async countTokens(ctx: InvocationContext): Promise<InvocationResult> {
+    const endpoint = ctx.endpoint!;
+    const request = ctx.request as ChatRequest;
+    const counter = await this.tokens.counterFor(TokenCounter.choose(endpoint.provider, endpoint.modelName));
+    const tools = request.tools?.length ? counter.text(JSON.stringify(request.tools)) : 0;
+    return { kind: 'token-count', inputTokens: counter.messages(request.messages) + tools };
   }
 }

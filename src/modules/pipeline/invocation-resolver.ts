@@ -132,6 +132,7 @@ export class InvocationResolver {
 
   private byName(name: string | undefined, surface: Surface): RouteEntry {
     if (name === undefined || name === '') {
+      if (surface === 'anthropic') throw GatewayException.invalid('model: Field required', 'model');
       if (surface === 'mlflow-v3') {
         throw new GatewayException(
           400,
@@ -150,6 +151,12 @@ export class InvocationResolver {
     }
     const entry = this.routing.resolve(name);
     if (entry) return entry;
+    if (surface === 'anthropic') {
+      // Anthropic's own words for a model it does not know.
+      throw new GatewayException(404, GatewayErrorCode.EndpointNotFound, `model: ${clipName(name)}`, {
+        param: 'model',
+      });
+    }
     if (surface === 'openai') {
       throw new GatewayException(
         404,

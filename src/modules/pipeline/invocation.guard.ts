@@ -3,7 +3,9 @@ import { Reflector } from '@nestjs/core';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { InvocationTracker } from 'src/common/observability/invocation-tracker.service';
 import { INVOCATION_SPEC, InvocationContext, InvocationSpec } from 'src/modules/pipeline/invocation-context';
+import { inboundFormat } from 'src/modules/pipeline/inbound/inbound-formats';
 import { InvocationResolver } from 'src/modules/pipeline/invocation-resolver';
+import { Operation } from 'src/modules/providers/provider-adapter';
 
 /**
  * The first stage of every inference entry point: builds the invocation's context and record from the
@@ -36,6 +38,7 @@ export class InvocationGuard implements CanActivate {
       op: spec.op,
       record,
       body: request.body,
+      answer: spec.answer,
     });
     request.invocation = ctx;
     const raw = reply.raw;
@@ -47,6 +50,9 @@ export class InvocationGuard implements CanActivate {
       this.tracker.finish(record, raw.statusCode, ended, () => ctx.finish());
     });
     this.resolver.resolve(ctx, spec, request.params as Record<string, string> | undefined, request.url);
+    // A client's own wire format becomes the canonical body here, before any stage reads the body.
+    const format = inboundFormat(spec.surface);
+    if (format && !ctx.model) ctx.body = format.decode(ctx.body, ctx.operation as Operation, ctx.answer);
     return true;
   }
 }

@@ -8,13 +8,14 @@ import { InternalInvocations } from 'src/modules/pipeline/internal-invocations.s
 import { InvocationDispatcher } from 'src/modules/pipeline/invocation-dispatcher';
 import { RegistryModule } from 'src/modules/registry/registry.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
+import { TokensModule } from 'src/modules/tokens/tokens.module';
 
 /**
  * The pipeline's handler and the runner of calls made on a caller's behalf, for the modules that make
  * such calls (moderation, conversations) and for the inference entry points.
  */
 @Module({
-  imports: [RoutingModule, RegistryModule, LimitsModule, CacheModule],
+  imports: [RoutingModule, RegistryModule, LimitsModule, CacheModule, TokensModule],
   providers: [
     InvocationDispatcher,
     InternalInvocations,

@@ -10,8 +10,9 @@ import {
   InvocationResult,
   InvocationStage,
 } from 'src/modules/pipeline/invocation-context';
+import { inboundFormat } from 'src/modules/pipeline/inbound/inbound-formats';
 import { INVOCATION_STAGES } from 'src/modules/pipeline/stages';
-import { writeSse } from 'src/modules/pipeline/sse-writer';
+import { openAISseEncoder, writeSse } from 'src/modules/pipeline/sse-writer';
 import { replyText } from 'src/modules/pipeline/reply-text';
 import { ChatCompletion, Operation } from 'src/modules/providers/provider-adapter';
 
@@ -50,19 +51,26 @@ export class ResponseInterceptor implements NestInterceptor<InvocationResult, vo
 
 async function write(ctx: InvocationContext, reply: FastifyReply, result: InvocationResult): Promise<void> {
   const headers = ctx.responseHeaders;
+  const format = inboundFormat(ctx.surface);
   if (result.kind === 'stream') {
     void reply.headers(headers);
     const request = ctx.request as { stream_options?: { include_usage?: boolean } } | undefined;
-    await writeSse(
-      reply,
-      result.chunks,
-      { includeUsage: request?.stream_options?.include_usage === true, emitDone: ctx.surface !== 'mlflow' },
-      () => ctx.closed,
-    );
+    const encoder =
+      format?.streamEncoder(ctx) ??
+      openAISseEncoder({
+        includeUsage: request?.stream_options?.include_usage === true,
+        emitDone: ctx.surface !== 'mlflow',
+      });
+    await writeSse(reply, result.chunks, encoder, () => ctx.closed);
     return;
   }
   let body: string;
-  if (result.kind === 'prediction') {
+  if (result.kind === 'token-count') {
+    if (!format) throw new Error(`token count on the ${ctx.surface} surface, which has no inbound format`);
+    body = JSON.stringify(format.tokenCount(result.inputTokens));
+  } else if (format && result.kind === 'response') {
+    body = JSON.stringify(format.encode(result.response, ctx.operation as Operation, ctx));
+  } else if (result.kind === 'prediction') {
     body = result.json;
   } else if (ctx.surface === 'api') {
     body = JSON.stringify(promptApiAnswer(ctx, result.response as ChatCompletion));

@@ -1,6 +1,7 @@
 import { ServerResponse } from 'node:http';
 import { FastifyReply } from 'fastify';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
+import { SseEncoder, StreamFailure } from 'src/modules/pipeline/inbound/inbound-format';
 import { CanonicalChunk } from 'src/modules/providers/provider-adapter';
 import { UpstreamStreamError } from 'src/modules/routing/routing.service';
 
@@ -23,15 +24,33 @@ function waitWritable(raw: ServerResponse): Promise<void> {
   });
 }
 
+/** The canonical (OpenAI) event stream: `data: <chunk>` frames, `data: [DONE]`, `data: {"error": …}`. */
+export function openAISseEncoder(options: SseOptions): SseEncoder {
+  return {
+    chunk: (chunk) => (forward(chunk, options.includeUsage) ? `data: ${JSON.stringify(chunk)}\n\n` : ''),
+    end: () => (options.emitDone ? 'data: [DONE]\n\n' : ''),
+    error: (failure) =>
+      `data: ${JSON.stringify({
+        error: {
+          message: failure.message,
+          type: failure.type ?? (failure.code === 'upstream_error' ? 'upstream_error' : 'server_error'),
+          param: null,
+          code: failure.code,
+        },
+      })}\n\n`,
+  };
+}
+
 /**
- * Writes canonical chunks as Server-Sent Events with back-pressure. The first chunk is awaited
- * before any header goes out, so an upstream failure before the first byte still gets its real
- * status. After that, a failure becomes a terminal `data: {"error": …}` event and never a clean end.
+ * Writes canonical chunks as Server-Sent Events in the client's event format (the encoder's), with
+ * back-pressure. The first chunk is awaited before any header goes out, so an upstream failure before
+ * the first byte still gets its real status. After that, a failure becomes the format's terminal error
+ * event and never a clean end.
  */
 export async function writeSse(
   reply: FastifyReply,
   chunks: AsyncGenerator<CanonicalChunk>,
-  options: SseOptions,
+  encoder: SseEncoder,
   isClosed: () => boolean,
 ): Promise<void> {
   const raw = reply.raw;
@@ -66,27 +85,34 @@ export async function writeSse(
   try {
     while (!first.done) {
       if (isClosed()) break;
-      const chunk = first.value;
-      if (forward(chunk, options.includeUsage)) {
-        if (!raw.write(`data: ${JSON.stringify(chunk)}\n\n`)) await waitWritable(raw);
+      const frames = encoder.chunk(first.value);
+      if (frames !== '') {
+        if (!raw.write(frames)) await waitWritable(raw);
       } else if (!sent) {
         raw.flushHeaders();
       }
       sent = true;
       first = await chunks.next();
     }
-    if (!isClosed() && options.emitDone) raw.end('data: [DONE]\n\n');
+    if (!isClosed()) {
+      const end = encoder.end();
+      if (end !== '') raw.end(end);
+    }
   } catch (error) {
     // A gateway decision mid-stream (a guardrail block) says why; anything unexpected stays generic.
     const decided = error instanceof GatewayException && error.status < 500;
     if (!isClosed()) {
-      const message =
-        error instanceof UpstreamStreamError || decided ? error.message : 'internal error while streaming';
-      const type = error instanceof UpstreamStreamError ? 'upstream_error' : 'server_error';
-      const payload = decided
-        ? { message, type: error.options.type ?? 'invalid_request_error', param: null, code: error.code }
-        : { message, type, param: null, code: type };
-      raw.write(`data: ${JSON.stringify({ error: payload })}\n\n`);
+      const failure: StreamFailure = decided
+        ? {
+            status: error.status,
+            message: error.message,
+            code: error.code,
+            type: error.options.type ?? 'invalid_request_error',
+          }
+        : error instanceof UpstreamStreamError
+          ? { status: 502, message: error.message, code: 'upstream_error' }
+          : { status: 500, message: 'internal error while streaming', code: 'server_error' };
+      raw.write(encoder.error(failure));
     }
     if (!(error instanceof UpstreamStreamError) && !decided) throw error;
   } finally {

@@ -98,6 +98,46 @@ const SAMPLES: Record<string, Sample[]> = {
       body: (text) => ({ input: [text] }),
     },
   ],
+  'POST /v1/messages': [
+    {
+      endpoint: 'walk-chat',
+      path: '/v1/messages',
+      body: (text) => ({ model: 'walk-chat', max_tokens: 50, messages: [{ role: 'user', content: text }] }),
+    },
+  ],
+  'POST /v1/messages/count_tokens': [
+    {
+      endpoint: 'walk-chat',
+      path: '/v1/messages/count_tokens',
+      body: (text) => ({ model: 'walk-chat', messages: [{ role: 'user', content: text }] }),
+    },
+  ],
+  'POST /gateway/anthropic/v1/messages': [
+    {
+      endpoint: 'walk-chat',
+      path: '/gateway/anthropic/v1/messages',
+      body: (text) => ({
+        model: 'walk-chat',
+        max_tokens: 50,
+        system: 'walk',
+        messages: [{ role: 'user', content: [{ type: 'text', text }] }],
+      }),
+    },
+  ],
+  'POST /gateway/openai/v1/chat/completions': [
+    {
+      endpoint: 'walk-chat',
+      path: '/gateway/openai/v1/chat/completions',
+      body: (text) => ({ model: 'walk-chat', messages: [{ role: 'user', content: text }] }),
+    },
+  ],
+  'POST /gateway/openai/v1/embeddings': [
+    {
+      endpoint: 'walk-embed',
+      path: '/gateway/openai/v1/embeddings',
+      body: (text) => ({ model: 'walk-embed', input: text }),
+    },
+  ],
   'POST /predict/*': [
     {
       endpoint: 'walk-model',

@@ -123,3 +123,56 @@ export const MLFLOW_ENDPOINT: SchemaObject = {
     limit: { type: 'object', nullable: true },
   },
 };
+
+export const ANTHROPIC_MESSAGES_REQUEST: SchemaObject = {
+  type: 'object',
+  required: ['model', 'messages'],
+  properties: {
+    model: { type: 'string', description: 'A chat endpoint or traffic route of the gateway' },
+    max_tokens: { type: 'integer', minimum: 1, description: 'Required, except for count_tokens' },
+    system: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }] },
+    messages: { type: 'array', items: { type: 'object' } },
+    tools: { type: 'array', items: { type: 'object' } },
+    tool_choice: { type: 'object' },
+    temperature: { type: 'number', minimum: 0, maximum: 1 },
+    top_p: { type: 'number' },
+    top_k: { type: 'integer' },
+    stop_sequences: { type: 'array', items: { type: 'string' } },
+    stream: { type: 'boolean' },
+    metadata: { type: 'object' },
+  },
+};
+
+export const ANTHROPIC_MESSAGE: SchemaObject = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    type: { type: 'string', enum: ['message'] },
+    role: { type: 'string', enum: ['assistant'] },
+    model: { type: 'string' },
+    content: { type: 'array', items: { type: 'object' } },
+    stop_reason: { type: 'string', nullable: true },
+    stop_sequence: { type: 'string', nullable: true },
+    usage: {
+      type: 'object',
+      properties: { input_tokens: { type: 'integer' }, output_tokens: { type: 'integer' } },
+    },
+  },
+};
+
+export const ANTHROPIC_COUNT_TOKENS_RESPONSE: SchemaObject = {
+  type: 'object',
+  properties: { input_tokens: { type: 'integer' } },
+};
+
+export const ANTHROPIC_ERROR: SchemaObject = {
+  type: 'object',
+  properties: {
+    type: { type: 'string', enum: ['error'] },
+    error: {
+      type: 'object',
+      properties: { type: { type: 'string' }, message: { type: 'string' } },
+    },
+    request_id: { type: 'string' },
+  },
+};
