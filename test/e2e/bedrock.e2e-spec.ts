@@ -64,6 +64,12 @@ ${Object.entries(aws)
           session_length_seconds: '1800',
           aws_sts_endpoint_url: mock.url,
         }),
+        endpoint('role-refused', 'llm/v1/chat', CLAUDE, {
+          aws_access_key_id: 'AKIAUNKNOWNTOTHEMOCK',
+          aws_secret_access_key: '$MOCK_AWS_WRONG_SECRET',
+          aws_role_arn: ROLE_ARN,
+          aws_sts_endpoint_url: mock.url,
+        }),
         endpoint(
           'api-key',
           'llm/v1/chat',
@@ -294,6 +300,24 @@ ${Object.entries(aws)
       }),
     ]);
     expect(last().principal).toBe(mock.assumedRoles[mock.assumedRoles.length - 1].accessKeyId);
+  });
+
+  it('answers 502 without detail when STS refuses the role exchange, and sends nothing to Bedrock', async () => {
+    const before = mock.requests.length;
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...gateway.authHeaders() },
+      body: JSON.stringify({ model: 'role-refused', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.status).toBe(502);
+    const text = await response.text();
+    expect(JSON.parse(text).error.message).toBe(
+      'The gateway could not obtain credentials for this endpoint; contact the gateway operator.',
+    );
+    expect(text).not.toContain(WRONG_SECRET);
+    // Only the refused STS call(s) reached the mock; no Converse call went out unsigned.
+    expect(mock.requests.slice(before).every((r) => r.path === '/' && r.principal === undefined)).toBe(true);
+    expect(mock.requests.length).toBeGreaterThan(before);
   });
 
   it('serves the amazon-bedrock alias with a Bedrock API key, also on the MLflow invocations path', async () => {
