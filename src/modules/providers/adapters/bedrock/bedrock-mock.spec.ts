@@ -158,6 +158,20 @@ describe('Bedrock adapter against the local Bedrock mock', () => {
     expect(seen.headers['x-amz-security-token']).toBeDefined();
   });
 
+  it('keeps the assumed-role credentials across a config reload of the same aws_config', async () => {
+    const adapter = new BedrockAdapter();
+    const role = { ...KEYS, aws_role_arn: 'arn:aws:iam::123456789012:role/reloaded' };
+    const before = mock.assumedRoles.length;
+    for (const text of ['before reload', 'after reload']) {
+      // Each iteration parses the config afresh, as a reload does.
+      const response = await call(target(role, undefined, adapter), 'chat', {
+        messages: [{ role: 'user', content: text }],
+      });
+      expect(response.status).toBe(200);
+    }
+    expect(mock.assumedRoles.length - before).toBe(1);
+  });
+
   it('reports an STS refusal as a ProviderAuthError naming no secret', async () => {
     const setup = target({
       aws_access_key_id: 'AKIAUNKNOWN000000000',

@@ -58,6 +58,8 @@ export class BedrockAdapter implements ProviderAdapter<BedrockConfig> {
   };
   readonly streamFraming: StreamFraming = EVENT_STREAM_FRAMING;
   private readonly signers = new Map<string, BedrockSigner>();
+  /** The warm path: a parsed config object finds its signer without building the key. */
+  private readonly signerOf = new WeakMap<BedrockConfig, BedrockSigner>();
 
   parseConfig(raw: JsonObject, provider: string, _modelName: string | undefined): BedrockConfig {
     return parseBedrockConfig(raw, provider);
@@ -132,6 +134,8 @@ export class BedrockAdapter implements ProviderAdapter<BedrockConfig> {
   }
 
   private signerFor(config: BedrockConfig): BedrockSigner {
+    const known = this.signerOf.get(config);
+    if (known !== undefined) return known;
     const key = JSON.stringify([config.region, config.stsEndpoint, config.auth]);
     let signer = this.signers.get(key);
     if (signer === undefined) {
@@ -139,6 +143,7 @@ export class BedrockAdapter implements ProviderAdapter<BedrockConfig> {
       signer = new BedrockSigner(config);
       this.signers.set(key, signer);
     }
+    this.signerOf.set(config, signer);
     return signer;
   }
 }
