@@ -248,6 +248,17 @@ ${Object.entries(aws)
       'Too many requests, please wait before trying again.',
     );
 
+    // A streaming call refused before its first frame keeps the real status and AWS's message.
+    const refused = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...gateway.authHeaders() },
+      body: JSON.stringify({ model: 'throttled', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+      'Too many requests, please wait before trying again.',
+    );
+
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...gateway.authHeaders() },
