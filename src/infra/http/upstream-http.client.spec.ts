@@ -147,6 +147,27 @@ describe('UpstreamHttpClient', () => {
       expect(await stream.text()).toBe('data: 1\n\n');
     });
 
+    it('in binary mode yields the raw bytes (not UTF-8 text), and still reads an error answer as text', async () => {
+      const frame = Buffer.from([0x00, 0x00, 0x00, 0x10, 0xff, 0xfe, 0xc3, 0x28]);
+      upstream.handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' });
+        res.write(frame.subarray(0, 5));
+        setTimeout(() => res.end(frame.subarray(5)), 10);
+      };
+      const stream = await client.openStream(request(), { ...open(), binary: true });
+      const pieces: Buffer[] = [];
+      for await (const piece of stream.bytes()) pieces.push(Buffer.from(piece));
+      expect(Buffer.concat(pieces)).toEqual(frame);
+
+      upstream.handler = (_req, res) => {
+        res.writeHead(403, { 'content-type': 'application/json' });
+        res.end('{"message":"d\u00e9nied é"}');
+      };
+      const refused = await client.openStream(request(), { ...open(), binary: true });
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).toBe('{"message":"d\u00e9nied é"}');
+    });
+
     it('reads an error answer whole with text()', async () => {
       upstream.handler = (_req, res) => {
         res.writeHead(429, { 'retry-after': '2' });

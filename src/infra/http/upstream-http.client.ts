@@ -34,6 +34,8 @@ export interface SendOptions {
   signal: AbortSignal;
   headersTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** openStream only: read the body as raw bytes (`bytes()`) rather than UTF-8 text. */
+  binary?: boolean;
 }
 
 /**
@@ -153,6 +155,7 @@ export class UpstreamHttpClient implements OnModuleDestroy {
         (error) => classify(error, signal),
         () => new UpstreamFailure('too_large', `upstream response exceeded ${limit} bytes`),
         () => signal.removeEventListener('abort', onAbort),
+        options.binary === true,
       );
       signal.addEventListener('abort', onAbort, { once: true });
       this.agent.dispatch(

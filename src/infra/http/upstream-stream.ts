@@ -13,6 +13,8 @@ export interface UpstreamStream {
   headers: Record<string, string | string[] | undefined>;
   /** Decoded text as it arrives; transport failures are thrown as the error `fail` was given. */
   pieces(): AsyncIterableIterator<string>;
+  /** Raw bytes as they arrive, for binary stream formats (only when opened with `binary`). */
+  bytes(): AsyncIterableIterator<Uint8Array>;
   /** The whole rest of the body as text (an error answer), bounded by the client's response limit. */
   text(): Promise<string>;
   /**
@@ -33,13 +35,14 @@ export class StreamingBody implements UpstreamStream, Dispatcher.DispatchHandler
   headers: Record<string, string | string[] | undefined> = {};
   private controller: Dispatcher.DispatchController | undefined;
   private readonly decoder = new StringDecoder('utf8');
-  private queue: string[] = [];
-  /** UTF-16 units waiting in the queue (a cheap stand-in for bytes). */
+  /** Decoded text, or raw Buffers in binary mode. */
+  private queue: (string | Buffer)[] = [];
+  /** UTF-16 units (bytes in binary mode) waiting in the queue (a cheap stand-in for bytes). */
   private queued = 0;
   private size = 0;
   private ended = false;
   private failure: Error | undefined;
-  private waiting: ((result: IteratorResult<string>) => void) | undefined;
+  private waiting: ((result: IteratorResult<string | Buffer>) => void) | undefined;
   private failWaiting: ((error: Error) => void) | undefined;
   private closed = false;
   private drainTimer: NodeJS.Timeout | undefined;
@@ -53,6 +56,8 @@ export class StreamingBody implements UpstreamStream, Dispatcher.DispatchHandler
     private readonly tooLarge: () => Error,
     /** Called once when undici is done with the request (ended or failed). */
     private readonly settled: () => void,
+    /** Queue raw bytes instead of UTF-8 text (binary stream formats such as AWS event-stream). */
+    private readonly binary = false,
   ) {}
 
   /** Aborts the request (client gone, timeout of ours); undici then reports the reason as the error. */
@@ -91,8 +96,8 @@ export class StreamingBody implements UpstreamStream, Dispatcher.DispatchHandler
       controller.abort(this.tooLarge());
       return;
     }
-    const text = this.decoder.write(chunk);
-    if (text === '') return;
+    const text = this.binary ? chunk : this.decoder.write(chunk);
+    if (text.length === 0) return;
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = this.failWaiting = undefined;
@@ -108,7 +113,7 @@ export class StreamingBody implements UpstreamStream, Dispatcher.DispatchHandler
     this.ended = true;
     this.settled();
     clearTimeout(this.drainTimer);
-    const tail = this.closed ? '' : this.decoder.end();
+    const tail = this.closed || this.binary ? '' : this.decoder.end();
     if (tail !== '') this.queue.push(tail);
     this.wake();
   }
@@ -127,14 +132,18 @@ export class StreamingBody implements UpstreamStream, Dispatcher.DispatchHandler
   // -- the reader's side
 
   pieces(): AsyncIterableIterator<string> {
+    return this as AsyncIterableIterator<string>;
+  }
+
+  bytes(): AsyncIterableIterator<Uint8Array> {
+    return this as AsyncIterableIterator<Uint8Array>;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
     return this;
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<string> {
-    return this;
-  }
-
-  next(): Promise<IteratorResult<string>> {
+  next(): Promise<IteratorResult<string | Buffer>> {
     if (this.queue.length > 0) {
       return Promise.resolve({ value: this.take(), done: false });
     }
@@ -146,15 +155,15 @@ export class StreamingBody implements UpstreamStream, Dispatcher.DispatchHandler
     });
   }
 
-  return(): Promise<IteratorResult<string>> {
+  return(): Promise<IteratorResult<string | Buffer>> {
     this.close();
     return Promise.resolve({ value: undefined, done: true });
   }
 
   async text(): Promise<string> {
     let text = '';
-    for await (const piece of this) text += piece;
-    return text;
+    for await (const piece of this) text += typeof piece === 'string' ? piece : this.decoder.write(piece);
+    return this.binary ? text + this.decoder.end() : text;
   }
 
   close(): void {
@@ -169,7 +178,7 @@ export class StreamingBody implements UpstreamStream, Dispatcher.DispatchHandler
     this.drainTimer.unref();
   }
 
-  private take(): string {
+  private take(): string | Buffer {
     const value = this.queue.shift()!;
     this.queued -= value.length;
     if (this.queued <= HIGH_WATER / 2 && this.controller?.paused) this.controller.resume();

@@ -197,6 +197,27 @@ export interface AdapterCapabilities {
 
 export class ProviderConfigError extends Error {}
 
+/**
+ * Thrown by `authorize` when no credentials could be had for the upstream (e.g. an STS exchange
+ * failed). The message is for logs only; callers see a generic gateway error.
+ */
+export class ProviderAuthError extends Error {}
+
+/** Turns a binary upstream stream into events for the adapter's StreamTranslator. */
+export interface StreamDecoder {
+  /** Bytes as they arrive; returns the events completed by them. Throws UpstreamProtocolError on a corrupt frame. */
+  feed(bytes: Uint8Array): SseEvent[];
+  /** The body ended; throws UpstreamProtocolError when an incomplete frame is left over. */
+  end(): SseEvent[];
+}
+
+/** A streaming wire format other than Server-Sent Events (e.g. AWS event-stream binary frames). */
+export interface StreamFraming {
+  /** The content type a streaming answer must carry (checked before decoding). */
+  contentType: string;
+  createDecoder(): StreamDecoder;
+}
+
 export interface ProviderAdapter<TConfig = unknown> {
   /** Provider ids as written in `model.provider` (already normalised: lower case, `_` → `-`). */
   readonly providers: readonly string[];
@@ -224,8 +245,26 @@ export interface ProviderAdapter<TConfig = unknown> {
   /** A translator for one streaming response. */
   createStreamTranslator(op: Operation, target: TargetContext<TConfig>): StreamTranslator;
 
-  /** Extract a message from an upstream error body (already parsed if it was JSON). */
-  parseError(status: number, body: unknown): UpstreamErrorInfo;
+  /**
+   * Extract a message from an upstream error body (already parsed if it was JSON). `headers` are the
+   * response's (lower-case names), for providers that name the error there (AWS `x-amzn-errortype`).
+   */
+  parseError(
+    status: number,
+    body: unknown,
+    headers?: Record<string, string | string[] | undefined>,
+  ): UpstreamErrorInfo;
+
+  /**
+   * Optional: authorise a built request just before it is sent (AWS SigV4 signing with credentials
+   * that may need a network exchange, refreshed before they expire). Called once per attempt, after
+   * `buildRequest`; rejects with ProviderAuthError when no credentials can be had. Adapters without
+   * it send `buildRequest`'s result as is.
+   */
+  authorize?(request: UpstreamRequest, target: TargetContext<TConfig>): Promise<UpstreamRequest>;
+
+  /** Optional: a streaming format other than Server-Sent Events; absent means SSE. */
+  readonly streamFraming?: StreamFraming;
 }
 
 /** Thrown by adapters when a request cannot be expressed for this provider (a client error). */

@@ -12,6 +12,7 @@ import {
   UpstreamErrorInfo,
 } from 'src/modules/providers/provider-adapter';
 import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
+import { BedrockAdapter } from 'src/modules/providers/adapters/bedrock/bedrock.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adapter';
 import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
@@ -25,6 +26,7 @@ import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-c
  */
 const ADAPTERS: Record<string, new () => ProviderAdapter> = {
   anthropic: AnthropicAdapter,
+  bedrock: BedrockAdapter,
   'mlflow-model-serving': MlflowModelServingAdapter,
   openai: OpenAIAdapter,
   'openai-compatible': OpenAICompatibleAdapter,
@@ -61,7 +63,14 @@ const fixtureSchema = z
     expectChunks: z.array(json).optional(),
     expectDone: z.boolean().optional(),
     expectFinished: z.boolean().optional(),
-    upstreamError: z.object({ status: z.number().int(), body: z.unknown() }).optional(),
+    upstreamError: z
+      .object({
+        status: z.number().int(),
+        body: z.unknown(),
+        /** Response headers (lower-case names), for providers that name the error there. */
+        headers: z.record(z.string(), z.string()).optional(),
+      })
+      .optional(),
     /** For `upstreamError`: parseError's result. For `upstreamEvents`: the in-stream error, if any. */
     expectError: z
       .object({ message: z.string(), type: z.string().optional(), code: z.string().nullable().optional() })
@@ -240,7 +249,8 @@ describe('provider adapter contract', () => {
         expect(errors).toEqual(fixture.expectError === undefined ? [] : [fixture.expectError]);
         if (fixture.expectFinished !== undefined) expect(translator.finished).toBe(fixture.expectFinished);
       } else if (fixture.upstreamError !== undefined) {
-        const info = adapter.parseError(fixture.upstreamError.status, fixture.upstreamError.body);
+        const { status, body, headers } = fixture.upstreamError;
+        const info = adapter.parseError(status, body, headers);
         expect(info).toEqual(fixture.expectError);
       }
     });

@@ -3,6 +3,7 @@ import { ProviderAdapter } from 'src/modules/providers/provider-adapter';
 import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adapter';
 import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
 import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
+import { BedrockAdapter } from 'src/modules/providers/adapters/bedrock/bedrock.adapter';
 import { NotYetSupportedAdapter } from 'src/modules/providers/adapters/not-yet-supported/not-yet-supported.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 
@@ -16,6 +17,7 @@ export class ProviderRegistry {
       new OpenAIAdapter(),
       new OpenAICompatibleAdapter(),
       new AnthropicAdapter(),
+      new BedrockAdapter(),
       new MlflowModelServingAdapter(),
       new NotYetSupportedAdapter(),
     ];

@@ -13,6 +13,9 @@ import {
   CanonicalRequest,
   CanonicalResponse,
   Operation,
+  ProviderAuthError,
+  SseEvent,
+  StreamDecoder,
   StreamTranslator,
   TargetContext,
   UpstreamProtocolError,
@@ -109,7 +112,8 @@ export class RoutingService {
     record: InvocationRecord | undefined,
   ): Promise<CanonicalResponse> {
     const target = instance?.target ?? endpoint.target;
-    const upstream = this.build(op, request, endpoint, target, false);
+    let upstream = this.build(op, request, endpoint, target, false);
+    if (endpoint.adapter.authorize) upstream = await this.authorize(endpoint, upstream, target);
     const scope = this.startAttempt(op, endpoint, instance, upstream, false, record);
     let status: number | undefined;
     try {
@@ -307,17 +311,19 @@ export class RoutingService {
     onClose?: () => void,
   ): Promise<AsyncGenerator<CanonicalChunk>> {
     const target = instance?.target ?? endpoint.target;
-    const upstream = this.build(op, request, endpoint, target, true);
+    let upstream = this.build(op, request, endpoint, target, true);
+    if (endpoint.adapter.authorize) upstream = await this.authorize(endpoint, upstream, target);
+    const framing = endpoint.adapter.streamFraming;
     const scope = this.startAttempt(op, endpoint, instance, upstream, true, record);
     let status: number | undefined;
     try {
-      const response = await this.openUpstreamStream(upstream, endpoint, headersMs, signal);
+      const response = await this.openUpstreamStream(upstream, endpoint, headersMs, signal, !!framing);
       status = response.status;
       if (response.status < 200 || response.status >= 300) {
         throw this.errorFrom(endpoint, response, await this.readStreamText(response));
       }
       const contentType = String(response.headers['content-type'] ?? '');
-      if (!contentType.includes('text/event-stream')) {
+      if (!contentType.includes(framing?.contentType ?? 'text/event-stream')) {
         response.close();
         throw new GatewayException(
           502,
@@ -325,7 +331,13 @@ export class RoutingService {
           'The upstream provider did not answer with an event stream.',
         );
       }
-      return this.chunks(response, endpoint.adapter.createStreamTranslator(op, target), scope, onClose);
+      return this.chunks(
+        response,
+        endpoint.adapter.createStreamTranslator(op, target),
+        scope,
+        onClose,
+        framing?.createDecoder(),
+      );
     } catch (error) {
       scope.end({ status, error: attemptError(error, status) });
       if (status !== undefined && error instanceof Error) upstreamStatus.set(error, status);
@@ -338,8 +350,9 @@ export class RoutingService {
     translator: StreamTranslator,
     scope: AttemptScope,
     onClose?: () => void,
+    decoder?: StreamDecoder,
   ): AsyncGenerator<CanonicalChunk> {
-    const parser = new SseParser();
+    const parser = decoder ?? new SseParser();
     const result: {
       status: number;
       error?: string;
@@ -364,8 +377,8 @@ export class RoutingService {
     };
     try {
       try {
-        for await (const text of response.pieces()) {
-          for (const event of parser.feed(text)) {
+        for await (const piece of decoder ? response.bytes() : response.pieces()) {
+          for (const event of feed(parser, piece)) {
             const step = translator.push(event);
             for (const chunk of step.chunks) yield note(chunk);
             if (step.error) throw new UpstreamStreamError(step.error.message);
@@ -378,11 +391,19 @@ export class RoutingService {
             error.kind === 'timeout' ? 'upstream stream timed out' : 'upstream stream was interrupted',
           );
         }
+        if (error instanceof UpstreamProtocolError) throw new UpstreamStreamError(error.message);
         throw error;
       } finally {
         response.close();
       }
-      for (const event of parser.end()) {
+      let tail: SseEvent[];
+      try {
+        tail = parser.end();
+      } catch (error) {
+        if (error instanceof UpstreamProtocolError) throw new UpstreamStreamError(error.message);
+        throw error;
+      }
+      for (const event of tail) {
         const step = translator.push(event);
         for (const chunk of step.chunks) yield note(chunk);
         if (step.error) throw new UpstreamStreamError(step.error.message);
@@ -433,14 +454,35 @@ export class RoutingService {
     }
   }
 
+  /** Runs the adapter's `authorize` (e.g. SigV4); a credentials failure is the gateway's, never the caller's. */
+  private async authorize(
+    endpoint: EndpointEntry,
+    upstream: UpstreamRequest,
+    target: TargetContext,
+  ): Promise<UpstreamRequest> {
+    try {
+      return await endpoint.adapter.authorize!(upstream, target);
+    } catch (error) {
+      if (error instanceof ProviderAuthError) {
+        throw new GatewayException(
+          502,
+          GatewayErrorCode.UpstreamError,
+          'The gateway could not obtain credentials for this endpoint; contact the gateway operator.',
+        );
+      }
+      throw error;
+    }
+  }
+
   private openUpstreamStream(
     request: UpstreamRequest,
     endpoint: EndpointEntry,
     headersMs: number | undefined,
     signal: AbortSignal,
+    binary: boolean,
   ): Promise<UpstreamStream> {
     return this.upstreamCall(
-      (options) => this.http.openStream(request, options),
+      (options) => this.http.openStream(request, binary ? { ...options, binary } : options),
       endpoint,
       headersMs,
       signal,
@@ -493,10 +535,15 @@ export class RoutingService {
     }
     return fromUpstreamStatus(
       response.status,
-      endpoint.adapter.parseError(response.status, body),
+      endpoint.adapter.parseError(response.status, body, response.headers),
       response.headers,
     );
   }
+}
+
+/** One piece of an upstream stream through its decoder: SSE text, or a binary format's bytes. */
+function feed(decoder: SseParser | StreamDecoder, piece: string | Uint8Array): SseEvent[] {
+  return decoder instanceof SseParser ? decoder.feed(piece as string) : decoder.feed(piece as Uint8Array);
 }
 
 /** The upstream HTTP status behind a failed attempt's error (the mapped status hides e.g. 500 vs 401). */

@@ -12,8 +12,6 @@ import {
 const NAMES: Record<string, string> = {
   gemini: 'Gemini',
   'vertex-ai': 'Vertex AI',
-  bedrock: 'Amazon Bedrock',
-  'amazon-bedrock': 'Amazon Bedrock',
   cohere: 'Cohere',
   'huggingface-text-generation-inference': 'Hugging Face Text Generation Inference',
   mosaicml: 'MosaicML',
