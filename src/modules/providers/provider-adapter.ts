@@ -218,15 +218,33 @@ export interface ProviderAdapter<TConfig = unknown> {
     stream: boolean,
   ): UpstreamRequest;
 
-  /** Translate a successful (2xx) upstream JSON body into the canonical response. */
-  parseResponse(op: Operation, body: unknown, target: TargetContext<TConfig>): CanonicalResponse;
+  /**
+   * Translate a successful (2xx) upstream JSON body into the canonical response. `request` is the
+   * canonical request it answers (e.g. for `encoding_format` when the provider has no such option).
+   */
+  parseResponse(
+    op: Operation,
+    body: unknown,
+    target: TargetContext<TConfig>,
+    request?: CanonicalRequest,
+  ): CanonicalResponse;
 
   /** A translator for one streaming response. */
   createStreamTranslator(op: Operation, target: TargetContext<TConfig>): StreamTranslator;
 
   /** Extract a message from an upstream error body (already parsed if it was JSON). */
   parseError(status: number, body: unknown): UpstreamErrorInfo;
+
+  /**
+   * Optional: attach credentials that take I/O to obtain (an OAuth access token, fetched once and
+   * cached until it expires), after `buildRequest` and before every upstream call. Throws
+   * UpstreamCredentialsError when no credential can be had; must be cheap while the cache is warm.
+   */
+  authorize?(request: UpstreamRequest, target: TargetContext<TConfig>): Promise<UpstreamRequest>;
 }
+
+/** The adapter could not obtain credentials for the upstream (the operator's problem, never the caller's). */
+export class UpstreamCredentialsError extends Error {}
 
 /** Thrown by adapters when a request cannot be expressed for this provider (a client error). */
 export class AdapterRequestError extends Error {

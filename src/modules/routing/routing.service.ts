@@ -15,6 +15,7 @@ import {
   Operation,
   StreamTranslator,
   TargetContext,
+  UpstreamCredentialsError,
   UpstreamProtocolError,
   UpstreamRequest,
 } from 'src/modules/providers/provider-adapter';
@@ -109,7 +110,7 @@ export class RoutingService {
     record: InvocationRecord | undefined,
   ): Promise<CanonicalResponse> {
     const target = instance?.target ?? endpoint.target;
-    const upstream = this.build(op, request, endpoint, target, false);
+    const upstream = await this.authorize(endpoint, target, this.build(op, request, endpoint, target, false));
     const scope = this.startAttempt(op, endpoint, instance, upstream, false, record);
     let status: number | undefined;
     try {
@@ -129,7 +130,7 @@ export class RoutingService {
       }
       let parsed: CanonicalResponse;
       try {
-        parsed = endpoint.adapter.parseResponse(op, body, target);
+        parsed = endpoint.adapter.parseResponse(op, body, target, request);
       } catch (error) {
         if (error instanceof UpstreamProtocolError) {
           throw new GatewayException(
@@ -307,7 +308,7 @@ export class RoutingService {
     onClose?: () => void,
   ): Promise<AsyncGenerator<CanonicalChunk>> {
     const target = instance?.target ?? endpoint.target;
-    const upstream = this.build(op, request, endpoint, target, true);
+    const upstream = await this.authorize(endpoint, target, this.build(op, request, endpoint, target, true));
     const scope = this.startAttempt(op, endpoint, instance, upstream, true, record);
     let status: number | undefined;
     try {
@@ -428,6 +429,27 @@ export class RoutingService {
         throw new GatewayException(error.status, GatewayErrorCode.InvalidRequest, error.message, {
           param: error.param,
         });
+      }
+      throw error;
+    }
+  }
+
+  /** Adapters whose credentials take I/O (a cached OAuth token) attach them here; the rest pass through. */
+  private async authorize(
+    endpoint: EndpointEntry,
+    target: TargetContext,
+    upstream: UpstreamRequest,
+  ): Promise<UpstreamRequest> {
+    if (endpoint.adapter.authorize === undefined) return upstream;
+    try {
+      return await endpoint.adapter.authorize(upstream, target);
+    } catch (error) {
+      if (error instanceof UpstreamCredentialsError) {
+        throw new GatewayException(
+          502,
+          GatewayErrorCode.UpstreamError,
+          "The gateway could not obtain credentials for this endpoint's upstream provider; contact the gateway operator.",
+        );
       }
       throw error;
     }
