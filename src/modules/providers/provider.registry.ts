@@ -5,6 +5,8 @@ import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-c
 import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
 import { NotYetSupportedAdapter } from 'src/modules/providers/adapters/not-yet-supported/not-yet-supported.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
+import { GeminiAdapter } from 'src/modules/providers/adapters/gemini/gemini.adapter';
+import { VertexAIAdapter } from 'src/modules/providers/adapters/vertex-ai/vertex-ai.adapter';
 
 /** Looks adapters up by normalised provider id. Adapters are stateless, so one instance serves all targets. */
 @Injectable()
@@ -17,6 +19,8 @@ export class ProviderRegistry {
       new OpenAICompatibleAdapter(),
       new AnthropicAdapter(),
       new MlflowModelServingAdapter(),
+      new GeminiAdapter(),
+      new VertexAIAdapter(),
       new NotYetSupportedAdapter(),
     ];
     for (const adapter of adapters) {

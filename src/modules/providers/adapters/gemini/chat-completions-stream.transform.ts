@@ -102,7 +102,13 @@ export class GeminiStreamTranslator implements StreamTranslator {
         object: 'text_completion',
         created: this.created,
         model: this.modelId,
-        choices: [{ index, text: typeof delta.content === 'string' ? delta.content : '', finish_reason: finishReason }],
+        choices: [
+          {
+            index,
+            text: typeof delta.content === 'string' ? delta.content : '',
+            finish_reason: finishReason,
+          },
+        ],
       };
       return chunk;
     }

@@ -85,14 +85,16 @@ export function toGeminiCompletionsBody(request: CompletionsRequest): GeminiRequ
     throw new AdapterRequestError("'prompt' must be a single string for Gemini models.", 400, 'prompt');
   }
   const messages: ChatMessage[] = [{ role: 'user', content: text[0] }];
-  if (typeof rest.system_prompt === 'string') messages.unshift({ role: 'system', content: rest.system_prompt });
+  if (typeof rest.system_prompt === 'string')
+    messages.unshift({ role: 'system', content: rest.system_prompt });
   delete rest.system_prompt;
   return toGeminiChatBody({ ...rest, messages });
 }
 
 function toGenerationConfig(request: ChatRequest): Json {
   const config: Json = {};
-  if (request.temperature !== undefined && request.temperature !== null) config.temperature = request.temperature;
+  if (request.temperature !== undefined && request.temperature !== null)
+    config.temperature = request.temperature;
   const maxTokens = request.max_tokens ?? request.max_completion_tokens;
   if (maxTokens !== undefined && maxTokens !== null) config.maxOutputTokens = maxTokens;
   if (request.stop !== undefined && request.stop !== null) {
@@ -143,10 +145,15 @@ function toContents(messages: ChatMessage[]): GeminiContent[] {
         contents.push({ role: 'user', parts: toParts(message.content, `${at}.content`) });
         return;
       case 'assistant': {
-        const parts = message.content === null || message.content === undefined ? [] : toParts(message.content, `${at}.content`);
+        const parts =
+          message.content === null || message.content === undefined
+            ? []
+            : toParts(message.content, `${at}.content`);
         for (const call of message.tool_calls ?? []) {
           callNames.set(call.id, call.function.name);
-          parts.push({ functionCall: { id: call.id, name: call.function.name, args: parseArguments(call, at) } });
+          parts.push({
+            functionCall: { id: call.id, name: call.function.name, args: parseArguments(call, at) },
+          });
         }
         if (parts.length === 0) parts.push({ text: '' });
         contents.push({ role: 'model', parts });
@@ -162,15 +169,22 @@ function toContents(messages: ChatMessage[]): GeminiContent[] {
             'messages',
           );
         }
-        const part: GeminiPart = { functionResponse: { id, name, response: toResponseObject(message.content) } };
+        const part: GeminiPart = {
+          functionResponse: { id, name, response: toResponseObject(message.content) },
+        };
         // Gemini wants every response to one model turn's calls in a single user turn.
         const last = contents[contents.length - 1];
-        if (last?.role === 'user' && last.parts.every((p) => p.functionResponse !== undefined)) last.parts.push(part);
+        if (last?.role === 'user' && last.parts.every((p) => p.functionResponse !== undefined))
+          last.parts.push(part);
         else contents.push({ role: 'user', parts: [part] });
         return;
       }
       default:
-        throw new AdapterRequestError(`${at}.role '${String(message.role)}' is not supported.`, 400, 'messages');
+        throw new AdapterRequestError(
+          `${at}.role '${String(message.role)}' is not supported.`,
+          400,
+          'messages',
+        );
     }
   });
   return contents;
@@ -207,17 +221,26 @@ const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 function toParts(content: ChatMessage['content'], at: string): GeminiPart[] {
   if (content === null || content === undefined) return [{ text: '' }];
   if (typeof content === 'string') return [{ text: content }];
-  if (!Array.isArray(content)) throw new AdapterRequestError(`${at} must be a string or a list.`, 400, 'messages');
+  if (!Array.isArray(content))
+    throw new AdapterRequestError(`${at} must be a string or a list.`, 400, 'messages');
   return content.map((part) => {
     if (part.type === 'text' && typeof part.text === 'string') return { text: part.text };
     if (part.type === 'image_url' && isRecord(part.image_url) && typeof part.image_url.url === 'string') {
       const match = DATA_URL.exec(part.image_url.url);
       if (match === null) {
-        throw new AdapterRequestError(`${at}: Gemini models take images as base64 data: URLs.`, 400, 'messages');
+        throw new AdapterRequestError(
+          `${at}: Gemini models take images as base64 data: URLs.`,
+          400,
+          'messages',
+        );
       }
       return { inlineData: { mimeType: match[1], data: match[2] } };
     }
-    throw new AdapterRequestError(`${at}: content part type '${String(part.type)}' is not supported for Gemini models.`, 400, 'messages');
+    throw new AdapterRequestError(
+      `${at}: content part type '${String(part.type)}' is not supported for Gemini models.`,
+      400,
+      'messages',
+    );
   });
 }
 
@@ -229,7 +252,7 @@ export function parseGeminiResponse(body: unknown): GeminiResponse {
   if (body.candidates === undefined && !isRecord(body.promptFeedback)) {
     throw new UpstreamProtocolError('the Gemini response has neither candidates nor promptFeedback');
   }
-  return body as GeminiResponse;
+  return body;
 }
 
 export interface CandidateOutput {
@@ -260,7 +283,12 @@ export function readCandidate(candidate: GeminiCandidate, position: number, call
     typeof candidate.finishReason === 'string' && candidate.finishReason !== 'FINISH_REASON_UNSPECIFIED'
       ? toFinishReason(candidate.finishReason, toolCalls.length > 0 || callBase > 0)
       : null;
-  return { index: typeof candidate.index === 'number' ? candidate.index : position, text, toolCalls, finishReason };
+  return {
+    index: typeof candidate.index === 'number' ? candidate.index : position,
+    text,
+    toolCalls,
+    finishReason,
+  };
 }
 
 /** Gemini may omit a call's id; OpenAI clients need one to answer it, so derive a stable one. */
@@ -296,7 +324,9 @@ export function responseId(response: GeminiResponse): string {
 }
 
 export function responseModel(response: GeminiResponse, model: string): string {
-  return typeof response.modelVersion === 'string' && response.modelVersion !== '' ? response.modelVersion : model;
+  return typeof response.modelVersion === 'string' && response.modelVersion !== ''
+    ? response.modelVersion
+    : model;
 }
 
 function blockedChoice(response: GeminiResponse): boolean {
@@ -306,12 +336,19 @@ function blockedChoice(response: GeminiResponse): boolean {
 export function toChatCompletion(response: GeminiResponse, model: string): ChatCompletion {
   const choices: ChatCompletion['choices'] = (response.candidates ?? []).map((candidate, i) => {
     const out = readCandidate(candidate, i);
-    const message: ChatMessage = { role: 'assistant', content: out.text === '' && out.toolCalls.length > 0 ? null : out.text };
+    const message: ChatMessage = {
+      role: 'assistant',
+      content: out.text === '' && out.toolCalls.length > 0 ? null : out.text,
+    };
     if (out.toolCalls.length > 0) message.tool_calls = out.toolCalls;
     return { index: out.index, message, finish_reason: out.finishReason ?? 'stop' };
   });
   if (blockedChoice(response)) {
-    choices.push({ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'content_filter' });
+    choices.push({
+      index: 0,
+      message: { role: 'assistant', content: null },
+      finish_reason: 'content_filter',
+    });
   }
   return {
     id: responseId(response),

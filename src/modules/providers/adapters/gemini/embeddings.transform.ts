@@ -17,7 +17,7 @@ export function embeddingInputs(request: EmbeddingsRequest): string[] {
       'input',
     );
   }
-  return texts as string[];
+  return texts;
 }
 
 function dimensions(request: EmbeddingsRequest): number | undefined {
@@ -53,7 +53,11 @@ export function toGeminiEmbeddingsCall(
 /** `{embedding:{values}}` or `{embeddings:[{values}]}` → OpenAI embeddings list. */
 export function toGeminiEmbeddings(body: unknown, model: string, base64: boolean): Embeddings {
   if (!isRecord(body)) throw new UpstreamProtocolError('the Gemini embeddings response is not a JSON object');
-  const list = Array.isArray(body.embeddings) ? body.embeddings : isRecord(body.embedding) ? [body.embedding] : undefined;
+  const list = Array.isArray(body.embeddings)
+    ? body.embeddings
+    : isRecord(body.embedding)
+      ? [body.embedding]
+      : undefined;
   if (list === undefined) throw new UpstreamProtocolError('the Gemini embeddings response has no embeddings');
   const vectors = list.map((item) => {
     if (!isRecord(item) || !isVector(item.values)) {
@@ -71,7 +75,12 @@ export function isVector(value: unknown): value is number[] {
 }
 
 /** OpenAI's `encoding_format: base64` is little-endian float32, which the SDKs decode. */
-export function toEmbeddings(vectors: number[][], model: string, promptTokens: number | null, base64: boolean): Embeddings {
+export function toEmbeddings(
+  vectors: number[][],
+  model: string,
+  promptTokens: number | null,
+  base64: boolean,
+): Embeddings {
   return {
     object: 'list',
     data: vectors.map((values, index) => ({

@@ -31,7 +31,8 @@ export function parseGeminiError(status: number, body: unknown): UpstreamErrorIn
 }
 
 export function errorInfoOf(error: Json): UpstreamErrorInfo {
-  const message = typeof error.message === 'string' && error.message !== '' ? error.message : 'Google API error';
+  const message =
+    typeof error.message === 'string' && error.message !== '' ? error.message : 'Google API error';
   const info: UpstreamErrorInfo = { message };
   if (typeof error.status === 'string') info.type = error.status;
   return info;

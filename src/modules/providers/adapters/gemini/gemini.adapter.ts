@@ -30,7 +30,10 @@ import { parseGeminiError } from 'src/modules/providers/adapters/gemini/gemini-e
 import { GeminiRequestBody } from 'src/modules/providers/adapters/gemini/gemini.types';
 
 /** The `generateContent` body for chat or completions (both are chat on Gemini). */
-export function generateContentBody(op: 'chat' | 'completions', request: CanonicalRequest): GeminiRequestBody {
+export function generateContentBody(
+  op: 'chat' | 'completions',
+  request: CanonicalRequest,
+): GeminiRequestBody {
   return op === 'chat'
     ? toGeminiChatBody(request as ChatRequest)
     : toGeminiCompletionsBody(request as CompletionsRequest);

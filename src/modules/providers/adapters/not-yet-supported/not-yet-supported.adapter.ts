@@ -10,8 +10,6 @@ import {
 } from 'src/modules/providers/provider-adapter';
 
 const NAMES: Record<string, string> = {
-  gemini: 'Gemini',
-  'vertex-ai': 'Vertex AI',
   bedrock: 'Amazon Bedrock',
   'amazon-bedrock': 'Amazon Bedrock',
   cohere: 'Cohere',

@@ -1,6 +1,15 @@
-import { Embeddings, EmbeddingsRequest, UpstreamProtocolError, AdapterRequestError } from 'src/modules/providers/provider-adapter';
+import {
+  Embeddings,
+  EmbeddingsRequest,
+  UpstreamProtocolError,
+  AdapterRequestError,
+} from 'src/modules/providers/provider-adapter';
 import { isRecord, Json } from 'src/modules/providers/adapters/gemini/gemini.types';
-import { embeddingInputs, isVector, toEmbeddings } from 'src/modules/providers/adapters/gemini/embeddings.transform';
+import {
+  embeddingInputs,
+  isVector,
+  toEmbeddings,
+} from 'src/modules/providers/adapters/gemini/embeddings.transform';
 
 /**
  * Vertex AI's text embeddings API (`:predict`,

@@ -39,11 +39,15 @@ export function parseVertexAIConfig(
     throw new ProviderConfigError(`vertex_project is required for provider '${provider}'`);
   }
   if (!PROJECT.test(project.trim())) {
-    throw new ProviderConfigError(`vertex_project '${project}' is not a Google Cloud project id for provider '${provider}'`);
+    throw new ProviderConfigError(
+      `vertex_project '${project}' is not a Google Cloud project id for provider '${provider}'`,
+    );
   }
   const location = optionalString(raw, 'vertex_location', provider) ?? 'global';
   if (!LOCATION.test(location)) {
-    throw new ProviderConfigError(`vertex_location '${location}' is not a Google Cloud location for provider '${provider}'`);
+    throw new ProviderConfigError(
+      `vertex_location '${location}' is not a Google Cloud location for provider '${provider}'`,
+    );
   }
   const base = optionalString(raw, 'vertex_api_base', provider);
   const origin =

@@ -19,7 +19,10 @@ import {
 } from 'src/modules/providers/adapters/gemini/gemini.adapter';
 import { GeminiStreamTranslator } from 'src/modules/providers/adapters/gemini/chat-completions-stream.transform';
 import { parseGeminiError } from 'src/modules/providers/adapters/gemini/gemini-error.transform';
-import { parseVertexAIConfig, VertexAIConfig } from 'src/modules/providers/adapters/vertex-ai/vertex-ai-config';
+import {
+  parseVertexAIConfig,
+  VertexAIConfig,
+} from 'src/modules/providers/adapters/vertex-ai/vertex-ai-config';
 import {
   toVertexEmbeddings,
   toVertexPredictBody,

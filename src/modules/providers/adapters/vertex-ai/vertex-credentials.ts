@@ -54,7 +54,9 @@ export function parseServiceAccountKey(raw: unknown, provider: string): ServiceA
   try {
     createPrivateKey(key);
   } catch {
-    throw new ProviderConfigError(`vertex_credentials.private_key is not a PEM private key for provider '${provider}'`);
+    throw new ProviderConfigError(
+      `vertex_credentials.private_key is not a PEM private key for provider '${provider}'`,
+    );
   }
   const tokenUri = info.token_uri === undefined ? GOOGLE_TOKEN_URI : info.token_uri;
   if (typeof tokenUri !== 'string' || !isAcceptableTokenUri(tokenUri)) {
@@ -172,8 +174,13 @@ function applicationDefaultSource(now: () => number): CachedTokenSource {
   );
 }
 
-function toToken(value: string | null | undefined, expiry: number | null | undefined, now: () => number): Token {
-  if (typeof value !== 'string' || value === '') throw new Error('the token endpoint returned no access_token');
+function toToken(
+  value: string | null | undefined,
+  expiry: number | null | undefined,
+  now: () => number,
+): Token {
+  if (typeof value !== 'string' || value === '')
+    throw new Error('the token endpoint returned no access_token');
   // Without an expiry, assume Google's default lifetime of one hour.
   return { value, expiresAt: typeof expiry === 'number' ? expiry : now() + 3_600_000 };
 }
@@ -192,7 +199,9 @@ export function tokenSourceFor(
     key === undefined
       ? 'adc'
       : createHash('sha256')
-          .update(JSON.stringify([key.client_email, key.private_key, key.private_key_id ?? '', key.token_uri]))
+          .update(
+            JSON.stringify([key.client_email, key.private_key, key.private_key_id ?? '', key.token_uri]),
+          )
           .digest('hex');
   let source = sources.get(id);
   if (source === undefined) {
