@@ -143,15 +143,16 @@ function serviceAccountSource(key: ServiceAccountKey, now: () => number): Cached
       },
     });
   }
-  const client = new JWT({
-    email: key.client_email,
-    key: key.private_key,
-    keyId: key.private_key_id,
-    scopes: [CLOUD_PLATFORM_SCOPE],
-    transporter,
-  });
   return new CachedTokenSource(
     async () => {
+      // A fresh client per exchange: the library's own token cache would otherwise answer our refresh.
+      const client = new JWT({
+        email: key.client_email,
+        key: key.private_key,
+        keyId: key.private_key_id,
+        scopes: [CLOUD_PLATFORM_SCOPE],
+        transporter,
+      });
       const credentials = await client.authorize();
       return toToken(credentials.access_token, credentials.expiry_date, now);
     },
