@@ -158,7 +158,10 @@ describe.each([
     });
     expect(finished).toBe(true);
     const chat = chunks as ChatCompletionChunk[];
-    const text = chat.map((c) => String(c.choices[0]?.delta.content ?? '')).join('');
+    const text = chat
+      .map((c) => c.choices[0]?.delta.content)
+      .filter((t): t is string => typeof t === 'string')
+      .join('');
     expect(text).toBe('echo: one two three four');
     expect(chat.filter((c) => c.choices[0]?.finish_reason === 'stop')).toHaveLength(1);
     expect(chat[chat.length - 1].usage).toEqual({ prompt_tokens: 4, completion_tokens: 5, total_tokens: 9 });
