@@ -34,8 +34,8 @@ afterAll(async () => {
   clearTokenSources();
 });
 
-const gemini = new GeminiAdapter();
-const vertex = new VertexAIAdapter();
+const gemini: ProviderAdapter = new GeminiAdapter();
+const vertex: ProviderAdapter = new VertexAIAdapter();
 
 function geminiTarget(model: string): TargetContext {
   return {
