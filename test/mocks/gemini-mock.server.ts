@@ -225,6 +225,10 @@ function validateGenerate(body: Json): string | undefined {
         return `Invalid JSON payload received. Unknown name "${key}" at 'generation_config': Cannot find field.`;
       }
     }
+    const maxTokens = config.maxOutputTokens;
+    if (typeof maxTokens === 'number' && (maxTokens < 1 || maxTokens > 65536)) {
+      return `Unable to submit request because it has a maxOutputTokens value of ${maxTokens} but the supported range is from 1 (inclusive) to 65537 (exclusive). Update the value and try again.`;
+    }
     const temperature = config.temperature;
     if (typeof temperature === 'number' && (temperature < 0 || temperature > 2)) {
       return (
