@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
-import { embeddingOf, GEMINI_MOCK_API_KEY, GeminiMock, startGeminiMock } from 'test/mocks/gemini-mock.server';
+import {
+  embeddingOf,
+  GEMINI_MOCK_API_KEY,
+  GeminiMock,
+  MOCK_THOUGHT_SIGNATURE,
+  startGeminiMock,
+} from 'test/mocks/gemini-mock.server';
 import { GoogleTokenMock, startGoogleTokenMock } from 'test/mocks/google-token.server';
 import { call } from 'test/e2e/support/admin-client';
 import { startGateway, TestGateway } from 'test/e2e/support/test-gateway';
@@ -42,7 +48,7 @@ describe('Gemini and Vertex AI providers', () => {
     });
     process.env.MOCK_GEMINI_KEY = GEMINI_MOCK_API_KEY;
     process.env.MOCK_VERTEX_SA = tokens.serviceAccountJson;
-    const yaml = `endpoints:${gemini('gemini', 'gemini-2.0-flash')}${gemini('gemini-429', 'mock-429')}${gemini(
+    const yaml = `endpoints:${gemini('gemini', 'gemini-2.0-flash')}${gemini('gemini-3', 'gemini-3-pro-preview')}${gemini('gemini-429', 'mock-429')}${gemini(
       'gemini-stream-error',
       'mock-stream-error',
     )}${gemini('gemini-complete', 'gemini-2.0-flash', 'llm/v1/completions')}${gemini(
@@ -147,6 +153,24 @@ describe('Gemini and Vertex AI providers', () => {
           parts: [{ functionResponse: { id: toolCall.id, name: 'get_weather', response: { celsius: 21 } } }],
         },
       ]);
+    });
+
+    it('carries a Gemini 3 thought signature through a tool round trip', async () => {
+      const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'weather in Paris' }];
+      const first = await client.chat.completions.create({ model: 'gemini-3', messages, tools });
+      const toolCall = first.choices[0].message.tool_calls![0];
+      const second = await client.chat.completions.create({
+        model: 'gemini-3',
+        tools,
+        messages: [
+          ...messages,
+          first.choices[0].message,
+          { role: 'tool', tool_call_id: toolCall.id, content: 'mild' },
+        ],
+      });
+      expect(second.choices[0].message.content).toBe('echo: {"result":"mild"}');
+      const modelTurn = (lastUpstream().body as { contents: { parts: unknown[] }[] }).contents[1];
+      expect(modelTurn.parts[0]).toMatchObject({ thoughtSignature: MOCK_THOUGHT_SIGNATURE });
     });
 
     it('streams a tool call', async () => {

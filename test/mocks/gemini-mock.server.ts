@@ -18,6 +18,8 @@ import { AddressInfo } from 'node:net';
  *   `candidatesTokenCount` = words in the reply;
  * - with `functionDeclarations`, a last user turn containing "weather" (or mode `ANY`) gets a
  *   `functionCall` of the first allowed function with args `{"location":"Paris"}` (no id, as Gemini);
+ * - `gemini-3*` models sign function calls (`thoughtSignature`) and refuse (400) a later model turn
+ *   whose function call lacks that signature, as Gemini 3 does;
  * - `stopSequences` cut the reply; `maxOutputTokens` cuts it to that many words (`MAX_TOKENS`);
  * - embeddings: `outputDimensionality` (default 4) values derived from the text's characters.
  *
@@ -27,6 +29,8 @@ import { AddressInfo } from 'node:net';
 
 export const GEMINI_MOCK_API_KEY = 'AIza-mock-gemini-key';
 export const GEMINI_MOCK_TOOL_ARGS = { location: 'Paris' };
+/** What `gemini-3*` models sign their function calls with, and insist on getting back. */
+export const MOCK_THOUGHT_SIGNATURE = 'CiQBjz1rX3Rlc3Qtc2lnbmF0dXJl';
 
 export interface GeminiMockRequest {
   path: string;
@@ -175,7 +179,7 @@ export async function startGeminiMock(options: GeminiMockOptions = {}): Promise<
     if (method === 'embedContent' || method === 'batchEmbedContents') return embed(res, method, model, body);
     if (method === 'predict') return predict(res, body);
 
-    const invalid = validateGenerate(body);
+    const invalid = validateGenerate(body) ?? (model.startsWith('gemini-3') ? unsignedCall(body) : undefined);
     if (invalid !== undefined) return sendError(res, 400, invalid);
     const reply = compose(body);
     const id = `mockresp${String(n).padStart(6, '0')}`;
@@ -252,6 +256,23 @@ function validateGenerate(body: Json): string | undefined {
   return undefined;
 }
 
+/** Gemini 3 refuses a model turn whose function call comes back without the signature it was given. */
+function unsignedCall(body: Json): string | undefined {
+  for (const content of body.contents as Json[]) {
+    if (content.role !== 'model') continue;
+    for (const part of content.parts as Json[]) {
+      if (isJson(part.functionCall) && part.thoughtSignature !== MOCK_THOUGHT_SIGNATURE) {
+        return (
+          'Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call `default_api:' +
+          String(part.functionCall.name) +
+          '` , position 2. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.'
+        );
+      }
+    }
+  }
+  return undefined;
+}
+
 function compose(body: Json): Reply {
   const contents = body.contents as Json[];
   const config = isJson(body.generationConfig) ? body.generationConfig : {};
@@ -320,7 +341,15 @@ function response(
   id: string,
   model: string,
 ): Json {
-  const parts: Json[] = functionCall !== undefined ? [{ functionCall }] : [{ text }];
+  const parts: Json[] =
+    functionCall !== undefined
+      ? [
+          {
+            functionCall,
+            ...(model.startsWith('gemini-3') ? { thoughtSignature: MOCK_THOUGHT_SIGNATURE } : {}),
+          },
+        ]
+      : [{ text }];
   const candidates = Array.from({ length: reply.candidates }, (_, index) => ({
     content: { parts, role: 'model' },
     ...(finishReason === undefined ? {} : { finishReason }),

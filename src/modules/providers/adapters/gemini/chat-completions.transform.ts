@@ -151,9 +151,12 @@ function toContents(messages: ChatMessage[]): GeminiContent[] {
             : toParts(message.content, `${at}.content`);
         for (const call of message.tool_calls ?? []) {
           callNames.set(call.id, call.function.name);
-          parts.push({
-            functionCall: { id: call.id, name: call.function.name, args: parseArguments(call, at) },
-          });
+          const { id, signature } = splitCallId(call.id);
+          const part: GeminiPart = {
+            functionCall: { id, name: call.function.name, args: parseArguments(call, at) },
+          };
+          if (signature !== undefined) part.thoughtSignature = signature;
+          parts.push(part);
         }
         if (parts.length === 0) parts.push({ text: '' });
         contents.push({ role: 'model', parts });
@@ -170,7 +173,11 @@ function toContents(messages: ChatMessage[]): GeminiContent[] {
           );
         }
         const part: GeminiPart = {
-          functionResponse: { id, name, response: toResponseObject(message.content) },
+          functionResponse: {
+            id: id === undefined ? undefined : splitCallId(id).id,
+            name,
+            response: toResponseObject(message.content),
+          },
         };
         // Gemini wants every response to one model turn's calls in a single user turn.
         const last = contents[contents.length - 1];
@@ -272,10 +279,14 @@ export function readCandidate(candidate: GeminiCandidate, position: number, call
     if (typeof part.text === 'string') text += part.text;
     if (isRecord(part.functionCall) && typeof part.functionCall.name === 'string') {
       const args = JSON.stringify(isRecord(part.functionCall.args) ? part.functionCall.args : {});
-      const id =
+      const callId =
         typeof part.functionCall.id === 'string' && part.functionCall.id !== ''
           ? part.functionCall.id
           : syntheticCallId(part.functionCall.name, args, callBase + toolCalls.length);
+      const id =
+        typeof part.thoughtSignature === 'string' && part.thoughtSignature !== ''
+          ? `${callId}${SIGNATURE_MARK}${part.thoughtSignature}`
+          : callId;
       toolCalls.push({ id, type: 'function', function: { name: part.functionCall.name, arguments: args } });
     }
   }
@@ -289,6 +300,19 @@ export function readCandidate(candidate: GeminiCandidate, position: number, call
     toolCalls,
     finishReason,
   };
+}
+
+/**
+ * Thinking models sign their function calls (`thoughtSignature`) and want the signature back with the
+ * call in the next turn. OpenAI clients echo only the call id, so the signature travels inside it
+ * (standard base64 never contains the mark).
+ */
+const SIGNATURE_MARK = '__thought__';
+
+export function splitCallId(callId: string): { id: string; signature?: string } {
+  const at = callId.indexOf(SIGNATURE_MARK);
+  if (at < 0) return { id: callId };
+  return { id: callId.slice(0, at), signature: callId.slice(at + SIGNATURE_MARK.length) };
 }
 
 /** Gemini may omit a call's id; OpenAI clients need one to answer it, so derive a stable one. */
