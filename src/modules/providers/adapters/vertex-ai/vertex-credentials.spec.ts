@@ -1,4 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ProviderConfigError, UpstreamCredentialsError } from 'src/modules/providers/provider-adapter';
 import {
   clearTokenSources,
@@ -63,6 +68,35 @@ describe('Vertex AI service-account tokens', () => {
       expect(foreign.requests).toEqual([expect.objectContaining({ accepted: false })]);
     } finally {
       await foreign.close();
+    }
+  });
+
+  it('without a key uses Application Default Credentials (here: the metadata server)', async () => {
+    const seen: string[] = [];
+    const metadata = createServer((req, res) => {
+      seen.push(`${req.url ?? ''} ${String(req.headers['metadata-flavor'])}`);
+      res.writeHead(200, { 'content-type': 'application/json', 'metadata-flavor': 'Google' });
+      res.end(
+        JSON.stringify({ access_token: 'ya29.metadata-token', expires_in: 3599, token_type: 'Bearer' }),
+      );
+    });
+    await new Promise<void>((resolve) => metadata.listen(0, '127.0.0.1', resolve));
+    const saved = { ...process.env };
+    delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    process.env.CLOUDSDK_CONFIG = mkdtempSync(join(tmpdir(), 'gcloud-'));
+    process.env.METADATA_SERVER_DETECTION = 'assume-present';
+    process.env.GCE_METADATA_HOST = `127.0.0.1:${(metadata.address() as AddressInfo).port}`;
+    try {
+      const source = tokenSourceFor(undefined);
+      expect(await source.token()).toBe('ya29.metadata-token');
+      expect(await source.token()).toBe('ya29.metadata-token');
+      // One token request (with the cloud-platform scope and the metadata header), then the cache.
+      expect(seen.filter((line) => line.includes('/token'))).toEqual([
+        '/computeMetadata/v1/instance/service-accounts/default/token?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fcloud-platform Google',
+      ]);
+    } finally {
+      process.env = saved;
+      await new Promise<void>((resolve) => metadata.close(() => resolve()));
     }
   });
 
