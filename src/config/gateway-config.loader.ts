@@ -49,12 +49,15 @@ const ENDPOINT_NAME = /^[a-zA-Z0-9_\-.]+$/;
  * Keys whose values MLflow resolves with `_resolve_api_key_from_input`, at any depth of `model.config`:
  * every key ending in `api_key` (`openai_api_key`, `anthropic_api_key`, …, the OpenAI-compatible providers'
  * `api_key`, `litellm_auth_config.api_key`), Databricks' `token`, and the AWS secrets under `aws_config`.
+ * Vertex AI's `vertex_credentials` (a service-account key as JSON text or a key file path, which MLflow's
+ * Vertex provider reads the same way) is resolved alike, so `$VAR` works for it too.
  */
 const SECRET_KEYS: ReadonlySet<string> = new Set([
   'token',
   'aws_secret_access_key',
   'aws_session_token',
   'aws_bearer_token',
+  'vertex_credentials',
 ]);
 
 /*

@@ -31,13 +31,13 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    limit:\n  
 ${openaiEndpoint('chat-b', 'gpt-4o', mock.url)}
 ${openaiEndpoint('completions', 'gpt-3.5-turbo-instruct', mock.url, 'llm/v1/completions')}
 ${openaiEndpoint('embeddings', 'text-embedding-3-small', mock.url, 'llm/v1/embeddings')}
-  - name: gemini-chat
-    endpoint_type: llm/v1/chat
+  - name: claude-embeddings
+    endpoint_type: llm/v1/embeddings
     model:
-      provider: gemini
-      name: gemini-2.0-flash
+      provider: anthropic
+      name: claude-sonnet-4-5
       config:
-        gemini_api_key: g-key
+        anthropic_api_key: a-key
 routes:
   - name: split
     task_type: llm/v1/chat
@@ -71,7 +71,7 @@ routes:
       'chat-b',
       'completions',
       'embeddings',
-      'gemini-chat',
+      'claude-embeddings',
     ]);
     expect(endpoints[0]).toEqual({
       name: 'chat',
@@ -165,11 +165,13 @@ routes:
   });
 
   it('answers 501 for a provider capability that is not implemented, as MLflow does', async () => {
-    const response = await post(`${gateway.url}/endpoints/gemini-chat/invocations`, {
-      messages: [{ role: 'user', content: 'x' }],
+    const response = await post(`${gateway.url}/endpoints/claude-embeddings/invocations`, {
+      input: ['x'],
     });
     expect(response.status).toBe(501);
-    expect(await json(response)).toEqual({ detail: 'The chat route is not implemented for Gemini models.' });
+    expect(await json(response)).toEqual({
+      detail: 'The embeddings route is not implemented for Anthropic models.',
+    });
   });
 
   it('streams MLflow invocations as SSE without a [DONE] sentinel', async () => {

@@ -239,8 +239,16 @@ export interface ProviderAdapter<TConfig = unknown> {
     stream: boolean,
   ): UpstreamRequest;
 
-  /** Translate a successful (2xx) upstream JSON body into the canonical response. */
-  parseResponse(op: Operation, body: unknown, target: TargetContext<TConfig>): CanonicalResponse;
+  /**
+   * Translate a successful (2xx) upstream JSON body into the canonical response. `request` is the
+   * canonical request it answers (e.g. for `encoding_format` when the provider has no such option).
+   */
+  parseResponse(
+    op: Operation,
+    body: unknown,
+    target: TargetContext<TConfig>,
+    request?: CanonicalRequest,
+  ): CanonicalResponse;
 
   /** A translator for one streaming response. */
   createStreamTranslator(op: Operation, target: TargetContext<TConfig>): StreamTranslator;

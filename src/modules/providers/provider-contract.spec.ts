@@ -13,6 +13,8 @@ import {
 } from 'src/modules/providers/provider-adapter';
 import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
 import { BedrockAdapter } from 'src/modules/providers/adapters/bedrock/bedrock.adapter';
+import { GeminiAdapter } from 'src/modules/providers/adapters/gemini/gemini.adapter';
+import { VertexAIAdapter } from 'src/modules/providers/adapters/vertex-ai/vertex-ai.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adapter';
 import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
@@ -27,9 +29,11 @@ import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-c
 const ADAPTERS: Record<string, new () => ProviderAdapter> = {
   anthropic: AnthropicAdapter,
   bedrock: BedrockAdapter,
+  gemini: GeminiAdapter,
   'mlflow-model-serving': MlflowModelServingAdapter,
   openai: OpenAIAdapter,
   'openai-compatible': OpenAICompatibleAdapter,
+  'vertex-ai': VertexAIAdapter,
 };
 
 const ADAPTERS_DIR = join(__dirname, 'adapters');
@@ -231,7 +235,12 @@ describe('provider adapter contract', () => {
       expect(JSON.parse(upstream.body)).toEqual(expected.body);
 
       if (fixture.upstreamResponse !== undefined) {
-        const response = adapter.parseResponse(fixture.operation, fixture.upstreamResponse, target);
+        const response = adapter.parseResponse(
+          fixture.operation,
+          fixture.upstreamResponse,
+          target,
+          fixture.request as CanonicalRequest,
+        );
         expect(normaliseCreated(response)).toEqual(expectedWithCreated(fixture.expectResponse));
       } else if (fixture.upstreamEvents !== undefined) {
         const translator = adapter.createStreamTranslator(fixture.operation, target);

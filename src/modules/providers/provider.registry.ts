@@ -6,6 +6,8 @@ import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthr
 import { BedrockAdapter } from 'src/modules/providers/adapters/bedrock/bedrock.adapter';
 import { NotYetSupportedAdapter } from 'src/modules/providers/adapters/not-yet-supported/not-yet-supported.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
+import { GeminiAdapter } from 'src/modules/providers/adapters/gemini/gemini.adapter';
+import { VertexAIAdapter } from 'src/modules/providers/adapters/vertex-ai/vertex-ai.adapter';
 
 /** Looks adapters up by normalised provider id. Adapters are stateless, so one instance serves all targets. */
 @Injectable()
@@ -19,6 +21,8 @@ export class ProviderRegistry {
       new AnthropicAdapter(),
       new BedrockAdapter(),
       new MlflowModelServingAdapter(),
+      new GeminiAdapter(),
+      new VertexAIAdapter(),
       new NotYetSupportedAdapter(),
     ];
     for (const adapter of adapters) {

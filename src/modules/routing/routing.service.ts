@@ -133,7 +133,7 @@ export class RoutingService {
       }
       let parsed: CanonicalResponse;
       try {
-        parsed = endpoint.adapter.parseResponse(op, body, target);
+        parsed = endpoint.adapter.parseResponse(op, body, target, request);
       } catch (error) {
         if (error instanceof UpstreamProtocolError) {
           throw new GatewayException(

@@ -69,12 +69,13 @@ export function combineConfigText(fileText: string, entries: readonly ConfigEntr
   return JSON.stringify(combined);
 }
 
-/* Keys the loader resolves as api keys (`…api_key`, Databricks' `token`, AWS secrets), at any depth. */
+/* Keys the loader resolves as api keys (`…api_key`, Databricks' `token`, AWS secrets, Vertex AI credentials), at any depth. */
 const SECRET_KEYS: ReadonlySet<string> = new Set([
   'token',
   'aws_secret_access_key',
   'aws_session_token',
   'aws_bearer_token',
+  'vertex_credentials',
 ]);
 const isSecretKey = (key: string) => key.endsWith('api_key') || SECRET_KEYS.has(key);
 const isReference = (value: unknown) => typeof value === 'string' && value.startsWith('$');

@@ -10,8 +10,6 @@ import {
 } from 'src/modules/providers/provider-adapter';
 
 const NAMES: Record<string, string> = {
-  gemini: 'Gemini',
-  'vertex-ai': 'Vertex AI',
   cohere: 'Cohere',
   'huggingface-text-generation-inference': 'Hugging Face Text Generation Inference',
   mosaicml: 'MosaicML',
