@@ -12,6 +12,9 @@ import {
   UpstreamErrorInfo,
 } from 'src/modules/providers/provider-adapter';
 import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
+import { CohereAdapter } from 'src/modules/providers/adapters/cohere/cohere.adapter';
+import { DatabricksAdapter } from 'src/modules/providers/adapters/databricks/databricks.adapter';
+import { HuggingFaceTgiAdapter } from 'src/modules/providers/adapters/huggingface-tgi/tgi.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adapter';
 import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
@@ -25,6 +28,9 @@ import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-c
  */
 const ADAPTERS: Record<string, new () => ProviderAdapter> = {
   anthropic: AnthropicAdapter,
+  cohere: CohereAdapter,
+  databricks: DatabricksAdapter,
+  'huggingface-tgi': HuggingFaceTgiAdapter,
   'mlflow-model-serving': MlflowModelServingAdapter,
   openai: OpenAIAdapter,
   'openai-compatible': OpenAICompatibleAdapter,

@@ -4,6 +4,10 @@ import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adap
 import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
 import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
 import { NotYetSupportedAdapter } from 'src/modules/providers/adapters/not-yet-supported/not-yet-supported.adapter';
+import { CohereAdapter } from 'src/modules/providers/adapters/cohere/cohere.adapter';
+import { DatabricksAdapter } from 'src/modules/providers/adapters/databricks/databricks.adapter';
+import { HuggingFaceTgiAdapter } from 'src/modules/providers/adapters/huggingface-tgi/tgi.adapter';
+import { RetiredProviderAdapter } from 'src/modules/providers/adapters/retired/retired.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 
 /** Looks adapters up by normalised provider id. Adapters are stateless, so one instance serves all targets. */
@@ -17,6 +21,10 @@ export class ProviderRegistry {
       new OpenAICompatibleAdapter(),
       new AnthropicAdapter(),
       new MlflowModelServingAdapter(),
+      new CohereAdapter(),
+      new HuggingFaceTgiAdapter(),
+      new DatabricksAdapter(),
+      new RetiredProviderAdapter(),
       new NotYetSupportedAdapter(),
     ];
     for (const adapter of adapters) {

@@ -14,13 +14,6 @@ const NAMES: Record<string, string> = {
   'vertex-ai': 'Vertex AI',
   bedrock: 'Amazon Bedrock',
   'amazon-bedrock': 'Amazon Bedrock',
-  cohere: 'Cohere',
-  'huggingface-text-generation-inference': 'Hugging Face Text Generation Inference',
-  mosaicml: 'MosaicML',
-  palm: 'PaLM',
-  ai21labs: 'AI21 Labs',
-  databricks: 'Databricks',
-  'databricks-model-serving': 'Databricks Model Serving',
   litellm: 'LiteLLM',
 };
 
