@@ -34,7 +34,8 @@ export function toCohereEmbedBody(request: EmbeddingsRequest, model: string): Re
     model,
     texts,
     input_type: inputType,
-    embedding_types: [request.encoding_format === 'base64' ? 'base64' : 'float'],
+    // Always floats: the gateway encodes them when the client asked for encoding_format=base64.
+    embedding_types: ['float'],
   };
   if (request.truncate !== undefined) body.truncate = request.truncate;
   const dimensions = request.dimensions ?? request.output_dimension;
@@ -47,20 +48,15 @@ export function toEmbeddings(body: unknown, model: string): Embeddings {
   if (!isRecord(body) || !isRecord(body.embeddings)) {
     throw new UpstreamProtocolError('Cohere returned an embed response without embeddings');
   }
-  // Only one embedding type is ever asked for: float, or base64 when the client wants encoding_format=base64.
-  const vectors = body.embeddings.float ?? body.embeddings.base64;
-  if (!Array.isArray(vectors))
-    throw new UpstreamProtocolError('Cohere returned no float or base64 embeddings');
+  const vectors = body.embeddings.float;
+  if (!Array.isArray(vectors)) throw new UpstreamProtocolError('Cohere returned no float embeddings');
   const meta = isRecord(body.meta) ? body.meta : {};
   const billed = isRecord(meta.billed_units) ? meta.billed_units : {};
   const tokens = typeof billed.input_tokens === 'number' ? billed.input_tokens : null;
   return {
     object: 'list',
     data: vectors.map((embedding, index) => {
-      if (!(
-        typeof embedding === 'string' ||
-        (Array.isArray(embedding) && embedding.every((v) => typeof v === 'number'))
-      )) {
+      if (!Array.isArray(embedding) || !embedding.every((v) => typeof v === 'number')) {
         throw new UpstreamProtocolError('Cohere returned a malformed embedding');
       }
       return { object: 'embedding' as const, embedding: embedding, index };

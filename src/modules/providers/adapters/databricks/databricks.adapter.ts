@@ -58,6 +58,8 @@ export class DatabricksAdapter implements ProviderAdapter<DatabricksConfig> {
     }
     const body: Record<string, unknown> = { ...request };
     delete body.model;
+    // Serving endpoints answer floats; the gateway encodes them itself when base64 was asked for.
+    delete body.encoding_format;
     if (op === 'embeddings' || !stream) {
       delete body.stream;
       delete body.stream_options;

@@ -23,7 +23,7 @@ export const RETIRED_PROVIDERS: Readonly<Record<string, string>> = {
     'MosaicML provider is deprecated and will be removed in a future MLflow version. ' +
     "MosaicML's hosted inference API has been shut down; use provider 'databricks'.",
   ai21labs:
-    "AI21Labs provider is retired: MLflow's AI21Labs provider only accepts the Jurassic-2 models " +
+    "MLflow's AI21Labs provider only accepts the Jurassic-2 models " +
     "(j2-ultra, j2-mid, j2-light), which AI21 Labs has shut down; use provider 'bedrock' or an " +
     'OpenAI-compatible provider for current AI21 models.',
 };
