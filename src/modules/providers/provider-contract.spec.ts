@@ -15,6 +15,7 @@ import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthr
 import { CohereAdapter } from 'src/modules/providers/adapters/cohere/cohere.adapter';
 import { DatabricksAdapter } from 'src/modules/providers/adapters/databricks/databricks.adapter';
 import { HuggingFaceTgiAdapter } from 'src/modules/providers/adapters/huggingface-tgi/tgi.adapter';
+import { MistralAdapter } from 'src/modules/providers/adapters/mistral/mistral.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adapter';
 import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
@@ -31,6 +32,7 @@ const ADAPTERS: Record<string, new () => ProviderAdapter> = {
   cohere: CohereAdapter,
   databricks: DatabricksAdapter,
   'huggingface-tgi': HuggingFaceTgiAdapter,
+  mistral: MistralAdapter,
   'mlflow-model-serving': MlflowModelServingAdapter,
   openai: OpenAIAdapter,
   'openai-compatible': OpenAICompatibleAdapter,

@@ -8,6 +8,7 @@ import { CohereAdapter } from 'src/modules/providers/adapters/cohere/cohere.adap
 import { DatabricksAdapter } from 'src/modules/providers/adapters/databricks/databricks.adapter';
 import { HuggingFaceTgiAdapter } from 'src/modules/providers/adapters/huggingface-tgi/tgi.adapter';
 import { RetiredProviderAdapter } from 'src/modules/providers/adapters/retired/retired.adapter';
+import { MistralAdapter } from 'src/modules/providers/adapters/mistral/mistral.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 
 /** Looks adapters up by normalised provider id. Adapters are stateless, so one instance serves all targets. */
@@ -21,6 +22,7 @@ export class ProviderRegistry {
       new OpenAICompatibleAdapter(),
       new AnthropicAdapter(),
       new MlflowModelServingAdapter(),
+      new MistralAdapter(),
       new CohereAdapter(),
       new HuggingFaceTgiAdapter(),
       new DatabricksAdapter(),
