@@ -6,6 +6,7 @@ import {
   startDatabricksMock,
 } from 'test/mocks/databricks-mock.server';
 import { startTgiMock, TgiMock } from 'test/mocks/tgi-mock.server';
+import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 import { startGateway, TestGateway } from 'test/e2e/support/test-gateway';
 
 type Yaml = string;
@@ -35,17 +36,24 @@ async function sse(response: Response): Promise<Record<string, unknown>[]> {
     .map((d) => JSON.parse(d) as Record<string, unknown>);
 }
 
-describe('Cohere, Hugging Face TGI and Databricks through the real gateway', () => {
+describe('Cohere, Hugging Face TGI, Databricks and Mistral through the real gateway', () => {
   let cohere: CohereMock;
   let tgi: TgiMock;
   let databricks: DatabricksMock;
+  let openai: OpenAIMock;
   let gateway: TestGateway;
   let client: OpenAI;
 
   beforeAll(async () => {
     process.env.MOCK_COHERE_KEY = COHERE_MOCK_API_KEY;
     process.env.MOCK_DATABRICKS_TOKEN = DATABRICKS_MOCK_TOKEN;
-    [cohere, tgi, databricks] = await Promise.all([startCohereMock(), startTgiMock(), startDatabricksMock()]);
+    process.env.MOCK_OPENAI_KEY = MOCK_API_KEY;
+    [cohere, tgi, databricks, openai] = await Promise.all([
+      startCohereMock(),
+      startTgiMock(),
+      startDatabricksMock(),
+      startOpenAIMock(),
+    ]);
     const co = { cohere_api_key: '$MOCK_COHERE_KEY', cohere_api_base: cohere.url };
     const hf = { hf_server_url: tgi.url };
     const db = { host: databricks.url, token: '$MOCK_DATABRICKS_TOKEN' };
@@ -67,6 +75,11 @@ describe('Cohere, Hugging Face TGI and Databricks through the real gateway', () 
       endpoint('dbx-complete', 'completions', 'databricks', 'instruct', db),
       endpoint('dbx-429', 'chat', 'databricks', 'mock-429', db),
       endpoint('dbx-missing', 'chat', 'databricks', 'missing', db),
+      // Mistral's wire is OpenAI's for chat, so the OpenAI mock stands in for api.mistral.ai.
+      endpoint('mistral-complete', 'completions', 'mistral', 'mistral-small-latest', {
+        mistral_api_key: '$MOCK_OPENAI_KEY',
+        mistral_api_base: `${openai.url}/v1`,
+      }),
     ].join('')}`;
     gateway = await startGateway(yaml);
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.apiKey, maxRetries: 0 });
@@ -74,7 +87,7 @@ describe('Cohere, Hugging Face TGI and Databricks through the real gateway', () 
 
   afterAll(async () => {
     await gateway?.close();
-    await Promise.all([cohere?.close(), tgi?.close(), databricks?.close()]);
+    await Promise.all([cohere?.close(), tgi?.close(), databricks?.close(), openai?.close()]);
   });
 
   const post = (path: string, body: unknown) =>
@@ -412,6 +425,36 @@ describe('Cohere, Hugging Face TGI and Databricks through the real gateway', () 
       );
     });
   });
+
+  describe('mistral', () => {
+    it('sends completions to chat/completions (no /v1/completions on Mistral) and strips stream_options', async () => {
+      const result = await client.completions.create({
+        model: 'mistral-complete',
+        prompt: 'say cheese',
+        temperature: 1,
+      });
+      expect(result.object).toBe('text_completion');
+      expect(result.choices[0].text).toBe('echo: say cheese');
+      const upstream = openai.requests[openai.requests.length - 1];
+      expect(upstream.path).toBe('/v1/chat/completions');
+      expect(upstream.body).toMatchObject({
+        model: 'mistral-small-latest',
+        messages: [{ role: 'user', content: 'say cheese' }],
+        temperature: 0.5,
+      });
+
+      const stream = await client.completions.create({
+        model: 'mistral-complete',
+        prompt: 'stream cheese',
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.text ?? '';
+      expect(text).toBe('echo: stream cheese');
+      expect(openai.requests[openai.requests.length - 1].body.stream_options).toBeUndefined();
+    });
+  });
 });
 
 describe('retired MLflow providers', () => {
@@ -421,7 +464,7 @@ describe('retired MLflow providers', () => {
     ['ai21labs', "MLflow's AI21Labs provider only accepts the Jurassic-2 models"],
   ])('refuses %s when the configuration loads', async (provider, message) => {
     const yaml = `endpoints:${endpoint('old', 'completions', provider, 'some-model', { [`${provider}_api_key`]: 'k' })}`;
-    const failure = await startGateway(yaml, { embedded: true }).then(
+    const failure = await startGateway(yaml).then(
       async (gateway) => {
         await gateway.close();
         return undefined;
