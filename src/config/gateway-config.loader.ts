@@ -54,6 +54,7 @@ const ENDPOINT_NAME = /^[a-zA-Z0-9_\-.]+$/;
  */
 const SECRET_KEYS: ReadonlySet<string> = new Set([
   'token',
+  'databricks_api_token',
   'aws_secret_access_key',
   'aws_session_token',
   'aws_bearer_token',

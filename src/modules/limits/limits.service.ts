@@ -39,7 +39,7 @@ export interface BudgetExceededEvent {
 }
 
 const DAY = 86_400_000;
-const REPORTS_STREAM_USAGE = new Set(['openai', 'azure', 'anthropic']);
+const REPORTS_STREAM_USAGE = new Set(['openai', 'azure', 'anthropic', 'cohere', 'mistral']);
 
 /**
  * Admission and settlement of one request: rate limits, token limits, concurrency caps and USD budgets
@@ -80,7 +80,7 @@ export class LimitsService {
     ctx.onFinish(() => lease.finish());
     if (endpoint && record.stream && !REPORTS_STREAM_USAGE.has(endpoint.provider)) {
       // Loaded in the background (once per process): a stream without usage is counted with it once ready.
-      // OpenAI (we always ask for include_usage), Azure and Anthropic report usage, so they never need it.
+      // OpenAI (we always ask for include_usage), Azure, Anthropic, Cohere and Mistral report usage, so they never need it.
       void this.tokens
         .counterFor(TokenCounter.choose(endpoint.provider, endpoint.modelName))
         .then((counter) => (lease.tally.counter = counter))

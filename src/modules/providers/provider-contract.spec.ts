@@ -15,6 +15,10 @@ import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthr
 import { BedrockAdapter } from 'src/modules/providers/adapters/bedrock/bedrock.adapter';
 import { GeminiAdapter } from 'src/modules/providers/adapters/gemini/gemini.adapter';
 import { VertexAIAdapter } from 'src/modules/providers/adapters/vertex-ai/vertex-ai.adapter';
+import { CohereAdapter } from 'src/modules/providers/adapters/cohere/cohere.adapter';
+import { DatabricksAdapter } from 'src/modules/providers/adapters/databricks/databricks.adapter';
+import { HuggingFaceTgiAdapter } from 'src/modules/providers/adapters/huggingface-tgi/tgi.adapter';
+import { MistralAdapter } from 'src/modules/providers/adapters/mistral/mistral.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adapter';
 import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
@@ -30,6 +34,10 @@ const ADAPTERS: Record<string, new () => ProviderAdapter> = {
   anthropic: AnthropicAdapter,
   bedrock: BedrockAdapter,
   gemini: GeminiAdapter,
+  cohere: CohereAdapter,
+  databricks: DatabricksAdapter,
+  'huggingface-tgi': HuggingFaceTgiAdapter,
+  mistral: MistralAdapter,
   'mlflow-model-serving': MlflowModelServingAdapter,
   openai: OpenAIAdapter,
   'openai-compatible': OpenAICompatibleAdapter,

@@ -5,6 +5,11 @@ import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-c
 import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
 import { BedrockAdapter } from 'src/modules/providers/adapters/bedrock/bedrock.adapter';
 import { NotYetSupportedAdapter } from 'src/modules/providers/adapters/not-yet-supported/not-yet-supported.adapter';
+import { CohereAdapter } from 'src/modules/providers/adapters/cohere/cohere.adapter';
+import { DatabricksAdapter } from 'src/modules/providers/adapters/databricks/databricks.adapter';
+import { HuggingFaceTgiAdapter } from 'src/modules/providers/adapters/huggingface-tgi/tgi.adapter';
+import { RetiredProviderAdapter } from 'src/modules/providers/adapters/retired/retired.adapter';
+import { MistralAdapter } from 'src/modules/providers/adapters/mistral/mistral.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 import { GeminiAdapter } from 'src/modules/providers/adapters/gemini/gemini.adapter';
 import { VertexAIAdapter } from 'src/modules/providers/adapters/vertex-ai/vertex-ai.adapter';
@@ -23,6 +28,11 @@ export class ProviderRegistry {
       new MlflowModelServingAdapter(),
       new GeminiAdapter(),
       new VertexAIAdapter(),
+      new MistralAdapter(),
+      new CohereAdapter(),
+      new HuggingFaceTgiAdapter(),
+      new DatabricksAdapter(),
+      new RetiredProviderAdapter(),
       new NotYetSupportedAdapter(),
     ];
     for (const adapter of adapters) {

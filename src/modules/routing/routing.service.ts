@@ -1,3 +1,4 @@
+import { applyEncodingFormat } from 'src/modules/providers/embedding-encoding';
 import { Injectable } from '@nestjs/common';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import {
@@ -133,7 +134,7 @@ export class RoutingService {
       }
       let parsed: CanonicalResponse;
       try {
-        parsed = endpoint.adapter.parseResponse(op, body, target, request);
+        parsed = applyEncodingFormat(op, request, endpoint.adapter.parseResponse(op, body, target, request));
       } catch (error) {
         if (error instanceof UpstreamProtocolError) {
           throw new GatewayException(

@@ -10,13 +10,6 @@ import {
 } from 'src/modules/providers/provider-adapter';
 
 const NAMES: Record<string, string> = {
-  cohere: 'Cohere',
-  'huggingface-text-generation-inference': 'Hugging Face Text Generation Inference',
-  mosaicml: 'MosaicML',
-  palm: 'PaLM',
-  ai21labs: 'AI21 Labs',
-  databricks: 'Databricks',
-  'databricks-model-serving': 'Databricks Model Serving',
   litellm: 'LiteLLM',
 };
 

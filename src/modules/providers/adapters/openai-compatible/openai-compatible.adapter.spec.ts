@@ -43,8 +43,9 @@ describe('OpenAICompatibleAdapter', () => {
       'portkey',
       'vllm',
       'openai-compatible',
-      'mistral',
       'togetherai',
+      'fireworks',
+      'fireworks-ai',
     ]);
     expect(adapter.displayName).toBe('OpenAI-compatible');
   });

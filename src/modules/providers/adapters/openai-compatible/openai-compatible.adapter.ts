@@ -24,8 +24,9 @@ const api = (defaultBase: string | undefined, keyRequired = true): CompatiblePro
 
 /**
  * Servers that speak the OpenAI wire format. MLflow's `OpenAICompatibleProvider` set (groq, deepseek,
- * xai, openrouter, ollama, portkey) with its defaults, plus mistral and togetherai (OpenAI-compatible
+ * xai, openrouter, ollama, portkey) with its defaults, plus togetherai and fireworks (OpenAI-compatible
  * chat/completions/embeddings APIs) and our `vllm` / `openai-compatible` for self-hosted servers.
+ * Mistral's profile is read by its own adapter, which extends this one.
  */
 export const COMPATIBLE_PROFILES: Record<string, CompatibleProfile> = {
   groq: api('https://api.groq.com/openai/v1'),
@@ -48,10 +49,18 @@ export const COMPATIBLE_PROFILES: Record<string, CompatibleProfile> = {
     defaultBase: 'https://api.together.xyz/v1',
     baseField: 'togetherai_api_base',
   },
+  // Not an MLflow YAML provider; MLflow 3's UI reaches it as `fireworks_ai` through LiteLLM.
+  fireworks: api('https://api.fireworks.ai/inference/v1'),
+  'fireworks-ai': api('https://api.fireworks.ai/inference/v1'),
 };
 
+/** Profiles with their own adapter (an API that differs from OpenAI's where a user would notice). */
+const NATIVE_ADAPTER: ReadonlySet<string> = new Set(['mistral']);
+
 export class OpenAICompatibleAdapter extends OpenAIAdapter {
-  override readonly providers: readonly string[] = Object.keys(COMPATIBLE_PROFILES);
+  override readonly providers: readonly string[] = Object.keys(COMPATIBLE_PROFILES).filter(
+    (provider) => !NATIVE_ADAPTER.has(provider),
+  );
   override readonly displayName: string = 'OpenAI-compatible';
 
   override parseConfig(raw: JsonObject, provider: string, _modelName: string | undefined): OpenAIWireConfig {
