@@ -1,0 +1,35 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Owning teams of admin objects (NULL = global, admin-owned) and hashes of audited snapshots.
+ * No foreign key to auth_teams: an object of a deleted team stays with that team (visible to admins
+ * only) rather than turning global.
+ */
+export class AdminTenancy1765200010000 implements MigrationInterface {
+  name = 'AdminTenancy1765200010000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    for (const table of TEAM_OWNED) {
+      await queryRunner.query(`ALTER TABLE ${table} ADD COLUMN team_id uuid`);
+    }
+    await queryRunner.query(
+      `ALTER TABLE audit_log ADD COLUMN before_hash char(64), ADD COLUMN after_hash char(64)`,
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE audit_log DROP COLUMN after_hash, DROP COLUMN before_hash`);
+    for (const table of [...TEAM_OWNED].reverse()) {
+      await queryRunner.query(`ALTER TABLE ${table} DROP COLUMN team_id`);
+    }
+  }
+}
+
+const TEAM_OWNED = [
+  'gateway_config_entries',
+  'gateway_config_changes',
+  'prompt_templates',
+  'prompt_apis',
+  'limit_rules',
+  'budgets',
+] as const;
