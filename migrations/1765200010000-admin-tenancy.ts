@@ -18,6 +18,13 @@ export class AdminTenancy1765200010000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    // Team-scoped limits and budgets set before owners existed belong to the team they bound.
+    for (const table of ['limit_rules', 'budgets']) {
+      await queryRunner.query(
+        `UPDATE ${table} SET team_id = subject::uuid
+         WHERE scope = 'team' AND subject ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'`,
+      );
+    }
     await queryRunner.query(`ALTER TABLE audit_log DROP COLUMN after_hash, DROP COLUMN before_hash`);
     for (const table of [...TEAM_OWNED].reverse()) {
       await queryRunner.query(`ALTER TABLE ${table} DROP COLUMN team_id`);
