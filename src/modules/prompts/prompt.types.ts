@@ -44,6 +44,8 @@ export interface PromptTemplate {
   latestVersion: number;
   createdAt: Date;
   updatedAt: Date;
+  /** The owning team; null or absent = global (admin-owned; MLflow registry prompts are). */
+  teamId?: string | null;
 }
 
 /** How an endpoint or a published API refers to a template: a label that can move, or a fixed version. */
@@ -60,6 +62,8 @@ export interface PublishedPromptApi {
   structuredOutput: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /** The owning team; null or absent = global (admin-owned). */
+  teamId?: string | null;
 }
 
 /** Default request parameters a template may set. Anything else is refused at write time. */
