@@ -1,3 +1,4 @@
+import { AuditModule } from 'src/modules/audit/audit.module';
 import { Module } from '@nestjs/common';
 import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { RoutingModule } from 'src/modules/routing/routing.module';
@@ -13,7 +14,7 @@ import { RegistrySnapshotRepository } from 'src/modules/registry/registry-snapsh
 import { ServingHealthMonitor } from 'src/modules/registry/serving-health.monitor';
 
 @Module({
-  imports: [RoutingModule],
+  imports: [RoutingModule, AuditModule],
   controllers: [RegistryController, MlflowWebhookController],
   providers: [
     MlflowRegistryClient,

@@ -93,7 +93,7 @@ export class RolloutsService {
         rollout,
         input.steps[0],
         'rollout started',
-        { request },
+        { request, auditedByCaller: true },
         baseline,
       );
       rollout.history.push(event(rollout, 'started', input.steps[0], revision, rollout.createdBy, null));
@@ -131,6 +131,7 @@ export class RolloutsService {
         await this.admin.lock(m);
         const revision = await this.setWeights(m, r, 0, `rollout aborted by ${actor ?? 'unknown'}`, {
           request,
+          auditedByCaller: true,
         });
         r.state = 'aborted';
         r.reason = `aborted by ${actor ?? 'unknown'}`;

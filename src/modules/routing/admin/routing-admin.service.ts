@@ -30,8 +30,12 @@ import { RoutingChangeNotifier } from 'src/modules/routing/admin/routing-change.
 import { RouteConfigService } from 'src/modules/routing/route-config.service';
 import { RouteTable } from 'src/modules/routing/route-table';
 
-/** Who makes a change: an admin request (its principal), or the gateway itself (a rollout step). */
-export type ChangeActor = { request: FastifyRequest } | { system: string };
+/**
+ * Who makes a change: an admin request (its principal), or the gateway itself (a rollout step).
+ * `auditedByCaller`: the caller's own audit row (e.g. the rollout's) records this revision, so the
+ * admin request leaves one row, not two.
+ */
+export type ChangeActor = { request: FastifyRequest; auditedByCaller?: boolean } | { system: string };
 
 export interface PlannedChange {
   /** The entry after the change; null deletes it. */
@@ -182,9 +186,14 @@ export class RoutingAdminService {
   ): Promise<ConfigChange> {
     const entries = await this.repository.list(m);
     const current = entries.find((e) => e.kind === kind && e.name === name);
+    // A request (a rollout started or aborted by someone) needs the same ownership as a direct change.
+    const owner = await this.ownerFor(m, kind, name, current, actor, false);
     const change = plan(current);
-    this.validate(kind, name, entries, current, change.next);
-    return this.store(m, kind, name, current, change, actor, current ? ownerOf(current) : null);
+    const table = this.validate(kind, name, entries, current, change.next);
+    if ('request' in actor) {
+      this.checkIsolation(actorPrincipal(actor), name, owner, current, change.next, table, entries);
+    }
+    return this.store(m, kind, name, current, change, actor, owner);
   }
 
   /** Takes the config write lock in the caller's transaction. */
@@ -399,8 +408,8 @@ export class RoutingAdminService {
       before: current ? { revision: current.revision, entry: current.body } : null,
       after: { revision, entry: change.next, ...(change.note ? { note: change.note } : {}) },
     };
-    if ('request' in actor) await this.audit.change(actor.request, event, m);
-    else await this.audit.system(actor.system, event, m);
+    if (!('request' in actor)) await this.audit.system(actor.system, event, m);
+    else if (!actor.auditedByCaller) await this.audit.change(actor.request, event, m);
     await this.notifier.publish(m);
     return stored;
   }
