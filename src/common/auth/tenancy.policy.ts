@@ -51,11 +51,12 @@ export const TenancyPolicy = {
   },
 
   /**
-   * The owner of a new object. Admins may name any team (or none: global); others get their own team
-   * and may not name another.
+   * The owner of a new object. Admins may name any team (default: none, global); others get their
+   * own team and may not name another.
    */
   ownerForNew(actor: Principal, requested?: OwnerTeam): OwnerTeam {
-    if (this.isAdmin(actor)) return requested === undefined ? actor.teamId : requested;
+    // What an admin creates is shared configuration: global unless a team is named.
+    if (this.isAdmin(actor)) return requested ?? null;
     if (actor.teamId === null) {
       throw forbidden('A principal without a team cannot create shared objects; ask an admin.');
     }
