@@ -81,6 +81,13 @@ export const TenancyPolicy = {
   },
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a value can name a team (team ids are UUIDs; free-form names from paths or bodies are not). */
+export function isTeamId(value: string | null | undefined): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
 function capitalised(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }

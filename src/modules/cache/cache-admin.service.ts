@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { AdminActor } from 'src/common/auth/admin-actor';
 import { Principal } from 'src/common/auth/principal';
-import { TenancyPolicy } from 'src/common/auth/tenancy.policy';
+import { isTeamId, TenancyPolicy } from 'src/common/auth/tenancy.policy';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import {
@@ -145,7 +145,7 @@ export class CacheAdminService {
         action: 'cache.invalidate',
         targetType: 'cache',
         targetId: parsed.endpoint ?? null,
-        teamId: filter.teamId ?? null,
+        teamId: isTeamId(filter.teamId) ? filter.teamId : null,
         before: null,
         after: {
           all: parsed.all === true,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { AdminActor } from 'src/common/auth/admin-actor';
 import { Principal } from 'src/common/auth/principal';
-import { OwnerTeam, TenancyPolicy } from 'src/common/auth/tenancy.policy';
+import { isTeamId, OwnerTeam, TenancyPolicy } from 'src/common/auth/tenancy.policy';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { DEFAULT_PRICES, DEFAULT_PRICES_AS_OF } from 'src/modules/billing/pricing/price-catalog';
@@ -280,7 +280,7 @@ function ownerOfNew(
   body: { scope: LimitScope; subject?: string | null; team_id?: string | null },
   existing?: OwnerTeam,
 ): OwnerTeam {
-  const subjectTeam = body.scope === 'team' && body.subject && UUID.test(body.subject) ? body.subject : null;
+  const subjectTeam = body.scope === 'team' && isTeamId(body.subject) ? body.subject : null;
   if (TenancyPolicy.isAdmin(actor)) {
     return body.team_id !== undefined ? body.team_id : (subjectTeam ?? existing ?? null);
   }
@@ -295,8 +295,6 @@ function ownerOfNew(
   }
   return TenancyPolicy.ownerForNew(actor, subjectTeam);
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function event(
   what: 'limit' | 'budget' | 'price',

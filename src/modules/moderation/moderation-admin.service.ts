@@ -2,7 +2,7 @@ import { InvocationParent } from 'src/modules/pipeline/internal-invocations.serv
 import { Injectable } from '@nestjs/common';
 import { AdminActor } from 'src/common/auth/admin-actor';
 import { Principal } from 'src/common/auth/principal';
-import { TenancyPolicy } from 'src/common/auth/tenancy.policy';
+import { isTeamId, TenancyPolicy } from 'src/common/auth/tenancy.policy';
 import { AuditService } from 'src/modules/audit/audit.service';
 import {
   DryRunRequestDto,
@@ -175,13 +175,11 @@ function overrideEvent(
     targetType: 'moderation.override',
     targetId: `${teamId}/${endpoint}`,
     // The audit log's team column is a team id; overrides keyed by a team name stay with the actor's.
-    ...(UUID.test(teamId) ? { teamId } : {}),
+    ...(isTeamId(teamId) ? { teamId } : {}),
     before,
     after,
   };
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function summary(policy: CompiledPolicy): PolicySummaryDto {
   return {
