@@ -50,7 +50,8 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
     out[key] =
-      SECRET_FIELD.test(key) && inner !== null && !(typeof inner === 'string' && inner.startsWith('$'))
+      // Secrets are strings: counts such as `max_tokens` stay readable, references (`$secret:x`) too.
+      SECRET_FIELD.test(key) && typeof inner === 'string' && !inner.startsWith('$')
         ? '[redacted]'
         : redactSecrets(inner, depth + 1);
   }
