@@ -510,6 +510,37 @@ gatehouse:
     }
   });
 
+  it("rollouts follow their route's owner: team B neither sees nor steers team A's rollout", async () => {
+    const operatorA = ids['operator-A'];
+    const operatorB = ids['operator-B'];
+    const started = await api('POST', '/admin/v1/rollouts', operatorA, {
+      route: unique('ro-A'),
+      baseline: await createEndpoint('A'),
+      canary: await createEndpoint('A'),
+      steps: [10, 100],
+      hold_seconds: 3600,
+    });
+    expect(started.status).toBe(201);
+    const id = started.body.id as string;
+    expect((await api('GET', `/admin/v1/rollouts/${id}`, operatorB)).status).toBe(404);
+    const listed = (await api('GET', '/admin/v1/rollouts', operatorB)).body as { id: string }[];
+    expect(listed.map((r) => r.id)).not.toContain(id);
+    for (const action of ['pause', 'resume', 'abort']) {
+      expect((await api('POST', `/admin/v1/rollouts/${id}/${action}`, operatorB)).status).toBe(404);
+    }
+    // A rollout of team A over team B's canary is an admin's call.
+    const cross = await api('POST', '/admin/v1/rollouts', operatorA, {
+      route: unique('ro-x'),
+      baseline: await createEndpoint('A'),
+      canary: await createEndpoint('B'),
+      steps: [10, 100],
+      hold_seconds: 3600,
+    });
+    expect(cross.status).toBe(403);
+    expect((await api('POST', `/admin/v1/rollouts/${id}/pause`, operatorA)).status).toBe(200);
+    expect((await api('GET', `/admin/v1/rollouts/${id}`, admin)).body.state).toBe('paused');
+  });
+
   it("a team-A viewer reads neither team B's budgets nor anyone's alert webhook", async () => {
     const ofA = await api('POST', '/admin/v1/budgets', admin, budgetBody('A'));
     const ofB = await api('POST', '/admin/v1/budgets', admin, budgetBody('B'));

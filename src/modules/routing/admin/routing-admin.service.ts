@@ -206,6 +206,11 @@ export class RoutingAdminService {
     return this.routeConfig.refresh();
   }
 
+  /** The owning team of an endpoint or route (null: global), from this replica's applied config. */
+  ownerOf(name: string): OwnerTeam {
+    return this.isFileManaged(name) ? null : this.routeConfig.ownerOf(name);
+  }
+
   /** A name the file declares (names are unique across endpoints and routes, so either list counts). */
   isFileManaged(name: string): boolean {
     const file = this.routeConfig.file;
