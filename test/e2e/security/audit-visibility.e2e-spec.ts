@@ -1,5 +1,5 @@
 import { bearer, call, JsonResponse } from 'test/e2e/support/admin-client';
-import { startGateway, TestGateway } from 'test/e2e/support/test-gateway';
+import { startGateway, TestGateway, waitFor } from 'test/e2e/support/test-gateway';
 
 jest.setTimeout(60_000);
 
@@ -81,6 +81,16 @@ describe('audit log visibility', () => {
     const theirs = await entries(loneTwo);
     expect(theirs.length).toBeGreaterThanOrEqual(2);
     expect(theirs.every((e) => e.actorId === loneTwo.id)).toBe(true);
+  });
+
+  it('records a refusal by the ownership model as a denial', async () => {
+    const refused = await api('POST', '/admin/v1/cache/invalidations', operatorA.headers, { all: true });
+    expect(refused.status).toBe(403);
+    // Denials are written without delaying the answer.
+    await waitFor(async () => (await entries(operatorA, '?action=tenancy.authorize')).length > 0);
+    const denials = await entries(operatorA, '?action=tenancy.authorize');
+    expect(denials).toHaveLength(1);
+    expect(denials[0]).toMatchObject({ actorId: operatorA.id, outcome: 'denied', teamId: teamA });
   });
 
   it('a team member sees its team rows only; an admin sees everyone', async () => {
