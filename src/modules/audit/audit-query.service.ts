@@ -5,7 +5,12 @@ import { AuditRepository } from 'src/modules/audit/audit.repository';
 import { actorOf } from 'src/modules/auth/actor';
 import { AuditQueryDto } from 'src/modules/audit/dto/audit-query.dto';
 
-/** Reads the audit log: admins see every team's entries, others only their own team's. */
+const NOTHING = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * Reads the audit log: admins see every team's entries, others only their own team's; a principal
+ * without a team sees only the entries it caused itself (teamless rows are not one shared tenant).
+ */
 @Injectable()
 export class AuditQueryService {
   constructor(private readonly repository: AuditRepository) {}
@@ -14,14 +19,12 @@ export class AuditQueryService {
     const actor = actorOf(request);
     const everything = actor.permissions.has('tenancy.all');
     // Asking for another team's entries shows nothing rather than an error (no existence oracle).
-    const teamId = everything
-      ? q.teamId
-      : q.teamId && q.teamId !== actor.teamId
-        ? '00000000-0000-0000-0000-000000000000'
-        : actor.teamId;
+    const teamId = everything ? q.teamId : q.teamId && q.teamId !== actor.teamId ? NOTHING : actor.teamId;
+    const ownOnly = !everything && actor.teamId === null;
+    const actorId = ownOnly ? (q.actorId && q.actorId !== actor.id ? NOTHING : actor.id) : q.actorId;
     const rows = await this.repository.query({
       teamId,
-      actorId: q.actorId,
+      actorId,
       action: q.action,
       outcome: q.outcome,
       targetType: q.targetType,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 
@@ -18,6 +19,9 @@ export interface AuditEntry {
 export interface AuditRow extends AuditEntry {
   id: string;
   at: Date;
+  /** SHA-256 of the canonical JSON of the (redacted) before/after snapshot. */
+  beforeHash: string | null;
+  afterHash: string | null;
 }
 
 export interface AuditQuery {
@@ -35,30 +39,88 @@ export interface AuditQuery {
   limit: number;
 }
 
-const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+/** Field names whose values are secrets: never stored in the audit log (references such as `$secret:x` are kept). */
+const SECRET_FIELD =
+  /(secret|password|passwd|token|api_?key|webhook_?url|authorization|private_?key|credential)/i;
+
+/** A before/after snapshot with secret values replaced by a marker. */
+export function redactSecrets(value: unknown, depth = 0): unknown {
+  if (depth > 32 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+    out[key] =
+      // Secrets are strings: counts such as `max_tokens` stay readable, references (`$secret:x`) too.
+      SECRET_FIELD.test(key) && typeof inner === 'string' && !inner.startsWith('$')
+        ? '[redacted]'
+        : redactSecrets(inner, depth + 1);
+  }
+  return out;
+}
+
+/** JSON with object keys sorted, so equal snapshots hash equally. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(
+          Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : inner,
+  );
+}
+
+interface Snapshot {
+  json: string | null;
+  hash: string | null;
+}
+
+/** The stored form of a before/after value: redacted JSON and the SHA-256 of its canonical form. */
+function snapshot(value: unknown): Snapshot {
+  if (value === undefined || value === null) return { json: null, hash: null };
+  const redacted = redactSecrets(value);
+  return {
+    json: JSON.stringify(redacted),
+    hash: createHash('sha256').update(canonical(redacted)).digest('hex'),
+  };
+}
+
+function rowParams(entry: AuditEntry): unknown[] {
+  const before = snapshot(entry.before);
+  const after = snapshot(entry.after);
+  return [
+    entry.actorId,
+    entry.actorName,
+    entry.teamId,
+    entry.action,
+    entry.outcome,
+    entry.targetType,
+    entry.targetId,
+    before.json,
+    after.json,
+    entry.requestId,
+    entry.source,
+    before.hash,
+    after.hash,
+  ];
+}
+
+const COLUMNS =
+  'actor_id, actor_name, team_id, action, outcome, target_type, target_id, before, after, request_id, source, before_hash, after_hash';
 
 /** Inserts and reads only: the table refuses UPDATE and DELETE (trigger in the migration). */
 @Injectable()
 export class AuditRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
   async append(entry: AuditEntry, manager?: EntityManager): Promise<void> {
     await (manager ?? this.dataSource.manager).query(
-      `INSERT INTO audit_log (actor_id, actor_name, team_id, action, outcome, target_type, target_id, before, after, request_id, source)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11)`,
-      [
-        entry.actorId,
-        entry.actorName,
-        entry.teamId,
-        entry.action,
-        entry.outcome,
-        entry.targetType,
-        entry.targetId,
-        json(entry.before),
-        json(entry.after),
-        entry.requestId,
-        entry.source,
-      ],
+      `INSERT INTO audit_log (${COLUMNS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12, $13)`,
+      rowParams(entry),
     );
   }
 
@@ -68,24 +130,12 @@ export class AuditRepository {
     const params: unknown[] = [];
     const rows = entries.map((entry) => {
       const base = params.length;
-      params.push(
-        entry.actorId,
-        entry.actorName,
-        entry.teamId,
-        entry.action,
-        entry.outcome,
-        entry.targetType,
-        entry.targetId,
-        json(entry.before),
-        json(entry.after),
-        entry.requestId,
-        entry.source,
-      );
+      params.push(...rowParams(entry));
       const p = (i: number) => `$${base + i}`;
-      return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}::jsonb, ${p(9)}::jsonb, ${p(10)}, ${p(11)})`;
+      return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}::jsonb, ${p(9)}::jsonb, ${p(10)}, ${p(11)}, ${p(12)}, ${p(13)})`;
     });
     await this.dataSource.query(
-      `INSERT INTO audit_log (actor_id, actor_name, team_id, action, outcome, target_type, target_id, before, after, request_id, source)
+      `INSERT INTO audit_log (${COLUMNS})
        VALUES ${rows.join(', ')}`,
       params,
     );
@@ -125,6 +175,8 @@ export class AuditRepository {
       targetId: (r.target_id as string | null) ?? null,
       before: r.before ?? null,
       after: r.after ?? null,
+      beforeHash: (r.before_hash as string | null) ?? null,
+      afterHash: (r.after_hash as string | null) ?? null,
       requestId: (r.request_id as string | null) ?? null,
       source: (r.source as string | null) ?? null,
     }));

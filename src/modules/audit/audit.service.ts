@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { EntityManager } from 'typeorm';
+import { AdminActor } from 'src/common/auth/admin-actor';
 import { AuditEntry, AuditQuery, AuditRepository, AuditRow } from 'src/modules/audit/audit.repository';
 
 export interface AuditEvent {
@@ -23,6 +24,41 @@ export class AuditService {
   /** An admin change, written in the same transaction as the change itself. */
   async change(request: FastifyRequest, event: AuditEvent, manager: EntityManager): Promise<void> {
     await this.repository.append(entryOf(request, event, 'success'), manager);
+  }
+
+  /** An admin change by `actor`, written in the same transaction as the change itself. */
+  async changeBy(actor: AdminActor, event: AuditEvent, manager: EntityManager): Promise<void> {
+    await this.repository.append(
+      {
+        actorId: actor.principal.id,
+        actorName: actor.principal.name,
+        teamId: event.teamId !== undefined ? event.teamId : actor.principal.teamId,
+        action: event.action,
+        outcome: 'success',
+        targetType: event.targetType,
+        targetId: event.targetId ?? null,
+        before: event.before ?? null,
+        after: event.after ?? null,
+        requestId: actor.requestId,
+        source: actor.ip,
+      },
+      manager,
+    );
+  }
+
+  /**
+   * Runs an admin change and its audit row in one transaction: `work` makes the change with the
+   * transaction's manager and returns its result and what to record. Both commit, or neither.
+   */
+  write<T>(
+    actor: AdminActor,
+    work: (manager: EntityManager) => Promise<{ result: T; event: AuditEvent }>,
+  ): Promise<T> {
+    return this.repository.transaction(async (manager) => {
+      const { result, event } = await work(manager);
+      await this.changeBy(actor, event, manager);
+      return result;
+    });
   }
 
   /** A change the gateway makes by itself (e.g. a rollout step), attributed to `actorName`, in its transaction. */

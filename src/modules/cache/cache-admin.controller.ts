@@ -1,4 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
+import { Actor, AdminActor } from 'src/common/auth/admin-actor';
+import { actorOf } from 'src/modules/auth/actor';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { CacheAdminService } from 'src/modules/cache/cache-admin.service';
@@ -62,16 +65,16 @@ export class CacheAdminController {
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: 'Effective cache policy of every endpoint' })
   @ApiOkResponse({ schema: { type: 'array', items: POLICY_VIEW } })
-  listPolicies(): CachePolicyDto[] {
-    return this.admin.listPolicies();
+  listPolicies(@Req() request: FastifyRequest): CachePolicyDto[] {
+    return this.admin.listPolicies(actorOf(request));
   }
 
   @Get('policies/:endpoint')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: "One endpoint's effective cache policy" })
   @ApiOkResponse({ schema: POLICY_VIEW })
-  getPolicy(@Param('endpoint') endpoint: string): CachePolicyDto {
-    return this.admin.getPolicy(endpoint);
+  getPolicy(@Req() request: FastifyRequest, @Param('endpoint') endpoint: string): CachePolicyDto {
+    return this.admin.getPolicy(endpoint, actorOf(request));
   }
 
   @Put('policies/:endpoint')
@@ -79,16 +82,20 @@ export class CacheAdminController {
   @ApiOperation({ summary: "Override an endpoint's cache policy (fields left out keep the YAML value)" })
   @ApiBody({ schema: POLICY_BODY })
   @ApiOkResponse({ schema: POLICY_VIEW })
-  setPolicy(@Param('endpoint') endpoint: string, @Body() body: unknown): Promise<CachePolicyDto> {
-    return this.admin.setPolicy(endpoint, body);
+  setPolicy(
+    @Actor() actor: AdminActor,
+    @Param('endpoint') endpoint: string,
+    @Body() body: unknown,
+  ): Promise<CachePolicyDto> {
+    return this.admin.setPolicy(endpoint, body, actor);
   }
 
   @Delete('policies/:endpoint')
   @RequirePermission('cache.admin')
   @ApiOperation({ summary: 'Remove the override: the YAML policy applies again' })
   @ApiOkResponse({ schema: POLICY_VIEW })
-  removePolicy(@Param('endpoint') endpoint: string): Promise<CachePolicyDto> {
-    return this.admin.removePolicy(endpoint);
+  removePolicy(@Actor() actor: AdminActor, @Param('endpoint') endpoint: string): Promise<CachePolicyDto> {
+    return this.admin.removePolicy(endpoint, actor);
   }
 
   @Post('invalidations')
@@ -97,8 +104,8 @@ export class CacheAdminController {
   @ApiOperation({ summary: 'Delete cached answers by endpoint, by team, both, or all' })
   @ApiBody({ schema: INVALIDATION_BODY })
   @ApiOkResponse({ schema: { type: 'object', properties: { deleted: COUNT } } })
-  invalidate(@Body() body: unknown): Promise<CacheInvalidationDto> {
-    return this.admin.invalidate(body);
+  invalidate(@Actor() actor: AdminActor, @Body() body: unknown): Promise<CacheInvalidationDto> {
+    return this.admin.invalidate(body, actor);
   }
 
   @Get('stats')

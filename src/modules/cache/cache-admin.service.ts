@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
+import { AdminActor } from 'src/common/auth/admin-actor';
+import { Principal } from 'src/common/auth/principal';
+import { isTeamId, TenancyPolicy } from 'src/common/auth/tenancy.policy';
+import { AuditService } from 'src/modules/audit/audit.service';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import {
   CACHE_REQUESTS,
@@ -17,6 +21,7 @@ import {
   toStatsDto,
 } from 'src/modules/cache/dto/cache-admin.dto';
 import { CacheService } from 'src/modules/cache/cache.service';
+import { RouteConfigService } from 'src/modules/routing/route-config.service';
 import { RoutingService } from 'src/modules/routing/routing.service';
 import { EndpointEntry } from 'src/modules/routing/route-table';
 
@@ -51,41 +56,81 @@ export class CacheAdminService {
     private readonly policies: CachePolicyService,
     private readonly stats: CacheStatsService,
     private readonly routing: RoutingService,
+    private readonly owners: RouteConfigService,
+    private readonly audit: AuditService,
   ) {}
 
-  listPolicies(): CachePolicyDto[] {
-    return this.routing.table().endpoints.map((endpoint) => toPolicyDto(this.policies.view(endpoint)));
+  /** A policy belongs to its endpoint's owner: global endpoints' policies are the admins'. */
+  listPolicies(actor: Principal): CachePolicyDto[] {
+    return TenancyPolicy.visible(actor, this.routing.table().endpoints, (e) =>
+      this.owners.ownerOf(e.name),
+    ).map((endpoint) => toPolicyDto(this.policies.view(endpoint)));
   }
 
-  getPolicy(name: string): CachePolicyDto {
-    return toPolicyDto(this.policies.view(this.endpoint(name)));
+  getPolicy(name: string, actor: Principal): CachePolicyDto {
+    return toPolicyDto(this.policies.view(this.endpoint(name, actor)));
   }
 
-  async setPolicy(name: string, body: unknown): Promise<CachePolicyDto> {
-    const endpoint = this.endpoint(name);
+  async setPolicy(name: string, body: unknown, actor: AdminActor): Promise<CachePolicyDto> {
+    const endpoint = this.endpoint(name, actor.principal);
+    const owner = this.owners.ownerOf(endpoint.name);
+    TenancyPolicy.assertChange(actor.principal, owner, `cache policy of endpoint '${endpoint.name}'`);
     const parsed = parse(policySchema, body);
+    if (parsed.scope === 'global') {
+      TenancyPolicy.assertAdminOnly(actor.principal, "a cache shared by every team ('scope: global')");
+    }
     const input: CachePolicyInput = {};
     if (parsed.enabled !== undefined) input.enabled = parsed.enabled;
     if (parsed.ttl_seconds !== undefined) input.ttlSeconds = parsed.ttl_seconds;
     if (parsed.scope !== undefined) input.scope = parsed.scope as CachePolicyInput['scope'];
     if (parsed.requests !== undefined) input.requests = parsed.requests as CachePolicyInput['requests'];
-    await this.policies.setOverride(endpoint.name, input);
+    const before = this.policies.view(endpoint);
+    await this.audit.write(actor, async (m) => {
+      await this.policies.setOverride(endpoint.name, input, m);
+      return { result: undefined, event: policyEvent('set', endpoint.name, owner, before, input) };
+    });
     return toPolicyDto(this.policies.view(endpoint));
   }
 
-  async removePolicy(name: string): Promise<CachePolicyDto> {
-    const endpoint = this.endpoint(name);
-    await this.policies.removeOverride(endpoint.name);
+  async removePolicy(name: string, actor: AdminActor): Promise<CachePolicyDto> {
+    const endpoint = this.endpoint(name, actor.principal);
+    const owner = this.owners.ownerOf(endpoint.name);
+    TenancyPolicy.assertChange(actor.principal, owner, `cache policy of endpoint '${endpoint.name}'`);
+    const before = this.policies.view(endpoint);
+    await this.audit.write(actor, async (m) => {
+      await this.policies.removeOverride(endpoint.name, m);
+      return { result: undefined, event: policyEvent('remove', endpoint.name, owner, before, null) };
+    });
     return toPolicyDto(this.policies.view(endpoint));
   }
 
-  async invalidate(body: unknown): Promise<CacheInvalidationDto> {
+  /**
+   * Non-admins invalidate their own team's entries only (the team defaults to theirs); every team's,
+   * or `all`, is an admin's. The store is Redis or memory, not the database: the audit row is written
+   * once the store answered (a failed invalidation leaves none).
+   */
+  async invalidate(body: unknown, actor: AdminActor): Promise<CacheInvalidationDto> {
     const parsed = parse(invalidationSchema, body);
+    const principal = actor.principal;
+    if (!TenancyPolicy.isAdmin(principal)) {
+      if (parsed.all) TenancyPolicy.assertAdminOnly(principal, "invalidating every team's cache ('all')");
+      if (parsed.team_id !== undefined && parsed.team_id !== principal.teamId) {
+        TenancyPolicy.assertAdminOnly(principal, "invalidating another team's cache");
+      }
+      if (principal.teamId === null) {
+        TenancyPolicy.assertAdminOnly(principal, 'invalidating the cache without a team');
+      }
+      if (parsed.endpoint !== undefined) this.endpoint(parsed.endpoint, principal);
+    }
+    const filter = parsed.all
+      ? {}
+      : {
+          endpoint: parsed.endpoint,
+          teamId: TenancyPolicy.isAdmin(principal) ? parsed.team_id : principal.teamId,
+        };
+    let deleted: number;
     try {
-      const deleted = await this.cache.invalidate(
-        parsed.all ? {} : { endpoint: parsed.endpoint, teamId: parsed.team_id },
-      );
-      return { deleted };
+      deleted = await this.cache.invalidate(filter);
     } catch {
       throw new GatewayException(
         503,
@@ -94,15 +139,32 @@ export class CacheAdminService {
         { retryAfter: '5' },
       );
     }
+    await this.audit.write(actor, async () => ({
+      result: undefined,
+      event: {
+        action: 'cache.invalidate',
+        targetType: 'cache',
+        targetId: parsed.endpoint ?? null,
+        teamId: isTeamId(filter.teamId) ? filter.teamId : null,
+        before: null,
+        after: {
+          all: parsed.all === true,
+          endpoint: filter.endpoint ?? null,
+          team_id: filter.teamId,
+          deleted,
+        },
+      },
+    }));
+    return { deleted };
   }
 
   statsView(): CacheStatsDto {
     return toStatsDto(this.cache.storeKind, this.stats.snapshot(), this.cache.storeUsage());
   }
 
-  private endpoint(name: string): EndpointEntry {
+  private endpoint(name: string, actor: Principal): EndpointEntry {
     const endpoint = this.routing.table().endpoints.find((candidate) => candidate.name === name);
-    if (!endpoint) {
+    if (!endpoint || !TenancyPolicy.canRead(actor, this.owners.ownerOf(endpoint.name))) {
       throw new GatewayException(
         404,
         GatewayErrorCode.EndpointNotFound,
@@ -111,6 +173,23 @@ export class CacheAdminService {
     }
     return endpoint;
   }
+}
+
+function policyEvent(
+  verb: 'set' | 'remove',
+  endpoint: string,
+  owner: string | null,
+  before: unknown,
+  after: unknown,
+) {
+  return {
+    action: `cache.policy.${verb}`,
+    targetType: 'cache.policy',
+    targetId: endpoint,
+    teamId: owner,
+    before,
+    after,
+  };
 }
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { CachePolicyInput, CacheRequests, CacheScope } from 'src/modules/cache/cache-policy';
 import { CachePolicyOverrideEntity } from 'src/modules/cache/entities/cache-policy-override.entity';
 
@@ -16,8 +16,8 @@ export class CachePolicyRepository {
     return new Map(rows.map((row) => [row.endpointName, toInput(row)]));
   }
 
-  async upsert(endpointName: string, policy: CachePolicyInput): Promise<void> {
-    await this.repository.upsert(
+  async upsert(endpointName: string, policy: CachePolicyInput, m?: EntityManager): Promise<void> {
+    await this.on(m).upsert(
       {
         endpointName,
         enabled: policy.enabled ?? null,
@@ -30,9 +30,14 @@ export class CachePolicyRepository {
   }
 
   /** Returns whether a row was removed. */
-  async remove(endpointName: string): Promise<boolean> {
-    const result = await this.repository.delete({ endpointName });
+  async remove(endpointName: string, m?: EntityManager): Promise<boolean> {
+    const result = await this.on(m).delete({ endpointName });
     return (result.affected ?? 0) > 0;
+  }
+
+  /** The table's repository, inside the caller's transaction when it gives one. */
+  private on(m: EntityManager | undefined): Repository<CachePolicyOverrideEntity> {
+    return m ? m.getRepository(CachePolicyOverrideEntity) : this.repository;
   }
 }
 

@@ -1,3 +1,4 @@
+import { EntityManager } from 'typeorm';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { CachePolicy, CachePolicyInput, resolvePolicy } from 'src/modules/cache/cache-policy';
@@ -59,14 +60,15 @@ export class CachePolicyService implements OnApplicationBootstrap, OnModuleDestr
     return { endpoint: endpoint.name, source, policy: this.effective(endpoint) };
   }
 
-  async setOverride(endpointName: string, policy: CachePolicyInput): Promise<void> {
-    await this.repository.upsert(endpointName, policy);
+  /** Stores an override (in the caller's transaction when it gives one) and applies it on this replica. */
+  async setOverride(endpointName: string, policy: CachePolicyInput, m?: EntityManager): Promise<void> {
+    await this.repository.upsert(endpointName, policy, m);
     this.writes++;
     this.overrides.set(endpointName, policy);
   }
 
-  async removeOverride(endpointName: string): Promise<boolean> {
-    const removed = await this.repository.remove(endpointName);
+  async removeOverride(endpointName: string, m?: EntityManager): Promise<boolean> {
+    const removed = await this.repository.remove(endpointName, m);
     this.writes++;
     this.overrides.delete(endpointName);
     return removed;

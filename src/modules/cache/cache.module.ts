@@ -1,3 +1,4 @@
+import { AuditModule } from 'src/modules/audit/audit.module';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
@@ -15,7 +16,7 @@ import { RedisCacheStore } from 'src/modules/cache/redis-cache.store';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 @Module({
-  imports: [RoutingModule, TypeOrmModule.forFeature([CachePolicyOverrideEntity])],
+  imports: [RoutingModule, AuditModule, TypeOrmModule.forFeature([CachePolicyOverrideEntity])],
   controllers: [CacheAdminController],
   providers: [
     {

@@ -24,6 +24,8 @@ export interface LimitRule {
   /** Fixed window length in ms; null for concurrency caps. */
   windowMs: number | null;
   limit: number;
+  /** The owning team of an admin-set rule; null or absent = global (YAML rules are). */
+  teamId?: string | null;
 }
 
 /** USD per million tokens. */

@@ -9,9 +9,13 @@ import {
   Post,
   Put,
   Query,
+  Req,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { Actor, AdminActor } from 'src/common/auth/admin-actor';
+import { actorOf } from 'src/modules/auth/actor';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { schemaOf } from 'src/common/validation/openapi-schema';
 import { ZodPipe } from 'src/common/validation/zod.pipe';
@@ -29,23 +33,23 @@ export class LimitsAdminController {
   @Get()
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Rate limits and concurrency caps: admin-set ones, then those from gateway.yaml' })
-  list() {
-    return this.admin.listLimits();
+  list(@Req() request: FastifyRequest) {
+    return this.admin.listLimits(actorOf(request));
   }
 
   @Post()
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Add a limit (applies on every replica within a second)' })
   @ApiBody({ schema: schemaOf(LimitRuleDto) })
-  create(@Body(new ZodPipe(LimitRuleDto)) body: z.infer<typeof LimitRuleDto>) {
-    return this.admin.createLimit(body);
+  create(@Actor() actor: AdminActor, @Body(new ZodPipe(LimitRuleDto)) body: z.infer<typeof LimitRuleDto>) {
+    return this.admin.createLimit(body, actor);
   }
 
   @Get(':id')
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'One admin-set limit' })
-  get(@Param('id', id) limitId: string) {
-    return this.admin.getLimit(limitId);
+  get(@Req() request: FastifyRequest, @Param('id', id) limitId: string) {
+    return this.admin.getLimit(limitId, actorOf(request));
   }
 
   @Put(':id')
@@ -53,18 +57,19 @@ export class LimitsAdminController {
   @ApiOperation({ summary: 'Replace a limit (its counters carry on)' })
   @ApiBody({ schema: schemaOf(LimitRuleDto) })
   update(
+    @Actor() actor: AdminActor,
     @Param('id', id) limitId: string,
     @Body(new ZodPipe(LimitRuleDto)) body: z.infer<typeof LimitRuleDto>,
   ) {
-    return this.admin.updateLimit(limitId, body);
+    return this.admin.updateLimit(limitId, body, actor);
   }
 
   @Delete(':id')
   @HttpCode(204)
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Remove a limit' })
-  async remove(@Param('id', id) limitId: string): Promise<void> {
-    await this.admin.deleteLimit(limitId);
+  async remove(@Actor() actor: AdminActor, @Param('id', id) limitId: string): Promise<void> {
+    await this.admin.deleteLimit(limitId, actor);
   }
 }
 
@@ -77,30 +82,30 @@ export class BudgetsAdminController {
   @Get()
   @RequirePermission('billing.read')
   @ApiOperation({ summary: 'USD budgets' })
-  list() {
-    return this.admin.listBudgets();
+  list(@Req() request: FastifyRequest) {
+    return this.admin.listBudgets(actorOf(request));
   }
 
   @Post()
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Add a budget: hard (refuse) or soft (alert), daily/weekly/monthly in UTC' })
   @ApiBody({ schema: schemaOf(BudgetDto) })
-  create(@Body(new ZodPipe(BudgetDto)) body: z.infer<typeof BudgetDto>) {
-    return this.admin.saveBudget(body);
+  create(@Actor() actor: AdminActor, @Body(new ZodPipe(BudgetDto)) body: z.infer<typeof BudgetDto>) {
+    return this.admin.saveBudget(body, actor);
   }
 
   @Get('status')
   @RequirePermission('billing.read')
   @ApiOperation({ summary: 'Spent, reserved, remaining and reset time of every single-counter budget' })
-  allStatus() {
-    return this.admin.allStatus();
+  allStatus(@Req() request: FastifyRequest) {
+    return this.admin.allStatus(actorOf(request));
   }
 
   @Get(':id')
   @RequirePermission('billing.read')
   @ApiOperation({ summary: 'One budget' })
-  get(@Param('id', id) budgetId: string) {
-    return this.admin.getBudget(budgetId);
+  get(@Req() request: FastifyRequest, @Param('id', id) budgetId: string) {
+    return this.admin.getBudget(budgetId, actorOf(request));
   }
 
   @Get(':id/status')
@@ -110,26 +115,31 @@ export class BudgetsAdminController {
   })
   @ApiQuery({ name: 'subject', required: false })
   status(
+    @Req() request: FastifyRequest,
     @Param('id', id) budgetId: string,
     @Query(new ZodPipe(StatusQuery)) query: z.infer<typeof StatusQuery>,
   ) {
-    return this.admin.budgetStatus(budgetId, query.subject);
+    return this.admin.budgetStatus(budgetId, query.subject, actorOf(request));
   }
 
   @Put(':id')
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Replace a budget (spend so far in the period is kept)' })
   @ApiBody({ schema: schemaOf(BudgetDto) })
-  update(@Param('id', id) budgetId: string, @Body(new ZodPipe(BudgetDto)) body: z.infer<typeof BudgetDto>) {
-    return this.admin.saveBudget(body, budgetId);
+  update(
+    @Actor() actor: AdminActor,
+    @Param('id', id) budgetId: string,
+    @Body(new ZodPipe(BudgetDto)) body: z.infer<typeof BudgetDto>,
+  ) {
+    return this.admin.saveBudget(body, actor, budgetId);
   }
 
   @Delete(':id')
   @HttpCode(204)
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Remove a budget' })
-  async remove(@Param('id', id) budgetId: string): Promise<void> {
-    await this.admin.deleteBudget(budgetId);
+  async remove(@Actor() actor: AdminActor, @Param('id', id) budgetId: string): Promise<void> {
+    await this.admin.deleteBudget(budgetId, actor);
   }
 }
 
@@ -152,8 +162,8 @@ export class PricesAdminController {
     summary: 'Add a price version for a provider/model from an effective date (USD per million tokens)',
   })
   @ApiBody({ schema: schemaOf(PriceDto) })
-  create(@Body(new ZodPipe(PriceDto)) body: z.infer<typeof PriceDto>) {
-    return this.admin.createPrice(body);
+  create(@Actor() actor: AdminActor, @Body(new ZodPipe(PriceDto)) body: z.infer<typeof PriceDto>) {
+    return this.admin.createPrice(body, actor);
   }
 
   @Get('effective')
@@ -177,7 +187,7 @@ export class PricesAdminController {
   @HttpCode(204)
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Remove a price version' })
-  async remove(@Param('id', id) priceId: string): Promise<void> {
-    await this.admin.deletePrice(priceId);
+  async remove(@Actor() actor: AdminActor, @Param('id', id) priceId: string): Promise<void> {
+    await this.admin.deletePrice(priceId, actor);
   }
 }

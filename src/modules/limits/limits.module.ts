@@ -1,3 +1,4 @@
+import { AuditModule } from 'src/modules/audit/audit.module';
 import { Global, Module } from '@nestjs/common';
 import { getOptionsToken, getStorageToken } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -21,7 +22,7 @@ import { LimitsThrottlerStorage } from 'src/modules/limits/limits-throttler.stor
 /** Rate limits, token quotas, budgets and the price catalog; LimitsService is used by every request path. */
 @Global()
 @Module({
-  imports: [RoutingModule, TokensModule, TypeOrmModule.forFeature(LIMITS_ENTITIES)],
+  imports: [RoutingModule, TokensModule, AuditModule, TypeOrmModule.forFeature(LIMITS_ENTITIES)],
   controllers: [LimitsAdminController, BudgetsAdminController, PricesAdminController],
   providers: [
     LimitsRepository,

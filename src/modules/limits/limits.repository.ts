@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { PriceEntity } from 'src/modules/limits/pricing/price.entity';
 import { BudgetEntity } from 'src/modules/limits/entities/budget.entity';
 import { LimitRuleEntity } from 'src/modules/limits/entities/limit-rule.entity';
@@ -18,6 +18,8 @@ export interface BudgetRule {
   amountUsd: number;
   mode: 'hard' | 'soft';
   alertWebhookUrl: string | null;
+  /** The owning team; null = global (admin-owned). */
+  teamId: string | null;
 }
 
 export interface PriceVersion {
@@ -46,8 +48,8 @@ export class LimitsRepository {
     return (await this.rules.find({ order: { createdAt: 'ASC' } })).map(toRule);
   }
 
-  async saveRule(input: LimitRuleInput, id: string = randomUUID()): Promise<LimitRule> {
-    const row = await this.rules.save({
+  async saveRule(input: LimitRuleInput, id: string = randomUUID(), m?: EntityManager): Promise<LimitRule> {
+    const row = await (m ? m.getRepository(LimitRuleEntity) : this.rules).save({
       id,
       scope: input.scope,
       subject: input.subject,
@@ -55,6 +57,7 @@ export class LimitsRepository {
       metric: input.metric,
       windowSeconds: input.windowMs === null ? null : input.windowMs / 1000,
       limitValue: String(input.limit),
+      teamId: input.teamId ?? null,
     });
     return toRule(row);
   }
@@ -64,8 +67,8 @@ export class LimitsRepository {
     return row ? toRule(row) : undefined;
   }
 
-  async deleteRule(id: string): Promise<boolean> {
-    return ((await this.rules.delete({ id })).affected ?? 0) > 0;
+  async deleteRule(id: string, m?: EntityManager): Promise<boolean> {
+    return ((await (m ? m.getRepository(LimitRuleEntity) : this.rules).delete({ id })).affected ?? 0) > 0;
   }
 
   async listBudgets(): Promise<BudgetRule[]> {
@@ -77,8 +80,8 @@ export class LimitsRepository {
     return row ? toBudget(row) : undefined;
   }
 
-  async saveBudget(input: BudgetInput, id: string = randomUUID()): Promise<BudgetRule> {
-    const row = await this.budgets.save({
+  async saveBudget(input: BudgetInput, id: string = randomUUID(), m?: EntityManager): Promise<BudgetRule> {
+    const row = await (m ? m.getRepository(BudgetEntity) : this.budgets).save({
       id,
       name: input.name,
       scope: input.scope,
@@ -88,12 +91,13 @@ export class LimitsRepository {
       amountUsd: String(input.amountUsd),
       mode: input.mode,
       alertWebhookUrl: input.alertWebhookUrl,
+      teamId: input.teamId,
     });
     return toBudget(row);
   }
 
-  async deleteBudget(id: string): Promise<boolean> {
-    return ((await this.budgets.delete({ id })).affected ?? 0) > 0;
+  async deleteBudget(id: string, m?: EntityManager): Promise<boolean> {
+    return ((await (m ? m.getRepository(BudgetEntity) : this.budgets).delete({ id })).affected ?? 0) > 0;
   }
 
   async listPrices(): Promise<PriceVersion[]> {
@@ -105,8 +109,8 @@ export class LimitsRepository {
     return row ? toPrice(row) : undefined;
   }
 
-  async savePrice(input: PriceInput): Promise<PriceVersion> {
-    const row = await this.prices.save({
+  async savePrice(input: PriceInput, m?: EntityManager): Promise<PriceVersion> {
+    const row = await (m ? m.getRepository(PriceEntity) : this.prices).save({
       id: randomUUID(),
       provider: input.provider,
       model: input.model,
@@ -117,8 +121,8 @@ export class LimitsRepository {
     return toPrice(row);
   }
 
-  async deletePrice(id: string): Promise<boolean> {
-    return ((await this.prices.delete({ id })).affected ?? 0) > 0;
+  async deletePrice(id: string, m?: EntityManager): Promise<boolean> {
+    return ((await (m ? m.getRepository(PriceEntity) : this.prices).delete({ id })).affected ?? 0) > 0;
   }
 }
 
@@ -132,6 +136,7 @@ function toRule(row: LimitRuleEntity): LimitRule {
     metric: row.metric as LimitMetric,
     windowMs: row.windowSeconds === null ? null : row.windowSeconds * 1000,
     limit: Number(row.limitValue),
+    teamId: row.teamId,
   };
 }
 
@@ -146,6 +151,7 @@ function toBudget(row: BudgetEntity): BudgetRule {
     amountUsd: Number(row.amountUsd),
     mode: row.mode as 'hard' | 'soft',
     alertWebhookUrl: row.alertWebhookUrl,
+    teamId: row.teamId,
   };
 }
 

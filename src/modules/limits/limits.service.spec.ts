@@ -160,6 +160,7 @@ describe('LimitsService on the request path', () => {
       amountUsd: 10,
       mode: 'hard',
       alertWebhookUrl: null,
+      teamId: null,
     };
     const budgeted = setup([], [budget], true);
     await expect(budgeted.reserve()).rejects.toMatchObject({ status: 503, code: 'limits_unavailable' });

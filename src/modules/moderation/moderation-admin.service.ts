@@ -1,6 +1,9 @@
 import { InvocationParent } from 'src/modules/pipeline/internal-invocations.service';
 import { Injectable } from '@nestjs/common';
+import { AdminActor } from 'src/common/auth/admin-actor';
 import { Principal } from 'src/common/auth/principal';
+import { isTeamId, TenancyPolicy } from 'src/common/auth/tenancy.policy';
+import { AuditService } from 'src/modules/audit/audit.service';
 import {
   DryRunRequestDto,
   DryRunResponseDto,
@@ -35,6 +38,7 @@ export class ModerationAdminService {
     private readonly routing: RoutingService,
     private readonly store: ModerationPolicyStore,
     private readonly external: ExternalModerationClient,
+    private readonly audit: AuditService,
   ) {}
 
   policies(): PoliciesResponseDto {
@@ -46,30 +50,58 @@ export class ModerationAdminService {
     };
   }
 
-  overrides(team: string): TeamOverrideDto[] {
-    return this.store.list(checkTeam(team)).map(toDto);
+  /** A team's overrides are that team's objects: shown to its members and to admins. */
+  overrides(team: string, actor: Principal): TeamOverrideDto[] {
+    const teamId = checkTeam(team);
+    if (!TenancyPolicy.canReadPrivate(actor, teamId)) throw ModerationException.notFound('Team overrides');
+    return this.store.list(teamId).map(toDto);
   }
 
   async putOverride(
     team: string,
     endpoint: string,
     body: unknown,
-    principal: Principal | undefined,
+    actor: AdminActor,
   ): Promise<TeamOverrideDto> {
+    const teamId = checkTeam(team);
+    this.assertOwns(actor.principal, teamId);
     const table = this.routing.table();
     checkEndpoint(endpoint, table);
     const raw =
       body !== null && typeof body === 'object' && 'policy' in body && Object.keys(body).length === 1
         ? body.policy
         : body;
-    const override = await this.store.put(checkTeam(team), endpoint, raw, table, principal?.id ?? null);
-    return toDto(override);
+    if (raw === 'none' || raw === false) {
+      TenancyPolicy.assertAdminOnly(actor.principal, "turning a team's guardrails off ('none')");
+    }
+    const before = this.store.list(teamId).find((o) => o.endpoint === endpoint);
+    return this.audit.write(actor, async (m) => {
+      const override = await this.store.put(teamId, endpoint, raw, table, actor.principal.id, m);
+      return {
+        result: toDto(override),
+        event: overrideEvent('set', teamId, endpoint, before ? toDto(before) : null, raw),
+      };
+    });
   }
 
-  async deleteOverride(team: string, endpoint: string): Promise<void> {
+  async deleteOverride(team: string, endpoint: string, actor: AdminActor): Promise<void> {
     if (!ENDPOINT_KEY.test(endpoint)) throw ModerationException.notFound('Override');
-    const removed = await this.store.remove(checkTeam(team), endpoint);
-    if (!removed) throw ModerationException.notFound('Override');
+    const teamId = checkTeam(team);
+    this.assertOwns(actor.principal, teamId);
+    const before = this.store.list(teamId).find((o) => o.endpoint === endpoint);
+    await this.audit.write(actor, async (m) => {
+      const removed = await this.store.remove(teamId, endpoint, m);
+      if (!removed) throw ModerationException.notFound('Override');
+      return {
+        result: undefined,
+        event: overrideEvent('remove', teamId, endpoint, before ? toDto(before) : null, null),
+      };
+    });
+  }
+
+  /** Only the team itself (or an admin) changes a team's guardrails; other teams' answer 404. */
+  private assertOwns(actor: Principal, teamId: string): void {
+    if (!TenancyPolicy.canChange(actor, teamId)) throw ModerationException.notFound('Team overrides');
   }
 
   async dryRun(body: DryRunRequestDto, caller: InvocationParent): Promise<DryRunResponseDto> {
@@ -129,6 +161,24 @@ export class ModerationAdminService {
     const endpoint = RouteTable.pick(entry);
     return resolvePolicy(table, endpoint, input.team, this.store.overridesFor(input.team ?? null));
   }
+}
+
+function overrideEvent(
+  verb: 'set' | 'remove',
+  teamId: string,
+  endpoint: string,
+  before: unknown,
+  after: unknown,
+) {
+  return {
+    action: `moderation.override.${verb}`,
+    targetType: 'moderation.override',
+    targetId: `${teamId}/${endpoint}`,
+    // The audit log's team column is a team id; overrides keyed by a team name stay with the actor's.
+    ...(isTeamId(teamId) ? { teamId } : {}),
+    before,
+    after,
+  };
 }
 
 function summary(policy: CompiledPolicy): PolicySummaryDto {

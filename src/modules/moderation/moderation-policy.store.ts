@@ -1,3 +1,4 @@
+import { EntityManager } from 'typeorm';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { ModerationException } from 'src/modules/moderation/moderation-admin.exception';
@@ -147,13 +148,14 @@ export class ModerationPolicyStore implements OnApplicationBootstrap, OnModuleDe
     raw: unknown,
     table: RouteTable,
     by: string | null,
+    m?: EntityManager,
   ): Promise<TeamOverride> {
     const override = compileOverride(teamId, endpoint, raw, { updatedBy: by, updatedAt: new Date() });
     if ('problems' in override) throw ModerationException.invalidPolicy(override.problems);
     if (override.ref.kind === 'named' && !table.moderation.policies.has(override.ref.name)) {
       throw ModerationException.invalidPolicy([`policy: unknown policy '${override.ref.name}'.`]);
     }
-    await this.repository.upsert(teamId, endpoint, raw, by);
+    await this.repository.upsert(teamId, endpoint, raw, by, m);
     const team = new Map(this.byTeam.get(teamId) ?? []);
     team.set(endpoint, override);
     const next = new Map(this.byTeam);
@@ -162,8 +164,8 @@ export class ModerationPolicyStore implements OnApplicationBootstrap, OnModuleDe
     return override;
   }
 
-  async remove(teamId: string, endpoint: string): Promise<boolean> {
-    const removed = await this.repository.remove(teamId, endpoint);
+  async remove(teamId: string, endpoint: string, m?: EntityManager): Promise<boolean> {
+    const removed = await this.repository.remove(teamId, endpoint, m);
     const team = new Map(this.byTeam.get(teamId) ?? []);
     team.delete(endpoint);
     const next = new Map(this.byTeam);

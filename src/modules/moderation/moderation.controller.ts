@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req } from '
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { principalOf } from 'src/common/auth/principal';
+import { Actor, AdminActor } from 'src/common/auth/admin-actor';
+import { actorOf } from 'src/modules/auth/actor';
 import {
   DryRunRequestDto,
   DryRunResponseDto,
@@ -27,8 +28,8 @@ export class ModerationController {
   @Get('teams/:team/overrides')
   @RequirePermission('moderation.admin')
   @ApiOperation({ summary: "A team's guardrail overrides" })
-  overrides(@Param('team') team: string): TeamOverrideDto[] {
-    return this.admin.overrides(team);
+  overrides(@Req() request: FastifyRequest, @Param('team') team: string): TeamOverrideDto[] {
+    return this.admin.overrides(team, actorOf(request));
   }
 
   @Put('teams/:team/overrides/:endpoint')
@@ -41,17 +42,21 @@ export class ModerationController {
     @Param('team') team: string,
     @Param('endpoint') endpoint: string,
     @Body() body: unknown,
-    @Req() request: FastifyRequest,
+    @Actor() actor: AdminActor,
   ): Promise<TeamOverrideDto> {
-    return this.admin.putOverride(team, endpoint, body, principalOf(request));
+    return this.admin.putOverride(team, endpoint, body, actor);
   }
 
   @Delete('teams/:team/overrides/:endpoint')
   @HttpCode(204)
   @RequirePermission('moderation.admin')
   @ApiOperation({ summary: "Remove a team's override" })
-  deleteOverride(@Param('team') team: string, @Param('endpoint') endpoint: string): Promise<void> {
-    return this.admin.deleteOverride(team, endpoint);
+  deleteOverride(
+    @Actor() actor: AdminActor,
+    @Param('team') team: string,
+    @Param('endpoint') endpoint: string,
+  ): Promise<void> {
+    return this.admin.deleteOverride(team, endpoint, actor);
   }
 
   @Post('dry-run')

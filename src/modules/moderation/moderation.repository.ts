@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/moderation-team-policy.entity';
 
 export interface TeamPolicyRecord {
@@ -23,9 +23,15 @@ export class ModerationRepository {
     return rows.map(toRecord);
   }
 
-  async upsert(teamId: string, endpoint: string, policy: unknown, updatedBy: string | null): Promise<void> {
+  async upsert(
+    teamId: string,
+    endpoint: string,
+    policy: unknown,
+    updatedBy: string | null,
+    m?: EntityManager,
+  ): Promise<void> {
     // jsonb: a bare string must be stored as a JSON string, not as text TypeORM would send unquoted.
-    await this.repository.query(
+    await (m ?? this.repository.manager).query(
       `INSERT INTO moderation_team_policies (team_id, endpoint, policy, updated_by, updated_at)
        VALUES ($1, $2, $3::jsonb, $4, now())
        ON CONFLICT (team_id, endpoint) DO UPDATE
@@ -34,8 +40,11 @@ export class ModerationRepository {
     );
   }
 
-  async remove(teamId: string, endpoint: string): Promise<boolean> {
-    const result = await this.repository.delete({ teamId, endpoint });
+  async remove(teamId: string, endpoint: string, m?: EntityManager): Promise<boolean> {
+    const result = await (m ? m.getRepository(ModerationTeamPolicyEntity) : this.repository).delete({
+      teamId,
+      endpoint,
+    });
     return (result.affected ?? 0) > 0;
   }
 }

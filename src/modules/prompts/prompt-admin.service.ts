@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createTwoFilesPatch } from 'diff';
+import { AdminActor } from 'src/common/auth/admin-actor';
 import { Principal } from 'src/common/auth/principal';
+import { OwnerTeam, TenancyPolicy } from 'src/common/auth/tenancy.policy';
+import { AuditService } from 'src/modules/audit/audit.service';
 import {
   CreateTemplateSchema,
   CreateVersionInput,
@@ -35,62 +38,96 @@ export class PromptAdminService {
     private readonly repository: PromptRepository,
     private readonly holder: PromptCatalogHolder,
     private readonly events: EventEmitter2,
+    private readonly audit: AuditService,
   ) {}
 
-  list(): PromptTemplateSummaryDto[] {
-    return [...this.holder.current.templates.values()]
+  /** Global templates (and MLflow registry prompts) are shown to everyone; a team's to that team. */
+  list(actor: Principal): PromptTemplateSummaryDto[] {
+    return TenancyPolicy.visible(actor, [...this.holder.current.templates.values()], ownerOf)
       .sort((a, b) => a.name.localeCompare(b.name))
       .map(toTemplateSummary);
   }
 
-  get(name: string): PromptTemplateDto {
-    return toTemplateDto(this.template(name));
+  get(name: string, actor: Principal): PromptTemplateDto {
+    return toTemplateDto(this.template(name, actor));
   }
 
-  version(name: string, version: string): PromptVersionDto {
-    const template = this.template(name);
+  version(name: string, version: string, actor: Principal): PromptVersionDto {
+    const template = this.template(name, actor);
     return toVersionDto(this.versionOf(template, version), template);
   }
 
-  async create(body: unknown, principal: Principal | undefined): Promise<PromptTemplateDto> {
+  async create(body: unknown, actor: AdminActor): Promise<PromptTemplateDto> {
     const input = parseBody(CreateTemplateSchema, body);
-    await this.repository.createTemplate(input.name, input.description, definition(input, principal));
+    const owner = TenancyPolicy.ownerForNew(actor.principal);
+    await this.audit.write(actor, async (m) => {
+      await this.repository.createTemplate(
+        input.name,
+        input.description,
+        definition(input, actor.principal),
+        owner,
+        m,
+      );
+      return { result: undefined, event: event('create', input.name, owner, null, input) };
+    });
     await this.changed(input.name);
-    return this.get(input.name);
+    return this.get(input.name, actor.principal);
   }
 
-  async addVersion(name: string, body: unknown, principal: Principal | undefined): Promise<PromptVersionDto> {
-    checkName(name);
+  async addVersion(name: string, body: unknown, actor: AdminActor): Promise<PromptVersionDto> {
+    const owner = this.changeable(name, actor.principal);
     const input = parseBody(CreateVersionSchema, body);
-    const version = await this.repository.addVersion(name, definition(input, principal));
+    const version = await this.audit.write(actor, async (m) => {
+      const next = await this.repository.addVersion(name, definition(input, actor.principal), m);
+      return { result: next, event: event('version.create', name, owner, null, { version: next, ...input }) };
+    });
     await this.changed(name);
-    return this.version(name, String(version));
+    return this.version(name, String(version), actor.principal);
   }
 
-  async moveLabel(name: string, label: string, body: unknown): Promise<PromptTemplateDto> {
-    checkName(name);
+  async moveLabel(name: string, label: string, body: unknown, actor: AdminActor): Promise<PromptTemplateDto> {
     checkLabel(label);
+    const owner = this.changeable(name, actor.principal);
     const { version } = parseBody(MoveLabelSchema, body);
-    await this.repository.setLabel(name, label, version);
+    const before = this.holder.current.templates.get(name)?.labels.get(label) ?? null;
+    await this.audit.write(actor, async (m) => {
+      await this.repository.setLabel(name, label, version, m);
+      return {
+        result: undefined,
+        event: event('label.set', name, owner, { label, version: before }, { label, version }),
+      };
+    });
     await this.changed(name);
-    return this.get(name);
+    return this.get(name, actor.principal);
   }
 
-  async deleteLabel(name: string, label: string): Promise<void> {
-    checkName(name);
+  async deleteLabel(name: string, label: string, actor: AdminActor): Promise<void> {
     checkLabel(label);
-    await this.repository.deleteLabel(name, label);
+    const owner = this.changeable(name, actor.principal);
+    const before = this.holder.current.templates.get(name)?.labels.get(label) ?? null;
+    await this.audit.write(actor, async (m) => {
+      await this.repository.deleteLabel(name, label, m);
+      return {
+        result: undefined,
+        event: event('label.delete', name, owner, { label, version: before }, null),
+      };
+    });
     await this.changed(name);
   }
 
-  async delete(name: string): Promise<void> {
-    checkName(name);
-    await this.repository.deleteTemplate(name);
+  async delete(name: string, actor: AdminActor): Promise<void> {
+    const owner = this.changeable(name, actor.principal);
+    const before = this.holder.current.templates.get(name);
+    await this.audit.write(actor, async (m) => {
+      await this.repository.deleteTemplate(name, m);
+      const snapshot = before ? toTemplateSummary(before) : null;
+      return { result: undefined, event: event('delete', name, owner, snapshot, null) };
+    });
     await this.changed(name);
   }
 
-  diff(name: string, from: string | undefined, to: string | undefined): PromptDiffDto {
-    const template = this.template(name);
+  diff(name: string, from: string | undefined, to: string | undefined, actor: Principal): PromptDiffDto {
+    const template = this.template(name, actor);
     const a = this.versionOf(template, from ?? String(Math.max(1, template.latestVersion - 1)));
     const b = this.versionOf(template, to ?? String(template.latestVersion));
     const before = canonicalText(a);
@@ -115,12 +152,12 @@ export class PromptAdminService {
   }
 
   /** Dry run: renders a version with the given variables and shows the messages, without calling a model. */
-  render(name: string, body: unknown): PromptRenderDto {
+  render(name: string, body: unknown, actor: Principal): PromptRenderDto {
     const input = parseBody(RenderSchema, body);
     if (input.label !== undefined && input.version !== undefined) {
       throw PromptException.invalid("Give either 'label' or 'version', not both.");
     }
-    const template = this.template(name);
+    const template = this.template(name, actor);
     const selected =
       input.version ??
       (input.label !== undefined ? template.labels.get(input.label) : template.latestVersion);
@@ -138,11 +175,20 @@ export class PromptAdminService {
     };
   }
 
-  private template(name: string): PromptTemplate {
+  private template(name: string, actor: Principal): PromptTemplate {
     checkName(name);
     const template = this.holder.current.templates.get(name);
-    if (!template) throw PromptException.notFound(`Prompt template '${name}'`);
+    if (!template || !TenancyPolicy.canRead(actor, ownerOf(template))) {
+      throw PromptException.notFound(`Prompt template '${name}'`);
+    }
     return template;
+  }
+
+  /** The owner of a template the caller may change (others' answer 404, global ones 403). */
+  private changeable(name: string, actor: Principal): OwnerTeam {
+    const owner = ownerOf(this.template(name, actor));
+    TenancyPolicy.assertChange(actor, owner, `prompt template '${name}'`);
+    return owner;
   }
 
   private versionOf(template: PromptTemplate, raw: string): PromptVersion {
@@ -156,6 +202,21 @@ export class PromptAdminService {
   private async changed(name: string): Promise<void> {
     await this.events.emitAsync(PROMPTS_CHANGED, new PromptsChangedEvent(name));
   }
+}
+
+function ownerOf(template: PromptTemplate): OwnerTeam {
+  return template.teamId ?? null;
+}
+
+function event(action: string, name: string, teamId: OwnerTeam, before: unknown, after: unknown) {
+  return {
+    action: `prompts.template.${action}`,
+    targetType: 'prompts.template',
+    targetId: name,
+    teamId,
+    before,
+    after,
+  };
 }
 
 function definition(input: CreateVersionInput, principal: Principal | undefined): VersionDefinition {

@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { AdminActor } from 'src/common/auth/admin-actor';
+import { Principal } from 'src/common/auth/principal';
+import { OwnerTeam, TenancyPolicy } from 'src/common/auth/tenancy.policy';
+import { AuditService } from 'src/modules/audit/audit.service';
+import { RouteConfigService } from 'src/modules/routing/route-config.service';
 import type { PromptApiCall } from 'src/modules/pipeline/invocation-context';
 import { ChatMessage, ChatRequest } from 'src/modules/providers/provider-adapter';
 import { RouteEntry } from 'src/modules/routing/route-table';
@@ -33,19 +38,44 @@ export class PromptApiService {
     private readonly prompts: PromptService,
     private readonly routing: RoutingService,
     private readonly events: EventEmitter2,
+    private readonly audit: AuditService,
+    private readonly owners: RouteConfigService,
   ) {}
 
-  list(): PromptApiDto[] {
-    return [...this.holder.current.apis.values()].sort((a, b) => a.name.localeCompare(b.name)).map(toApiDto);
+  list(actor: Principal): PromptApiDto[] {
+    return TenancyPolicy.visible(actor, [...this.holder.current.apis.values()], (api) => api.teamId ?? null)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(toApiDto);
   }
 
-  get(name: string): PromptApiDto {
-    return toApiDto(this.api(name));
+  get(name: string, actor: Principal): PromptApiDto {
+    return toApiDto(this.readable(name, actor));
   }
 
-  async publish(name: string, body: unknown): Promise<PromptApiDto> {
+  /**
+   * Publishing is a change of the API's owner (a new API belongs to the publisher's team); the API
+   * may use templates the owner can read, and an endpoint of another team only when an admin says so.
+   */
+  async publish(name: string, body: unknown, actor: AdminActor): Promise<PromptApiDto> {
     checkName(name);
+    const principal = actor.principal;
+    const existing = this.holder.current.apis.get(name);
+    let owner: OwnerTeam;
+    if (existing) {
+      owner = existing.teamId ?? null;
+      if (!TenancyPolicy.canRead(principal, owner)) throw PromptException.notFound(`Prompt API '${name}'`);
+      TenancyPolicy.assertChange(principal, owner, `prompt API '${name}'`);
+    } else {
+      owner = TenancyPolicy.ownerForNew(principal);
+    }
     const input = parseBody(PublishApiSchema, body);
+    const template = this.holder.current.templates.get(input.template);
+    if (template && !TenancyPolicy.canRead(principal, template.teamId ?? null)) {
+      throw PromptException.invalid(
+        `Prompt template '${input.template}' has no such label or version.`,
+        'template',
+      );
+    }
     const selector: PromptSelector =
       input.version !== undefined
         ? { template: input.template, version: input.version }
@@ -63,8 +93,21 @@ export class PromptApiService {
         'endpoint',
       );
     }
+    const endpointOwner = this.owners.ownerOf(input.endpoint);
+    if (!TenancyPolicy.canRead(principal, endpointOwner)) {
+      throw PromptException.invalid(
+        `'${input.endpoint}' is not a chat endpoint or route of this gateway.`,
+        'endpoint',
+      );
+    }
+    if (endpointOwner !== null && endpointOwner !== owner) {
+      TenancyPolicy.assertAdminOnly(
+        principal,
+        `an API of one team over another team's endpoint ('${input.endpoint}')`,
+      );
+    }
     if (input.output_schema) this.validator.assertValidSchema(input.output_schema);
-    await this.repository.upsertApi({
+    const row = {
       name,
       templateName: input.template,
       label: 'label' in selector ? selector.label : null,
@@ -73,15 +116,46 @@ export class PromptApiService {
       description: input.description,
       outputSchema: input.output_schema,
       structuredOutput: input.structured_output,
+      teamId: owner,
+    };
+    await this.audit.write(actor, async (m) => {
+      await this.repository.upsertApi(row, m);
+      return {
+        result: undefined,
+        event: apiEvent(
+          existing ? 'update' : 'publish',
+          name,
+          owner,
+          existing ? toApiDto(existing) : null,
+          row,
+        ),
+      };
     });
     await this.events.emitAsync(PROMPTS_CHANGED, new PromptsChangedEvent(input.template));
-    return this.get(name);
+    return this.get(name, principal);
   }
 
-  async unpublish(name: string): Promise<void> {
+  async unpublish(name: string, actor: AdminActor): Promise<void> {
     checkName(name);
-    await this.repository.deleteApi(name);
+    const existing = this.holder.current.apis.get(name);
+    const owner = existing?.teamId ?? null;
+    if (existing) TenancyPolicy.assertChange(actor.principal, owner, `prompt API '${name}'`);
+    else if (!TenancyPolicy.isAdmin(actor.principal)) throw PromptException.notFound(`Prompt API '${name}'`);
+    await this.audit.write(actor, async (m) => {
+      await this.repository.deleteApi(name, m);
+      return {
+        result: undefined,
+        event: apiEvent('unpublish', name, owner, existing ? toApiDto(existing) : null, null),
+      };
+    });
     await this.events.emitAsync(PROMPTS_CHANGED, new PromptsChangedEvent(null));
+  }
+
+  private readable(name: string, actor: Principal): PublishedPromptApi {
+    const api = this.api(name);
+    if (!TenancyPolicy.canRead(actor, api.teamId ?? null))
+      throw PromptException.notFound(`Prompt API '${name}'`);
+    return api;
   }
 
   /**
@@ -196,4 +270,15 @@ function retryRequest(request: ChatRequest, reply: string, problem: string): Cha
 
 function checkName(name: string): void {
   if (!NAME_PATTERN.test(name)) throw PromptException.notFound('Prompt API');
+}
+
+function apiEvent(action: string, name: string, teamId: OwnerTeam, before: unknown, after: unknown) {
+  return {
+    action: `prompts.api.${action}`,
+    targetType: 'prompts.api',
+    targetId: name,
+    teamId,
+    before,
+    after,
+  };
 }

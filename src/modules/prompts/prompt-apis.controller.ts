@@ -1,4 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Put, Req } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
+import { Actor, AdminActor } from 'src/common/auth/admin-actor';
+import { actorOf } from 'src/modules/auth/actor';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { PROMPT_API_WRITE_SCHEMA, PromptApiDto } from 'src/modules/prompts/dto/prompt-response.dto';
@@ -12,30 +15,34 @@ export class PromptApisAdminController {
   @Get()
   @RequirePermission('prompts.read')
   @ApiOperation({ summary: 'List published prompt APIs' })
-  list(): PromptApiDto[] {
-    return this.apis.list();
+  list(@Req() request: FastifyRequest): PromptApiDto[] {
+    return this.apis.list(actorOf(request));
   }
 
   @Get(':name')
   @RequirePermission('prompts.read')
   @ApiOperation({ summary: 'One published prompt API' })
-  get(@Param('name') name: string): PromptApiDto {
-    return this.apis.get(name);
+  get(@Req() request: FastifyRequest, @Param('name') name: string): PromptApiDto {
+    return this.apis.get(name, actorOf(request));
   }
 
   @Put(':name')
   @RequirePermission('prompts.write')
   @ApiOperation({ summary: 'Publish (or re-publish) a template + endpoint as POST /apis/{name}' })
   @ApiBody({ schema: PROMPT_API_WRITE_SCHEMA })
-  publish(@Param('name') name: string, @Body() body: unknown): Promise<PromptApiDto> {
-    return this.apis.publish(name, body);
+  publish(
+    @Actor() actor: AdminActor,
+    @Param('name') name: string,
+    @Body() body: unknown,
+  ): Promise<PromptApiDto> {
+    return this.apis.publish(name, body, actor);
   }
 
   @Delete(':name')
   @HttpCode(204)
   @RequirePermission('prompts.write')
   @ApiOperation({ summary: 'Unpublish a prompt API' })
-  unpublish(@Param('name') name: string): Promise<void> {
-    return this.apis.unpublish(name);
+  unpublish(@Actor() actor: AdminActor, @Param('name') name: string): Promise<void> {
+    return this.apis.unpublish(name, actor);
   }
 }

@@ -54,6 +54,7 @@ export class PromptCatalog {
         latestVersion: Math.max(0, ...own.keys()),
         createdAt: row.createdAt,
         updatedAt: row.updatedAt,
+        teamId: row.teamId,
       });
     }
     const apis = new Map<string, PublishedPromptApi>(
@@ -70,6 +71,7 @@ export class PromptCatalog {
           structuredOutput: row.structuredOutput,
           createdAt: row.createdAt,
           updatedAt: row.updatedAt,
+          teamId: row.teamId,
         },
       ]),
     );

@@ -54,12 +54,30 @@ export class PromptRepository {
     return rows[0]?.stamp ?? '';
   }
 
-  async createTemplate(name: string, description: string, definition: VersionDefinition): Promise<void> {
+  /** Runs in the caller's transaction when it gives one (an audited admin change), else in its own. */
+  private run<T>(m: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return m ? work(m) : this.dataSource.transaction(work);
+  }
+
+  async createTemplate(
+    name: string,
+    description: string,
+    definition: VersionDefinition,
+    teamId: string | null = null,
+    outer?: EntityManager,
+  ): Promise<void> {
     try {
-      await this.dataSource.transaction(async (m) => {
+      await this.run(outer, async (m) => {
         const id = randomUUID();
         const now = new Date();
-        await m.insert(PromptTemplateEntity, { id, name, description, createdAt: now, updatedAt: now });
+        await m.insert(PromptTemplateEntity, {
+          id,
+          name,
+          description,
+          createdAt: now,
+          updatedAt: now,
+          teamId,
+        });
         await this.insertVersion(m, id, 1, definition, now);
       });
     } catch (error) {
@@ -70,8 +88,8 @@ export class PromptRepository {
   }
 
   /** Appends the next version under a row lock on the template, so concurrent writers get 1, 2, 3… */
-  async addVersion(name: string, definition: VersionDefinition): Promise<number> {
-    return this.dataSource.transaction(async (m) => {
+  async addVersion(name: string, definition: VersionDefinition, outer?: EntityManager): Promise<number> {
+    return this.run(outer, async (m) => {
       const id = await this.lockTemplate(m, name);
       const rows: { max: number | null }[] = await m.query(
         'SELECT max(version) AS max FROM prompt_versions WHERE template_id = $1',
@@ -85,8 +103,8 @@ export class PromptRepository {
     });
   }
 
-  async setLabel(name: string, label: string, version: number): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
+  async setLabel(name: string, label: string, version: number, outer?: EntityManager): Promise<void> {
+    await this.run(outer, async (m) => {
       const id = await this.lockTemplate(m, name);
       const exists = await m.exists(PromptVersionEntity, { where: { templateId: id, version } });
       if (!exists) throw PromptException.notFound(`Version ${version} of prompt template '${name}'`);
@@ -99,8 +117,8 @@ export class PromptRepository {
     });
   }
 
-  async deleteLabel(name: string, label: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
+  async deleteLabel(name: string, label: string, outer?: EntityManager): Promise<void> {
+    await this.run(outer, async (m) => {
       const id = await this.lockTemplate(m, name);
       const result = await m.delete(PromptLabelEntity, { templateId: id, label });
       if (!result.affected) throw PromptException.notFound(`Label '${label}' of prompt template '${name}'`);
@@ -108,21 +126,21 @@ export class PromptRepository {
     });
   }
 
-  async deleteTemplate(name: string): Promise<void> {
-    const result = await this.dataSource.manager.delete(PromptTemplateEntity, { name });
+  async deleteTemplate(name: string, m: EntityManager = this.dataSource.manager): Promise<void> {
+    const result = await m.delete(PromptTemplateEntity, { name });
     if (!result.affected) throw PromptException.notFound(`Prompt template '${name}'`);
   }
 
-  async upsertApi(api: ApiRow): Promise<void> {
+  async upsertApi(api: ApiRow, m: EntityManager = this.dataSource.manager): Promise<void> {
     const now = new Date();
-    await this.dataSource.query(
+    await m.query(
       `INSERT INTO prompt_apis (name, template_name, label, version, endpoint, description, output_schema,
-                                structured_output, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+                                structured_output, created_at, updated_at, team_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
        ON CONFLICT (name) DO UPDATE SET template_name = EXCLUDED.template_name, label = EXCLUDED.label,
          version = EXCLUDED.version, endpoint = EXCLUDED.endpoint, description = EXCLUDED.description,
          output_schema = EXCLUDED.output_schema, structured_output = EXCLUDED.structured_output,
-         updated_at = EXCLUDED.updated_at`,
+         updated_at = EXCLUDED.updated_at, team_id = EXCLUDED.team_id`,
       [
         api.name,
         api.templateName,
@@ -133,12 +151,13 @@ export class PromptRepository {
         api.outputSchema === null ? null : JSON.stringify(api.outputSchema),
         api.structuredOutput,
         now,
+        api.teamId,
       ],
     );
   }
 
-  async deleteApi(name: string): Promise<void> {
-    const result = await this.dataSource.manager.delete(PromptApiEntity, { name });
+  async deleteApi(name: string, m: EntityManager = this.dataSource.manager): Promise<void> {
+    const result = await m.delete(PromptApiEntity, { name });
     if (!result.affected) throw PromptException.notFound(`Prompt API '${name}'`);
   }
 

@@ -44,6 +44,8 @@ export interface PromptTemplate {
   latestVersion: number;
   createdAt: Date;
   updatedAt: Date;
+  /** The owning team; null or absent = global (admin-owned; MLflow registry prompts are). */
+  teamId?: string | null;
 }
 
 export type { PromptSelector } from 'src/config/extensions/prompt-binding.config';
@@ -59,6 +61,8 @@ export interface PublishedPromptApi {
   structuredOutput: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /** The owning team; null or absent = global (admin-owned). */
+  teamId?: string | null;
 }
 
 /** Default request parameters a template may set. Anything else is refused at write time. */

@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req }
 import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
-import { principalOf } from 'src/common/auth/principal';
+import { Actor, AdminActor } from 'src/common/auth/admin-actor';
+import { actorOf } from 'src/modules/auth/actor';
 import {
   PromptDiffDto,
   PromptRenderDto,
@@ -21,31 +22,31 @@ export class PromptsController {
   @Get()
   @RequirePermission('prompts.read')
   @ApiOperation({ summary: 'List prompt templates with their latest version and labels' })
-  list(): PromptTemplateSummaryDto[] {
-    return this.prompts.list();
+  list(@Req() request: FastifyRequest): PromptTemplateSummaryDto[] {
+    return this.prompts.list(actorOf(request));
   }
 
   @Post()
   @RequirePermission('prompts.write')
   @ApiOperation({ summary: 'Create a template (its version 1)' })
   @ApiBody({ schema: TEMPLATE_WRITE_SCHEMA })
-  create(@Body() body: unknown, @Req() request: FastifyRequest): Promise<PromptTemplateDto> {
-    return this.prompts.create(body, principalOf(request));
+  create(@Body() body: unknown, @Actor() actor: AdminActor): Promise<PromptTemplateDto> {
+    return this.prompts.create(body, actor);
   }
 
   @Get(':name')
   @RequirePermission('prompts.read')
   @ApiOperation({ summary: 'A template with its versions and labels' })
-  get(@Param('name') name: string): PromptTemplateDto {
-    return this.prompts.get(name);
+  get(@Req() request: FastifyRequest, @Param('name') name: string): PromptTemplateDto {
+    return this.prompts.get(name, actorOf(request));
   }
 
   @Delete(':name')
   @HttpCode(204)
   @RequirePermission('prompts.write')
   @ApiOperation({ summary: 'Delete a template with all its versions and labels' })
-  delete(@Param('name') name: string): Promise<void> {
-    return this.prompts.delete(name);
+  delete(@Actor() actor: AdminActor, @Param('name') name: string): Promise<void> {
+    return this.prompts.delete(name, actor);
   }
 
   @Post(':name/versions')
@@ -55,16 +56,20 @@ export class PromptsController {
   addVersion(
     @Param('name') name: string,
     @Body() body: unknown,
-    @Req() request: FastifyRequest,
+    @Actor() actor: AdminActor,
   ): Promise<PromptVersionDto> {
-    return this.prompts.addVersion(name, body, principalOf(request));
+    return this.prompts.addVersion(name, body, actor);
   }
 
   @Get(':name/versions/:version')
   @RequirePermission('prompts.read')
   @ApiOperation({ summary: 'One version of a template' })
-  version(@Param('name') name: string, @Param('version') version: string): PromptVersionDto {
-    return this.prompts.version(name, version);
+  version(
+    @Req() request: FastifyRequest,
+    @Param('name') name: string,
+    @Param('version') version: string,
+  ): PromptVersionDto {
+    return this.prompts.version(name, version, actorOf(request));
   }
 
   @Put(':name/labels/:label')
@@ -72,19 +77,24 @@ export class PromptsController {
   @ApiOperation({ summary: 'Point a label (production, staging, …) at a version' })
   @ApiBody({ schema: { type: 'object', properties: { version: { type: 'integer' } } } })
   moveLabel(
+    @Actor() actor: AdminActor,
     @Param('name') name: string,
     @Param('label') label: string,
     @Body() body: unknown,
   ): Promise<PromptTemplateDto> {
-    return this.prompts.moveLabel(name, label, body);
+    return this.prompts.moveLabel(name, label, body, actor);
   }
 
   @Delete(':name/labels/:label')
   @HttpCode(204)
   @RequirePermission('prompts.write')
   @ApiOperation({ summary: 'Remove a label' })
-  deleteLabel(@Param('name') name: string, @Param('label') label: string): Promise<void> {
-    return this.prompts.deleteLabel(name, label);
+  deleteLabel(
+    @Actor() actor: AdminActor,
+    @Param('name') name: string,
+    @Param('label') label: string,
+  ): Promise<void> {
+    return this.prompts.deleteLabel(name, label, actor);
   }
 
   @Get(':name/diff')
@@ -93,11 +103,12 @@ export class PromptsController {
   @ApiQuery({ name: 'from', required: false })
   @ApiQuery({ name: 'to', required: false })
   diff(
+    @Req() request: FastifyRequest,
     @Param('name') name: string,
     @Query('from') from: string | undefined,
     @Query('to') to: string | undefined,
   ): PromptDiffDto {
-    return this.prompts.diff(name, from, to);
+    return this.prompts.diff(name, from, to, actorOf(request));
   }
 
   @Post(':name/render')
@@ -110,7 +121,11 @@ export class PromptsController {
       properties: { version: { type: 'integer' }, label: { type: 'string' }, variables: { type: 'object' } },
     },
   })
-  render(@Param('name') name: string, @Body() body: unknown): PromptRenderDto {
-    return this.prompts.render(name, body);
+  render(
+    @Req() request: FastifyRequest,
+    @Param('name') name: string,
+    @Body() body: unknown,
+  ): PromptRenderDto {
+    return this.prompts.render(name, body, actorOf(request));
   }
 }

@@ -1,3 +1,4 @@
+import { AuditModule } from 'src/modules/audit/audit.module';
 import { MlflowRegistryClient } from 'src/modules/registry/mlflow-registry.client';
 import { MlflowPromptSync } from 'src/modules/prompts/mlflow-prompt.sync';
 import { Module } from '@nestjs/common';
@@ -19,6 +20,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
 @Module({
   imports: [
     RoutingModule,
+    AuditModule,
     TypeOrmModule.forFeature([PromptTemplateEntity, PromptVersionEntity, PromptLabelEntity, PromptApiEntity]),
   ],
   controllers: [PromptsController, PromptApisAdminController],

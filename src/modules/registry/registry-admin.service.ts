@@ -1,3 +1,5 @@
+import { AdminActor } from 'src/common/auth/admin-actor';
+import { AuditService } from 'src/modules/audit/audit.service';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
@@ -34,6 +36,7 @@ export class RegistryAdminService {
     private readonly registry: RegistryService,
     private readonly holder: RouteTableHolder,
     private readonly deliveries: WebhookDeliveries,
+    private readonly audit: AuditService,
   ) {}
 
   listModels(): RegistryModelListDto {
@@ -79,7 +82,8 @@ export class RegistryAdminService {
     };
   }
 
-  async sync(): Promise<SyncStatusDto> {
+  /** An admin-triggered sync: audited once it succeeded (the snapshot it stored is the change). */
+  async sync(actor: AdminActor): Promise<SyncStatusDto> {
     const status = await this.registry.sync('admin');
     if (status.status === 'disabled') {
       throw new GatewayException(
@@ -95,7 +99,16 @@ export class RegistryAdminService {
         `Registry sync failed: ${status.reason ?? 'unknown error'}. The last snapshot keeps serving.`,
       );
     }
-    return status;
+    return this.audit.write(actor, async () => ({
+      result: status,
+      event: {
+        action: 'registry.sync',
+        targetType: 'registry',
+        targetId: null,
+        teamId: null,
+        after: { status: status.status, models: status.models, versions: status.versions, hash: status.hash },
+      },
+    }));
   }
 
   /** Verifies an MLflow webhook delivery (HMAC) and syncs at once. */

@@ -1,3 +1,4 @@
+import { Actor, AdminActor } from 'src/common/auth/admin-actor';
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
@@ -37,7 +38,7 @@ export class RegistryController {
     summary: 'Sync the registry now (502 when MLflow cannot be read; the last snapshot keeps serving)',
   })
   @ApiOkResponse({ type: SyncStatusDto })
-  sync(): Promise<SyncStatusDto> {
-    return this.admin.sync();
+  sync(@Actor() actor: AdminActor): Promise<SyncStatusDto> {
+    return this.admin.sync(actor);
   }
 }

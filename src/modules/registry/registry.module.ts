@@ -1,3 +1,4 @@
+import { AuditModule } from 'src/modules/audit/audit.module';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
@@ -16,7 +17,7 @@ import { ServingHealthMonitor } from 'src/modules/registry/serving-health.monito
 import { WebhookDeliveries } from 'src/modules/registry/webhook-deliveries';
 
 @Module({
-  imports: [RoutingModule, TypeOrmModule.forFeature([RegistrySnapshotEntity])],
+  imports: [RoutingModule, AuditModule, TypeOrmModule.forFeature([RegistrySnapshotEntity])],
   controllers: [RegistryController, MlflowWebhookController],
   providers: [
     MlflowRegistryClient,

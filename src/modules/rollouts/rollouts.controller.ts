@@ -4,6 +4,7 @@ import { FastifyRequest } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { schemaOf } from 'src/common/validation/openapi-schema';
 import { uuid, ZodPipe } from 'src/common/validation/zod.pipe';
+import { actorOf } from 'src/modules/auth/actor';
 import {
   CreateRolloutInput,
   CreateRolloutSchema,
@@ -22,8 +23,8 @@ export class RolloutsController {
   @RequirePermission('routing.read')
   @ApiOperation({ summary: 'Rollouts, newest first (state, step, live evaluation, history)' })
   @ApiOkResponse({ schema: { type: 'array', items: ROLLOUT_VIEW } })
-  list(): Promise<RolloutDto[]> {
-    return this.rollouts.list();
+  list(@Req() request: FastifyRequest): Promise<RolloutDto[]> {
+    return this.rollouts.list(actorOf(request));
   }
 
   @Post()
@@ -44,8 +45,8 @@ export class RolloutsController {
   @RequirePermission('routing.read')
   @ApiOperation({ summary: 'One rollout' })
   @ApiOkResponse({ schema: ROLLOUT_VIEW })
-  get(@Param('id', new ZodPipe(uuid)) id: string): Promise<RolloutDto> {
-    return this.rollouts.get(id);
+  get(@Req() request: FastifyRequest, @Param('id', new ZodPipe(uuid)) id: string): Promise<RolloutDto> {
+    return this.rollouts.get(id, actorOf(request));
   }
 
   @Post(':id/pause')

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { EntityManager } from 'typeorm';
+import { Principal } from 'src/common/auth/principal';
+import { TenancyPolicy } from 'src/common/auth/tenancy.policy';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { destinationsOf } from 'src/modules/routing/admin/config-entries';
 import { ChangeActor, RoutingAdminService } from 'src/modules/routing/admin/routing-admin.service';
@@ -32,12 +34,16 @@ export class RolloutsService {
     private readonly collector: RolloutStatsCollector,
   ) {}
 
-  async list(): Promise<RolloutDto[]> {
-    return (await this.repository.list(200)).map(toRolloutDto);
+  /** A rollout belongs to its route's owner: shown to that team (and admins), global routes' to all. */
+  async list(actor: Principal): Promise<RolloutDto[]> {
+    const all = await this.repository.list(200);
+    return TenancyPolicy.visible(actor, all, (r) => this.admin.ownerOf(r.route)).map(toRolloutDto);
   }
 
-  async get(id: string): Promise<RolloutDto> {
-    return toRolloutDto(await this.find(id));
+  async get(id: string, actor: Principal): Promise<RolloutDto> {
+    const r = await this.find(id);
+    if (!TenancyPolicy.canRead(actor, this.admin.ownerOf(r.route))) throw RolloutException.notFound(id);
+    return toRolloutDto(r);
   }
 
   async create(input: CreateRolloutInput, request: FastifyRequest): Promise<RolloutDto> {
@@ -93,7 +99,7 @@ export class RolloutsService {
         rollout,
         input.steps[0],
         'rollout started',
-        { request },
+        { request, auditedByCaller: true },
         baseline,
       );
       rollout.history.push(event(rollout, 'started', input.steps[0], revision, rollout.createdBy, null));
@@ -105,7 +111,7 @@ export class RolloutsService {
       );
     });
     await this.afterChange();
-    return this.get(id);
+    return toRolloutDto(await this.find(id));
   }
 
   async control(id: string, action: RolloutControl, request: FastifyRequest): Promise<RolloutDto> {
@@ -113,6 +119,12 @@ export class RolloutsService {
     await this.repository.transaction(async (m) => {
       const r = await this.repository.get(id, m, true);
       if (!r) throw RolloutException.notFound(id);
+      // Pausing or resuming moves no weight, so the route's ownership is checked here (abort checks it too).
+      const principal = request.principal;
+      if (!principal || !TenancyPolicy.canRead(principal, this.admin.ownerOf(r.route))) {
+        throw RolloutException.notFound(id);
+      }
+      TenancyPolicy.assertChange(principal, this.admin.ownerOf(r.route), `rollout ${id}`);
       const before = toRolloutDto(r);
       const expected =
         action === 'resume' ? ['paused'] : action === 'pause' ? ['running'] : ['running', 'paused'];
@@ -131,6 +143,7 @@ export class RolloutsService {
         await this.admin.lock(m);
         const revision = await this.setWeights(m, r, 0, `rollout aborted by ${actor ?? 'unknown'}`, {
           request,
+          auditedByCaller: true,
         });
         r.state = 'aborted';
         r.reason = `aborted by ${actor ?? 'unknown'}`;
@@ -145,7 +158,7 @@ export class RolloutsService {
       await this.notifier.publish(m);
     });
     await this.afterChange();
-    return this.get(id);
+    return toRolloutDto(await this.find(id));
   }
 
   /**

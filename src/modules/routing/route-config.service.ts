@@ -83,6 +83,14 @@ export class RouteConfigService implements OnApplicationBootstrap, OnModuleDestr
     return this.fileEntries;
   }
 
+  /**
+   * The owning team of an endpoint or route from the entries last applied (no database read):
+   * API entries carry theirs; gateway.yaml and registry entries are global (null).
+   */
+  ownerOf(name: string): string | null {
+    return this.entries.find((e) => e.name === name)?.teamId ?? null;
+  }
+
   /** Builds (without applying) the table of the running file plus the given API entries. */
   compose(entries: readonly ConfigEntry[]): Composition {
     return this.build(this.fileText, entries);

@@ -160,11 +160,19 @@ routes:
       '/admin/v1/audit?targetType=routing.route&targetId=chat',
       admin(),
     );
-    expect(audit.body.entries).toHaveLength(3);
+    // Steps 2 and 3 are the controller's own revisions; revision 1 came with the admin's request and
+    // is recorded in that request's one audit row (rollout.create), not in a second row.
+    expect(audit.body.entries).toHaveLength(2);
     expect(audit.body.entries[0]).toMatchObject({
       action: 'routing.route.rollout',
       actorName: `rollout:${id}`,
     });
+    const started = await call(gw.url, 'GET', `/admin/v1/audit?targetType=rollout&targetId=${id}`, admin());
+    expect(started.body.entries.map((e: { action: string }) => e.action)).toEqual([
+      'rollout.complete',
+      'rollout.create',
+    ]);
+    expect(started.body.entries[1].after.history[0]).toMatchObject({ event: 'started', route_revision: 1 });
   });
 
   it('rolls back automatically when the canary starts failing', async () => {

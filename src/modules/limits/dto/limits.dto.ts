@@ -18,6 +18,8 @@ export const LimitRuleDto = z
     window_seconds: z.number().int().positive().max(31_536_000).optional(),
     // 0 blocks: no request (or token) passes the rule.
     limit: z.number().int().min(0).max(1e15),
+    /** The owning team (admins only; default: the subject of a team-scoped rule, else global). */
+    team_id: z.uuid().nullable().optional(),
   })
   .strict()
   .refine((b) => b.metric === 'concurrency' || b.window !== undefined || b.window_seconds !== undefined, {
@@ -52,6 +54,8 @@ export const BudgetDto = z
       .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
       .nullable()
       .optional(),
+    /** The owning team (admins only; default: the subject of a team-scoped budget, else global). */
+    team_id: z.uuid().nullable().optional(),
   })
   .strict()
   .refine((b) => b.scope !== 'global' || (b.subject ?? null) === null, {
@@ -92,6 +96,7 @@ export function limitView(rule: LimitRule) {
   return {
     id: rule.id,
     source: rule.source,
+    team_id: rule.teamId ?? null,
     scope: rule.scope,
     subject: rule.subject,
     endpoint: rule.endpoint,
@@ -101,9 +106,14 @@ export function limitView(rule: LimitRule) {
   };
 }
 
-export function budgetView(budget: BudgetRule) {
+/** A budget as its reader may see it: the alert webhook (a bearer secret in its URL) only for admins. */
+export function budgetView(
+  budget: BudgetRule,
+  webhook: (url: string | null) => string | null = (url) => url,
+) {
   return {
     id: budget.id,
+    team_id: budget.teamId,
     name: budget.name,
     scope: budget.scope,
     subject: budget.subject,
@@ -111,7 +121,7 @@ export function budgetView(budget: BudgetRule) {
     period: budget.period,
     amount_usd: budget.amountUsd,
     mode: budget.mode,
-    alert_webhook_url: budget.alertWebhookUrl,
+    alert_webhook_url: webhook(budget.alertWebhookUrl),
   };
 }
 

@@ -30,6 +30,10 @@ export class BudgetEntity {
   @Column({ name: 'alert_webhook_url', type: 'varchar', length: 2048, nullable: true })
   alertWebhookUrl!: string | null;
 
+  /** The owning team; null = global (admin-owned). */
+  @Column({ name: 'team_id', type: 'uuid', nullable: true })
+  teamId!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

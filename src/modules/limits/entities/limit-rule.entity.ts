@@ -24,6 +24,10 @@ export class LimitRuleEntity {
   @Column({ name: 'limit_value', type: 'bigint' })
   limitValue!: string;
 
+  /** The owning team; null = global (admin-owned). */
+  @Column({ name: 'team_id', type: 'uuid', nullable: true })
+  teamId!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -26,6 +26,10 @@ export class PromptApiEntity {
   @Column({ name: 'structured_output', type: 'boolean' })
   structuredOutput!: boolean;
 
+  /** The owning team; null = global (admin-owned). */
+  @Column({ name: 'team_id', type: 'uuid', nullable: true })
+  teamId!: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

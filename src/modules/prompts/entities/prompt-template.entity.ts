@@ -11,6 +11,10 @@ export class PromptTemplateEntity {
   @Column({ type: 'text' })
   description!: string;
 
+  /** The owning team; null = global (admin-owned). */
+  @Column({ name: 'team_id', type: 'uuid', nullable: true })
+  teamId!: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

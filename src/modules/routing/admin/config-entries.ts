@@ -13,6 +13,8 @@ export interface ConfigEntry {
   revision: number;
   updatedBy: string | null;
   updatedAt: Date;
+  /** The owning team; null or absent = global (admin-owned). */
+  teamId?: string | null;
 }
 
 export interface FileEntries {

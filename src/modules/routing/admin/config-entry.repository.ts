@@ -15,6 +15,8 @@ export interface ConfigChange {
   actorId: string | null;
   actorName: string | null;
   note: string | null;
+  /** The owning team of the entry this change produced (or deleted). */
+  teamId: string | null;
   createdAt: Date;
 }
 
@@ -30,6 +32,7 @@ interface EntryRow {
   revision: number;
   updated_by: string | null;
   updated_at: Date;
+  team_id: string | null;
 }
 
 interface ChangeRow {
@@ -43,6 +46,7 @@ interface ChangeRow {
   actor_id: string | null;
   actor_name: string | null;
   note: string | null;
+  team_id: string | null;
   created_at: Date;
 }
 
@@ -53,6 +57,7 @@ const toEntry = (r: EntryRow): ConfigEntry => ({
   revision: r.revision,
   updatedBy: r.updated_by,
   updatedAt: new Date(r.updated_at),
+  teamId: r.team_id,
 });
 
 const toChange = (r: ChangeRow): ConfigChange => ({
@@ -66,6 +71,7 @@ const toChange = (r: ChangeRow): ConfigChange => ({
   actorId: r.actor_id,
   actorName: r.actor_name,
   note: r.note,
+  teamId: r.team_id,
   createdAt: new Date(r.created_at),
 });
 
@@ -85,7 +91,7 @@ export class ConfigEntryRepository {
 
   async list(m: EntityManager = this.dataSource.manager): Promise<ConfigEntry[]> {
     const rows = await m.query<EntryRow[]>(
-      'SELECT kind, name, body, revision, updated_by, updated_at FROM gateway_config_entries ORDER BY kind, name',
+      'SELECT kind, name, body, revision, updated_by, updated_at, team_id FROM gateway_config_entries ORDER BY kind, name',
     );
     return rows.map(toEntry);
   }
@@ -108,11 +114,18 @@ export class ConfigEntryRepository {
 
   async save(m: EntityManager, entry: Omit<ConfigEntry, 'updatedAt'>): Promise<void> {
     await m.query(
-      `INSERT INTO gateway_config_entries (kind, name, body, revision, updated_by, updated_at)
-       VALUES ($1, $2, $3::jsonb, $4, $5, now())
+      `INSERT INTO gateway_config_entries (kind, name, body, revision, updated_by, updated_at, team_id)
+       VALUES ($1, $2, $3::jsonb, $4, $5, now(), $6)
        ON CONFLICT (kind, name) DO UPDATE SET body = EXCLUDED.body, revision = EXCLUDED.revision,
-         updated_by = EXCLUDED.updated_by, updated_at = now()`,
-      [entry.kind, entry.name, JSON.stringify(entry.body), entry.revision, entry.updatedBy],
+         updated_by = EXCLUDED.updated_by, updated_at = now(), team_id = EXCLUDED.team_id`,
+      [
+        entry.kind,
+        entry.name,
+        JSON.stringify(entry.body),
+        entry.revision,
+        entry.updatedBy,
+        entry.teamId ?? null,
+      ],
     );
   }
 
@@ -122,8 +135,8 @@ export class ConfigEntryRepository {
 
   async appendChange(m: EntityManager, change: NewChange): Promise<ConfigChange> {
     const rows = await m.query<ChangeRow[]>(
-      `INSERT INTO gateway_config_changes (kind, name, revision, action, before, after, actor_id, actor_name, note)
-       VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9) RETURNING *`,
+      `INSERT INTO gateway_config_changes (kind, name, revision, action, before, after, actor_id, actor_name, note, team_id)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10) RETURNING *`,
       [
         change.kind,
         change.name,
@@ -134,6 +147,7 @@ export class ConfigEntryRepository {
         change.actorId,
         change.actorName,
         change.note,
+        change.teamId,
       ],
     );
     return toChange(rows[0]);
@@ -162,6 +176,15 @@ export class ConfigEntryRepository {
       [kind, name, revision],
     );
     return rows[0] ? toChange(rows[0]) : undefined;
+  }
+
+  /** The owning team of the newest change of a (possibly deleted) entry; undefined = never existed. */
+  async lastOwner(m: EntityManager, kind: ConfigKind, name: string): Promise<string | null | undefined> {
+    const rows = await m.query<{ team_id: string | null }[]>(
+      'SELECT team_id FROM gateway_config_changes WHERE kind = $1 AND name = $2 ORDER BY revision DESC LIMIT 1',
+      [kind, name],
+    );
+    return rows.length === 0 ? undefined : rows[0].team_id;
   }
 
   /** The id of the running or paused rollout that owns this route's weights, if any. */

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiTags 
 import { FastifyRequest } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { schemaOf } from 'src/common/validation/openapi-schema';
+import { actorOf } from 'src/modules/auth/actor';
 import {
   CHANGE_VIEW,
   ConfigChangeDto,
@@ -37,8 +38,8 @@ export class EndpointsAdminController {
   @RequirePermission('routing.read')
   @ApiOperation({ summary: 'Every endpoint: from gateway.yaml (read-only) and managed through this API' })
   @ApiOkResponse({ schema: { type: 'array', items: ENTRY_VIEW } })
-  list(): Promise<ConfigEntryDto[]> {
-    return this.admin.list('endpoint');
+  list(@Req() request: FastifyRequest): Promise<ConfigEntryDto[]> {
+    return this.admin.list('endpoint', actorOf(request));
   }
 
   @Post()
@@ -59,8 +60,8 @@ export class EndpointsAdminController {
   @RequirePermission('routing.read')
   @ApiOperation({ summary: 'One endpoint' })
   @ApiOkResponse({ schema: ENTRY_VIEW })
-  get(@Param('name') name: string): Promise<ConfigEntryDto> {
-    return this.admin.get('endpoint', name);
+  get(@Req() request: FastifyRequest, @Param('name') name: string): Promise<ConfigEntryDto> {
+    return this.admin.get('endpoint', name, actorOf(request));
   }
 
   @Put(':name')
@@ -95,8 +96,8 @@ export class EndpointsAdminController {
   @RequirePermission('routing.read')
   @ApiOperation({ summary: "An endpoint's numbered revisions, newest first (who, when, before/after)" })
   @ApiOkResponse({ schema: HISTORY_VIEW })
-  revisions(@Param('name') name: string): Promise<ConfigHistoryDto> {
-    return this.admin.history('endpoint', name);
+  revisions(@Req() request: FastifyRequest, @Param('name') name: string): Promise<ConfigHistoryDto> {
+    return this.admin.history('endpoint', name, actorOf(request));
   }
 
   @Post(':name/rollback')
@@ -128,8 +129,8 @@ export class RoutesAdminController {
     summary: 'Every traffic route: from gateway.yaml (read-only) and managed through this API',
   })
   @ApiOkResponse({ schema: { type: 'array', items: ENTRY_VIEW } })
-  list(): Promise<ConfigEntryDto[]> {
-    return this.admin.list('route');
+  list(@Req() request: FastifyRequest): Promise<ConfigEntryDto[]> {
+    return this.admin.list('route', actorOf(request));
   }
 
   @Post()
@@ -150,8 +151,8 @@ export class RoutesAdminController {
   @RequirePermission('routing.read')
   @ApiOperation({ summary: 'One traffic route' })
   @ApiOkResponse({ schema: ENTRY_VIEW })
-  get(@Param('name') name: string): Promise<ConfigEntryDto> {
-    return this.admin.get('route', name);
+  get(@Req() request: FastifyRequest, @Param('name') name: string): Promise<ConfigEntryDto> {
+    return this.admin.get('route', name, actorOf(request));
   }
 
   @Put(':name')
@@ -186,8 +187,8 @@ export class RoutesAdminController {
   @RequirePermission('routing.read')
   @ApiOperation({ summary: "A route's numbered revisions, newest first (who, when, before/after)" })
   @ApiOkResponse({ schema: HISTORY_VIEW })
-  revisions(@Param('name') name: string): Promise<ConfigHistoryDto> {
-    return this.admin.history('route', name);
+  revisions(@Req() request: FastifyRequest, @Param('name') name: string): Promise<ConfigHistoryDto> {
+    return this.admin.history('route', name, actorOf(request));
   }
 
   @Post(':name/rollback')

@@ -5,6 +5,12 @@ export class RoutingAdminException extends GatewayException {
     return new RoutingAdminException(404, GatewayErrorCode.ObjectNotFound, `${what} not found.`);
   }
 
+  static forbidden(message: string): RoutingAdminException {
+    return new RoutingAdminException(403, GatewayErrorCode.PermissionDenied, message, {
+      type: 'permission_error',
+    });
+  }
+
   static conflict(message: string): RoutingAdminException {
     return new RoutingAdminException(409, GatewayErrorCode.Conflict, message);
   }

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
+import { isDeepStrictEqual } from 'node:util';
 import { EntityManager } from 'typeorm';
+import { Principal } from 'src/common/auth/principal';
+import { OwnerTeam, TenancyPolicy } from 'src/common/auth/tenancy.policy';
 import { AuditService } from 'src/modules/audit/audit.service';
 import {
   ConfigEntry,
@@ -25,9 +28,14 @@ import {
 import { RoutingAdminException } from 'src/modules/routing/admin/routing-admin.exception';
 import { RoutingChangeNotifier } from 'src/modules/routing/admin/routing-change.notifier';
 import { RouteConfigService } from 'src/modules/routing/route-config.service';
+import { RouteTable } from 'src/modules/routing/route-table';
 
-/** Who makes a change: an admin request (its principal), or the gateway itself (a rollout step). */
-export type ChangeActor = { request: FastifyRequest } | { system: string };
+/**
+ * Who makes a change: an admin request (its principal), or the gateway itself (a rollout step).
+ * `auditedByCaller`: the caller's own audit row (e.g. the rollout's) records this revision, so the
+ * admin request leaves one row, not two.
+ */
+export type ChangeActor = { request: FastifyRequest; auditedByCaller?: boolean } | { system: string };
 
 export interface PlannedChange {
   /** The entry after the change; null deletes it. */
@@ -58,26 +66,33 @@ export class RoutingAdminService {
     private readonly audit: AuditService,
   ) {}
 
-  async list(kind: ConfigKind): Promise<ConfigEntryDto[]> {
+  /** File entries are global; API entries are shown to their team and to admins. */
+  async list(kind: ConfigKind, actor: Principal): Promise<ConfigEntryDto[]> {
     const fromFile = this.fileEntries(kind).map((body) => fileDto(kind, body));
-    const fromApi = (await this.repository.list()).filter((e) => e.kind === kind).map(toEntryDto);
+    const own = (await this.repository.list()).filter((e) => e.kind === kind);
+    const fromApi = TenancyPolicy.visible(actor, own, ownerOf).map(toEntryDto);
     return [...fromFile, ...fromApi];
   }
 
-  async get(kind: ConfigKind, name: string): Promise<ConfigEntryDto> {
+  async get(kind: ConfigKind, name: string, actor: Principal): Promise<ConfigEntryDto> {
     const file = this.fileEntry(kind, name);
     if (file) return fileDto(kind, file);
     const entry = (await this.repository.list()).find((e) => e.kind === kind && e.name === name);
-    if (!entry) throw RoutingAdminException.notFound(`${WORD[kind]} '${name}'`);
+    if (!entry || !TenancyPolicy.canRead(actor, ownerOf(entry))) {
+      throw RoutingAdminException.notFound(`${WORD[kind]} '${name}'`);
+    }
     return toEntryDto(entry);
   }
 
-  async history(kind: ConfigKind, name: string): Promise<ConfigHistoryDto> {
+  async history(kind: ConfigKind, name: string, actor: Principal): Promise<ConfigHistoryDto> {
     checkName(name);
     const changes = await this.repository.changes(kind, name);
     const current = (await this.repository.list()).find((e) => e.kind === kind && e.name === name);
     const inFile = this.fileEntry(kind, name) !== undefined;
-    if (!inFile && changes.length === 0) throw RoutingAdminException.notFound(`${WORD[kind]} '${name}'`);
+    const owner = inFile ? null : current ? ownerOf(current) : (changes[0]?.teamId ?? null);
+    if ((!inFile && changes.length === 0) || !TenancyPolicy.canRead(actor, owner)) {
+      throw RoutingAdminException.notFound(`${WORD[kind]} '${name}'`);
+    }
     return {
       kind,
       name,
@@ -95,14 +110,21 @@ export class RoutingAdminService {
   ): Promise<ConfigChangeDto> {
     const entry = entryBody(kind, body, undefined);
     const name = entry.name as string;
-    return this.write(kind, name, { request }, dryRun, (current) => {
-      if (current) {
-        throw RoutingAdminException.conflict(
-          `${WORD[kind]} '${name}' already exists (revision ${current.revision}); use PUT to change it.`,
-        );
-      }
-      return { next: entry, action: 'create', note: null };
-    });
+    return this.write(
+      kind,
+      name,
+      { request },
+      dryRun,
+      (current) => {
+        if (current) {
+          throw RoutingAdminException.conflict(
+            `${WORD[kind]} '${name}' already exists (revision ${current.revision}); use PUT to change it.`,
+          );
+        }
+        return { next: entry, action: 'create', note: null };
+      },
+      true,
+    );
   }
 
   replace(
@@ -164,9 +186,14 @@ export class RoutingAdminService {
   ): Promise<ConfigChange> {
     const entries = await this.repository.list(m);
     const current = entries.find((e) => e.kind === kind && e.name === name);
+    // A request (a rollout started or aborted by someone) needs the same ownership as a direct change.
+    const owner = await this.ownerFor(m, kind, name, current, actor, false);
     const change = plan(current);
-    this.validate(kind, name, entries, current, change.next);
-    return this.store(m, kind, name, current, change, actor);
+    const table = this.validate(kind, name, entries, current, change.next);
+    if ('request' in actor) {
+      this.checkIsolation(actorPrincipal(actor), name, owner, current, change.next, table, entries);
+    }
+    return this.store(m, kind, name, current, change, actor, owner);
   }
 
   /** Takes the config write lock in the caller's transaction. */
@@ -177,6 +204,11 @@ export class RoutingAdminService {
   /** Rebuilds this replica's table after the caller's transaction committed. */
   applied(): Promise<void> {
     return this.routeConfig.refresh();
+  }
+
+  /** The owning team of an endpoint or route (null: global), from this replica's applied config. */
+  ownerOf(name: string): OwnerTeam {
+    return this.isFileManaged(name) ? null : this.routeConfig.ownerOf(name);
   }
 
   /** A name the file declares (names are unique across endpoints and routes, so either list counts). */
@@ -191,6 +223,7 @@ export class RoutingAdminService {
     actor: ChangeActor,
     dryRun: boolean,
     plan: (current: ConfigEntry | undefined, m: EntityManager) => PlannedChange | Promise<PlannedChange>,
+    creating = false,
   ): Promise<ConfigChangeDto> {
     if (this.isFileManaged(name)) {
       throw RoutingAdminException.conflict(
@@ -209,8 +242,11 @@ export class RoutingAdminService {
       }
       const entries = await this.repository.list(m);
       const current = entries.find((e) => e.kind === kind && e.name === name);
+      const owner = await this.ownerFor(m, kind, name, current, actor, creating);
       const change = await plan(current, m);
-      this.validate(kind, name, entries, current, change.next);
+      const table = this.validate(kind, name, entries, current, change.next);
+      if ('request' in actor)
+        this.checkIsolation(actorPrincipal(actor), name, owner, current, change.next, table, entries);
       const before = current?.body ?? null;
       if (dryRun) {
         return {
@@ -223,7 +259,7 @@ export class RoutingAdminService {
           after: change.next,
         };
       }
-      const stored = await this.store(m, kind, name, current, change, actor);
+      const stored = await this.store(m, kind, name, current, change, actor, owner);
       return {
         dry_run: false,
         kind,
@@ -244,7 +280,7 @@ export class RoutingAdminService {
     entries: readonly ConfigEntry[],
     current: ConfigEntry | undefined,
     next: RawEntry | null,
-  ): void {
+  ): RouteTable {
     const others = entries.filter((e) => e !== current);
     const nextEntries =
       next === null
@@ -260,6 +296,77 @@ export class RoutingAdminService {
         composition.problems,
       );
     }
+    return composition.table;
+  }
+
+  /**
+   * The owner of the entry a request changes, after checking the caller may change it: an existing
+   * (or deleted, for a rollback) entry keeps its team; a new one belongs to the caller's team.
+   */
+  private async ownerFor(
+    m: EntityManager,
+    kind: ConfigKind,
+    name: string,
+    current: ConfigEntry | undefined,
+    actor: ChangeActor,
+    creating: boolean,
+  ): Promise<OwnerTeam> {
+    const existing = current ? ownerOf(current) : await this.repository.lastOwner(m, kind, name);
+    if (!('request' in actor)) return existing ?? null;
+    const principal = actorPrincipal(actor);
+    if (existing === undefined) return TenancyPolicy.ownerForNew(principal);
+    if (creating && current) {
+      // The name space is shared (names route requests), so a taken name says so, whoever owns it.
+      throw RoutingAdminException.conflict(`${WORD[kind]} '${name}' already exists; use PUT to change it.`);
+    }
+    TenancyPolicy.assertChange(principal, existing, `${kind} '${name}'`);
+    return existing;
+  }
+
+  /**
+   * Settings that reach beyond the owner's own tenancy are an admin's: turning guardrails off or
+   * changing them without `moderation.admin`, a cache shared across teams, and a route or fallback
+   * sending traffic to another team's endpoint.
+   */
+  private checkIsolation(
+    principal: Principal,
+    name: string,
+    owner: OwnerTeam,
+    current: ConfigEntry | undefined,
+    next: RawEntry | null,
+    table: RouteTable,
+    entries: readonly ConfigEntry[],
+  ): void {
+    if (next === null || TenancyPolicy.isAdmin(principal)) return;
+    const moderation = extension(next, 'moderation');
+    if (!isDeepStrictEqual(moderation, current ? extension(current.body, 'moderation') : undefined)) {
+      if (moderation === 'none' || moderation === false) {
+        TenancyPolicy.assertAdminOnly(principal, "turning guardrails off ('gatehouse.moderation: none')");
+      }
+      if (!principal.permissions.has('moderation.admin')) {
+        throw RoutingAdminException.forbidden(
+          "Changing an endpoint's guardrails ('gatehouse.moderation') needs the 'moderation.admin' permission.",
+        );
+      }
+    }
+    const cache = extension(next, 'cache');
+    if (isMap(cache) && cache.scope === 'global') {
+      TenancyPolicy.assertAdminOnly(principal, "a cache shared by every team ('scope: global')");
+    }
+    const routed = table.get(name);
+    const targets = new Set<string>();
+    if (routed?.kind === 'route') {
+      for (const d of routed.destinations) targets.add(d.endpoint.name);
+      for (const rule of routed.strategy?.rules ?? []) targets.add(rule.endpoint.name);
+    }
+    for (const f of routed?.fallbacks ?? []) targets.add(f.name);
+    for (const target of targets) {
+      const entry = entries.find((e) => e.kind === 'endpoint' && e.name === target);
+      const targetOwner = entry ? ownerOf(entry) : null;
+      if (targetOwner !== null && targetOwner !== owner) {
+        TenancyPolicy.assertAdminOnly(principal, `sending traffic to another team's endpoint ('${target}')`);
+      }
+    }
   }
 
   private async store(
@@ -269,6 +376,7 @@ export class RoutingAdminService {
     current: ConfigEntry | undefined,
     change: PlannedChange,
     actor: ChangeActor,
+    owner: OwnerTeam,
   ): Promise<ConfigChange> {
     const revision = await this.repository.nextRevision(m, kind, name);
     const principal = 'request' in actor ? actor.request.principal : undefined;
@@ -276,7 +384,14 @@ export class RoutingAdminService {
     if (change.next === null) {
       await this.repository.remove(m, kind, name);
     } else {
-      await this.repository.save(m, { kind, name, body: change.next, revision, updatedBy: actorName });
+      await this.repository.save(m, {
+        kind,
+        name,
+        body: change.next,
+        revision,
+        updatedBy: actorName,
+        teamId: owner,
+      });
     }
     const stored = await this.repository.appendChange(m, {
       kind,
@@ -288,16 +403,18 @@ export class RoutingAdminService {
       actorId: principal?.id ?? null,
       actorName,
       note: change.note,
+      teamId: owner,
     });
     const event = {
       action: `routing.${kind}.${change.action}`,
       targetType: `routing.${kind}`,
       targetId: name,
+      teamId: owner,
       before: current ? { revision: current.revision, entry: current.body } : null,
       after: { revision, entry: change.next, ...(change.note ? { note: change.note } : {}) },
     };
-    if ('request' in actor) await this.audit.change(actor.request, event, m);
-    else await this.audit.system(actor.system, event, m);
+    if (!('request' in actor)) await this.audit.system(actor.system, event, m);
+    else if (!actor.auditedByCaller) await this.audit.change(actor.request, event, m);
     await this.notifier.publish(m);
     return stored;
   }
@@ -310,6 +427,22 @@ export class RoutingAdminService {
   private fileEntry(kind: ConfigKind, name: string): RawEntry | undefined {
     return this.fileEntries(kind).find((e) => e.name === name);
   }
+}
+
+function ownerOf(entry: ConfigEntry): OwnerTeam {
+  return entry.teamId ?? null;
+}
+
+function actorPrincipal(actor: { request: FastifyRequest }): Principal {
+  const principal = actor.request.principal;
+  if (!principal) throw RoutingAdminException.forbidden('Authentication required.');
+  return principal;
+}
+
+/** A `gatehouse:` extension key of an entry. */
+function extension(entry: RawEntry, key: string): unknown {
+  const gatehouse = entry.gatehouse;
+  return isMap(gatehouse) ? gatehouse[key] : undefined;
 }
 
 function fileDto(kind: ConfigKind, body: RawEntry): ConfigEntryDto {
