@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import { AuditModule } from 'src/modules/audit/audit.module';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { ConfigModule } from 'src/config/config.module';
 import { AppConfig } from 'src/config/env.config';
@@ -34,6 +35,8 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         AuthModule,
+        // Its denial recorder is injected into the exception filter below.
+        AuditModule,
         HealthModule,
         InferenceModule,
         ModerationModule,

@@ -1,16 +1,28 @@
-import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, Inject, Logger, Optional } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { renderError, toGatewayException } from 'src/common/errors/error-renderer';
+import { DENIAL_RECORDER, DenialRecorder } from 'src/common/errors/denial-recorder';
 import { surfaceOf } from 'src/common/errors/error-surface';
+import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 
 /** The single place where errors become HTTP responses: no stack, driver text or secret leaves here. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  constructor(@Optional() @Inject(DENIAL_RECORDER) private readonly denials?: DenialRecorder) {}
+
   catch(error: unknown, host: ArgumentsHost): void {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (
+      this.denials &&
+      error instanceof GatewayException &&
+      error.code === GatewayErrorCode.PermissionDenied &&
+      request.url.startsWith('/admin/')
+    ) {
+      this.denials.recordRefusal(request);
+    }
     sendError(error, request, reply, this.logger);
   }
 }

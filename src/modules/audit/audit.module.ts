@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
-import { AdminDenialInterceptor } from 'src/modules/audit/admin-denial.interceptor';
+import { DENIAL_RECORDER } from 'src/common/errors/denial-recorder';
 import { AuditController } from 'src/modules/audit/audit.controller';
 import { AuditQueryService } from 'src/modules/audit/audit-query.service';
 import { AuditRepository } from 'src/modules/audit/audit.repository';
@@ -12,8 +11,9 @@ import { AuditService } from 'src/modules/audit/audit.service';
     AuditRepository,
     AuditService,
     AuditQueryService,
-    { provide: APP_INTERCEPTOR, useClass: AdminDenialInterceptor },
+    // The exception filter records admin requests a service refused with 403 through it.
+    { provide: DENIAL_RECORDER, useExisting: AuditService },
   ],
-  exports: [AuditService],
+  exports: [AuditService, DENIAL_RECORDER],
 })
 export class AuditModule {}

@@ -18,6 +18,8 @@ export interface AuditEvent {
 @Injectable()
 export class AuditService {
   private readonly logger = new Logger('Audit');
+  /** Requests a denial was recorded for (so a refusal is recorded once). */
+  private readonly deniedRequests = new WeakSet<FastifyRequest>();
 
   constructor(private readonly repository: AuditRepository) {}
 
@@ -83,10 +85,24 @@ export class AuditService {
 
   /** A denial: never delays or fails the response; a write failure is logged. */
   denied(request: FastifyRequest, event: AuditEvent): void {
+    this.deniedRequests.add(request);
     this.repository.append(entryOf(request, event, 'denied')).catch((error: unknown) => {
       this.logger.error(
         `could not record denial ${event.action} (request ${request.id}): ${error instanceof Error ? error.message : String(error)}`,
       );
+    });
+  }
+
+  /**
+   * An admin request a service refused with 403 (the ownership model), recorded as a denial unless a
+   * guard already recorded one for it (a missing permission): one denial row per refused request.
+   */
+  recordRefusal(request: FastifyRequest): void {
+    if (this.deniedRequests.has(request)) return;
+    this.denied(request, {
+      action: 'tenancy.authorize',
+      targetType: 'admin-route',
+      targetId: `${request.method} ${request.routeOptions?.url ?? ''}`.slice(0, 256),
     });
   }
 
