@@ -10,6 +10,7 @@ import { UsageLedger1764750000000 } from 'migrations/1764750000000-usage-ledger'
 import { LimitsBudgetsPrices1764700000000 } from 'migrations/1764700000000-limits-budgets-prices';
 import { LedgerAttribution1765100000000 } from 'migrations/1765100000000-ledger-attribution';
 import { ZeroLimits1765100000001 } from 'migrations/1765100000001-zero-limits';
+import { SecretOwnership1765200020000 } from 'migrations/1765200020000-secret-ownership';
 
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   LimitsBudgetsPrices1764700000000,
   LedgerAttribution1765100000000,
   ZeroLimits1765100000001,
+  SecretOwnership1765200020000,
 ];

@@ -143,13 +143,16 @@ export class RouteConfigService implements OnApplicationBootstrap, OnModuleDestr
     const text = combineConfigText(fileText, entries);
     const revision = createHash('sha256').update(text).digest('hex');
     try {
+      const apiNames = new Set(entries.map((e) => e.name));
       const fileConfig = parseGatewayConfig(text, {
-        // `$secret:NAME` resolves to a provider secret stored (encrypted) through the admin API.
-        env: { ...process.env, ...this.secrets.asEnv() },
+        // The host operator's file reads the environment and the stored secrets (`$secret:NAME`), never
+        // the gateway's own credentials; entries made through the admin API read stored secrets only.
+        env: this.secrets.fileEnv(process.env),
+        apiEntries: { names: apiNames, env: this.secrets.asEnv() },
         knownProviders: this.registry.knownProviders(),
         baseDir: this.source.path.replace(/[\\/][^\\/]*$/, ''),
       });
-      return { table: buildRouteTable(fileConfig, this.registry, revision), problems: [] };
+      return { table: buildRouteTable(fileConfig, this.registry, revision, apiNames), problems: [] };
     } catch (error) {
       if (!(error instanceof GatewayConfigError)) throw error;
       return { table: undefined, problems: error.problems };

@@ -464,7 +464,12 @@ export class RoutingService {
     signal: AbortSignal,
   ): Promise<T> {
     try {
-      return await call({ signal, headersTimeoutMs: headersMs, idleTimeoutMs: endpoint.timeouts.idleMs });
+      return await call({
+        signal,
+        headersTimeoutMs: headersMs,
+        idleTimeoutMs: endpoint.timeouts.idleMs,
+        restricted: endpoint.restrictedEgress,
+      });
     } catch (error) {
       if (error instanceof UpstreamFailure) throw fromUpstreamFailure(error);
       throw error;

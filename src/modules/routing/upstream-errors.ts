@@ -80,6 +80,12 @@ export function fromUpstreamFailure(failure: UpstreamFailure): GatewayException 
         GatewayErrorCode.UpstreamError,
         'The upstream response was too large.',
       );
+    case 'refused':
+      return new GatewayException(
+        502,
+        GatewayErrorCode.UpstreamError,
+        'The upstream address is not allowed for this endpoint (UPSTREAM_ALLOWED_HOSTS).',
+      );
     case 'connect':
       return new GatewayException(
         502,

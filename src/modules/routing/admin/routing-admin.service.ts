@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { EntityManager } from 'typeorm';
 import { AuditService } from 'src/modules/audit/audit.service';
+import { ConfigEntryGuard } from 'src/modules/routing/admin/config-entry.guard';
 import {
   ConfigEntry,
   ConfigKind,
@@ -56,6 +57,7 @@ export class RoutingAdminService {
     private readonly routeConfig: RouteConfigService,
     private readonly notifier: RoutingChangeNotifier,
     private readonly audit: AuditService,
+    private readonly guard: ConfigEntryGuard,
   ) {}
 
   async list(kind: ConfigKind): Promise<ConfigEntryDto[]> {
@@ -210,6 +212,9 @@ export class RoutingAdminService {
       const entries = await this.repository.list(m);
       const current = entries.find((e) => e.kind === kind && e.name === name);
       const change = await plan(current, m);
+      if ('request' in actor) {
+        await this.guard.check(actor.request.principal, current?.body ?? null, change.next);
+      }
       this.validate(kind, name, entries, current, change.next);
       const before = current?.body ?? null;
       if (dryRun) {
