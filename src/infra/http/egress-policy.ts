@@ -36,7 +36,8 @@ export const DEFAULT_UPSTREAM_ALLOWED_HOSTS = [
  * network", private (RFC 1918, ULA), carrier-grade NAT, link-local (cloud metadata 169.254.169.254,
  * fd00:ec2::254), benchmarking, multicast and reserved ranges, and every IPv4-mapped or NAT64 address.
  */
-const INTERNAL = new BlockList();
+const INTERNAL_V4 = new BlockList();
+const INTERNAL_V6 = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -53,7 +54,7 @@ for (const [network, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
-  INTERNAL.addSubnet(network, prefix, 'ipv4');
+  INTERNAL_V4.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
   ['::', 127],
@@ -65,7 +66,7 @@ for (const [network, prefix] of [
   ['fe80::', 10],
   ['ff00::', 8],
 ] as const) {
-  INTERNAL.addSubnet(network, prefix, 'ipv6');
+  INTERNAL_V6.addSubnet(network, prefix, 'ipv6');
 }
 
 interface HostRule {
@@ -211,7 +212,8 @@ export class EgressPolicy {
         (rule.port === undefined || rule.port === port) &&
         rule.list.check(ip, type),
     );
-    return covered || !INTERNAL.check(ip, type);
+    // Each family against its own list: BlockList matches IPv4 addresses against IPv4-mapped IPv6 rules.
+    return covered || !(type === 'ipv4' ? INTERNAL_V4 : INTERNAL_V6).check(ip, type);
   }
 
   /**
