@@ -22,7 +22,9 @@ const fixed =
 
 function lookupOnce(lookup: LookupFunction, host: string): Promise<{ error: unknown; address?: string }> {
   return new Promise((resolve) =>
-    lookup(host, {}, (error, address) => resolve({ error, address: error ? undefined : String(address) })),
+    lookup(host, {}, (error, address) =>
+      resolve({ error, address: error ? undefined : (address as string) }),
+    ),
   );
 }
 
