@@ -78,6 +78,7 @@ interface HostRule {
 
 interface AddressRule {
   kind: 'address';
+  family: 'ipv4' | 'ipv6';
   list: BlockList;
   port: number | undefined;
 }
@@ -141,7 +142,7 @@ function parseRule(entry: string): Rule {
     if (bits === undefined) list.addAddress(address, type);
     else if (bits > (type === 'ipv4' ? 32 : 128)) throw new Error(`bad prefix in '${entry}'`);
     else list.addSubnet(address, bits, type);
-    return { kind: 'address', list, port: parsePort(port, entry) };
+    return { kind: 'address', family: type, list, port: parsePort(port, entry) };
   }
   const host =
     /^((?:\*|[a-z0-9*](?:[a-z0-9*-]{0,61}[a-z0-9*])?)(?:\.(?:[a-z0-9*](?:[a-z0-9*-]{0,61}[a-z0-9*])?))*)(?::(\d+))?$/i.exec(
@@ -209,6 +210,7 @@ export class EgressPolicy {
     const covered = this.rules.some(
       (rule) =>
         rule.kind === 'address' &&
+        rule.family === type &&
         (rule.port === undefined || rule.port === port) &&
         rule.list.check(ip, type),
     );
