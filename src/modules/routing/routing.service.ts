@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import {
   SendOptions,
@@ -56,6 +56,8 @@ const OPERATION_LABEL: Record<Operation, string> = {
 /** Picks the upstream for a request and performs the call through the endpoint's adapter. */
 @Injectable()
 export class RoutingService {
+  private readonly logger = new Logger('Upstream');
+
   constructor(
     private readonly tables: RouteTableHolder,
     private readonly http: UpstreamHttpClient,
@@ -496,11 +498,15 @@ export class RoutingService {
     } catch {
       // not JSON: the adapter falls back to a generic message (HTML bodies are never echoed)
     }
-    return fromUpstreamStatus(
-      response.status,
-      endpoint.adapter.parseError(response.status, body),
-      response.headers,
-    );
+    const info = endpoint.adapter.parseError(response.status, body);
+    if (response.status >= 500) {
+      // The caller sees only the status and request id; the provider's words are for the operator
+      // (every log line is redacted of the secrets the gateway holds).
+      this.logger.warn(
+        `${endpoint.name}: upstream answered HTTP ${response.status}: ${info.message.slice(0, 2000)}`,
+      );
+    }
+    return fromUpstreamStatus(response.status, info, response.headers);
   }
 }
 

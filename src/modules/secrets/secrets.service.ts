@@ -7,6 +7,7 @@ import { Principal } from 'src/common/auth/principal';
 import { actorOf } from 'src/modules/auth/actor';
 import { AuthErrors } from 'src/modules/auth/auth.exception';
 import { AuthInvalidationService } from 'src/modules/auth/auth-invalidation.service';
+import { setKnownSecretValues } from 'src/modules/observability/logging/secret-redaction';
 import { SecretCipher, SecretCipherError } from 'src/modules/secrets/secret.cipher';
 import { SecretAccess, SecretRow, SecretsRepository } from 'src/modules/secrets/secrets.repository';
 
@@ -114,6 +115,12 @@ export class SecretsService implements OnModuleInit {
       }
     }
     this.values = values;
+    this.publishKnown();
+  }
+
+  /** Every value this service holds is redacted wherever it shows up (logs, spans, upstream errors). */
+  private publishKnown(): void {
+    setKnownSecretValues('stored-secrets', this.knownValues());
   }
 
   /** `{ 'secret:NAME': value }`: all admin-API configuration may resolve (the team check is at write time). */
@@ -217,6 +224,7 @@ export class SecretsService implements OnModuleInit {
     });
     this.values.set(name, value);
     this.access.set(name, rule);
+    this.publishKnown();
     await this.invalidation.publish();
     const row = (await this.repository.all()).find((r) => r.name === name)!;
     return { ...info(row), created };
@@ -239,6 +247,7 @@ export class SecretsService implements OnModuleInit {
     });
     this.values.delete(name);
     this.access.delete(name);
+    this.publishKnown();
     await this.invalidation.publish();
   }
 

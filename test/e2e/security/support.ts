@@ -7,20 +7,24 @@ import { TestGateway } from 'test/e2e/support/test-gateway';
 export interface Listener {
   url: string;
   port: number;
-  hits: { path: string; headers: IncomingHttpHeaders }[];
+  hits: { path: string; headers: IncomingHttpHeaders; body: string }[];
   close(): Promise<void>;
 }
 
 export async function startListener(
-  answer: (res: import('node:http').ServerResponse, path: string) => void = (res) => {
+  answer: (res: import('node:http').ServerResponse, path: string, body: string) => void = (res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   },
 ): Promise<Listener> {
   const hits: Listener['hits'] = [];
   const server: Server = createServer((req, res) => {
-    hits.push({ path: req.url ?? '', headers: req.headers });
-    req.resume();
-    req.on('end', () => answer(res, req.url ?? ''));
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      hits.push({ path: req.url ?? '', headers: req.headers, body });
+      answer(res, req.url ?? '', body);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
