@@ -86,7 +86,7 @@ export function providerRequestId(
 ): string | undefined {
   for (const name of REQUEST_ID_HEADERS) {
     const value = header(headers, name);
-    if (value && /^[A-Za-z0-9_.:\-]{1,128}$/.test(value) && redactSecrets(value) === value) return value;
+    if (value && /^[A-Za-z0-9_.:-]{1,128}$/.test(value) && redactSecrets(value) === value) return value;
   }
   return undefined;
 }

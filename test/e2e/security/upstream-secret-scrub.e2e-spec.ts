@@ -79,7 +79,7 @@ describe('upstream text never carries our secrets', () => {
     process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
       logs += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
       return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
+    });
     restore = () => {
       process.stdout.write = write;
     };
