@@ -67,6 +67,11 @@ export class UpstreamHttpClient implements OnModuleDestroy {
     return options.restricted ? this.restricted : this.trusted;
   }
 
+  /** The restricted pool, for callers that speak undici themselves (active health checks). */
+  restrictedDispatcher(): Dispatcher {
+    return this.restricted;
+  }
+
   async send(request: UpstreamRequest, options: SendOptions): Promise<UpstreamResponse> {
     try {
       const response = await this.agentFor(options).request({

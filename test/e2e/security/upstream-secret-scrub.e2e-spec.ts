@@ -76,10 +76,10 @@ describe('upstream text never carries our secrets', () => {
       ).status,
     ).toBe(201);
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    process.stdout.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
       logs += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
       return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-    });
+    };
     restore = () => {
       process.stdout.write = write;
     };
