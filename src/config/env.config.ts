@@ -5,6 +5,7 @@ import { tracingEnv } from 'src/config/env/tracing.env';
 import { limitsEnv } from 'src/config/env/limits.env';
 import { metricsEnv } from 'src/config/env/metrics.env';
 import { httpEnv } from 'src/config/env/http.env';
+import { DEFAULT_UPSTREAM_ALLOWED_HOSTS, parseAllowedHosts } from 'src/infra/http/egress-policy';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
 export const SECRET_ENV_KEYS = [
@@ -102,6 +103,21 @@ const envSchema = z.object({
   UPSTREAM_IDLE_TIMEOUT_MS: int(1, 3_600_000).default(300_000),
   UPSTREAM_MAX_RESPONSE_BYTES: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   UPSTREAM_CONNECTIONS: int(1, 100_000).default(256),
+  /**
+   * Where upstream URLs not written by the host operator (admin-API endpoints, registry serving tags,
+   * budget webhooks, external moderation) may go: host patterns (`*.example.com`, `host:port`) and
+   * addresses or CIDR ranges; internal addresses only when an address entry covers them.
+   */
+  UPSTREAM_ALLOWED_HOSTS: z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        parseAllowedHosts(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'invalid' });
+      }
+    })
+    .default(DEFAULT_UPSTREAM_ALLOWED_HOSTS),
   ...authEnv,
   ...routingEnv,
   /** Every Gatehouse key in Redis starts with this (several gateways or test runs can share one Redis). */

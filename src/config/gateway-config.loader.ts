@@ -32,12 +32,19 @@ export interface GatewayConfigParseOptions {
   knownProviders: ReadonlySet<string>;
   /** Directory that relative api-key file paths are resolved against (the config file's directory). */
   baseDir: string;
+  /**
+   * Entries created through the admin API (by name): their `$…` references resolve against `env` of
+   * their own (stored secrets only, never the process environment) and never read key files.
+   */
+  apiEntries?: { names: ReadonlySet<string>; env: Record<string, string | undefined> };
 }
 
 type RawMap = Record<string, unknown>;
 
 interface Context extends GatewayConfigParseOptions {
   problems: string[];
+  /** False while reading an admin-API entry: a literal is never taken as a key file path. */
+  readKeyFiles?: boolean;
   /** Locations (`endpoints[3]`, `routes[0]`) whose name was already used by an earlier entry. */
   duplicateNames: ReadonlySet<string>;
 }
@@ -251,13 +258,18 @@ function endpointTypesByName(rawEndpoints: unknown[]): Map<string, unknown> {
   return types;
 }
 
-function readEndpoint(raw: unknown, index: number, ctx: Context): EndpointFileConfig | undefined {
+function readEndpoint(raw: unknown, index: number, fileCtx: Context): EndpointFileConfig | undefined {
   const key = `endpoints[${index}]`;
   const at = locate(key, raw);
   if (!isMap(raw)) {
-    report(ctx, at, 'An endpoint must be a mapping.');
+    report(fileCtx, at, 'An endpoint must be a mapping.');
     return undefined;
   }
+  const api = fileCtx.apiEntries;
+  const ctx: Context =
+    api && typeof raw.name === 'string' && api.names.has(raw.name)
+      ? { ...fileCtx, env: api.env, readKeyFiles: false }
+      : fileCtx;
   const name = readName(raw, key, at, ctx, true);
   const endpointType = readEndpointType(raw, at, ctx);
   const model = readModel(raw.model, at, ctx);
@@ -481,6 +493,7 @@ function resolveApiKey(value: unknown, path: string, at: string, ctx: Context): 
     report(ctx, at, MESSAGES.envNotSet(name, path));
     return value;
   }
+  if (ctx.readKeyFiles === false) return value;
   return readKeyFile(value, path, at, ctx) ?? value;
 }
 

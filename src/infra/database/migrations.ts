@@ -11,6 +11,7 @@ import { LimitsBudgetsPrices1764700000000 } from 'migrations/1764700000000-limit
 import { LedgerAttribution1765100000000 } from 'migrations/1765100000000-ledger-attribution';
 import { ZeroLimits1765100000001 } from 'migrations/1765100000001-zero-limits';
 import { AdminTenancy1765200010000 } from 'migrations/1765200010000-admin-tenancy';
+import { SecretOwnership1765200020000 } from 'migrations/1765200020000-secret-ownership';
 
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   LedgerAttribution1765100000000,
   ZeroLimits1765100000001,
   AdminTenancy1765200010000,
+  SecretOwnership1765200020000,
 ];

@@ -1,11 +1,12 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { StringDecoder } from 'node:string_decoder';
-import { Agent, Dispatcher, errors as undiciErrors } from 'undici';
+import { Agent, buildConnector, Dispatcher, errors as undiciErrors } from 'undici';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
+import { EgressPolicy, EgressRefused } from 'src/infra/http/egress-policy';
 import { StreamingBody, UpstreamStream } from 'src/infra/http/upstream-stream';
 import type { UpstreamRequest } from 'src/modules/providers/provider-adapter';
 
-export type UpstreamFailureKind = 'connect' | 'timeout' | 'aborted' | 'too_large' | 'protocol';
+export type UpstreamFailureKind = 'connect' | 'timeout' | 'aborted' | 'too_large' | 'protocol' | 'refused';
 
 /** A transport-level failure talking to an upstream (no HTTP status was received, or the body broke). */
 export class UpstreamFailure extends Error {
@@ -32,6 +33,8 @@ export interface UpstreamText {
 
 export interface SendOptions {
   signal: AbortSignal;
+  /** A URL not written by the host operator: connect only where UPSTREAM_ALLOWED_HOSTS allows. */
+  restricted?: boolean;
   headersTimeoutMs?: number;
   idleTimeoutMs?: number;
   /** openStream only: read the body as raw bytes (`bytes()`) rather than UTF-8 text. */
@@ -40,25 +43,40 @@ export interface SendOptions {
 
 /**
  * Pooled HTTP/1.1 keep-alive client for every upstream (providers, scoring servers). One undici
- * Agent keeps a connection pool per origin. Redirects are never followed (SSRF).
+ * Agent keeps a connection pool per origin. Redirects are never followed (SSRF). URLs that did not
+ * come from the host operator go through a second Agent whose connector admits only hosts and
+ * resolved addresses UPSTREAM_ALLOWED_HOSTS allows, on every new connection (no DNS rebinding).
  */
 @Injectable()
 export class UpstreamHttpClient implements OnModuleDestroy {
-  private readonly agent: Agent;
+  private readonly trusted: Agent;
+  private readonly restricted: Agent;
+  readonly egress: EgressPolicy;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.agent = new Agent({
+    const pool = {
       connections: config.UPSTREAM_CONNECTIONS,
-      connect: { timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS },
       keepAliveTimeout: 30_000,
       headersTimeout: config.UPSTREAM_HEADERS_TIMEOUT_MS,
       bodyTimeout: config.UPSTREAM_IDLE_TIMEOUT_MS,
-    });
+    };
+    this.trusted = new Agent({ ...pool, connect: { timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS } });
+    this.egress = new EgressPolicy(config.UPSTREAM_ALLOWED_HOSTS);
+    this.restricted = new Agent({ ...pool, connect: guardedConnector(this.egress, config) });
+  }
+
+  private agentFor(options: SendOptions): Agent {
+    return options.restricted ? this.restricted : this.trusted;
+  }
+
+  /** The restricted pool, for callers that speak undici themselves (active health checks). */
+  restrictedDispatcher(): Dispatcher {
+    return this.restricted;
   }
 
   async send(request: UpstreamRequest, options: SendOptions): Promise<UpstreamResponse> {
     try {
-      const response = await this.agent.request({
+      const response = await this.agentFor(options).request({
         ...splitUrl(request.url),
         method: request.method,
         headers: request.headers,
@@ -96,7 +114,7 @@ export class UpstreamHttpClient implements OnModuleDestroy {
       };
       const settle = (): void => signal.removeEventListener('abort', onAbort);
       signal.addEventListener('abort', onAbort, { once: true });
-      this.agent.dispatch(
+      this.agentFor(options).dispatch(
         {
           origin,
           path,
@@ -158,7 +176,7 @@ export class UpstreamHttpClient implements OnModuleDestroy {
         options.binary === true,
       );
       signal.addEventListener('abort', onAbort, { once: true });
-      this.agent.dispatch(
+      this.agentFor(options).dispatch(
         {
           ...splitUrl(request.url),
           method: request.method,
@@ -194,8 +212,33 @@ export class UpstreamHttpClient implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([this.trusted.close(), this.restricted.close()]);
   }
+}
+
+/**
+ * undici connector for restricted upstreams: the host (and port) must be listed; an IP literal must be
+ * allowed as an address; a name is resolved by a lookup that drops addresses the policy refuses.
+ */
+function guardedConnector(policy: EgressPolicy, config: AppConfig): buildConnector.connector {
+  const byPort = new Map<number, buildConnector.connector>();
+  return (options, callback) => {
+    const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
+    const refused = policy.refuseHost(options.hostname, port);
+    if (refused) {
+      callback(new EgressRefused(`refused connection: ${refused}`), null);
+      return;
+    }
+    let connect = byPort.get(port);
+    if (!connect) {
+      connect = buildConnector({
+        timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+        lookup: policy.lookupFor(port),
+      });
+      byPort.set(port, connect);
+    }
+    connect(options, callback);
+  };
 }
 
 const splitUrls = new Map<string, { origin: string; path: string }>();
@@ -217,6 +260,7 @@ function splitUrl(url: string): { origin: string; path: string } {
 
 function classify(error: unknown, signal: AbortSignal): UpstreamFailure {
   if (error instanceof UpstreamFailure) return error;
+  if (error instanceof EgressRefused) return new UpstreamFailure('refused', error.message);
   if (signal.aborted) return new UpstreamFailure('aborted', 'request aborted');
   if (
     error instanceof undiciErrors.HeadersTimeoutError ||

@@ -32,16 +32,14 @@ export class ApiKeysService {
     const minted = mintApiKey();
     const key = await this.repository.transaction(async (m) => {
       const owner = await this.manageableOwner(actor, dto.principalId ?? actor.id, m);
+      const parent = actor.apiKeyId ? await this.repository.findKey(actor.apiKeyId, m) : undefined;
+      const scope = derivedScope(actor, parent ?? undefined, {
+        permissions: dto.permissions ?? null,
+        endpoints: dto.endpoints ?? null,
+        expiresAt: dto.expiresInSeconds ? new Date(Date.now() + dto.expiresInSeconds * 1000) : null,
+      });
       const created = await this.repository.insertKey(
-        {
-          principalId: owner.id,
-          name: dto.name,
-          prefix: minted.prefix,
-          sha256: minted.sha256,
-          permissions: dto.permissions ?? null,
-          endpoints: dto.endpoints ?? null,
-          expiresAt: dto.expiresInSeconds ? new Date(Date.now() + dto.expiresInSeconds * 1000) : null,
-        },
+        { principalId: owner.id, name: dto.name, prefix: minted.prefix, sha256: minted.sha256, ...scope },
         m,
       );
       await this.audit.change(
@@ -63,6 +61,10 @@ export class ApiKeysService {
 
   async list(request: FastifyRequest) {
     const actor = actorOf(request);
+    if (await this.scopedKey(actor)) {
+      const own = await this.repository.findKey(actor.apiKeyId!);
+      return own ? [apiKeyDto(own)] : [];
+    }
     if (actor.permissions.has('tenancy.all')) return (await this.repository.listKeys({})).map(apiKeyDto);
     if (actor.permissions.has('keys.read')) {
       return (await this.repository.listKeys({ teamId: actor.teamId })).map(apiKeyDto);
@@ -142,6 +144,13 @@ export class ApiKeysService {
     return { ...apiKeyDto(key), key: minted.plaintext };
   }
 
+  /** Authenticated with an API key narrower than its principal (permissions, endpoints or expiry). */
+  private async scopedKey(actor: Principal, m?: EntityManager): Promise<boolean> {
+    if (!actor.apiKeyId) return false;
+    const key = await this.repository.findKey(actor.apiKeyId, m);
+    return !key || key.permissions !== null || key.endpoints !== null || key.expiresAt !== null;
+  }
+
   /** Own keys with keys.self; keys of the team's principals with keys.write; all with tenancy.all. */
   private async manageableOwner(
     actor: Principal,
@@ -165,6 +174,9 @@ export class ApiKeysService {
   ): Promise<ApiKeyRecord> {
     const key = await this.repository.findKey(id, m);
     if (!key) throw AuthErrors.notFound('API key');
+    // A scoped key manages only itself: it must not revoke its principal's other keys, nor rotate
+    // one into a fresh key of wider scope than its own.
+    if (key.id !== actor.apiKeyId && (await this.scopedKey(actor, m))) throw AuthErrors.notFound('API key');
     if (key.principalId === actor.id) return key;
     const owner = await this.repository.findPrincipal(key.principalId, m);
     if (!owner || !seesTeam(actor, owner.teamId)) throw AuthErrors.notFound('API key');
@@ -174,6 +186,81 @@ export class ApiKeysService {
     if (write) assertNotMorePrivileged(actor, owner);
     return key;
   }
+}
+
+/** Scope a new key is stored with: what was asked for, never wider than the key that asked. */
+interface KeyScope {
+  permissions: string[] | null;
+  endpoints: string[] | null;
+  expiresAt: Date | null;
+}
+
+/**
+ * A key minted with an API key is a subset of that key: the same or fewer permissions (the caller's
+ * effective ones), endpoints covered by the caller key's patterns, and an expiry no later than its own.
+ * What the request leaves out is inherited. A JWT (no parent key) asks for what it wants.
+ */
+function derivedScope(actor: Principal, parent: ApiKeyRecord | undefined, wanted: KeyScope): KeyScope {
+  if (!parent) return wanted;
+  let permissions = wanted.permissions;
+  if (permissions === null) {
+    permissions = parent.permissions === null ? null : [...actor.permissions];
+  } else {
+    const wider = permissions.filter((p) => !actor.permissions.has(p));
+    if (wider.length > 0) {
+      throw AuthErrors.forbidden(
+        `A key can only mint keys within its own scope; this key does not hold: ${wider.join(', ')}.`,
+      );
+    }
+  }
+  let endpoints = wanted.endpoints;
+  if (parent.endpoints !== null) {
+    if (endpoints === null) endpoints = [...parent.endpoints];
+    const outside = endpoints.filter((p) => !parent.endpoints!.some((q) => patternCovers(q, p)));
+    if (outside.length > 0) {
+      throw AuthErrors.forbidden(
+        `A key can only mint keys within its own scope; these endpoint patterns exceed it: ${outside.join(', ')}.`,
+      );
+    }
+  }
+  let expiresAt = wanted.expiresAt;
+  if (parent.expiresAt !== null) {
+    if (expiresAt === null) expiresAt = parent.expiresAt;
+    else if (expiresAt > parent.expiresAt) {
+      throw AuthErrors.forbidden(
+        `A key can only mint keys that expire no later than itself (${parent.expiresAt.toISOString()}).`,
+      );
+    }
+  }
+  return { permissions, endpoints, expiresAt };
+}
+
+/**
+ * Whether every name the endpoint pattern `inner` matches is matched by `outer` (`*` = any run of
+ * characters). `outer`'s `*` may absorb literal characters and `inner`'s `*`; a literal of `outer` must
+ * meet the same literal. Sound (never claims a cover that does not hold); O(|outer|·|inner|), both at
+ * most 256 characters.
+ */
+export function patternCovers(outer: string, inner: string): boolean {
+  const o = outer.replace(/\*+/g, '*');
+  const i = inner.replace(/\*+/g, '*');
+  // reach[k]: outer[0..j) can produce inner[0..k).
+  let reach = new Array<boolean>(i.length + 1).fill(false);
+  reach[0] = true;
+  for (const ch of o) {
+    const next = new Array<boolean>(i.length + 1).fill(false);
+    if (ch === '*') {
+      let any = false;
+      for (let k = 0; k <= i.length; k++) {
+        any = any || reach[k];
+        next[k] = any;
+      }
+    } else {
+      for (let k = 0; k < i.length; k++) if (reach[k] && i[k] === ch) next[k + 1] = true;
+    }
+    reach = next;
+  }
+  return reach[i.length];
 }
 
 /**

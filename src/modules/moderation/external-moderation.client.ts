@@ -65,6 +65,7 @@ export class ExternalModerationClient {
           const response = await this.http.send(upstream, {
             signal: callSignal,
             headersTimeoutMs: request.timeoutMs,
+            restricted: endpoint.restrictedEgress,
           });
           const body = await this.http.readText(response, callSignal);
           if (response.status < 200 || response.status >= 300) {

@@ -17,6 +17,8 @@ import { ConfigRevisionRepository } from 'src/modules/routing/config-revision.re
 import { buildRouteTable, RouteTable } from 'src/modules/routing/route-table';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { SecretsService } from 'src/modules/secrets/secrets.service';
+import { setKnownSecretValues } from 'src/modules/observability/logging/secret-redaction';
+import { GatewayFileConfig } from 'src/config/gateway-config.types';
 
 export interface ReloadResult {
   applied: boolean;
@@ -151,13 +153,19 @@ export class RouteConfigService implements OnApplicationBootstrap, OnModuleDestr
     const text = combineConfigText(fileText, entries);
     const revision = createHash('sha256').update(text).digest('hex');
     try {
+      const apiNames = new Set(entries.map((e) => e.name));
       const fileConfig = parseGatewayConfig(text, {
-        // `$secret:NAME` resolves to a provider secret stored (encrypted) through the admin API.
-        env: { ...process.env, ...this.secrets.asEnv() },
+        // The host operator's file reads the environment and the stored secrets (`$secret:NAME`), never
+        // the gateway's own credentials; entries made through the admin API read stored secrets only.
+        env: this.secrets.fileEnv(process.env),
+        apiEntries: { names: apiNames, env: this.secrets.asEnv() },
         knownProviders: this.registry.knownProviders(),
         baseDir: this.source.path.replace(/[\\/][^\\/]*$/, ''),
       });
-      return { table: buildRouteTable(fileConfig, this.registry, revision), problems: [] };
+      const table = buildRouteTable(fileConfig, this.registry, revision, apiNames);
+      // Provider keys the config resolved (environment, key files): redacted wherever echoed.
+      setKnownSecretValues('gateway-config', resolvedSecrets(fileConfig));
+      return { table, problems: [] };
     } catch (error) {
       if (!(error instanceof GatewayConfigError)) throw error;
       return { table: undefined, problems: error.problems };
@@ -213,4 +221,30 @@ export class RouteConfigService implements OnApplicationBootstrap, OnModuleDestr
       );
     }
   }
+}
+
+const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'token',
+  'aws_secret_access_key',
+  'aws_session_token',
+  'aws_bearer_token',
+]);
+
+/** The secret values (api keys, tokens) in the endpoints' resolved model configs and instance configs. */
+function resolvedSecrets(config: GatewayFileConfig): string[] {
+  const out: string[] = [];
+  const walk = (value: unknown, key: string): void => {
+    if (typeof value === 'string') {
+      if (key.endsWith('api_key') || SECRET_KEYS.has(key)) out.push(value);
+    } else if (Array.isArray(value)) {
+      for (const item of value) walk(item, key);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [k, v] of Object.entries(value)) walk(v, k);
+    }
+  };
+  for (const endpoint of config.endpoints) {
+    walk(endpoint.model.config, '');
+    walk(endpoint.extensions.instances, '');
+  }
+  return out;
 }

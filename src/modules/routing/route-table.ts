@@ -83,6 +83,11 @@ export interface EndpointEntry {
   instances?: EndpointInstances;
   /** Rate limits (top-level and own `gatehouse.limits`, MLflow `limit:`) and `gatehouse.pricing`. */
   limits?: EndpointLimitsConfig;
+  /**
+   * Created through the admin API: its upstream connections go only to UPSTREAM_ALLOWED_HOSTS, checked
+   * on every connection after DNS resolution. Endpoints of the host operator's gateway.yaml are trusted.
+   */
+  restrictedEgress?: boolean;
 }
 
 /** One upstream of a multi-instance endpoint: its own parsed provider config (e.g. another api_base). */
@@ -448,6 +453,8 @@ export function buildRouteTable(
   config: GatewayFileConfig,
   registry: ProviderRegistry,
   revision: string,
+  /** Names of the entries created through the admin API (restricted egress). */
+  apiNames: ReadonlySet<string> = new Set(),
 ): RouteTable {
   const problems: string[] = [];
   const endpoints: EndpointEntry[] = [];
@@ -501,6 +508,7 @@ export function buildRouteTable(
       ...(resilience ? { resilience } : {}),
       ...(instances ? { instances } : {}),
       limits: endpointLimits(topLimits, endpoint.name, endpoint.limit, ext, where, problems),
+      ...(apiNames.has(endpoint.name) ? { restrictedEgress: true } : {}),
     });
   });
   const endpointByName = new Map(endpoints.map((e) => [e.name, e]));

@@ -16,6 +16,7 @@ import { SecretsModule } from 'src/modules/secrets/secrets.module';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { ConfigEntryRepository } from 'src/modules/routing/admin/config-entry.repository';
 import { RoutingChangeNotifier } from 'src/modules/routing/admin/routing-change.notifier';
+import { ConfigEntryGuard } from 'src/modules/routing/admin/config-entry.guard';
 import { RoutingAdminService } from 'src/modules/routing/admin/routing-admin.service';
 import {
   EndpointsAdminController,
@@ -40,6 +41,7 @@ import {
     ConfigEntryRepository,
     RoutingChangeNotifier,
     RoutingAdminService,
+    ConfigEntryGuard,
     TrafficClock,
     TrafficState,
     AttemptChain,

@@ -1,5 +1,5 @@
 import { applyEncodingFormat } from 'src/modules/providers/embedding-encoding';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import {
   SendOptions,
@@ -60,6 +60,8 @@ const OPERATION_LABEL: Record<Operation, string> = {
 /** Picks the upstream for a request and performs the call through the endpoint's adapter. */
 @Injectable()
 export class RoutingService {
+  private readonly logger = new Logger('Upstream');
+
   constructor(
     private readonly tables: RouteTableHolder,
     private readonly http: UpstreamHttpClient,
@@ -507,7 +509,12 @@ export class RoutingService {
     signal: AbortSignal,
   ): Promise<T> {
     try {
-      return await call({ signal, headersTimeoutMs: headersMs, idleTimeoutMs: endpoint.timeouts.idleMs });
+      return await call({
+        signal,
+        headersTimeoutMs: headersMs,
+        idleTimeoutMs: endpoint.timeouts.idleMs,
+        restricted: endpoint.restrictedEgress,
+      });
     } catch (error) {
       if (error instanceof UpstreamFailure) throw fromUpstreamFailure(error);
       throw error;
@@ -534,11 +541,15 @@ export class RoutingService {
     } catch {
       // not JSON: the adapter falls back to a generic message (HTML bodies are never echoed)
     }
-    return fromUpstreamStatus(
-      response.status,
-      endpoint.adapter.parseError(response.status, body, response.headers),
-      response.headers,
-    );
+    const info = endpoint.adapter.parseError(response.status, body, response.headers);
+    if (response.status >= 500) {
+      // The caller sees only the status and request id; the provider's words are for the operator
+      // (every log line is redacted of the secrets the gateway holds).
+      this.logger.warn(
+        `${endpoint.name}: upstream answered HTTP ${response.status}: ${info.message.slice(0, 2000)}`,
+      );
+    }
+    return fromUpstreamStatus(response.status, info, response.headers);
   }
 }
 

@@ -1,11 +1,15 @@
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { UpstreamFailure } from 'src/infra/http/upstream-http.client';
+import { redactSecrets } from 'src/modules/observability/logging/secret-redaction';
 import { UpstreamErrorInfo } from 'src/modules/providers/provider-adapter';
 
 const MAX_MESSAGE = 1000;
 
+/** Provider text for the caller: secrets the gateway holds (or that look like one) replaced, then clipped. */
 function clip(message: string): string {
-  const flat = message.replace(/[\r\n]+/g, ' ').trim();
+  const flat = redactSecrets(message)
+    .replace(/[\r\n]+/g, ' ')
+    .trim();
   return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE)}…` : flat;
 }
 
@@ -53,11 +57,15 @@ export function fromUpstreamStatus(
       param: info.param ?? null,
     });
   }
+  // A provider's own failure says nothing the caller can act on, and its text may quote what we sent:
+  // the caller gets the status and the provider's request id; the text goes to the log (redacted).
+  const reference = providerRequestId(headers);
+  const cited = `HTTP ${status}${reference ? `, provider request id ${reference}` : ''}`;
   if (status === 503 || status === 529) {
     return new GatewayException(
       503,
       GatewayErrorCode.UpstreamUnavailable,
-      `Upstream unavailable: ${clip(info.message)}`,
+      `The upstream provider is unavailable (${cited}).`,
       {
         retryAfter,
       },
@@ -66,8 +74,21 @@ export function fromUpstreamStatus(
   return new GatewayException(
     502,
     GatewayErrorCode.UpstreamError,
-    `Upstream error (HTTP ${status}): ${clip(info.message)}`,
+    `The upstream provider failed (${cited}).`,
   );
+}
+
+const REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-amzn-requestid', 'apim-request-id', 'cf-ray'];
+
+/** The provider's request id (OpenAI/Azure `x-request-id`, Anthropic `request-id`, ...), if it looks like one. */
+export function providerRequestId(
+  headers: Record<string, string | string[] | undefined>,
+): string | undefined {
+  for (const name of REQUEST_ID_HEADERS) {
+    const value = header(headers, name);
+    if (value && /^[A-Za-z0-9_.:-]{1,128}$/.test(value) && redactSecrets(value) === value) return value;
+  }
+  return undefined;
 }
 
 export function fromUpstreamFailure(failure: UpstreamFailure): GatewayException {
@@ -79,6 +100,12 @@ export function fromUpstreamFailure(failure: UpstreamFailure): GatewayException 
         502,
         GatewayErrorCode.UpstreamError,
         'The upstream response was too large.',
+      );
+    case 'refused':
+      return new GatewayException(
+        502,
+        GatewayErrorCode.UpstreamError,
+        'The upstream address is not allowed for this endpoint (UPSTREAM_ALLOWED_HOSTS).',
       );
     case 'connect':
       return new GatewayException(

@@ -10,7 +10,13 @@ import { SecretsService } from 'src/modules/secrets/secrets.service';
 const SecretName = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'letters, digits and _ . - only (at most 128)');
-const PutSecretDto = z.strictObject({ value: z.string().min(1).max(16_384) });
+const PutSecretDto = z.strictObject({
+  value: z.string().min(1).max(16_384),
+  /** Owning team (admins only may choose another team, or null for a global, admin-owned secret). */
+  ownerTeamId: z.uuid().nullable().optional(),
+  /** Other teams whose admin-API configuration may reference the secret. */
+  allowedTeamIds: z.array(z.uuid()).max(100).optional(),
+});
 
 @ApiTags('Admin: provider secrets')
 @ApiBearerAuth()
@@ -21,14 +27,15 @@ export class SecretsController {
   @Get()
   @RequirePermission('secrets.read')
   @ApiOperation({ summary: 'List stored provider secrets (names and key versions; never values)' })
-  list() {
-    return this.secrets.list();
+  list(@Req() request: FastifyRequest) {
+    return this.secrets.list(request);
   }
 
   @Put(':name')
   @RequirePermission('secrets.write')
   @ApiOperation({
-    summary: 'Store or replace a provider secret, encrypted; reference it in gateway.yaml as $secret:NAME',
+    summary:
+      'Store or replace a provider secret, encrypted; reference it as $secret:NAME (gateway.yaml, or admin-API config of its owner and allowed teams)',
   })
   @ApiBody({ schema: schemaOf(PutSecretDto) })
   put(
@@ -36,7 +43,7 @@ export class SecretsController {
     @Param('name', new ZodPipe(SecretName)) name: string,
     @Body(new ZodPipe(PutSecretDto)) dto: z.infer<typeof PutSecretDto>,
   ) {
-    return this.secrets.put(request, name, dto.value);
+    return this.secrets.put(request, name, dto);
   }
 
   @Delete(':name')

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 import { bearer, call, chatBody } from 'test/e2e/support/admin-client';
@@ -12,7 +13,7 @@ function apiEndpoint(name: string, model: string, mockUrl: string): Record<strin
     model: {
       provider: 'openai',
       name: model,
-      config: { openai_api_key: '$MOCK_OPENAI_KEY', openai_api_base: `${mockUrl}/v1` },
+      config: { openai_api_key: '$secret:mock-openai', openai_api_base: `${mockUrl}/v1` },
     },
   };
 }
@@ -51,7 +52,14 @@ describe('config lifecycle: endpoints and routes through the admin API', () => {
   beforeAll(async () => {
     process.env.MOCK_OPENAI_KEY = MOCK_API_KEY;
     mock = await startOpenAIMock();
-    gw = await startGateway(`endpoints:\n${openaiEndpoint('file-chat', 'gpt-file', mock.url)}`);
+    gw = await startGateway(`endpoints:\n${openaiEndpoint('file-chat', 'gpt-file', mock.url)}`, {
+      env: { GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64') },
+    });
+    // Admin-API entries reference the provider key as a stored secret (never an environment variable).
+    const secret = await call(gw.url, 'PUT', '/admin/v1/secrets/mock-openai', admin(), {
+      value: MOCK_API_KEY,
+    });
+    expect(secret.status).toBe(200);
   });
 
   afterAll(async () => {
@@ -145,7 +153,7 @@ describe('config lifecycle: endpoints and routes through the admin API', () => {
       model: { provider: 'openai', name: 'gpt-a', config: { openai_api_key: '$NOT_SET_ANYWHERE_123' } },
     });
     expect(unsetVar.status).toBe(400);
-    expect(unsetVar.body.message).toContain("Environment variable 'NOT_SET_ANYWHERE_123'");
+    expect(unsetVar.body.message).toContain('cannot read environment variables');
 
     // Dry runs validate without applying.
     const dry = await call(

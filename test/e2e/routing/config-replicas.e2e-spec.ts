@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 import { call, chatBody } from 'test/e2e/support/admin-client';
@@ -12,9 +13,19 @@ function apiEndpoint(name: string, model: string, mockUrl: string): Record<strin
     model: {
       provider: 'openai',
       name: model,
-      config: { openai_api_key: '$MOCK_OPENAI_KEY', openai_api_base: `${mockUrl}/v1` },
+      config: { openai_api_key: '$secret:mock-openai', openai_api_base: `${mockUrl}/v1` },
     },
   };
+}
+
+const MASTER_KEY = randomBytes(32).toString('base64');
+
+/** Admin-API entries reference the provider key as a stored secret (never an environment variable). */
+async function storeMockKey(gw: TestGateway): Promise<void> {
+  const put = await call(gw.url, 'PUT', '/admin/v1/secrets/mock-openai', gw.authHeaders(), {
+    value: MOCK_API_KEY,
+  });
+  expect(put.status).toBe(200);
 }
 
 const route = (name: string, a: number, b: number) => ({
@@ -49,11 +60,19 @@ describe('config changes on two replicas sharing one PostgreSQL', () => {
     process.env.MOCK_OPENAI_KEY = MOCK_API_KEY;
     mock = await startOpenAIMock();
     const yaml = `endpoints:\n${openaiEndpoint('file-chat', 'gpt-file', mock.url)}`;
-    a = await startGateway(yaml, { env: { ROLLOUT_TICK_MS: '200', ROLLOUT_STATS_FLUSH_MS: '200' } });
+    a = await startGateway(yaml, {
+      env: { GATEHOUSE_MASTER_KEY: MASTER_KEY, ROLLOUT_TICK_MS: '200', ROLLOUT_STATS_FLUSH_MS: '200' },
+    });
+    await storeMockKey(a);
     // B never leads a rollout pass in this test (its tick is 10 minutes), so A must judge B's traffic.
     b = await startGateway(yaml, {
       databaseUrl: a.databaseUrl,
-      env: { ROUTING_RECONCILE_INTERVAL_MS: '500', ROLLOUT_TICK_MS: '600000', ROLLOUT_STATS_FLUSH_MS: '200' },
+      env: {
+        GATEHOUSE_MASTER_KEY: MASTER_KEY,
+        ROUTING_RECONCILE_INTERVAL_MS: '500',
+        ROLLOUT_TICK_MS: '600000',
+        ROLLOUT_STATS_FLUSH_MS: '200',
+      },
     });
   });
 
@@ -161,8 +180,12 @@ describe('embedded PGlite', () => {
   it('applies admin changes and rollbacks in a single process', async () => {
     process.env.MOCK_OPENAI_KEY = MOCK_API_KEY;
     const mock = await startOpenAIMock();
-    const gw = await startGateway('endpoints: []\n', { embedded: true });
+    const gw = await startGateway('endpoints: []\n', {
+      embedded: true,
+      env: { GATEHOUSE_MASTER_KEY: MASTER_KEY },
+    });
     try {
+      await storeMockKey(gw);
       const h = gw.authHeaders();
       expect(
         (await call(gw.url, 'POST', '/admin/v1/endpoints', h, apiEndpoint('ep-a', 'gpt-a', mock.url))).status,

@@ -39,6 +39,7 @@ export async function startGatewayProcess(
         PORT: '0',
         GATEWAY_CONFIG: configPath,
         GATEWAY_CONFIG_WATCH: 'false',
+        UPSTREAM_ALLOWED_HOSTS: '127.0.0.1',
         DATA_DIR: join(dir, 'data'),
         ...env,
       },

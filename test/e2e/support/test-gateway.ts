@@ -68,6 +68,8 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
     GATEWAY_CONFIG: configPath,
     DATA_DIR: join(dir, 'data'),
     LOG_LEVEL: 'fatal',
+    // Admin-API endpoints of the tests point at loopback mocks: allow loopback explicitly (any port).
+    UPSTREAM_ALLOWED_HOSTS: '127.0.0.1',
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...options.env,
   });

@@ -1,4 +1,8 @@
-import { REDACTED, redactSecrets } from 'src/modules/observability/logging/secret-redaction';
+import {
+  REDACTED,
+  redactSecrets,
+  setKnownSecretValues,
+} from 'src/modules/observability/logging/secret-redaction';
 
 describe('redactSecrets', () => {
   const gatehouseKey = 'gh_Zk3Qd0yKq9cR2mB7vX1pL8sT4wN6hJ5gF0aE3uY9iO2';
@@ -51,5 +55,16 @@ describe('redactSecrets', () => {
     const line =
       '{"msg":"POST /v1/chat/completions 200","tokensIn":12,"apiKeyPrefix":"gh_Zk3Qd0yK…","model":"gpt-4o-mini","task-id":"sk-1"}';
     expect(redactSecrets(line)).toBe(line);
+  });
+});
+
+describe('known secret values', () => {
+  it('are replaced whatever their shape, longest first', () => {
+    setKnownSecretValues('spec', ['plain-value-123456', 'plain-value-123456-longer', 'short']);
+    expect(redactSecrets('got plain-value-123456-longer and plain-value-123456; short stays')).toBe(
+      'got [REDACTED] and [REDACTED]; short stays',
+    );
+    setKnownSecretValues('spec', []);
+    expect(redactSecrets('plain-value-123456')).toBe('plain-value-123456');
   });
 });

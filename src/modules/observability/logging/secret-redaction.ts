@@ -33,9 +33,31 @@ export const REDACTED = '[REDACTED]';
 const MAYBE =
   /gh_|sk-|_live_|_test_|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox|AIza|hf_|gsk_|eyJ|bearer|basic|"(?:authorization|proxy-authorization|x-api-key|api-key|api_key|cookie|set-cookie|password|client_secret|access_token|refresh_token|openai_api_key|anthropic_api_key|x-goog-api-key)"/i;
 
+/*
+ * Secret values the gateway holds whatever their shape (stored provider secrets, keys gateway.yaml
+ * resolves, its own admin and master keys), by the component that knows them. An upstream that echoes
+ * one back (an error quoting the key it received) has it replaced like a recognised shape.
+ */
+const knownByGroup = new Map<string, readonly string[]>();
+let known: readonly string[] = [];
+/** Shorter values would replace ordinary words. */
+const MIN_KNOWN_LENGTH = 8;
+
+/** Replaces the known secret values of one group (e.g. 'stored-secrets', 'gateway-config'). */
+export function setKnownSecretValues(group: string, values: Iterable<string>): void {
+  knownByGroup.set(
+    group,
+    [...values].filter((v) => typeof v === 'string' && v.length >= MIN_KNOWN_LENGTH),
+  );
+  // Longest first, so a value containing another is replaced whole.
+  known = [...new Set([...knownByGroup.values()].flat())].sort((a, b) => b.length - a.length);
+}
+
 export function redactSecrets(text: string): string {
-  if (!MAYBE.test(text)) return text;
-  let out = text
+  let out = text;
+  for (const value of known) if (out.includes(value)) out = out.split(value).join(REDACTED);
+  if (!MAYBE.test(out)) return out;
+  out = out
     .replace(SECRET_FIELD, `$1"${REDACTED}"`)
     .replace(AUTH_SCHEME, (match) => `${match.slice(0, match.search(/\s|%20/))} ${REDACTED}`);
   for (const shape of SECRET_SHAPES) out = out.replace(shape, REDACTED);

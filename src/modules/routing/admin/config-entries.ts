@@ -99,15 +99,15 @@ function walkSecrets(
 
 /**
  * API-managed entries are stored in the database, echoed in revisions and in the audit log, so they
- * may hold secrets only as references: `$ENV_VAR` or `$secret:NAME` (a provider secret stored
- * encrypted through /admin/v1/secrets). A literal key (or key file path) is refused.
+ * may hold secrets only as references to a provider secret stored encrypted through /admin/v1/secrets
+ * (`$secret:NAME`). A literal key (or key file path) is refused; `$ENV_VAR` is refused by the guard.
  */
 export function literalSecretProblems(body: RawEntry): string[] {
   const problems: string[] = [];
   walkSecrets(body, '', (at, value) => {
     if (value !== undefined && value !== null && !isReference(value)) {
       problems.push(
-        `${at}: through the admin API a secret must be a reference ('$ENV_VAR' or '$secret:NAME'), not a literal value.`,
+        `${at}: through the admin API a secret must be a reference to a stored secret ('$secret:NAME'), not a literal value.`,
       );
     }
     return value;

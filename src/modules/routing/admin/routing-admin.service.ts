@@ -5,6 +5,7 @@ import { EntityManager } from 'typeorm';
 import { Principal } from 'src/common/auth/principal';
 import { OwnerTeam, TenancyPolicy } from 'src/common/auth/tenancy.policy';
 import { AuditService } from 'src/modules/audit/audit.service';
+import { ConfigEntryGuard } from 'src/modules/routing/admin/config-entry.guard';
 import {
   ConfigEntry,
   ConfigKind,
@@ -64,6 +65,7 @@ export class RoutingAdminService {
     private readonly routeConfig: RouteConfigService,
     private readonly notifier: RoutingChangeNotifier,
     private readonly audit: AuditService,
+    private readonly guard: ConfigEntryGuard,
   ) {}
 
   /** File entries are global; API entries are shown to their team and to admins. */
@@ -244,6 +246,9 @@ export class RoutingAdminService {
       const current = entries.find((e) => e.kind === kind && e.name === name);
       const owner = await this.ownerFor(m, kind, name, current, actor, creating);
       const change = await plan(current, m);
+      if ('request' in actor) {
+        await this.guard.check(actor.request.principal, current?.body ?? null, change.next);
+      }
       const table = this.validate(kind, name, entries, current, change.next);
       if ('request' in actor)
         this.checkIsolation(actorPrincipal(actor), name, owner, current, change.next, table, entries);

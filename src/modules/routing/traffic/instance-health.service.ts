@@ -1,5 +1,6 @@
 import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Agent, request } from 'undici';
+import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { EndpointInstance, RouteTable } from 'src/modules/routing/route-table';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { HealthCheckPolicy } from 'src/modules/routing/traffic/traffic-policy';
@@ -26,6 +27,7 @@ export class InstanceHealthChecker implements OnApplicationBootstrap, OnModuleDe
     private readonly holder: RouteTableHolder,
     private readonly state: TrafficState,
     private readonly clock: TrafficClock,
+    private readonly http: UpstreamHttpClient,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -53,7 +55,7 @@ export class InstanceHealthChecker implements OnApplicationBootstrap, OnModuleDe
         for (const instance of endpoint.instances!.list) {
           const probe = this.probes.get(instance.key);
           if (!instance.healthUrl || (probe && probe.next > now)) continue;
-          due.push(this.check(endpoint.name, instance, policy, now));
+          due.push(this.check(endpoint.name, instance, policy, now, endpoint.restrictedEgress === true));
         }
       }
       await Promise.all(due);
@@ -62,18 +64,25 @@ export class InstanceHealthChecker implements OnApplicationBootstrap, OnModuleDe
     }
   }
 
-  private async check(endpoint: string, instance: EndpointInstance, policy: HealthCheckPolicy, now: number) {
-    const ok = await this.ping(instance.healthUrl!, policy.timeoutMs);
+  private async check(
+    endpoint: string,
+    instance: EndpointInstance,
+    policy: HealthCheckPolicy,
+    now: number,
+    restricted: boolean,
+  ) {
+    const ok = await this.ping(instance.healthUrl!, policy.timeoutMs, restricted);
     const previous = this.probes.get(instance.key);
     const failures = ok ? 0 : (previous?.failures ?? 0) + 1;
     this.probes.set(instance.key, { next: now + policy.intervalMs, failures });
     this.state.balancer(endpoint).setHealthy(instance.key, failures < policy.unhealthyThreshold);
   }
 
-  private async ping(url: string, timeoutMs: number): Promise<boolean> {
+  private async ping(url: string, timeoutMs: number, restricted: boolean): Promise<boolean> {
     try {
       const response = await request(url, {
-        dispatcher: this.agent,
+        // Admin-API endpoints probe through the allow-listed pool like their requests.
+        dispatcher: restricted ? this.http.restrictedDispatcher() : this.agent,
         method: 'GET',
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
