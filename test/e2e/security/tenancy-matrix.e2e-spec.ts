@@ -321,16 +321,26 @@ gatehouse:
         input:
           - {type: deny-list, keywords: [project nightingale]}
 `,
-      { env: { GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64') } },
+      {
+        env: {
+          GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64'),
+          // The endpoints point at a public provider host (never called): the default allow-list's kind.
+          UPSTREAM_ALLOWED_HOSTS: 'api.openai.com,127.0.0.1',
+        },
+      },
     );
     admin = { name: 'admin', role: 'admin', team: null, headers: gateway.authHeaders() };
-    const secret = await api('PUT', '/admin/v1/secrets/matrix-key', admin, { value: 'sk-matrix-not-used' });
-    expect(secret.status).toBeLessThan(300);
     for (const team of ['A', 'B'] as const) {
       const created = await api('POST', '/admin/v1/teams', admin, { name: `team-${team}` });
       expect(created.status).toBe(201);
       teams[team] = created.body.id as string;
     }
+    // A global provider key both teams' admin-API endpoints may reference.
+    const secret = await api('PUT', '/admin/v1/secrets/matrix-key', admin, {
+      value: 'sk-matrix-not-used',
+      allowedTeamIds: [teams.A, teams.B],
+    });
+    expect(secret.status).toBeLessThan(300);
     for (const [name, role, team] of [
       ['operator-A', 'operator', 'A'],
       ['operator-B', 'operator', 'B'],
