@@ -320,4 +320,20 @@ ${openaiEndpoint('gpt-limited', 'gpt-4o-mini', openai.url, 'llm/v1/chat', '    l
     const body = (await response.json()) as { error: { status: string } };
     expect([response.status, body.error.status]).toEqual([401, 'UNAUTHENTICATED']);
   });
+
+  it('the OpenAPI document lists the four paths as Google writes them', async () => {
+    const doc = (await (
+      await fetch(`${gateway.url}/openapi.json`, { headers: gateway.authHeaders() })
+    ).json()) as { paths: Record<string, unknown> };
+    expect(
+      Object.keys(doc.paths)
+        .filter((p) => p.includes('enerateContent'))
+        .sort(),
+    ).toEqual([
+      '/gateway/gemini/v1beta/models/{name}:generateContent',
+      '/gateway/gemini/v1beta/models/{name}:streamGenerateContent',
+      '/v1beta/models/{name}:generateContent',
+      '/v1beta/models/{name}:streamGenerateContent',
+    ]);
+  });
 });
