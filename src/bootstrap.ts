@@ -9,6 +9,7 @@ import { AppModule } from 'src/app.module';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { acceptsCsv, CsvBody, keepsRawBody } from 'src/common/http/csv-body';
 import { parseJsonBody } from 'src/common/http/json-body.parser';
+import { credentialInQuery } from 'src/common/http/query-credentials';
 import { AppConfig } from 'src/config/env.config';
 import { installCheapAsyncResourceBind } from 'src/infra/http/async-resource-bind';
 import { PromptApiDocs } from 'src/modules/prompts/prompt-api.docs';
@@ -126,7 +127,7 @@ function hygiene(request: FastifyRequest, reply: FastifyReply, done: (error?: Er
     );
     return;
   }
-  if (/[?&](api[_-]?key|key|access_token)=/i.test(request.url)) {
+  if (credentialInQuery(request.url)) {
     done(
       new GatewayException(
         400,

@@ -40,6 +40,30 @@ export function anthropicErrorType(status: number): string {
   return ANTHROPIC_TYPE_BY_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
 }
 
+/** Google's canonical `error.status` for an HTTP status (google.rpc.Code names). */
+const GOOGLE_STATUS_BY_STATUS: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  405: 'NOT_FOUND',
+  409: 'ABORTED',
+  413: 'INVALID_ARGUMENT',
+  415: 'INVALID_ARGUMENT',
+  422: 'INVALID_ARGUMENT',
+  429: 'RESOURCE_EXHAUSTED',
+  499: 'CANCELLED',
+  500: 'INTERNAL',
+  501: 'UNIMPLEMENTED',
+  502: 'UNAVAILABLE',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+export function googleErrorStatus(status: number): string {
+  return GOOGLE_STATUS_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION');
+}
+
 /** Fastify's own client errors (body limits, content types) keyed by their error code. */
 const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: GatewayErrorCode; message: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: {
@@ -149,6 +173,13 @@ export function renderError(
       status,
       headers,
       body: { type: 'error', error: { type: anthropicErrorType(status), message }, request_id: requestId },
+    };
+  }
+  if (surface === 'gemini') {
+    return {
+      status,
+      headers,
+      body: { error: { code: status, message, status: googleErrorStatus(status) } },
     };
   }
   if (surface === 'mlflow') {

@@ -60,7 +60,7 @@ export class AuthenticationGuard implements CanActivate {
    * to some callers (readiness detail): nothing is refused, counted or audited.
    */
   identify(request: FastifyRequest, reply: FastifyReply): Promise<Principal | undefined> {
-    const credential = extractCredential(request.headers);
+    const credential = extractCredential(request.headers, request.url);
     if (credential.kind !== 'secret') return Promise.resolve(undefined);
     const strategy =
       looksLikeJwt(credential.value) && this.jwt.enabled ? this.strategies.jwt : this.strategies.apiKey;
@@ -98,7 +98,7 @@ export class AuthenticationGuard implements CanActivate {
     const failures = this.authentication.failures;
     const wait = failures.blockedFor(source);
     if (wait > 0) throw AuthErrors.tooManyFailures(wait);
-    const credential = extractCredential(request.headers);
+    const credential = extractCredential(request.headers, request.url);
     if (credential.kind === 'none') throw AuthErrors.missingCredentials();
     try {
       if (credential.kind === 'malformed') throw AuthErrors.malformed();

@@ -49,7 +49,11 @@ function routesOf(controllers: Type[]): Route[] {
       const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
       const own = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
       if (method === undefined || own === undefined) continue;
-      const path = `/${[base, own].filter((p) => p && p !== '/').join('/')}`.replace(/\/+/g, '/');
+      // Fastify's spelling (`:name(^regex)`, `::` for a literal colon) as the README writes a path.
+      const path = `/${[base, own].filter((p) => p && p !== '/').join('/')}`
+        .replace(/\/+/g, '/')
+        .replace(/\(\^[^)]*\)/g, '')
+        .replace(/::/g, ':');
       out.push({
         route: `${RequestMethod[method]} ${path}`,
         invocation: Reflect.getMetadata(INVOCATION_SPEC, handler) !== undefined,

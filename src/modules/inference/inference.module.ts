@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AnthropicController } from 'src/modules/inference/anthropic.controller';
+import { GeminiController } from 'src/modules/inference/gemini.controller';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
 import { CacheModule } from 'src/modules/cache/cache.module';
@@ -21,7 +22,7 @@ import { PromptsModule } from 'src/modules/prompts/prompts.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 /**
- * The public inference entry points (OpenAI, Anthropic, MLflow, predict paths, prompt APIs): thin controllers that
+ * The public inference entry points (OpenAI, Anthropic, Gemini, MLflow, predict paths, prompt APIs): thin controllers that
  * declare `@Invocation(…)`; every stage of the pipeline comes from the modules imported here.
  */
 @Module({
@@ -39,6 +40,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
   controllers: [
     OpenAIController,
     AnthropicController,
+    GeminiController,
     MlflowController,
     PredictController,
     PromptApisController,

@@ -23,9 +23,11 @@ import type { EndpointEntry, RouteEntry, TrafficRouteEntry } from 'src/modules/r
  * and errors look, whether a stream ends with [DONE]). `openai` = /v1/*; `mlflow` = MLflow's YAML
  * gateway paths; `mlflow-v3` = the 3.x tracking-server gateway paths; `predict` = the MLflow scoring
  * protocol; `api` = published prompt APIs; `internal` = a call the gateway makes on a caller's behalf;
- * `anthropic` = Anthropic's Messages API (an inbound format: see pipeline/inbound).
+ * `anthropic` = Anthropic's Messages API, `gemini` = Gemini's generateContent (inbound formats: see
+ * pipeline/inbound).
  */
-export type Surface = 'openai' | 'mlflow' | 'mlflow-v3' | 'predict' | 'api' | 'internal' | 'anthropic';
+export type Surface =
+  'openai' | 'mlflow' | 'mlflow-v3' | 'predict' | 'api' | 'internal' | 'anthropic' | 'gemini';
 
 /** `moderations`: a moderation model the gateway calls on a caller's behalf (see InternalInvocations). */
 export type InvocationOp = Operation | 'predict' | 'moderations';
@@ -58,6 +60,8 @@ export interface InvocationSpec {
    * nor cached.
    */
   answer?: InvocationAnswer;
+  /** The path itself asks for a stream (Gemini's `:streamGenerateContent`), whatever the body says. */
+  stream?: boolean;
 }
 
 export type InvocationAnswer = 'upstream' | 'token-count';
@@ -111,6 +115,8 @@ export interface InvocationInit {
   record: InvocationRecord;
   body: unknown;
   answer?: InvocationAnswer;
+  /** The query parameters an inbound format reads (Gemini's `alt`); never credentials. */
+  query?: Readonly<Record<string, string>>;
   /** For calls made on a caller's behalf: ends this call too (the caller left, or the call's deadline). */
   signal?: AbortSignal;
 }
@@ -129,6 +135,8 @@ export class InvocationContext implements InvocationEdge {
   readonly record: InvocationRecord;
   /** Who answers (see InvocationSpec.answer). */
   readonly answer: InvocationAnswer;
+  /** See InvocationInit.query. */
+  readonly query: Readonly<Record<string, string>>;
   private readonly outer: AbortSignal | undefined;
   readonly responseHeaders: Record<string, string> = {};
   operation: InvocationOp | undefined;
@@ -169,6 +177,7 @@ export class InvocationContext implements InvocationEdge {
     this.record = init.record;
     this.body = init.body;
     this.answer = init.answer ?? 'upstream';
+    this.query = init.query ?? {};
     this.outer = init.signal;
   }
 

@@ -157,6 +157,14 @@ export class InvocationResolver {
         param: 'model',
       });
     }
+    if (surface === 'gemini') {
+      // Google's own words for a model it does not serve.
+      throw new GatewayException(
+        404,
+        GatewayErrorCode.EndpointNotFound,
+        `models/${clipName(name)} is not found for API version v1beta, or is not supported for generateContent.`,
+      );
+    }
     if (surface === 'openai') {
       throw new GatewayException(
         404,

@@ -39,6 +39,7 @@ export class InvocationGuard implements CanActivate {
       record,
       body: request.body,
       answer: spec.answer,
+      query: inboundQuery(request.query),
     });
     request.invocation = ctx;
     const raw = reply.raw;
@@ -52,7 +53,17 @@ export class InvocationGuard implements CanActivate {
     this.resolver.resolve(ctx, spec, request.params as Record<string, string> | undefined, request.url);
     // A client's own wire format becomes the canonical body here, before any stage reads the body.
     const format = inboundFormat(spec.surface);
-    if (format && !ctx.model) ctx.body = format.decode(ctx.body, ctx.operation as Operation, ctx.answer);
+    if (format && !ctx.model)
+      ctx.body = format.decode(ctx.body, ctx.operation as Operation, ctx.answer, spec.stream === true);
     return true;
   }
+}
+
+/** The query parameters an inbound format may read; credentials (Gemini's `?key=`) never enter the context. */
+function inboundQuery(query: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (query === null || typeof query !== 'object') return out;
+  const alt = (query as Record<string, unknown>).alt;
+  if (typeof alt === 'string') out.alt = alt;
+  return out;
 }

@@ -369,6 +369,26 @@ ${openaiEndpoint('flaky', 'mock-503', mock.url, 'llm/v1/chat', '    gatehouse:\n
         },
         status: 502,
       },
+      {
+        name: "Gemini's ?key= (accepted on Gemini's paths only)",
+        url: `/v1beta/models/chat:generateContent?key=${apiKey}`,
+        init: {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
+        },
+        status: 200,
+      },
+      {
+        name: "a provider key as Gemini's ?key=",
+        url: `/gateway/gemini/v1beta/models/chat:streamGenerateContent?alt=sse&key=${providerKey}`,
+        init: {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
+        },
+        status: 401,
+      },
     ];
     const ids: (string | null)[] = [];
     for (const request of requests) {
@@ -387,6 +407,11 @@ ${openaiEndpoint('flaky', 'mock-503', mock.url, 'llm/v1/chat', '    gatehouse:\n
     expect(lines.map((l) => l.status)).toEqual(requests.map((r) => r.status));
     // The path that carried a JWT is logged, redacted.
     expect(lines[2].path).toBe('/v1/files/[REDACTED]');
+    // Gemini's query key: the access line keeps the path and never the query.
+    expect([lines[5].path, lines[6].path]).toEqual([
+      '/v1beta/models/chat:generateContent',
+      '/gateway/gemini/v1beta/models/chat:streamGenerateContent',
+    ]);
     await waitFor('spans of the refused requests', () =>
       receiver.spans.filter(
         (s) => s.kind === SERVER && ids.includes(String(s.attributes['gatehouse.request_id'])),

@@ -124,6 +124,34 @@ const SAMPLES: Record<string, Sample[]> = {
       }),
     },
   ],
+  'POST /v1beta/models/:name(^[^:/]+)::generateContent': [
+    {
+      endpoint: 'walk-chat',
+      path: '/v1beta/models/walk-chat:generateContent',
+      body: (text) => ({ contents: [{ role: 'user', parts: [{ text }] }] }),
+    },
+  ],
+  'POST /v1beta/models/:name(^[^:/]+)::streamGenerateContent': [
+    {
+      endpoint: 'walk-chat',
+      path: '/v1beta/models/walk-chat:streamGenerateContent?alt=sse',
+      body: (text) => ({ contents: [{ role: 'user', parts: [{ text }] }] }),
+    },
+  ],
+  'POST /gateway/gemini/v1beta/models/:name(^[^:/]+)::generateContent': [
+    {
+      endpoint: 'walk-chat',
+      path: '/gateway/gemini/v1beta/models/walk-chat:generateContent',
+      body: (text) => ({ contents: [{ role: 'user', parts: [{ text }] }] }),
+    },
+  ],
+  'POST /gateway/gemini/v1beta/models/:name(^[^:/]+)::streamGenerateContent': [
+    {
+      endpoint: 'walk-chat',
+      path: '/gateway/gemini/v1beta/models/walk-chat:streamGenerateContent',
+      body: (text) => ({ contents: [{ role: 'user', parts: [{ text }] }] }),
+    },
+  ],
   'POST /gateway/openai/v1/chat/completions': [
     {
       endpoint: 'walk-chat',

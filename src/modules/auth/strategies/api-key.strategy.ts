@@ -29,7 +29,7 @@ export class ApiKeyStrategy
   }
 
   validate(request: FastifyRequest): Principal {
-    const credential = extractCredential(request.headers);
+    const credential = extractCredential(request.headers, request.url);
     if (credential.kind !== 'secret') throw AuthErrors.malformed();
     return this.authentication.principalForApiKey(credential.value);
   }

@@ -176,3 +176,51 @@ export const ANTHROPIC_ERROR: SchemaObject = {
     request_id: { type: 'string' },
   },
 };
+
+export const GEMINI_GENERATE_CONTENT_REQUEST: SchemaObject = {
+  type: 'object',
+  required: ['contents'],
+  properties: {
+    contents: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          role: { type: 'string', enum: ['user', 'model'] },
+          parts: { type: 'array', items: {} },
+        },
+      },
+    },
+    systemInstruction: { type: 'object' },
+    tools: { type: 'array', items: { type: 'object' } },
+    toolConfig: { type: 'object' },
+    generationConfig: { type: 'object' },
+  },
+};
+
+export const GEMINI_GENERATE_CONTENT_RESPONSE: SchemaObject = {
+  type: 'object',
+  properties: {
+    candidates: { type: 'array', items: { type: 'object' } },
+    usageMetadata: {
+      type: 'object',
+      properties: {
+        promptTokenCount: { type: 'integer' },
+        candidatesTokenCount: { type: 'integer' },
+        totalTokenCount: { type: 'integer' },
+      },
+    },
+    modelVersion: { type: 'string' },
+    responseId: { type: 'string' },
+  },
+};
+
+export const GEMINI_ERROR: SchemaObject = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'integer' }, message: { type: 'string' }, status: { type: 'string' } },
+    },
+  },
+};

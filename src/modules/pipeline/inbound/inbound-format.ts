@@ -18,6 +18,8 @@ export interface StreamFailure {
 
 /** Writes one client's streaming event format from canonical chunks; one instance per stream. */
 export interface SseEncoder {
+  /** The stream's content type when it is not `text/event-stream` (Gemini's streamed JSON array). */
+  readonly contentType?: string;
   /** The frames (`event:`/`data:` lines, blank-line terminated) for one chunk; '' forwards nothing. */
   chunk(chunk: CanonicalChunk): string;
   /** The frames that end a stream that completed. */
@@ -37,9 +39,10 @@ export interface SseEncoder {
 export interface InboundFormat {
   /**
    * The client's body as a canonical (OpenAI-shaped) body for `op`, validated afterwards like any
-   * other. Throws a 4xx GatewayException for what the format itself forbids.
+   * other. Throws a 4xx GatewayException for what the format itself forbids. `stream` is set when the
+   * path itself asks for a stream (Gemini's `:streamGenerateContent`).
    */
-  decode(body: unknown, op: Operation, answer: InvocationAnswer): JsonObject;
+  decode(body: unknown, op: Operation, answer: InvocationAnswer, stream: boolean): JsonObject;
   /** A canonical answer as the client's JSON body. */
   encode(response: CanonicalResponse, op: Operation, ctx: InvocationContext): unknown;
   /** A fresh encoder for one streamed answer. */
