@@ -24,6 +24,12 @@ const NOT_ADMIN_WRITES: Record<string, string> = {
   'POST /gateway/anthropic/v1/messages': 'inference (MLflow 3 Anthropic passthrough)',
   'POST /gateway/openai/v1/chat/completions': 'inference (MLflow 3 OpenAI passthrough)',
   'POST /gateway/openai/v1/embeddings': 'inference (MLflow 3 OpenAI passthrough)',
+  'POST /v1beta/models/:name(^[^:/]+)::generateContent': 'inference (Gemini wire)',
+  'POST /v1beta/models/:name(^[^:/]+)::streamGenerateContent': 'inference (Gemini wire)',
+  'POST /gateway/gemini/v1beta/models/:name(^[^:/]+)::generateContent':
+    'inference (MLflow 3 Gemini passthrough)',
+  'POST /gateway/gemini/v1beta/models/:name(^[^:/]+)::streamGenerateContent':
+    'inference (MLflow 3 Gemini passthrough)',
   'DELETE /v1/conversations/:id': "a caller's own conversation (data plane, not configuration)",
   'POST /webhooks/mlflow': 'signed registry webhook (a sync trigger, no admin principal)',
   'POST /endpoints/:name/invocations': 'inference (MLflow deployments API)',
