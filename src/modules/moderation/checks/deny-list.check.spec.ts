@@ -9,6 +9,13 @@ import {
 const deny = (patterns: string[], action: 'block' | 'flag' | 'redact' = 'block') =>
   new DenyListCheck({ name: 'd', action, keywords: [], patterns, profanity: false });
 
+/*
+ * Wall-time bounds: a linear scan of these inputs takes tens of milliseconds on an idle machine and up to
+ * a few hundred on a loaded one; V8's backtracking engine took about 4 s on the 40,000-character input and
+ * over 30 s on the 1,000-character one. The bound separates the two with margin on either side.
+ */
+const LINEAR_BOUND_MS = 2_000;
+
 /** Runs the check and reports its verdict with the wall time it took. */
 function timed(check: DenyListCheck, text: string) {
   const started = performance.now();
@@ -22,7 +29,7 @@ describe('deny-list patterns on a linear-time engine', () => {
     check.run('warm up');
     const { verdict, ms } = timed(check, 'a'.repeat(MAX_SCAN_CHARS));
     expect(verdict.action).toBe('allow');
-    expect(ms).toBeLessThan(CHECK_BUDGET_MS);
+    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
   });
 
   it('scans 40,000 characters with [\\w.]+@[\\w.]+\\.com in well under the event-loop bound', () => {
@@ -30,7 +37,7 @@ describe('deny-list patterns on a linear-time engine', () => {
     const check = deny(['[\\w.]+@[\\w.]+\\.com']);
     const { verdict, ms } = timed(check, 'a'.repeat(40_000));
     expect(verdict.action).toBe('allow');
-    expect(ms).toBeLessThan(CHECK_BUDGET_MS);
+    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
     const hit = check.run(`${'a.'.repeat(5_000)} mail jane.doe@example.com now`);
     expect(hit.action).toBe('block');
     expect(hit.detections).toHaveLength(1);
@@ -40,7 +47,7 @@ describe('deny-list patterns on a linear-time engine', () => {
     const check = deny(['a*a*a*a*a*a*a*a*a*a*a*a*b']);
     const { verdict, ms } = timed(check, 'a'.repeat(1_000));
     expect(verdict.action).toBe('allow');
-    expect(ms).toBeLessThan(CHECK_BUDGET_MS);
+    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
     expect(check.run(`${'a'.repeat(999)}b`).detections).toEqual([
       { category: 'deny_list.pattern', score: 1, reason: 'denied pattern #1' },
     ]);
@@ -57,6 +64,19 @@ describe('deny-list patterns on a linear-time engine', () => {
       [19, 29],
     ]);
     expect(verdict.text).toBe('😀 [REDACTED] and [REDACTED]');
+  });
+
+  it('never cuts a text with a few matches short, however slow the clock says the scan was', () => {
+    // A busy machine or a pattern's slow first use must not turn a clean redaction into a block.
+    let now = 0;
+    const clock = jest.spyOn(performance, 'now').mockImplementation(() => (now += 500));
+    try {
+      const verdict = deny(['internal-\\d+'], 'redact').run('INTERNAL-42 and internal-7');
+      expect(verdict.action).toBe('redact');
+      expect(verdict.text).toBe('[REDACTED] and [REDACTED]');
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('accepts nested quantifiers (linear on RE2) and refuses what RE2 cannot run, saying why', () => {
@@ -76,7 +96,7 @@ describe('deny-list patterns on a linear-time engine', () => {
     const { verdict, ms } = timed(check, 'a'.repeat(150_000));
     expect(verdict.action).toBe('block');
     expect(verdict.error).toContain(`${CHECK_BUDGET_MS} ms budget`);
-    expect(ms).toBeLessThan(CHECK_BUDGET_MS * 5);
+    expect(ms).toBeLessThan(LINEAR_BOUND_MS);
     expect(deny(['a.*b|a'], 'flag').run('a'.repeat(150_000)).action).toBe('flag');
   });
 
