@@ -57,6 +57,7 @@ describe('globMatch', () => {
   });
 
   it('decides a key scoped to 50 or 60 stars then Q without backtracking', () => {
+    // The bound leaves room for a busy machine; the backtracking regex was four orders of magnitude slower.
     // With `*` → `.*` in a backtracking regex this took 6.9 s (50 stars) and ~50 s (60 stars) per check.
     const names = ['chat', 'a-fairly-long-endpoint-name-for-the-test', 'x'.repeat(128)];
     const started = performance.now();
@@ -65,6 +66,6 @@ describe('globMatch', () => {
       for (const name of names) expect(globMatch(pattern, name)).toBe(false);
       expect(globMatch(pattern, 'endpointQ')).toBe(true);
     }
-    expect(performance.now() - started).toBeLessThan(50);
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });
