@@ -285,6 +285,25 @@ ${openaiEndpoint('gpt-stream-err', 'mock-stream-err', openai.url)}
     });
   });
 
+  it('a streamed answer from the Anthropic endpoint: deltas add up, usage in response.completed', async () => {
+    const stream = client.responses.stream({
+      model: 'claude',
+      input: 'stream from claude',
+      max_output_tokens: 50,
+    });
+    let text = '';
+    stream.on('response.output_text.delta', (e) => (text += e.delta));
+    const final = await stream.finalResponse();
+    expect(text).toBe('echo: stream from claude');
+    expect(final.output_text).toBe('echo: stream from claude');
+    expect(final.usage?.output_tokens).toBeGreaterThan(0);
+    expect(final.usage?.total_tokens).toBe(final.usage!.input_tokens + final.usage!.output_tokens);
+    expect(lastAnthropicBody()).toMatchObject({
+      stream: true,
+      messages: [{ role: 'user', content: 'stream from claude' }],
+    });
+  });
+
   it("at MLflow 3's OpenAI passthrough path too", async () => {
     const passthrough = new OpenAI({
       apiKey: gateway.apiKey,
