@@ -11,6 +11,7 @@ import { ModelListService } from 'src/modules/inference/model-list.service';
 import { OpenAIController } from 'src/modules/inference/openai.controller';
 import { PredictController } from 'src/modules/inference/predict.controller';
 import { PromptApisController } from 'src/modules/inference/prompt-apis.controller';
+import { ResponsesController } from 'src/modules/inference/responses.controller';
 import { LimitsModule } from 'src/modules/limits/limits.module';
 import { ModerationInterceptor } from 'src/modules/moderation/moderation.interceptor';
 import { ModerationModule } from 'src/modules/moderation/moderation.module';
@@ -41,6 +42,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     OpenAIController,
     AnthropicController,
     GeminiController,
+    ResponsesController,
     MlflowController,
     PredictController,
     PromptApisController,

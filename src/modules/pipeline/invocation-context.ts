@@ -23,11 +23,11 @@ import type { EndpointEntry, RouteEntry, TrafficRouteEntry } from 'src/modules/r
  * and errors look, whether a stream ends with [DONE]). `openai` = /v1/*; `mlflow` = MLflow's YAML
  * gateway paths; `mlflow-v3` = the 3.x tracking-server gateway paths; `predict` = the MLflow scoring
  * protocol; `api` = published prompt APIs; `internal` = a call the gateway makes on a caller's behalf;
- * `anthropic` = Anthropic's Messages API, `gemini` = Gemini's generateContent (inbound formats: see
- * pipeline/inbound).
+ * `anthropic` = Anthropic's Messages API, `gemini` = Gemini's generateContent, `responses` = OpenAI's
+ * Responses API (inbound formats: see pipeline/inbound).
  */
 export type Surface =
-  'openai' | 'mlflow' | 'mlflow-v3' | 'predict' | 'api' | 'internal' | 'anthropic' | 'gemini';
+  'openai' | 'mlflow' | 'mlflow-v3' | 'predict' | 'api' | 'internal' | 'anthropic' | 'gemini' | 'responses';
 
 /** `moderations`: a moderation model the gateway calls on a caller's behalf (see InternalInvocations). */
 export type InvocationOp = Operation | 'predict' | 'moderations';

@@ -165,7 +165,7 @@ export class InvocationResolver {
         `models/${clipName(name)} is not found for API version v1beta, or is not supported for generateContent.`,
       );
     }
-    if (surface === 'openai') {
+    if (surface === 'openai' || surface === 'responses') {
       throw new GatewayException(
         404,
         GatewayErrorCode.EndpointNotFound,

@@ -152,6 +152,24 @@ const SAMPLES: Record<string, Sample[]> = {
       body: (text) => ({ contents: [{ role: 'user', parts: [{ text }] }] }),
     },
   ],
+  'POST /v1/responses': [
+    {
+      endpoint: 'walk-chat',
+      path: '/v1/responses',
+      body: (text) => ({ model: 'walk-chat', input: text }),
+    },
+  ],
+  'POST /gateway/openai/v1/responses': [
+    {
+      endpoint: 'walk-chat',
+      path: '/gateway/openai/v1/responses',
+      body: (text) => ({
+        model: 'walk-chat',
+        instructions: 'walk',
+        input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text }] }],
+      }),
+    },
+  ],
   'POST /gateway/openai/v1/chat/completions': [
     {
       endpoint: 'walk-chat',

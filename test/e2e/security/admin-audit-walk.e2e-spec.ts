@@ -19,6 +19,7 @@ const NOT_ADMIN_WRITES: Record<string, string> = {
   'POST /v1/embeddings': 'inference',
   'POST /v1/moderations': 'inference (moderation model)',
   'POST /v1/responses': 'inference',
+  'POST /gateway/openai/v1/responses': 'inference (MLflow 3 OpenAI passthrough)',
   'POST /v1/messages': 'inference (Anthropic wire)',
   'POST /v1/messages/count_tokens': 'inference (Anthropic wire; a token count)',
   'POST /gateway/anthropic/v1/messages': 'inference (MLflow 3 Anthropic passthrough)',
