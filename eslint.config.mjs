@@ -49,6 +49,38 @@ export default tseslint.config(
     },
   },
   {
+    // Routing stores what cache, moderation, limits, prompts and conversations compile, by type only: those
+    // modules register their compilers with routing (route-extension.registry), never the other way round.
+    files: ['src/modules/routing/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                'src/modules/cache/*',
+                'src/modules/moderation/*',
+                'src/modules/limits/*',
+                'src/modules/prompts/*',
+                'src/modules/conversations/*',
+                '**/modules/cache/*',
+                '**/modules/moderation/*',
+                '**/modules/limits/*',
+                '**/modules/prompts/*',
+                '**/modules/conversations/*',
+              ],
+              allowTypeImports: true,
+              message:
+                'routing may not depend on cache/moderation/limits/prompts/conversations at run time: register a compiler from that module (route-extension.registry) and import its types with `import type`.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -14,6 +14,9 @@ import { CachePolicyOverrideEntity } from 'src/modules/cache/entities/cache-poli
 import { MemoryCacheStore } from 'src/modules/cache/memory-cache.store';
 import { RedisCacheStore } from 'src/modules/cache/redis-cache.store';
 import { RoutingModule } from 'src/modules/routing/routing.module';
+// Registers this module's `gatehouse.cache` compiler with the route table when this file is loaded, i.e. before
+// Nest creates any provider, so before RouteConfigService builds the first table (see route-extension.registry).
+import 'src/modules/cache/cache.route-extension';
 
 @Module({
   imports: [RoutingModule, AuditModule, TypeOrmModule.forFeature([CachePolicyOverrideEntity])],

@@ -18,6 +18,9 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
 import { TokensModule } from 'src/modules/tokens/tokens.module';
 import { LimitCounters } from 'src/modules/limits/limit-counters.service';
 import { LimitsThrottlerStorage } from 'src/modules/limits/limits-throttler.storage';
+// Registers this module's `gatehouse.limits` compiler with the route table when this file is loaded, i.e. before
+// Nest creates any provider, so before RouteConfigService builds the first table (see route-extension.registry).
+import 'src/modules/limits/limits.route-extension';
 
 /** Rate limits, token quotas, budgets and the price catalog; LimitsService is used by every request path. */
 @Global()

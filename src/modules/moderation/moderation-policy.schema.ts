@@ -1,5 +1,6 @@
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
+import { NO_MODERATION } from 'src/modules/routing/route-extension.registry';
 import {
   DenyListCheck,
   DenyPatternError,
@@ -117,11 +118,8 @@ export interface ModerationFileConfig {
   teams: ReadonlyMap<string, ReadonlyMap<string, CompiledPolicy | null>>;
 }
 
-export const EMPTY_MODERATION: ModerationFileConfig = {
-  policies: new Map(),
-  defaultPolicy: undefined,
-  teams: new Map(),
-};
+/** No named policies, no default: the same value an empty route table carries. */
+export const EMPTY_MODERATION: ModerationFileConfig = NO_MODERATION;
 
 function problemsOf(error: z.ZodError, where: string): string[] {
   return error.issues.map((issue) => {

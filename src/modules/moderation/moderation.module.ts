@@ -14,6 +14,9 @@ import { ModerationService } from 'src/modules/moderation/moderation.service';
 import { OpenAIModerationsController } from 'src/modules/moderation/openai-moderations.controller';
 import { OpenAIModerationsService } from 'src/modules/moderation/openai-moderations.service';
 import { RoutingModule } from 'src/modules/routing/routing.module';
+// Registers this module's `gatehouse.moderation` compiler with the route table when this file is loaded, i.e. before
+// Nest creates any provider, so before RouteConfigService builds the first table (see route-extension.registry).
+import 'src/modules/moderation/moderation.route-extension';
 
 @Module({
   imports: [

@@ -1,5 +1,5 @@
 import { EndpointLimit, PREDICT_ENDPOINT_TYPE, REGISTRY_PROVIDER } from 'src/config/gateway-config.types';
-import { CachePolicyInput } from 'src/modules/cache/cache-policy';
+import type { CachePolicyInput } from 'src/modules/cache/cache-policy';
 import type { ChainInstances } from 'src/modules/routing/traffic/attempt-chain';
 import type { RouteStrategy } from 'src/modules/routing/traffic/route-strategy';
 import type { BalancingConfig, ResiliencePolicy } from 'src/modules/routing/traffic/traffic-policy';

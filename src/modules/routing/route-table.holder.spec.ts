@@ -1,4 +1,4 @@
-import { EMPTY_MODERATION } from 'src/modules/moderation/moderation-policy.schema';
+import { NO_MODERATION } from 'src/modules/routing/route-extension.registry';
 import { ModelEndpointEntry } from 'src/modules/routing/model-endpoint.entry';
 import { DEFAULT_PREDICT_BALANCING, ModelDeclaration, RouteTable } from 'src/modules/routing/route-table';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
@@ -39,7 +39,7 @@ describe('RouteTableHolder with registry-backed predict endpoints', () => {
     holder.setModelResolver((table) =>
       table.modelDeclarations.map((d) => entry(d.name, version, d.path ?? undefined)),
     );
-    holder.swap(new RouteTable([], [], 'rev-1', EMPTY_MODERATION, [], [declaration]));
+    holder.swap(new RouteTable([], [], 'rev-1', NO_MODERATION, [], [declaration]));
     const first = holder.current;
     expect(first.revision).toBe('rev-1');
     expect(first.getModel('churn')?.target?.version).toBe('1');

@@ -17,17 +17,19 @@ import {
   TargetContext,
 } from 'src/modules/providers/provider-adapter';
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
-import { CachePolicyInput, parseCachePolicyYaml } from 'src/modules/cache/cache-policy';
-import {
-  checkModerationReferences,
-  compileEndpointModeration,
-  compileModerationConfig,
-  EMPTY_MODERATION,
-  ModerationFileConfig,
-} from 'src/modules/moderation/moderation-policy.schema';
-import { CompiledPolicy } from 'src/modules/moderation/moderation.types';
-import { PromptSelector } from 'src/modules/prompts/prompt.types';
+import type { CachePolicyInput } from 'src/modules/cache/cache-policy';
+import type { ModerationFileConfig } from 'src/modules/moderation/moderation-policy.schema';
+import type { PromptSelector } from 'src/modules/prompts/prompt.types';
+import type { LimitRule } from 'src/modules/limits/limit-rules';
 import { ConversationSettings } from 'src/config/extensions/conversation-settings.config';
+import {
+  NO_MODERATION,
+  ROUTE_EXTENSION_SLOTS,
+  routeExtensionCompiler,
+  RouteExtensionResults,
+  RouteExtensionSlot,
+  RouteExtensionTops,
+} from 'src/modules/routing/route-extension.registry';
 import {
   BalancingAlgorithm,
   BalancingConfig,
@@ -43,12 +45,6 @@ import {
   StickyKey,
 } from 'src/modules/routing/traffic/traffic-policy';
 import { RouteStrategy } from 'src/modules/routing/traffic/route-strategy';
-import {
-  EndpointLimitsConfig,
-  endpointLimits,
-  LimitRule,
-  parseTopLevelLimits,
-} from 'src/modules/limits/limit-rules';
 
 export interface EndpointTimeouts {
   /** Time allowed until the upstream's response headers arrive. */
@@ -68,9 +64,9 @@ export interface EndpointEntry {
   target: TargetContext;
   timeouts: EndpointTimeouts;
   /** Response cache settings from YAML (top-level `gatehouse.cache` under the endpoint's own); undefined = none. */
-  cache: CachePolicyInput | undefined;
+  cache: RouteExtensionResults['cache'];
   /** The endpoint's guardrail policy (`gatehouse.moderation`, else the file's default), compiled. */
-  moderation?: CompiledPolicy;
+  moderation?: RouteExtensionResults['moderation'];
   /** `gatehouse.prompt`: the template requests to this endpoint are rendered with. */
   prompt?: PromptSelector;
   /** `gatehouse.conversation`: context-window fitting settings. */
@@ -82,7 +78,7 @@ export interface EndpointEntry {
   /** `gatehouse.instances`: several upstreams of this one target, load balanced. */
   instances?: EndpointInstances;
   /** Rate limits (top-level and own `gatehouse.limits`, MLflow `limit:`) and `gatehouse.pricing`. */
-  limits?: EndpointLimitsConfig;
+  limits?: RouteExtensionResults['limits'];
   /**
    * Created through the admin API: its upstream connections go only to UPSTREAM_ALLOWED_HOSTS, checked
    * on every connection after DNS resolution. Endpoints of the host operator's gateway.yaml are trusted.
@@ -163,7 +159,7 @@ export class RouteTable {
     readonly routes: readonly TrafficRouteEntry[],
     readonly revision: string,
     /** Named guardrail policies from the top-level `gatehouse.moderation`. */
-    readonly moderation: ModerationFileConfig = EMPTY_MODERATION,
+    readonly moderation: ModerationFileConfig = NO_MODERATION,
     /** Registry-backed `ml/v1/predict` endpoints, resolved (see RouteTableHolder). */
     readonly models: readonly ModelEndpointEntry[] = [],
     /** The `ml/v1/predict` endpoints gateway.yaml declares, still to be resolved against the registry. */
@@ -293,11 +289,13 @@ function buildModelDeclarations(
 ): ModelDeclaration[] {
   const models = config.modelEndpoints ?? [];
   const declared = new Set(models.map((m) => m.name));
-  return models.map(({ cache, traffic, ...model }) => {
+  const cache = routeExtensionCompiler('cache');
+  return models.map((file) => {
+    const { traffic, ...model } = file; // `cache` is replaced by its compiled policy below
     const where = `endpoints (${model.name})`;
     const declaration: ModelDeclaration = {
       ...model,
-      cache: layerCachePolicy(cacheDefaults, parseCachePolicyYaml(cache, where, problems)),
+      cache: cache.compileModel?.(cacheDefaults, file, where, problems),
     };
     if (!traffic) return declaration;
     declaration.balancing = parseBalancing(traffic, where, problems, '/ping');
@@ -361,11 +359,71 @@ function buildPredictRoutes(config: GatewayFileConfig, problems: string[]): Pred
   });
 }
 
-function layerCachePolicy(
-  defaults: CachePolicyInput | undefined,
-  own: CachePolicyInput | undefined,
-): CachePolicyInput | undefined {
-  return defaults === undefined && own === undefined ? undefined : { ...defaults, ...own };
+function compileTop<K extends RouteExtensionSlot>(
+  slot: K,
+  config: GatewayFileConfig,
+  into: Partial<RouteExtensionTops>,
+  problems: string[],
+): void {
+  into[slot] = routeExtensionCompiler(slot).compileTop(config, problems);
+}
+
+/** Every registered extension's top-level section, in slot order (the order problems are reported in). */
+function compileExtensionTops(config: GatewayFileConfig, problems: string[]): RouteExtensionTops {
+  const tops: Partial<RouteExtensionTops> = {};
+  for (const slot of ROUTE_EXTENSION_SLOTS) compileTop(slot, config, tops, problems);
+  return tops as RouteExtensionTops;
+}
+
+function compileEndpointSlot<K extends RouteExtensionSlot>(
+  slot: K,
+  tops: RouteExtensionTops,
+  endpoint: GatewayFileConfig['endpoints'][number],
+  where: string,
+  into: Partial<RouteExtensionResults>,
+  problems: string[],
+): void {
+  const { name, limit, extensions } = endpoint;
+  into[slot] = routeExtensionCompiler(slot).compileEndpoint(
+    tops[slot],
+    { name, limit, extensions },
+    where,
+    problems,
+  );
+}
+
+/** Every registered extension's section of one LLM endpoint, layered over its top-level result. */
+function compileEndpointExtensions(
+  tops: RouteExtensionTops,
+  endpoint: GatewayFileConfig['endpoints'][number],
+  where: string,
+  problems: string[],
+): RouteExtensionResults {
+  const results: Partial<RouteExtensionResults> = {};
+  for (const slot of ROUTE_EXTENSION_SLOTS)
+    compileEndpointSlot(slot, tops, endpoint, where, results, problems);
+  return results as RouteExtensionResults;
+}
+
+function checkSlot<K extends RouteExtensionSlot>(
+  slot: K,
+  tops: RouteExtensionTops,
+  endpoints: readonly EndpointEntry[],
+  routes: readonly TrafficRouteEntry[],
+  problems: string[],
+): void {
+  const compiler = routeExtensionCompiler(slot);
+  if (!compiler.check) return;
+  compiler.check(
+    tops[slot],
+    endpoints.map((e) => ({
+      name: e.name,
+      endpointType: e.endpointType,
+      compiled: (e as EndpointEntry & RouteExtensionResults)[slot],
+    })),
+    routes.map((r) => ({ name: r.name, endpointType: r.endpointType })),
+    problems,
+  );
 }
 
 function positiveInt(value: unknown, where: string, problems: string[]): number | undefined {
@@ -458,9 +516,7 @@ export function buildRouteTable(
 ): RouteTable {
   const problems: string[] = [];
   const endpoints: EndpointEntry[] = [];
-  const cacheDefaults = parseCachePolicyYaml(config.extensions.cache, '(top level)', problems);
-  const moderation = compileModerationConfig(config.extensions.moderation, problems);
-  const topLimits = parseTopLevelLimits(config.extensions, problems);
+  const tops = compileExtensionTops(config, problems);
   config.endpoints.forEach((endpoint, index) => {
     const where = `endpoints[${index}] (${endpoint.name})`;
     const adapter = registry.get(endpoint.model.provider);
@@ -479,6 +535,11 @@ export function buildRouteTable(
     const ext = endpoint.extensions;
     const instances = buildInstances(endpoint, adapter, where, problems);
     const resilience = parseResiliencePolicy(ext, where, problems);
+    const timeouts: EndpointTimeouts = {
+      headersMs: positiveInt(ext.timeout_ms, `${where}: gatehouse.timeout_ms`, problems),
+      idleMs: positiveInt(ext.stream_idle_timeout_ms, `${where}: gatehouse.stream_idle_timeout_ms`, problems),
+    };
+    const extensions = compileEndpointExtensions(tops, endpoint, where, problems);
     endpoints.push({
       kind: 'endpoint',
       name: endpoint.name,
@@ -493,21 +554,12 @@ export function buildRouteTable(
         modelName: endpoint.model.name,
         config: parsed,
       },
-      timeouts: {
-        headersMs: positiveInt(ext.timeout_ms, `${where}: gatehouse.timeout_ms`, problems),
-        idleMs: positiveInt(
-          ext.stream_idle_timeout_ms,
-          `${where}: gatehouse.stream_idle_timeout_ms`,
-          problems,
-        ),
-      },
-      cache: layerCachePolicy(cacheDefaults, parseCachePolicyYaml(ext.cache, where, problems)),
-      moderation: compileEndpointModeration(ext.moderation, moderation, endpoint.name, where, problems),
+      timeouts,
+      ...extensions,
       prompt: endpoint.prompt,
       conversation: endpoint.conversation,
       ...(resilience ? { resilience } : {}),
       ...(instances ? { instances } : {}),
-      limits: endpointLimits(topLimits, endpoint.name, endpoint.limit, ext, where, problems),
       ...(apiNames.has(endpoint.name) ? { restrictedEgress: true } : {}),
     });
   });
@@ -563,13 +615,7 @@ export function buildRouteTable(
       routes.push(entry);
     }
   }
-  problems.push(
-    ...checkModerationReferences(
-      moderation,
-      endpoints.map((e) => e.moderation),
-      new Map([...endpoints, ...routes].map((e) => [e.name, e.endpointType])),
-    ),
-  );
+  for (const slot of ROUTE_EXTENSION_SLOTS) checkSlot(slot, tops, endpoints, routes, problems);
   const chatNames = new Set(
     [...endpoints, ...routes].filter((e) => e.endpointType === 'llm/v1/chat').map((e) => e.name),
   );
@@ -581,18 +627,18 @@ export function buildRouteTable(
       );
     }
   }
-  const modelDeclarations = buildModelDeclarations(config, cacheDefaults, problems);
+  const modelDeclarations = buildModelDeclarations(config, tops.cache, problems);
   const predictRoutes = buildPredictRoutes(config, problems);
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return new RouteTable(
     endpoints,
     routes,
     revision,
-    moderation,
+    tops.moderation,
     [],
     modelDeclarations,
-    cacheDefaults,
+    tops.cache,
     predictRoutes,
-    topLimits,
+    tops.limits,
   );
 }
