@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { call } from 'test/e2e/support/admin-client';
 import { startGateway, TestGateway } from 'test/e2e/support/test-gateway';
@@ -78,6 +79,8 @@ ${Object.entries(aws)
           'amazon-bedrock',
         ),
       ].join('')}`,
+      // Admin-API endpoints reference stored secrets, which need a master key.
+      { env: { GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64') } },
     );
     client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: gateway.apiKey, maxRetries: 0 });
   }, 60_000);
@@ -356,6 +359,11 @@ ${Object.entries(aws)
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('aws_config.aws_region is required');
 
+    // Admin-API config reaches credentials only as stored secrets, never the environment.
+    const stored = await call(gateway.url, 'PUT', '/admin/v1/secrets/mock-aws', gateway.authHeaders(), {
+      value: BEDROCK_MOCK_SECRET_ACCESS_KEY,
+    });
+    expect(stored.status).toBeLessThan(300);
     const created = await call(gateway.url, 'POST', '/admin/v1/endpoints', gateway.authHeaders(), {
       name: 'admin-claude',
       endpoint_type: 'llm/v1/chat',
@@ -367,7 +375,7 @@ ${Object.entries(aws)
             aws_region: mock.region,
             aws_endpoint_url: mock.url,
             aws_access_key_id: BEDROCK_MOCK_ACCESS_KEY_ID,
-            aws_secret_access_key: '$MOCK_AWS_SECRET',
+            aws_secret_access_key: '$secret:mock-aws',
           },
         },
       },
