@@ -6,6 +6,7 @@ import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { ConfigModule } from 'src/config/config.module';
 import { AppConfig } from 'src/config/env.config';
 import { DatabaseModule } from 'src/infra/database/database.module';
+import { HttpClientModule } from 'src/infra/http/http-client.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
 import { AuthenticationGuard } from 'src/modules/auth/authentication.guard';
 import { PermissionGuard } from 'src/modules/auth/permission.guard';
@@ -33,6 +34,7 @@ export class AppModule {
         EventEmitterModule.forRoot(),
         ObservabilityCoreModule,
         DatabaseModule,
+        HttpClientModule,
         RedisModule,
         AuthModule,
         // Its denial recorder is injected into the exception filter below.

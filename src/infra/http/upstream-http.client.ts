@@ -4,7 +4,6 @@ import { Agent, buildConnector, Dispatcher, errors as undiciErrors } from 'undic
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { EgressPolicy, EgressRefused } from 'src/infra/http/egress-policy';
 import { StreamingBody, UpstreamStream } from 'src/infra/http/upstream-stream';
-import type { UpstreamRequest } from 'src/modules/providers/provider-adapter';
 
 export type UpstreamFailureKind = 'connect' | 'timeout' | 'aborted' | 'too_large' | 'protocol' | 'refused';
 
@@ -16,6 +15,14 @@ export class UpstreamFailure extends Error {
   ) {
     super(message);
   }
+}
+
+/** An outbound request: a provider's UpstreamRequest, or a GET (JWKS, discovery) / a webhook POST. */
+export interface OutboundRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
 }
 
 export interface UpstreamResponse {
@@ -74,7 +81,15 @@ export class UpstreamHttpClient implements OnModuleDestroy {
     return this.restricted;
   }
 
-  async send(request: UpstreamRequest, options: SendOptions): Promise<UpstreamResponse> {
+  /**
+   * One of the two shared pools, for callers that speak undici's `request` themselves (health probes,
+   * the MLflow registry client). Never build another Agent: UPSTREAM_CONNECTIONS caps these two.
+   */
+  dispatcher(restricted: boolean): Dispatcher {
+    return restricted ? this.restricted : this.trusted;
+  }
+
+  async send(request: OutboundRequest, options: SendOptions): Promise<UpstreamResponse> {
     try {
       const response = await this.agentFor(options).request({
         ...splitUrl(request.url),
@@ -96,7 +111,7 @@ export class UpstreamHttpClient implements OnModuleDestroy {
    * dispatch API. A non-streaming call is the common case on the hot path, and this skips the response
    * stream, its async iterator and undici's AbortSignal wiring (one abort listener of our own instead).
    */
-  fetchText(request: UpstreamRequest, options: SendOptions): Promise<UpstreamText> {
+  fetchText(request: OutboundRequest, options: SendOptions): Promise<UpstreamText> {
     const { signal } = options;
     if (signal.aborted) return Promise.reject(new UpstreamFailure('aborted', 'request aborted'));
     const limit = this.config.UPSTREAM_MAX_RESPONSE_BYTES;
@@ -161,7 +176,7 @@ export class UpstreamHttpClient implements OnModuleDestroy {
    * headers; the body follows through `pieces()`. Like `fetchText`, on undici's dispatch API: no Node
    * stream and no AbortError with a stack trace when the reader stops after the last event.
    */
-  openStream(request: UpstreamRequest, options: SendOptions): Promise<UpstreamStream> {
+  openStream(request: OutboundRequest, options: SendOptions): Promise<UpstreamStream> {
     const { signal } = options;
     if (signal.aborted) return Promise.reject(new UpstreamFailure('aborted', 'request aborted'));
     const limit = this.config.UPSTREAM_MAX_RESPONSE_BYTES;

@@ -4,6 +4,7 @@ import { AdminActor } from 'src/common/auth/admin-actor';
 import { Principal } from 'src/common/auth/principal';
 import { isTeamId, OwnerTeam, TenancyPolicy } from 'src/common/auth/tenancy.policy';
 import { AuditService } from 'src/modules/audit/audit.service';
+import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { DEFAULT_PRICES, DEFAULT_PRICES_AS_OF } from 'src/modules/limits/pricing/price-catalog';
 import {
@@ -31,6 +32,7 @@ export class LimitsAdminService {
     private readonly limits: LimitsService,
     private readonly holder: RouteTableHolder,
     private readonly audit: AuditService,
+    private readonly http: UpstreamHttpClient,
   ) {}
 
   /**
@@ -109,6 +111,13 @@ export class LimitsAdminService {
         ? undefined
         : this.changeable(actor.principal, await this.repository.findBudget(id), 'budget', id);
     const owner = ownerOfNew(actor.principal, body, current?.teamId ?? null);
+    if (body.alert_webhook_url) {
+      // The webhook is called from the gateway: the same allow-list as API-created upstreams.
+      const refused = await this.http.egress.checkUrl(body.alert_webhook_url);
+      if (refused) {
+        throw GatewayException.invalid(`alert_webhook_url refused: ${refused}.`, 'alert_webhook_url');
+      }
+    }
     const input = {
       name: body.name,
       scope: body.scope,

@@ -1,3 +1,4 @@
+import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { GatewayException } from 'src/common/errors/gateway.exception';
 import { InvocationRecord } from 'src/common/observability/invocation';
@@ -60,7 +61,14 @@ function setup(rules: LimitRule[], budgets: BudgetRule[] = [], redisFails = fals
   } as unknown as LimitsBackend;
   const catalog = { rules, budgets, price: () => undefined } as unknown as LimitsCatalogService;
   const counters = new LimitCounters(config, backend);
-  const service = new LimitsService(config, counters, catalog, new TokenCounter(), new EventEmitter2());
+  const service = new LimitsService(
+    config,
+    counters,
+    catalog,
+    new TokenCounter(),
+    new EventEmitter2(),
+    {} as UpstreamHttpClient,
+  );
   const storage = new LimitsThrottlerStorage(counters);
   const invocation = () => {
     const record = { requestId: 'r', stream: false, cacheHit: false, attempts: 0 } as InvocationRecord;

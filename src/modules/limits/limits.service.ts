@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InvocationRecord } from 'src/common/observability/invocation';
 import { GatewayException } from 'src/common/errors/gateway.exception';
+import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { nanoUsd } from 'src/modules/limits/pricing/price-catalog';
 import { MessageCounter, TokenCounter } from 'src/modules/tokens/token-counter';
@@ -57,6 +58,7 @@ export class LimitsService {
     private readonly catalog: LimitsCatalogService,
     private readonly tokens: TokenCounter,
     private readonly events: EventEmitter2,
+    private readonly http: UpstreamHttpClient,
   ) {
     this.rules = new InvocationRules(catalog);
   }
@@ -218,16 +220,32 @@ export class LimitsService {
     } catch (error) {
       this.logger.error(`budget listener failed: ${(error as Error).message}`);
     }
-    if (b.alertWebhookUrl) {
-      fetch(b.alertWebhookUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ type: BUDGET_EXCEEDED, ...event }),
-        signal: AbortSignal.timeout(this.config.LIMITS_ALERT_TIMEOUT_MS),
-      }).catch((error: unknown) =>
+    if (b.alertWebhookUrl) void this.deliverAlert(b.alertWebhookUrl, event);
+  }
+
+  /**
+   * Webhook URLs are written through the admin API: the allow-listed pool (UPSTREAM_ALLOWED_HOSTS,
+   * checked on every connection) and never a redirect (the client does not follow them).
+   */
+  private async deliverAlert(url: string, event: BudgetExceededEvent): Promise<void> {
+    try {
+      const response = await this.http.fetchText(
+        {
+          url,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ type: BUDGET_EXCEEDED, ...event }),
+        },
+        { signal: AbortSignal.timeout(this.config.LIMITS_ALERT_TIMEOUT_MS), restricted: true },
+      );
+      if (response.status >= 300) {
         this.logger.warn(
-          `budget alert webhook failed: ${error instanceof Error ? error.message : String(error)}`,
-        ),
+          `budget alert webhook answered HTTP ${response.status} (redirects are not followed)`,
+        );
+      }
+    } catch (error) {
+      this.logger.warn(
+        `budget alert webhook failed: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
   }

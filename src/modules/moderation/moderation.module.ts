@@ -3,7 +3,6 @@ import { ModerationAuditWriter } from 'src/modules/moderation/moderation-audit.w
 import { Module } from '@nestjs/common';
 import { PipelineCoreModule } from 'src/modules/pipeline/pipeline-core.module';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { ModerationTeamPolicyEntity } from 'src/modules/moderation/entities/moderation-team-policy.entity';
 import { ExternalModerationClient } from 'src/modules/moderation/external-moderation.client';
 import { ModerationAdminService } from 'src/modules/moderation/moderation-admin.service';
@@ -34,7 +33,6 @@ import 'src/modules/moderation/moderation.route-extension';
     ModerationAdminService,
     ExternalModerationClient,
     // Its own connection pool for moderation APIs (routing keeps its client private).
-    UpstreamHttpClient,
     OpenAIModerationsService,
   ],
   exports: [ModerationService],

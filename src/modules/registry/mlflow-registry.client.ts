@@ -1,5 +1,6 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Agent, request } from 'undici';
+import { Inject, Injectable } from '@nestjs/common';
+import { request } from 'undici';
+import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { RegistryModel, RegistryVersion } from 'src/modules/registry/registry.types';
 import { RegistryFetchError } from 'src/modules/registry/registry.exception';
@@ -39,13 +40,14 @@ const MAX_PAGES = 1000;
  * as MLflow's own client sends them.
  */
 @Injectable()
-export class MlflowRegistryClient implements OnModuleDestroy {
-  private readonly agent: Agent;
+export class MlflowRegistryClient {
   private readonly base: string | undefined;
   private readonly headers: Record<string, string>;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.agent = new Agent({ connections: 8, connect: { timeout: config.REGISTRY_REQUEST_TIMEOUT_MS } });
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly http: UpstreamHttpClient,
+  ) {
     this.base = config.MLFLOW_TRACKING_URI?.replace(/\/+$/, '');
     this.headers = { accept: 'application/json' };
     if (config.MLFLOW_TRACKING_TOKEN) {
@@ -128,7 +130,8 @@ export class MlflowRegistryClient implements OnModuleDestroy {
     let response: Awaited<ReturnType<typeof request>>;
     try {
       response = await request(`${this.base}/api/2.0/mlflow/${path}`, {
-        dispatcher: this.agent,
+        // MLFLOW_TRACKING_URI is operator configuration: the trusted pool.
+        dispatcher: this.http.dispatcher(false),
         method: 'GET',
         headers: this.headers,
         headersTimeout: timeout,
@@ -154,10 +157,6 @@ export class MlflowRegistryClient implements OnModuleDestroy {
         `the MLflow tracking server sent a non-JSON answer for ${path.split('?')[0]}`,
       );
     }
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.agent.close();
   }
 }
 

@@ -2,6 +2,7 @@ import { ModelDeclaration } from 'src/modules/routing/route-table';
 import { parseModelUri } from 'src/config/model-uri';
 import {
   HealthState,
+  probesOf,
   ResolveOptions,
   resolveCandidates,
   toEntries,
@@ -76,8 +77,8 @@ describe('predict endpoint resolution', () => {
       ],
       options([churn], { servingUrlTemplate: 'http://{name}-{version}.svc' }),
     );
-    expect(alias.target).toEqual({ version: '1', url: 'http://score-1:8080' });
-    expect(pinned.target).toEqual({ version: '2', url: 'http://score-2:8080' });
+    expect(alias.target).toEqual({ version: '1', url: 'http://score-1:8080', restricted: true });
+    expect(pinned.target).toEqual({ version: '2', url: 'http://score-2:8080', restricted: true });
     // Newest READY version in the stage; it has no tag, so the template applies.
     expect(stage.target).toEqual({ version: '4', url: 'http://churn-4.svc' });
   });
@@ -151,6 +152,43 @@ describe('predict endpoint resolution', () => {
     expect(refused.unavailable).toBe(
       'models:/churn/2 cannot be served: version 2 is served from a host outside REGISTRY_SERVING_HOSTS.',
     );
+  });
+
+  it('sends addresses the host operator did not write through the allow-listed pool', () => {
+    const tagged = version('1', { tags: { 'gatehouse.serving_url': 'http://scoring.svc:8080' } });
+    const untagged = version('2', { tags: {} });
+    const registry = [model('churn', { versions: [tagged, untagged] })];
+    const decls = [
+      declared('tag', 'models:/churn/1'),
+      declared('yaml-template', 'models:/churn/2', { servingUrlTemplate: 'http://yaml.svc/{version}' }),
+      declared('api-template', 'models:/churn/2', {
+        servingUrlTemplate: 'http://api.svc/{version}',
+        restrictedEgress: true,
+      }),
+      // An admin-API endpoint with no template of its own falls back to the operator's default.
+      declared('api-default', 'models:/churn/2', { restrictedEgress: true }),
+    ];
+    const open = resolveCandidates(decls, options(registry, { servingUrlTemplate: 'http://default.svc' }));
+    expect(open.map((c) => [c.name, c.target?.url, c.target?.restricted === true])).toEqual([
+      ['tag', 'http://scoring.svc:8080', true],
+      ['yaml-template', 'http://yaml.svc/2', false],
+      ['api-template', 'http://api.svc/2', true],
+      ['api-default', 'http://default.svc', false],
+    ]);
+    // REGISTRY_SERVING_HOSTS vetted the tag's host: the operator's pool.
+    const vetted = resolveCandidates(
+      [decls[0]],
+      options(registry, { allowedHosts: new Set(['scoring.svc:8080']) }),
+    );
+    expect(vetted[0].target).toMatchObject({ url: 'http://scoring.svc:8080' });
+    expect(vetted[0].target?.restricted).toBeUndefined();
+    const probes = probesOf(open);
+    expect(probes.map((p) => [p.url, p.restricted])).toEqual([
+      ['http://scoring.svc:8080', true],
+      ['http://yaml.svc/2', false],
+      ['http://api.svc/2', true],
+      ['http://default.svc', false],
+    ]);
   });
 
   it('does not route to a version whose scoring server failed its health check', () => {

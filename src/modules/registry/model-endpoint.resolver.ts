@@ -62,6 +62,8 @@ export interface ServingProbe {
   url: string;
   /** `gatehouse.health_check` of the endpoint; undefined = the registry default (`/ping`). */
   check: HealthCheckPolicy | undefined;
+  /** Probe through the allow-listed pool (see ModelServingTarget.restricted). */
+  restricted: boolean;
 }
 
 /** The retry of a version with several scoring servers that sets no `gatehouse.retry`: try up to 3 of them. */
@@ -95,6 +97,7 @@ export function resolveCandidates(
       models,
       options,
       declaration.servingUrlTemplate ?? options.servingUrlTemplate,
+      declaration.restrictedEgress === true && declaration.servingUrlTemplate !== undefined,
     );
     return {
       name: declaration.name,
@@ -209,7 +212,13 @@ export function probesOf(candidates: readonly Candidate[]): ServingProbe[] {
     if (!candidate.target) continue;
     const urls = candidate.target.instances?.map((i) => i.url) ?? [candidate.target.url];
     for (const url of urls) {
-      if (!probes.has(url)) probes.set(url, { url, check: candidate.balancing.healthCheck });
+      if (!probes.has(url)) {
+        probes.set(url, {
+          url,
+          check: candidate.balancing.healthCheck,
+          restricted: candidate.target.restricted === true,
+        });
+      }
     }
   }
   return [...probes.values()];
@@ -229,6 +238,7 @@ function resolveTarget(
   models: ReadonlyMap<string, RegistryModel>,
   options: ResolveOptions,
   template: string | undefined,
+  restrictedTemplate = false,
 ): { target: ModelServingTarget | undefined; unavailable: string | undefined } {
   const uri = formatModelReference(reference);
   const fail = (why: string) => ({ target: undefined, unavailable: `${uri} cannot be served: ${why}` });
@@ -240,7 +250,8 @@ function resolveTarget(
   if (version.status !== 'READY') {
     return fail(`version ${version.version} is ${version.status}; only READY versions are routable.`);
   }
-  const address = servingUrl(version, model.name, options.servingUrlTag, template);
+  const served = servingUrl(version, model.name, options.servingUrlTag, template);
+  const address = served?.address;
   if (!address) {
     return fail(
       `version ${version.version} has no serving address (set its '${options.servingUrlTag}' tag or a serving_url_template).`,
@@ -265,11 +276,15 @@ function resolveTarget(
     if (instances.some((i) => i.url === base)) continue;
     instances.push({ key: `${endpoint}@${version.version}#${instances.length + 1}`, url: base, weight });
   }
+  // A tag is written by whoever may edit models: unless REGISTRY_SERVING_HOSTS vetted its hosts above,
+  // it gets the allow-listed pool, like a template from the admin API.
+  const restricted = served.fromTag ? !options.allowedHosts : restrictedTemplate;
   return {
     target: {
       version: version.version,
       url: instances[0].url,
       ...(instances.length > 1 ? { instances } : {}),
+      ...(restricted ? { restricted: true } : {}),
     },
     unavailable: undefined,
   };
@@ -305,13 +320,14 @@ function servingUrl(
   name: string,
   tag: string,
   template: string | undefined,
-): string | undefined {
+): { address: string; fromTag: boolean } | undefined {
   const tagged = version.tags[tag]?.trim();
-  if (tagged) return tagged;
+  if (tagged) return { address: tagged, fromTag: true };
   if (!template) return undefined;
-  return template
+  const address = template
     .replace(/\{name\}/g, encodeURIComponent(name))
     .replace(/\{version\}/g, encodeURIComponent(version.version));
+  return { address, fromTag: false };
 }
 
 function hostAllowed(value: string, allowed: ReadonlySet<string>): boolean {

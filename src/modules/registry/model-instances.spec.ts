@@ -63,8 +63,14 @@ describe('predict endpoints with several scoring servers', () => {
       version: '1',
       url: 'http://a:5001',
       instances: [instance(1, 'a'), instance(2, 'b', 3), instance(3, 'c')],
+      // From a registry tag with no REGISTRY_SERVING_HOSTS: the allow-listed pool.
+      restricted: true,
     });
-    expect(resolve('http://a:5001')[0].target).toEqual({ version: '1', url: 'http://a:5001' });
+    expect(resolve('http://a:5001')[0].target).toEqual({
+      version: '1',
+      url: 'http://a:5001',
+      restricted: true,
+    });
   });
 
   it('refuses the version when any listed address is invalid or outside the allowed hosts', () => {
@@ -150,8 +156,8 @@ describe('predict endpoints with several scoring servers', () => {
     expect(main.resilience).toEqual({ retry, breaker: undefined, deadlineMs: 900 });
     expect(main.fallbacks).toEqual([other]);
     expect(probesOf(candidates)).toEqual([
-      { url: 'http://a:5001', check: balancing.healthCheck },
-      { url: 'http://b:5001', check: balancing.healthCheck },
+      { url: 'http://a:5001', check: balancing.healthCheck, restricted: true },
+      { url: 'http://b:5001', check: balancing.healthCheck, restricted: true },
     ]);
   });
 });

@@ -176,7 +176,12 @@ export class ModelServingService {
           headers: { 'content-type': payload.csv ? 'text/csv; charset=utf-8' : 'application/json' },
           body: payload.text,
         },
-        { signal, headersTimeoutMs: timeoutMs, idleTimeoutMs: entry.timeoutMs },
+        {
+          signal,
+          headersTimeoutMs: timeoutMs,
+          idleTimeoutMs: entry.timeoutMs,
+          restricted: target.restricted === true,
+        },
       );
       text = await this.http.readText(response, signal);
     } catch (error) {

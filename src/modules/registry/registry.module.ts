@@ -1,7 +1,6 @@
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 import { RegistrySnapshotEntity } from 'src/modules/registry/entities/registry-snapshot.entity';
 import { MlflowRegistryClient } from 'src/modules/registry/mlflow-registry.client';
@@ -28,7 +27,6 @@ import { WebhookDeliveries } from 'src/modules/registry/webhook-deliveries';
     RegistryHealthIndicator,
     ServingHealthMonitor,
     ModelServingService,
-    UpstreamHttpClient,
     WebhookDeliveries,
   ],
   exports: [RegistryService, RegistryEvents, RegistryHealthIndicator, ModelServingService],

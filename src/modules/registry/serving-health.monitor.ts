@@ -1,5 +1,6 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Agent, request } from 'undici';
+import { Injectable } from '@nestjs/common';
+import { request } from 'undici';
+import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { HealthState, ServingProbe } from 'src/modules/registry/model-endpoint.resolver';
 
 interface UrlHealth {
@@ -20,9 +21,10 @@ const PING_TIMEOUT_MS = 2_000;
  * after one failed probe (no traffic goes to a version that was never reachable).
  */
 @Injectable()
-export class ServingHealthMonitor implements OnModuleDestroy {
+export class ServingHealthMonitor {
   private readonly health = new Map<string, UrlHealth>();
-  private readonly agent = new Agent({ connections: 4, connect: { timeout: PING_TIMEOUT_MS } });
+
+  constructor(private readonly http: UpstreamHttpClient) {}
 
   state(url: string): HealthState {
     return this.health.get(url)?.state ?? 'unknown';
@@ -70,7 +72,7 @@ export class ServingHealthMonitor implements OnModuleDestroy {
     const timeoutMs = probe.check?.timeoutMs ?? PING_TIMEOUT_MS;
     try {
       const response = await request(`${probe.url}${probe.check?.path ?? DEFAULT_PATH}`, {
-        dispatcher: this.agent,
+        dispatcher: this.http.dispatcher(probe.restricted),
         method: 'GET',
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
@@ -81,9 +83,5 @@ export class ServingHealthMonitor implements OnModuleDestroy {
     } catch {
       return false;
     }
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.agent.close();
   }
 }

@@ -24,6 +24,12 @@ export interface ModelServingTarget {
    * the address lists a single server.
    */
   instances?: readonly ServingInstance[];
+  /**
+   * The address is not the host operator's: a registry tag (when REGISTRY_SERVING_HOSTS does not list
+   * the hosts) or the serving_url_template of an admin-API endpoint. Calls and probes then go through the
+   * allow-listed pool (UPSTREAM_ALLOWED_HOSTS, checked on every connection).
+   */
+  restricted?: boolean;
 }
 
 /**

@@ -127,6 +127,8 @@ export type ModelDeclaration = Omit<ModelEndpointFileConfig, 'cache' | 'traffic'
   balancing?: BalancingConfig;
   resilience?: ResiliencePolicy;
   fallbacks?: readonly string[];
+  /** Created through the admin API: its serving_url_template is reached through the allow-listed pool. */
+  restrictedEgress?: boolean;
 };
 
 /** A validated `ml/v1/predict` route, by endpoint names; resolved against the predict entries on composition. */
@@ -286,6 +288,7 @@ function buildModelDeclarations(
   config: GatewayFileConfig,
   cacheDefaults: CachePolicyInput | undefined,
   problems: string[],
+  apiNames: ReadonlySet<string>,
 ): ModelDeclaration[] {
   const models = config.modelEndpoints ?? [];
   const declared = new Set(models.map((m) => m.name));
@@ -296,6 +299,7 @@ function buildModelDeclarations(
     const declaration: ModelDeclaration = {
       ...model,
       cache: cache.compileModel?.(cacheDefaults, file, where, problems),
+      ...(apiNames.has(model.name) ? { restrictedEgress: true } : {}),
     };
     if (!traffic) return declaration;
     declaration.balancing = parseBalancing(traffic, where, problems, '/ping');
@@ -627,7 +631,7 @@ export function buildRouteTable(
       );
     }
   }
-  const modelDeclarations = buildModelDeclarations(config, tops.cache, problems);
+  const modelDeclarations = buildModelDeclarations(config, tops.cache, problems, apiNames);
   const predictRoutes = buildPredictRoutes(config, problems);
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return new RouteTable(

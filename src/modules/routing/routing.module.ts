@@ -2,7 +2,6 @@ import { CircuitReporter } from 'src/modules/routing/traffic/circuit-reporter';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { GatewayConfigSource } from 'src/config/gateway-config.source';
-import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { ProvidersModule } from 'src/modules/providers/providers.module';
 import { ConfigRevisionRepository } from 'src/modules/routing/config-revision.repository';
 import { GatewayConfigRevisionEntity } from 'src/modules/routing/entities/gateway-config-revision.entity';
@@ -33,7 +32,6 @@ import {
   controllers: [EndpointsAdminController, RoutesAdminController],
   providers: [
     GatewayConfigSource,
-    UpstreamHttpClient,
     ConfigRevisionRepository,
     RouteTableHolder,
     RouteConfigService,

@@ -28,7 +28,9 @@ export function fromUpstreamStatus(
   info: UpstreamErrorInfo,
   headers: Record<string, string | string[] | undefined>,
 ): GatewayException {
-  const retryAfter = header(headers, 'retry-after');
+  // Passed on to the caller as its own Retry-After: an upstream echoing a secret there has it replaced.
+  const upstreamRetryAfter = header(headers, 'retry-after');
+  const retryAfter = upstreamRetryAfter === undefined ? undefined : redactSecrets(upstreamRetryAfter);
   if (status === 429) {
     return new GatewayException(429, GatewayErrorCode.UpstreamRateLimited, clip(info.message), {
       retryAfter,

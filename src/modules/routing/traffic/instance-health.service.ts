@@ -1,5 +1,5 @@
 import { Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { UpstreamHttpClient } from 'src/infra/http/upstream-http.client';
 import { EndpointInstance, RouteTable } from 'src/modules/routing/route-table';
 import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
@@ -17,7 +17,6 @@ const TICK_MS = 100;
 @Injectable()
 export class InstanceHealthChecker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly probes = new Map<string, { next: number; failures: number }>();
-  private readonly agent = new Agent({ connections: 2 });
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   /** Whether a table has any checked instance, computed once per table snapshot. */
@@ -82,7 +81,7 @@ export class InstanceHealthChecker implements OnApplicationBootstrap, OnModuleDe
     try {
       const response = await request(url, {
         // Admin-API endpoints probe through the allow-listed pool like their requests.
-        dispatcher: restricted ? this.http.restrictedDispatcher() : this.agent,
+        dispatcher: this.http.dispatcher(restricted),
         method: 'GET',
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
@@ -95,8 +94,7 @@ export class InstanceHealthChecker implements OnApplicationBootstrap, OnModuleDe
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
+  onModuleDestroy(): void {
     clearInterval(this.timer);
-    await this.agent.close();
   }
 }
