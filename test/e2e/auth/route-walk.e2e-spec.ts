@@ -10,6 +10,17 @@ jest.setTimeout(60_000);
 
 /** Routes served by Fastify plugins outside Nest's guards: the API docs, public by design. */
 
+/**
+ * A Fastify route path with each parameter (`:name`, or `:name(regex)`) replaced; `::` is a literal
+ * colon (Gemini's `models/{name}:generateContent`).
+ */
+function withParams(path: string, replace: (name: string) => string): string {
+  return path
+    .split('::')
+    .map((part) => part.replace(/:(\w+)(?:\((?:[^()]|\([^()]*\))*\))?/g, (_m, name: string) => replace(name)))
+    .join(':');
+}
+
 describe('route walk: every handler is @Public() or declares a permission', () => {
   let gateway: TestGateway;
 
@@ -101,7 +112,7 @@ describe('route walk: every handler is @Public() or declares a permission', () =
     );
     // Swagger names a trailing wildcard `{path}`.
     const routes = walk().map(
-      (h) => `${h.method} ${h.path.replace(/:([^/]+)/g, '{$1}').replace(/\/\*$/, '/{path}')}`,
+      (h) => `${h.method} ${withParams(h.path, (name) => `{${name}}`).replace(/\/\*$/, '/{path}')}`,
     );
     expect(routes.filter((route) => !documented.has(route))).toEqual([]);
     expect(documented.size).toBe(new Set(routes).size);
@@ -133,7 +144,7 @@ describe('route walk: every handler is @Public() or declares a permission', () =
   it('answers 401 to every non-public route called without credentials', async () => {
     const checked: string[] = [];
     for (const h of walk()) {
-      const path = h.path.replace(/:[^/]+/g, '00000000-0000-4000-8000-000000000000');
+      const path = withParams(h.path, () => '00000000-0000-4000-8000-000000000000');
       const response = await fetch(`${gateway.url}${path}`, {
         method: h.method,
         headers: h.method === 'GET' || h.method === 'DELETE' ? {} : { 'content-type': 'application/json' },
