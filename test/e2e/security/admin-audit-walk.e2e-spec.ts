@@ -82,8 +82,8 @@ gatehouse:
       {
         env: {
           GATEHOUSE_MASTER_KEY: randomBytes(32).toString('base64'),
-          // The endpoints point at a public provider host (never called).
-          UPSTREAM_ALLOWED_HOSTS: 'api.openai.com,127.0.0.1',
+          // Endpoints and budget webhooks point at public hosts (never called), listed as an operator would.
+          UPSTREAM_ALLOWED_HOSTS: 'api.openai.com,hooks.example.com,127.0.0.1',
           MLFLOW_TRACKING_URI: `http://127.0.0.1:${(mlflow.address() as AddressInfo).port}`,
         },
       },
