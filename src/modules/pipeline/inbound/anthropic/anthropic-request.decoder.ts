@@ -1,4 +1,4 @@
-import { GatewayException } from 'src/common/errors/gateway.exception';
+import { boundedNumber, fail, isObject, Json, outOfRange } from 'src/modules/pipeline/inbound/decode';
 import type { InvocationAnswer } from 'src/modules/pipeline/invocation-context';
 import type {
   ChatMessage,
@@ -12,16 +12,6 @@ import type {
  * defines is translated; fields a chat provider cannot honour (server tools, documents, thinking
  * budgets) are refused or dropped as noted, so that any configured chat endpoint can serve the call.
  */
-
-type Json = Record<string, unknown>;
-
-function fail(message: string, param: string): never {
-  throw GatewayException.invalid(message, param);
-}
-
-function isObject(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 function text(block: Json, where: string): string {
   if (typeof block.text !== 'string') fail(`${where}.text: Input should be a valid string`, `${where}.text`);
@@ -199,11 +189,7 @@ function outputFormat(value: unknown): { response_format?: JsonObject } {
 }
 
 function optionalNumber(body: Json, key: string, min: number, max: number): number | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
-    fail(`${key}: Input should be a number between ${min} and ${max}`, key);
-  return value;
+  return boundedNumber(body, key, min, max, outOfRange);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { GatewayException } from 'src/common/errors/gateway.exception';
+import { boundedNumber, fail, isObject, Json } from 'src/modules/pipeline/inbound/decode';
 import type { InvocationAnswer } from 'src/modules/pipeline/invocation-context';
 import type {
   ChatMessage,
@@ -12,16 +12,6 @@ import type {
  * honour is translated; Google-only tools (search grounding, code execution) and multi-candidate answers
  * are refused with a 400, safety settings are accepted and left to the serving provider's own policy.
  */
-
-type Json = Record<string, unknown>;
-
-function fail(message: string, param: string): never {
-  throw GatewayException.invalid(message, param);
-}
-
-function isObject(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** Gemini's schema types are OpenAPI's, often upper-case (`OBJECT`, `STRING`); JSON Schema wants lower. */
 export function jsonSchema(schema: unknown): unknown {
@@ -207,11 +197,14 @@ function toolChoice(value: unknown): { tool_choice?: unknown } {
 }
 
 function number(config: Json, key: string, min: number, max: number): number | undefined {
-  const value = config[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
-    fail(`generation_config.${key}: must be a number between ${min} and ${max}`, `generationConfig.${key}`);
-  return value;
+  return boundedNumber(
+    config,
+    key,
+    min,
+    max,
+    (k, lo, hi) => `generation_config.${k}: must be a number between ${lo} and ${hi}`,
+    `generationConfig.${key}`,
+  );
 }
 
 function generation(value: unknown, request: ChatRequest): void {

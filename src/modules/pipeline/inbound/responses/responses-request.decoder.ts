@@ -1,4 +1,3 @@
-import { GatewayException } from 'src/common/errors/gateway.exception';
 import type {
   ChatMessage,
   ChatRequest,
@@ -6,22 +5,13 @@ import type {
   JsonObject,
   ToolCall,
 } from 'src/modules/providers/provider-adapter';
+import { boundedNumber, fail, isObject, Json, outOfRange } from 'src/modules/pipeline/inbound/decode';
 
 /*
  * OpenAI Responses request → canonical (Chat Completions) request: `input` (a string or a list of
  * items), `instructions`, flat function tools, `tool_choice`, sampling, `max_output_tokens` and
  * `text.format`. Hosted tools (web search, file search, …) have no chat equivalent and are refused.
  */
-
-type Json = Record<string, unknown>;
-
-function fail(message: string, param: string): never {
-  throw GatewayException.invalid(message, param);
-}
-
-function isObject(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 function stringField(item: Json, key: string, where: string): string {
   const value = item[key];
@@ -127,11 +117,7 @@ function toolChoice(value: unknown): unknown {
 }
 
 function number(body: Json, key: string, min: number, max: number): number | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
-    fail(`${key}: Input should be a number between ${min} and ${max}`, key);
-  return value;
+  return boundedNumber(body, key, min, max, outOfRange);
 }
 
 function responseFormat(text: unknown): JsonObject | undefined {
