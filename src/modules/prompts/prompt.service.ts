@@ -3,6 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Principal } from 'src/common/auth/principal';
 import { ChatMessage } from 'src/modules/providers/provider-adapter';
 import { PromptCatalogHolder } from 'src/modules/prompts/prompt-catalog.holder';
+import { RouteConfigService } from 'src/modules/routing/route-config.service';
 import { PROMPT_RENDERED, PromptRenderedEvent } from 'src/modules/prompts/prompt.events';
 import { PromptException } from 'src/modules/prompts/prompt.exception';
 import { renderPrompt } from 'src/modules/prompts/prompt-renderer';
@@ -28,6 +29,7 @@ export class PromptService {
   constructor(
     private readonly holder: PromptCatalogHolder,
     private readonly events: EventEmitter2,
+    private readonly routes: RouteConfigService,
   ) {}
 
   /**
@@ -49,7 +51,11 @@ export class PromptService {
       }
       return { body };
     }
-    const { body: rendered, version } = this.render(endpoint.prompt, body);
+    const { body: rendered, version } = this.render(
+      endpoint.prompt,
+      body,
+      this.routes.ownerOf(endpoint.name),
+    );
     this.announce(
       caller,
       endpoint.name,
@@ -86,10 +92,17 @@ export class PromptService {
     );
   }
 
-  /** Resolves a selector against the live catalog and renders it into a chat request body. */
-  render(selector: PromptSelector, body: Body): RenderedRequest {
+  /**
+   * Resolves a selector against the live catalog and renders it into a chat request body. `owner`: the
+   * team owning the bound endpoint (null: global); a template of another team is treated as missing,
+   * should a name an endpoint bound have been deleted and taken by another team since.
+   */
+  render(selector: PromptSelector, body: Body, owner: string | null = null): RenderedRequest {
     const version = this.holder.current.resolve(selector);
-    if (!version) {
+    const templateOwner = version
+      ? (this.holder.current.templates.get(selector.template)?.teamId ?? null)
+      : null;
+    if (!version || (owner !== null && templateOwner !== null && templateOwner !== owner)) {
       const which = 'label' in selector ? `label '${selector.label}'` : `version ${selector.version}`;
       throw PromptException.unavailable(
         `Prompt template '${selector.template}' (${which}) is not available; ask an administrator.`,

@@ -15,6 +15,7 @@ import { PromptsController } from 'src/modules/prompts/prompts.controller';
 import { PromptApiDocs } from 'src/modules/prompts/prompt-api.docs';
 import { PromptApiService } from 'src/modules/prompts/prompt-api.service';
 import { PromptApisAdminController } from 'src/modules/prompts/prompt-apis.controller';
+import { PromptBindingPolicy } from 'src/modules/prompts/prompt-binding.policy';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 @Module({
@@ -34,6 +35,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     // Its own client for the MLflow Prompt Registry (the registry module keeps its client private).
     MlflowRegistryClient,
     MlflowPromptSync,
+    PromptBindingPolicy,
   ],
   exports: [PromptService, PromptApiService, PromptApiDocs],
 })

@@ -16,6 +16,7 @@ import { AuditModule } from 'src/modules/audit/audit.module';
 import { ConfigEntryRepository } from 'src/modules/routing/admin/config-entry.repository';
 import { RoutingChangeNotifier } from 'src/modules/routing/admin/routing-change.notifier';
 import { ConfigEntryGuard } from 'src/modules/routing/admin/config-entry.guard';
+import { ConfigEntryChecks } from 'src/modules/routing/admin/config-entry-checks';
 import { RoutingAdminService } from 'src/modules/routing/admin/routing-admin.service';
 import {
   EndpointsAdminController,
@@ -40,6 +41,7 @@ import {
     RoutingChangeNotifier,
     RoutingAdminService,
     ConfigEntryGuard,
+    ConfigEntryChecks,
     TrafficClock,
     TrafficState,
     AttemptChain,
@@ -52,6 +54,7 @@ import {
     RouteTableHolder,
     RoutingAdminService,
     RoutingChangeNotifier,
+    ConfigEntryChecks,
     TrafficState,
     TrafficClock,
     AttemptChain,

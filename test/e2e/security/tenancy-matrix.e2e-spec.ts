@@ -406,6 +406,7 @@ gatehouse:
     const own = await createEndpoint('A');
     const foreign = await createEndpoint('B');
     const template = await createTemplate('A');
+    const foreignTemplate = await createTemplate('B');
     type Case = [string, (who: Identity) => Promise<JsonResponse>];
     const cases: Case[] = [
       [
@@ -475,6 +476,17 @@ gatehouse:
           }),
       ],
       [
+        // Another team's template is answered like a missing one (400), so names are no oracle.
+        "endpoint bound to another team's prompt template (400)",
+        (who) =>
+          api(
+            'POST',
+            '/admin/v1/endpoints',
+            who,
+            endpointBody(unique('xprompt'), 'gpt-4o-mini', { prompt: { template: foreignTemplate } }),
+          ),
+      ],
+      [
         "invalidating another team's cache",
         (who) => api('POST', '/admin/v1/cache/invalidations', who, { team_id: teams.B }),
       ],
@@ -488,6 +500,32 @@ gatehouse:
       expect({ name, status: allowed.status >= 200 && allowed.status < 300 }).toEqual({ name, status: true });
       cells += 2;
     }
+    // Its own team's template binds; a missing one is refused with the same words as another team's.
+    const bound = await api(
+      'POST',
+      '/admin/v1/endpoints',
+      operator,
+      endpointBody(unique('ownprompt'), 'gpt-4o-mini', { prompt: { template } }),
+    );
+    expect(bound.status).toBe(201);
+    const missing = await api(
+      'POST',
+      '/admin/v1/endpoints',
+      operator,
+      endpointBody(unique('noprompt'), 'gpt-4o-mini', { prompt: { template: unique('nosuch') } }),
+    );
+    const foreign2 = await api(
+      'POST',
+      '/admin/v1/endpoints',
+      operator,
+      endpointBody(unique('xprompt'), 'gpt-4o-mini', { prompt: { template: foreignTemplate } }),
+    );
+    expect([missing.status, foreign2.status]).toEqual([400, 400]);
+    const words = (r: JsonResponse) => {
+      const { message, code } = r.body as { message: string; code: string };
+      return `${code}: ${message.replace(/'[^']*'/g, "'…'")}`;
+    };
+    expect(words(foreign2)).toBe(words(missing));
     // Within its own team an operator still works: its own invalidation, its own cache policy.
     const mine = await api('POST', '/admin/v1/cache/invalidations', operator, { endpoint: own });
     expect(mine.status).toBe(200);

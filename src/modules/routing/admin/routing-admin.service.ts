@@ -6,6 +6,7 @@ import { Principal } from 'src/common/auth/principal';
 import { OwnerTeam, TenancyPolicy } from 'src/common/auth/tenancy.policy';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { ConfigEntryGuard } from 'src/modules/routing/admin/config-entry.guard';
+import { ConfigEntryChecks } from 'src/modules/routing/admin/config-entry-checks';
 import {
   ConfigEntry,
   ConfigKind,
@@ -66,6 +67,7 @@ export class RoutingAdminService {
     private readonly notifier: RoutingChangeNotifier,
     private readonly audit: AuditService,
     private readonly guard: ConfigEntryGuard,
+    private readonly checks: ConfigEntryChecks,
   ) {}
 
   /** File entries are global; API entries are shown to their team and to admins. */
@@ -331,7 +333,8 @@ export class RoutingAdminService {
   /**
    * Settings that reach beyond the owner's own tenancy are an admin's: turning guardrails off or
    * changing them without `moderation.admin`, a cache shared across teams, and a route or fallback
-   * sending traffic to another team's endpoint.
+   * sending traffic to another team's endpoint; then the checks other modules registered (a prompt
+   * template or knowledge base of another team).
    */
   private checkIsolation(
     principal: Principal,
@@ -372,6 +375,8 @@ export class RoutingAdminService {
         TenancyPolicy.assertAdminOnly(principal, `sending traffic to another team's endpoint ('${target}')`);
       }
     }
+    const block = (entry: RawEntry | undefined) => (isMap(entry?.gatehouse) ? entry.gatehouse : undefined);
+    this.checks.run({ principal, name, owner, before: block(current?.body), after: block(next), next });
   }
 
   private async store(
