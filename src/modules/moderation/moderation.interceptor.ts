@@ -5,6 +5,8 @@ import { InvocationContext, InvocationResult, StageNext } from 'src/modules/pipe
 import { StageInterceptor } from 'src/modules/pipeline/stage.interceptor';
 import { Operation } from 'src/modules/providers/provider-adapter';
 
+const NOTHING_TO_SCREEN = (): Promise<void> => Promise.resolve();
+
 /**
  * Guardrails around the upstream call: the input checks screen the whole rendered context (and may
  * redact it: what goes upstream, and what the cache is keyed on, is the redacted request); the output
@@ -22,6 +24,11 @@ export class ModerationInterceptor extends StageInterceptor {
   }
 
   async around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
+    if (!ctx.model && !this.moderation.policyFor(ctx.endpoint!, ctx.principal?.teamId)) {
+      // No policy for this endpoint and team: the phase is still traced (a guardrail pass), at no cost.
+      await this.telemetry.phase('moderation', ctx.record, NOTHING_TO_SCREEN);
+      return next();
+    }
     const target = {
       endpoint: ctx.endpoint ?? ctx.model!,
       principal: ctx.principal,
