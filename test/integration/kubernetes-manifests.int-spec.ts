@@ -261,6 +261,9 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       const workers = Number(configMapEnv(objects(), gateway()).GATEHOUSE_WORKERS);
       expect(workers).toBeGreaterThanOrEqual(1);
       expect(workers).toBeLessThanOrEqual(Math.max(1, cpuCores(String(gateway().resources.requests.cpu))));
+      // Without Redis each process enforces limit / divisor: the divisor is the fewest processes there are.
+      const divisor = Number(configMapEnv(objects(), gateway()).LIMITS_FALLBACK_DIVISOR);
+      expect(divisor).toBe(hpa.spec.minReplicas * workers);
     });
 
     it('points the PDB, Service and NetworkPolicy at the gateway pods', () => {
