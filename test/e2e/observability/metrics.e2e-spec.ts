@@ -388,7 +388,7 @@ ${openaiEndpoint('hanging', 'mock-hang', mock.url, 'llm/v1/chat')}
       services: Record<string, { environment?: Record<string, string>; volumes?: string[] }>;
     };
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['gatehouse', 'grafana', 'jaeger', 'mlflow', 'postgres', 'prometheus', 'redis'].sort(),
+      ['gatehouse', 'grafana', 'jaeger', 'lb', 'migrate', 'mlflow', 'postgres', 'prometheus', 'redis'].sort(),
     );
     const gatehouse = compose.services.gatehouse.environment!;
     expect(gatehouse.METRICS_TOKEN).toBe(compose.services.prometheus.environment!.METRICS_TOKEN);
