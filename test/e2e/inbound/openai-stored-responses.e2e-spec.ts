@@ -237,6 +237,8 @@ ${openaiEndpoint('gpt-chat', 'gpt-4o-mini', mock.url)}
       [{ store: 'yes' }, 'store'],
       [{ previous_response_id: 42 }, 'previous_response_id'],
       [{ metadata: { n: 1 } }, 'metadata.n'],
+      [{ conversation: 'conv_1' }, 'conversation'],
+      [{ background: true }, 'background'],
     ];
     for (const [extra, param] of cases) {
       const res = await call(

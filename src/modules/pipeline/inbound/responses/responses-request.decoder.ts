@@ -152,6 +152,10 @@ function checkStateFields(body: Json): void {
   const previous = body.previous_response_id;
   if (previous !== undefined && previous !== null && (typeof previous !== 'string' || previous === ''))
     fail('previous_response_id: Input should be a non-empty string', 'previous_response_id');
+  // Stateful features this gateway does not keep: refused rather than silently ignored.
+  if (body.conversation !== undefined && body.conversation !== null)
+    fail('conversation is not supported: chain turns with previous_response_id.', 'conversation');
+  if (body.background === true) fail('background responses are not supported.', 'background');
   const metadata = body.metadata;
   if (metadata === undefined || metadata === null) return;
   if (!isObject(metadata)) fail('metadata: Input should be an object', 'metadata');
