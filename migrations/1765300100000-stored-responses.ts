@@ -19,8 +19,10 @@ export class StoredResponses1765300100000 implements MigrationInterface {
         response jsonb NOT NULL,
         input_items jsonb NOT NULL,
         context_items jsonb NOT NULL DEFAULT '[]'::jsonb,
-        created_at timestamptz NOT NULL DEFAULT now()
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL
       )`);
+    await queryRunner.query(`CREATE INDEX stored_responses_expires_at_idx ON stored_responses (expires_at)`);
     await queryRunner.query(
       `CREATE INDEX stored_responses_owner_created_idx ON stored_responses (owner_scope, created_at DESC)`,
     );

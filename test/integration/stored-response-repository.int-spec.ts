@@ -48,6 +48,7 @@ describe('StoredResponseRepository (PostgreSQL)', () => {
         { id: 'msg_1', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
       ],
       contextItems: [],
+      retentionSeconds: 60,
     });
     const row = await repository.find(alpha.scope, 'resp_1');
     expect(row).toMatchObject({
@@ -73,6 +74,7 @@ describe('StoredResponseRepository (PostgreSQL)', () => {
       response: { id: 'resp_2' },
       inputItems: [],
       contextItems: [{ id: 'msg_0' }],
+      retentionSeconds: 60,
     });
     expect(await repository.delete(beta.scope, 'resp_2')).toBe(false);
     expect(await repository.find(alpha.scope, 'resp_2')).not.toBeNull();
@@ -89,10 +91,29 @@ describe('StoredResponseRepository (PostgreSQL)', () => {
       response: { n: 1 },
       inputItems: [],
       contextItems: [],
+      retentionSeconds: 60,
     };
     await repository.insert(row);
     await expect(repository.insert({ ...row, owner: beta, response: { n: 2 } })).rejects.toThrow();
     expect((await repository.find(alpha.scope, 'resp_3'))!.response).toEqual({ n: 1 });
+  });
+
+  it('an expired response is invisible at once, cannot be deleted, and the sweep removes only it', async () => {
+    const base = { owner: alpha, endpoint: 'chat', response: {}, inputItems: [], contextItems: [] };
+    await repository.insert({ ...base, id: 'resp_old', retentionSeconds: 1 });
+    await repository.insert({ ...base, id: 'resp_new', retentionSeconds: 3600 });
+    await dataSource.query(
+      `UPDATE stored_responses SET expires_at = now() - interval '1 second' WHERE id = 'resp_old'`,
+    );
+    expect(await repository.find(alpha.scope, 'resp_old')).toBeNull();
+    expect(await repository.delete(alpha.scope, 'resp_old')).toBe(false);
+    const expiry = await dataSource.query<{ s: number }[]>(
+      `SELECT extract(epoch FROM expires_at - created_at)::int AS s FROM stored_responses WHERE id = 'resp_new'`,
+    );
+    expect(expiry[0].s).toBe(3600);
+    expect(await repository.sweep()).toBe(1);
+    expect(await repository.sweep()).toBe(0);
+    expect(await repository.find(alpha.scope, 'resp_new')).not.toBeNull();
   });
 
   it('the migration is reversible', async () => {

@@ -6,6 +6,7 @@ import type {
 } from 'src/modules/responses/stored-response.repository';
 import { StoredResponsesService } from 'src/modules/responses/stored-responses.service';
 
+const CONFIG = { RESPONSES_RETENTION_SECONDS: 60, RESPONSES_SWEEP_INTERVAL_MS: 0 };
 const owner = { scope: 'team:t', principalId: 'p', teamId: 't' };
 const principal = { id: 'p', teamId: 't' } as never;
 
@@ -17,6 +18,7 @@ function repository() {
   const double = {
     insert: (row: NewStoredResponse) =>
       new Promise<void>((resolve, reject) => {
+        expect(row.retentionSeconds).toBe(60);
         release = () => {
           if (failWith) reject(failWith);
           else {
@@ -45,7 +47,7 @@ function repository() {
   };
 }
 
-const row = (id: string): NewStoredResponse => ({
+const row = (id: string): Omit<NewStoredResponse, 'retentionSeconds'> => ({
   id,
   owner,
   endpoint: 'chat',
@@ -57,7 +59,7 @@ const row = (id: string): NewStoredResponse => ({
 describe('StoredResponsesService', () => {
   it('save returns at once; a read of that id waits for the write in flight', async () => {
     const repo = repository();
-    const service = new StoredResponsesService(repo.double);
+    const service = new StoredResponsesService(repo.double, CONFIG);
     expect(service.save(row('resp_a'))).toBeUndefined();
     const read = service.get(principal, 'resp_a');
     repo.release();
@@ -71,7 +73,7 @@ describe('StoredResponsesService', () => {
       errors.push(String(message));
     });
     try {
-      const service = new StoredResponsesService(repo.double);
+      const service = new StoredResponsesService(repo.double, CONFIG);
       repo.fail(new Error('connection refused'));
       service.save(row('resp_b'));
       repo.release();
@@ -85,7 +87,7 @@ describe('StoredResponsesService', () => {
 
   it('input_items: newest first by default, paged with limit and after, in OpenAI list shape', async () => {
     const repo = repository();
-    const service = new StoredResponsesService(repo.double);
+    const service = new StoredResponsesService(repo.double, CONFIG);
     const items = ['a', 'b', 'c'].map((id) => ({ id, type: 'message' }));
     service.save({ ...row('resp_c'), contextItems: items.slice(0, 2), inputItems: items.slice(2) });
     repo.release();

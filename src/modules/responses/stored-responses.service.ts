@@ -1,5 +1,6 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Principal } from 'src/common/auth/principal';
+import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { conversationThrough, Item, ownerOf } from 'src/modules/responses/response-items';
 import { StoredResponseException } from 'src/modules/responses/stored-response.exception';
 import {
@@ -30,19 +31,33 @@ export interface DeletedResponse {
 /**
  * Stored Responses API answers: written after the answer went out (never delaying it), read back by
  * their owner only. A read of an id whose write is still in flight on this replica waits for it, so a
- * client that follows up at once finds its response.
+ * client that follows up at once finds its response. Rows expire after RESPONSES_RETENTION_SECONDS
+ * (OpenAI keeps responses 30 days) and are deleted by a sweep every RESPONSES_SWEEP_INTERVAL_MS.
  */
 @Injectable()
-export class StoredResponsesService implements OnApplicationShutdown {
+export class StoredResponsesService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('StoredResponses');
   private readonly pending = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly repository: StoredResponseRepository) {}
+  constructor(
+    private readonly repository: StoredResponseRepository,
+    @Inject(APP_CONFIG)
+    private readonly config: Pick<AppConfig, 'RESPONSES_RETENTION_SECONDS' | 'RESPONSES_SWEEP_INTERVAL_MS'>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const every = this.config.RESPONSES_SWEEP_INTERVAL_MS;
+    if (every > 0) {
+      this.timer = setInterval(() => void this.sweepSafely(), every);
+      this.timer.unref();
+    }
+  }
 
   /** Starts the write and returns at once; a failure is logged with the response id, never thrown. */
-  save(row: NewStoredResponse): void {
+  save(row: Omit<NewStoredResponse, 'retentionSeconds'>): void {
     const write = this.repository
-      .insert(row)
+      .insert({ ...row, retentionSeconds: this.config.RESPONSES_RETENTION_SECONDS })
       .catch((error: unknown) => {
         this.logger.error(
           `storing response ${row.id} failed; it cannot be retrieved or continued: ${(error as Error).message}`,
@@ -104,8 +119,24 @@ export class StoredResponsesService implements OnApplicationShutdown {
     return conversationThrough(row.contextItems, row.inputItems, row.response);
   }
 
+  /** Deletes expired responses; idempotent, so every replica may run it. */
+  sweep(): Promise<number> {
+    return this.repository.sweep();
+  }
+
+  /** Writes still in flight finish before the process ends. */
   async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
     await Promise.all(this.pending.values());
+  }
+
+  private async sweepSafely(): Promise<void> {
+    try {
+      const removed = await this.sweep();
+      if (removed > 0) this.logger.log(`expired ${removed} stored responses`);
+    } catch (error) {
+      this.logger.warn(`stored response sweep failed: ${error instanceof Error ? error.message : 'error'}`);
+    }
   }
 
   private async find(principal: Principal | undefined, id: string) {
