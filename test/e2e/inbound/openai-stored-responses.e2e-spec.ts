@@ -252,3 +252,33 @@ ${openaiEndpoint('gpt-chat', 'gpt-4o-mini', mock.url)}
     }
   });
 });
+
+describe('stored responses on embedded PGlite (the laptop mode)', () => {
+  let mock: OpenAIMock;
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    mock = await startOpenAIMock();
+    process.env.MOCK_OPENAI_KEY = MOCK_API_KEY;
+    gateway = await startGateway(`endpoints:\n${openaiEndpoint('gpt-chat', 'gpt-4o-mini', mock.url)}\n`, {
+      embedded: true,
+    });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await mock?.close();
+  });
+
+  it('create, retrieve and continue work the same', async () => {
+    const client = new OpenAI({ apiKey: gateway.apiKey, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const first = await client.responses.create({ model: 'gpt-chat', input: 'embedded hello' });
+    expect((await client.responses.retrieve(first.id)).output_text).toBe('echo: embedded hello');
+    await client.responses.create({ model: 'gpt-chat', input: 'again', previous_response_id: first.id });
+    expect((mock.requests.at(-1)!.body.messages as Json[]).map((m) => m.content)).toEqual([
+      'embedded hello',
+      'echo: embedded hello',
+      'again',
+    ]);
+  });
+});
