@@ -142,6 +142,48 @@ ${openaiEndpoint('gpt-chat', 'gpt-4o-mini', mock.url)}
     expect(page.body.first_id).toBe((page.body.data as Json[])[0].id);
   });
 
+  it('a function call continued with only its output and previous_response_id (the agent loop)', async () => {
+    const tools = [
+      {
+        type: 'function' as const,
+        name: 'get_weather',
+        parameters: { type: 'object', properties: { location: { type: 'string' } } },
+        strict: false,
+      },
+    ];
+    const first = await alpha.responses.create({
+      model: 'gpt-chat',
+      input: 'What is the weather in Paris?',
+      tools,
+      tool_choice: 'required',
+    });
+    const call = first.output[0] as OpenAI.Responses.ResponseFunctionToolCall;
+    expect(call).toMatchObject({ type: 'function_call', name: 'get_weather' });
+    const before = mock.requests.length;
+    const second = await alpha.responses.create({
+      model: 'gpt-chat',
+      previous_response_id: first.id,
+      tools,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: 'sunny' }],
+    });
+    expect(second.status).toBe('completed');
+    expect(mock.requests[before].body.messages).toEqual([
+      { role: 'user', content: 'What is the weather in Paris?' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          {
+            id: call.call_id,
+            type: 'function',
+            function: { name: 'get_weather', arguments: call.arguments },
+          },
+        ],
+      },
+      { role: 'tool', tool_call_id: call.call_id, content: 'sunny' },
+    ]);
+  });
+
   it('a streamed response is stored as response.completed carried it', async () => {
     const stream = await alpha.responses.create({
       model: 'gpt-chat',
