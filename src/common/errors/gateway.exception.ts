@@ -29,6 +29,8 @@ export enum GatewayErrorCode {
   OutputValidationFailed = 'output_validation_failed',
   ContextLengthExceeded = 'context_length_exceeded',
   ConversationNotFound = 'conversation_not_found',
+  /** A Responses API `previous_response_id` the caller cannot see (OpenAI's code). */
+  PreviousResponseNotFound = 'previous_response_not_found',
   /** A request-rate, token-rate or concurrency limit of the gateway (not the upstream's). */
   RateLimitExceeded = 'rate_limit_exceeded',
   /** A hard USD budget has no room left for this request in its period. */

@@ -21,6 +21,8 @@ import { PipelineCoreModule } from 'src/modules/pipeline/pipeline-core.module';
 import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
+import { ResponsesModule } from 'src/modules/responses/responses.module';
+import { StoredResponsesInterceptor } from 'src/modules/responses/stored-responses.interceptor';
 
 /**
  * The public inference entry points (OpenAI, Anthropic, Gemini, MLflow, predict paths, prompt APIs): thin controllers that
@@ -37,6 +39,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     ConversationsModule,
     LimitsModule,
     PipelineCoreModule,
+    ResponsesModule,
   ],
   controllers: [
     OpenAIController,
@@ -55,6 +58,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     RequestInterceptor,
     ConversationInterceptor,
     ModerationInterceptor,
+    StoredResponsesInterceptor,
   ],
 })
 export class InferenceModule {}

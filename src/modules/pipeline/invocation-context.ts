@@ -142,6 +142,13 @@ export class InvocationContext implements InvocationEdge {
   operation: InvocationOp | undefined;
   /** The body as received, then as shaped by the stages (prompt rendering). */
   body: unknown;
+  /** The client's body in its own wire format, when an inbound format decoded it into `body`. */
+  native: unknown;
+  /**
+   * Set by a stage that keeps the answer (stored Responses): the inbound format calls it once with the
+   * complete answer in the client's format, as it goes out (JSON) or ends (a stream's final object).
+   */
+  answered: ((answer: unknown) => void) | undefined;
   /** The LLM endpoint that serves the call (after a traffic split). */
   endpoint: EndpointEntry | undefined;
   /** The predict endpoint that serves the call (after a traffic split). */

@@ -53,8 +53,10 @@ export class InvocationGuard implements CanActivate {
     this.resolver.resolve(ctx, spec, request.params as Record<string, string> | undefined, request.url);
     // A client's own wire format becomes the canonical body here, before any stage reads the body.
     const format = inboundFormat(spec.surface);
-    if (format && !ctx.model)
+    if (format && !ctx.model) {
+      ctx.native = ctx.body;
       ctx.body = format.decode(ctx.body, ctx.operation as Operation, ctx.answer, spec.stream === true);
+    }
     return true;
   }
 }

@@ -8,6 +8,7 @@ import { TracingInterceptor } from 'src/modules/observability/tracing/tracing.in
 import { InvocationGuard } from 'src/modules/pipeline/invocation.guard';
 import { RequestInterceptor } from 'src/modules/pipeline/request.interceptor';
 import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
+import { StoredResponsesInterceptor } from 'src/modules/responses/stored-responses.interceptor';
 
 /*
  * The request pipeline, declared once. Every inference entry point runs these, in this order, through
@@ -21,6 +22,7 @@ import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
  *   stages        5 TracingInterceptor   the invocation span (GenAI attributes)
  *                 6 PromptInterceptor    template rendering (prompt APIs, template-bound endpoints)
  *                 7 RequestInterceptor   validation into the canonical request / scoring payload
+ *                7b StoredResponsesInterceptor  Responses API: previous_response_id's turns; store the answer
  *                 8 ConversationInterceptor  stored context fitted to the window; the turn stored
  *                 9 LimitsInterceptor    token limits, concurrency caps, USD budgets: reserve, settle
  *                10 ModerationInterceptor guardrails on the input and the output
@@ -40,6 +42,7 @@ export const INVOCATION_STAGES = [
   TracingInterceptor,
   PromptInterceptor,
   RequestInterceptor,
+  StoredResponsesInterceptor,
   ConversationInterceptor,
   LimitsInterceptor,
   ModerationInterceptor,

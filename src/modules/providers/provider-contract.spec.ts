@@ -18,6 +18,7 @@ import { VertexAIAdapter } from 'src/modules/providers/adapters/vertex-ai/vertex
 import { CohereAdapter } from 'src/modules/providers/adapters/cohere/cohere.adapter';
 import { DatabricksAdapter } from 'src/modules/providers/adapters/databricks/databricks.adapter';
 import { HuggingFaceTgiAdapter } from 'src/modules/providers/adapters/huggingface-tgi/tgi.adapter';
+import { LiteLLMAdapter } from 'src/modules/providers/adapters/litellm/litellm.adapter';
 import { MistralAdapter } from 'src/modules/providers/adapters/mistral/mistral.adapter';
 import { MlflowModelServingAdapter } from 'src/modules/providers/adapters/mlflow-model-serving/mlflow-model-serving.adapter';
 import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adapter';
@@ -37,6 +38,7 @@ const ADAPTERS: Record<string, new () => ProviderAdapter> = {
   cohere: CohereAdapter,
   databricks: DatabricksAdapter,
   'huggingface-tgi': HuggingFaceTgiAdapter,
+  litellm: LiteLLMAdapter,
   mistral: MistralAdapter,
   'mlflow-model-serving': MlflowModelServingAdapter,
   openai: OpenAIAdapter,

@@ -4,7 +4,7 @@ import { OpenAIAdapter } from 'src/modules/providers/adapters/openai/openai.adap
 import { OpenAICompatibleAdapter } from 'src/modules/providers/adapters/openai-compatible/openai-compatible.adapter';
 import { AnthropicAdapter } from 'src/modules/providers/adapters/anthropic/anthropic.adapter';
 import { BedrockAdapter } from 'src/modules/providers/adapters/bedrock/bedrock.adapter';
-import { NotYetSupportedAdapter } from 'src/modules/providers/adapters/not-yet-supported/not-yet-supported.adapter';
+import { LiteLLMAdapter } from 'src/modules/providers/adapters/litellm/litellm.adapter';
 import { CohereAdapter } from 'src/modules/providers/adapters/cohere/cohere.adapter';
 import { DatabricksAdapter } from 'src/modules/providers/adapters/databricks/databricks.adapter';
 import { HuggingFaceTgiAdapter } from 'src/modules/providers/adapters/huggingface-tgi/tgi.adapter';
@@ -33,7 +33,7 @@ export class ProviderRegistry {
       new HuggingFaceTgiAdapter(),
       new DatabricksAdapter(),
       new RetiredProviderAdapter(),
-      new NotYetSupportedAdapter(),
+      new LiteLLMAdapter(),
     ];
     for (const adapter of adapters) {
       for (const provider of adapter.providers) this.byProvider.set(provider, adapter);

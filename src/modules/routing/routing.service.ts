@@ -624,7 +624,5 @@ function attemptError(error: unknown, status: number | undefined): string {
 }
 
 function displayName(endpoint: EndpointEntry): string {
-  const configured = endpoint.target.config;
-  // NotYetSupportedAdapter keeps the provider's display name as its config.
-  return typeof configured === 'string' ? configured : endpoint.adapter.displayName;
+  return endpoint.adapter.displayName;
 }

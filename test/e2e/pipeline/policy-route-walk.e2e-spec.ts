@@ -194,8 +194,19 @@ const SAMPLES: Record<string, Sample[]> = {
   'POST /apis/:name': [{ endpoint: 'walk-chat', path: '/apis/walk-api', body: (text) => ({ text }) }],
 };
 
-/** Routes that need `inference.invoke` but call no endpoint (a local classifier), walked elsewhere. */
-const NOT_ENDPOINT_CALLS = ['POST /v1/moderations'];
+/**
+ * Routes that need `inference.invoke` but call no endpoint (a local classifier; a caller's own stored
+ * responses, read back or deleted), walked elsewhere.
+ */
+const NOT_ENDPOINT_CALLS = [
+  'POST /v1/moderations',
+  'GET /v1/responses/:id',
+  'GET /gateway/openai/v1/responses/:id',
+  'DELETE /v1/responses/:id',
+  'DELETE /gateway/openai/v1/responses/:id',
+  'GET /v1/responses/:id/input_items',
+  'GET /gateway/openai/v1/responses/:id/input_items',
+];
 
 describe('policy route walk: every inference route runs every stage of the pipeline', () => {
   let tracking: TrackingServer | undefined;

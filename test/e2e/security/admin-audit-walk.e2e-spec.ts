@@ -32,6 +32,8 @@ const NOT_ADMIN_WRITES: Record<string, string> = {
   'POST /gateway/gemini/v1beta/models/:name(^[^:/]+)::streamGenerateContent':
     'inference (MLflow 3 Gemini passthrough)',
   'DELETE /v1/conversations/:id': "a caller's own conversation (data plane, not configuration)",
+  'DELETE /v1/responses/:id': "a caller's own stored response (data plane, not configuration)",
+  'DELETE /gateway/openai/v1/responses/:id': "a caller's own stored response (MLflow 3 OpenAI passthrough)",
   'POST /webhooks/mlflow': 'signed registry webhook (a sync trigger, no admin principal)',
   'POST /endpoints/:name/invocations': 'inference (MLflow deployments API)',
   'POST /gateway/:name/invocations': 'inference (MLflow gateway)',

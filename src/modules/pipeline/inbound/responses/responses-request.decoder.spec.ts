@@ -75,6 +75,16 @@ describe('decodeResponsesRequest', () => {
     });
   });
 
+  it('store, previous_response_id and metadata never reach the canonical request', () => {
+    const request = decodeResponsesRequest({
+      input: 'x',
+      store: false,
+      previous_response_id: 'resp_1',
+      metadata: { a: 'b' },
+    });
+    expect(Object.keys(request).sort()).toEqual(['messages']);
+  });
+
   it('text.format json_schema becomes response_format', () => {
     expect(
       decodeResponsesRequest({
@@ -99,6 +109,16 @@ describe('decodeResponsesRequest', () => {
     [{ input: 'x', max_output_tokens: 0 }, 'max_output_tokens'],
     [{ input: 'x', text: { format: { type: 'json_schema', name: 'a' } } }, 'text.format.schema'],
     [{ input: 'x', stream: 'yes' }, 'stream'],
+    [{ input: 'x', store: 1 }, 'store'],
+    [{ input: 'x', previous_response_id: '' }, 'previous_response_id'],
+    [{ input: 'x', metadata: [] }, 'metadata'],
+    [
+      { input: 'x', metadata: Object.fromEntries([...Array(17).keys()].map((i) => [`k${i}`, 'v'])) },
+      'metadata',
+    ],
+    [{ input: 'x', metadata: { k: 'v'.repeat(513) } }, 'metadata.k'],
+    [{ input: 'x', conversation: { id: 'conv_1' } }, 'conversation'],
+    [{ input: 'x', background: true }, 'background'],
   ])('refuses %j with a 400 naming %s', (body, param) => {
     expect(refusal(body)).toEqual({ status: 400, param });
   });

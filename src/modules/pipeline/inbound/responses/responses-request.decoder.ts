@@ -141,6 +141,33 @@ function responseFormat(text: unknown): JsonObject | undefined {
   fail("text.format.type: Input should be 'text', 'json_object' or 'json_schema'", 'text.format.type');
 }
 
+/**
+ * The fields of a stored conversation, which never reach the upstream: `store`, `previous_response_id`
+ * (continued by the stored-responses stage) and `metadata` (OpenAI's limits: 16 pairs of strings, keys
+ * up to 64 and values up to 512 characters).
+ */
+function checkStateFields(body: Json): void {
+  if (body.store !== undefined && body.store !== null && typeof body.store !== 'boolean')
+    fail('store: Input should be a valid boolean', 'store');
+  const previous = body.previous_response_id;
+  if (previous !== undefined && previous !== null && (typeof previous !== 'string' || previous === ''))
+    fail('previous_response_id: Input should be a non-empty string', 'previous_response_id');
+  // Stateful features this gateway does not keep: refused rather than silently ignored.
+  if (body.conversation !== undefined && body.conversation !== null)
+    fail('conversation is not supported: chain turns with previous_response_id.', 'conversation');
+  if (body.background === true) fail('background responses are not supported.', 'background');
+  const metadata = body.metadata;
+  if (metadata === undefined || metadata === null) return;
+  if (!isObject(metadata)) fail('metadata: Input should be an object', 'metadata');
+  const entries = Object.entries(metadata);
+  if (entries.length > 16) fail('metadata: at most 16 key-value pairs', 'metadata');
+  for (const [key, value] of entries) {
+    if (key.length > 64) fail('metadata: keys are at most 64 characters', 'metadata');
+    if (typeof value !== 'string' || value.length > 512)
+      fail(`metadata.${key}: Input should be a string of at most 512 characters`, `metadata.${key}`);
+  }
+}
+
 /** The canonical chat request for a Responses body, after `history` (a previous response's turns). */
 export function decodeResponsesRequest(body: unknown, history: ChatMessage[] = []): ChatRequest {
   if (!isObject(body)) fail('Request body must be a JSON object', '');
@@ -173,6 +200,7 @@ export function decodeResponsesRequest(body: unknown, history: ChatMessage[] = [
   const format = responseFormat(body.text);
   if (format) request.response_format = format;
   if (typeof body.user === 'string') request.user = body.user;
+  checkStateFields(body);
   if (body.stream !== undefined && body.stream !== null) {
     if (typeof body.stream !== 'boolean') fail('stream: Input should be a valid boolean', 'stream');
     if (body.stream) {

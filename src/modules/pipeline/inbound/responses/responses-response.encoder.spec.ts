@@ -119,4 +119,37 @@ describe('Responses encoders', () => {
       incomplete_details: { reason: 'max_output_tokens' },
     });
   });
+
+  it("a stored turn: the gateway's id, store, previous_response_id, metadata and instructions echoed; the final object handed over once", () => {
+    const turn = {
+      id: 'resp_turn',
+      instructions: 'be brief',
+      previousResponseId: 'resp_prev',
+      store: true,
+      metadata: { k: 'v' },
+    };
+    const request = {
+      messages: [
+        { role: 'system' as const, content: 'be brief' },
+        { role: 'user' as const, content: 'x' },
+      ],
+    };
+    const kept: Record<string, unknown>[] = [];
+    const encoder = new ResponsesStreamEncoder(request, 'req-1', turn, (r) => kept.push(r));
+    const out = encoder.chunk(chunk({ content: 'hi' }, 'stop')) + encoder.end();
+    const completed = events(out).at(-1)!.data.response as Record<string, unknown>;
+    expect(completed).toMatchObject({
+      id: 'resp_turn',
+      store: true,
+      previous_response_id: 'resp_prev',
+      metadata: { k: 'v' },
+      instructions: 'be brief',
+    });
+    expect(kept).toEqual([completed]);
+    // A failed stream hands nothing over.
+    const failing = new ResponsesStreamEncoder(request, 'req-2', turn, (r) => kept.push(r));
+    failing.chunk(chunk({ content: 'hi' }));
+    failing.error({ status: 502, message: 'upstream broke', code: 'upstream_error' });
+    expect(kept).toHaveLength(1);
+  });
 });

@@ -66,15 +66,27 @@ function functionCallItem(id: string, callId: string, name: string, args: string
   return { type: 'function_call', id, call_id: callId, name, arguments: args, status };
 }
 
+/**
+ * What a response echoes of the Responses request beyond the canonical request, and the id the gateway
+ * gave it (fresh per answer, so a cached answer replayed twice is two responses).
+ */
+export interface ResponseTurn {
+  id: string;
+  instructions: string | null;
+  previousResponseId: string | null;
+  store: boolean;
+  metadata: Json;
+}
+
 /** The response object's fields that echo the request. */
-function echo(request: ChatRequest | undefined): Json {
+function echo(request: ChatRequest | undefined, turn: ResponseTurn | undefined): Json {
   const system = request?.messages[0]?.role === 'system' ? textOf(request.messages[0]) : null;
   return {
-    instructions: system,
+    instructions: turn ? turn.instructions : system,
     max_output_tokens: request?.max_tokens ?? null,
     parallel_tool_calls: request?.parallel_tool_calls ?? true,
-    previous_response_id: null,
-    store: false,
+    previous_response_id: turn?.previousResponseId ?? null,
+    store: turn?.store ?? false,
     temperature: request?.temperature ?? 1,
     text: { format: textFormat(request?.response_format) },
     tool_choice: request?.tool_choice ?? 'auto',
@@ -88,7 +100,7 @@ function echo(request: ChatRequest | undefined): Json {
     top_p: request?.top_p ?? 1,
     truncation: 'disabled',
     user: request?.user ?? null,
-    metadata: {},
+    metadata: turn?.metadata ?? {},
   };
 }
 
@@ -112,6 +124,7 @@ export function encodeResponse(
   response: ChatCompletion,
   request: ChatRequest | undefined,
   requestId: string,
+  turn?: ResponseTurn,
 ): Json {
   const choice = response.choices[0];
   const output: Json[] = [];
@@ -123,7 +136,7 @@ export function encodeResponse(
     );
   const details = incomplete(choice?.finish_reason);
   return {
-    id: responseId(response.id, requestId),
+    id: turn?.id ?? responseId(response.id, requestId),
     object: 'response',
     created_at: response.created || Math.floor(Date.now() / 1000),
     status: details ? 'incomplete' : 'completed',
@@ -133,7 +146,7 @@ export function encodeResponse(
     output,
     output_text: text,
     usage: usageOf(response.usage),
-    ...echo(request),
+    ...echo(request, turn),
   };
 }
 
@@ -166,13 +179,16 @@ export class ResponsesStreamEncoder implements SseEncoder {
   constructor(
     private readonly request: ChatRequest | undefined,
     private readonly requestId: string,
+    private readonly turn?: ResponseTurn,
+    /** Called with the final response object of a stream that completed (not of one that failed). */
+    private readonly completed?: (response: Json) => void,
   ) {}
 
   chunk(chunk: ChatCompletionChunk): string {
     let out = '';
     if (!this.started) {
       this.started = true;
-      this.id = responseId(chunk.id, this.requestId);
+      this.id = this.turn?.id ?? responseId(chunk.id, this.requestId);
       this.model = chunk.model;
       this.created = chunk.created || Math.floor(Date.now() / 1000);
       out += this.frame('response.created', { response: this.snapshot('in_progress') });
@@ -243,9 +259,9 @@ export class ResponsesStreamEncoder implements SseEncoder {
       : this.chunk({ id: '', object: 'chat.completion.chunk', created: 0, model: '', choices: [] });
     out += this.close();
     const details = incomplete(this.finish);
-    out += this.frame(details ? 'response.incomplete' : 'response.completed', {
-      response: this.snapshot(details ? 'incomplete' : 'completed', details),
-    });
+    const response = this.snapshot(details ? 'incomplete' : 'completed', details);
+    out += this.frame(details ? 'response.incomplete' : 'response.completed', { response });
+    this.completed?.(response);
     return out;
   }
 
@@ -269,7 +285,7 @@ export class ResponsesStreamEncoder implements SseEncoder {
       model: this.model,
       output: status === 'in_progress' ? [] : this.done,
       usage: status === 'in_progress' ? null : usageOf(this.usage),
-      ...echo(this.request),
+      ...echo(this.request, this.turn),
     };
   }
 
