@@ -20,6 +20,7 @@ import { RequestInterceptor } from 'src/modules/pipeline/request.interceptor';
 import { PipelineCoreModule } from 'src/modules/pipeline/pipeline-core.module';
 import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
+import { ProductsModule } from 'src/modules/products/products.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 
 /**
@@ -37,6 +38,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     ConversationsModule,
     LimitsModule,
     PipelineCoreModule,
+    ProductsModule,
   ],
   controllers: [
     OpenAIController,
