@@ -45,16 +45,16 @@ export function TimeChart(props: {
     };
   }, [props.times, props.series, props.unit]);
 
-  const totals = props.series.map((s) => ({
-    label: s.label,
-    last: [...s.values].reverse().find((v) => v !== null) ?? null,
-  }));
+  const summary = props.series.map((s) => {
+    const known = s.values.filter((v): v is number => v !== null);
+    return { label: s.label, points: known.length, peak: known.length ? Math.max(...known) : null };
+  });
   return (
     <figure class="chart" data-testid={`chart-${props.id}`}>
       <figcaption>{props.title}</figcaption>
       <div ref={host} role="img" aria-label={`${props.title} over time`} />
-      <p class="sr-only">
-        {totals.map((t) => `${t.label}: latest ${t.last === null ? 'no data' : t.last} ${props.unit}. `)}
+      <p class="sr-only" data-testid={`summary-${props.id}`}>
+        {summary.map((t) => `${t.label}: peak ${t.peak === null ? 'no data' : `${t.peak} ${props.unit}`}. `)}
       </p>
     </figure>
   );

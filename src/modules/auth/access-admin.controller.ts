@@ -34,7 +34,10 @@ import { GrantsService } from 'src/modules/auth/grants.service';
 import { SubscriptionsService } from 'src/modules/auth/subscriptions.service';
 
 const id = new ParseUUIDPipe();
-const Status = z.enum(['pending', 'approved', 'rejected']).optional();
+// The whole query object: a lone optional parameter reached the pipe as {} when absent (and was refused).
+const ListSubscriptionsQuery = z.strictObject({
+  status: z.enum(['pending', 'approved', 'rejected']).optional(),
+});
 
 @ApiTags('Admin: access')
 @ApiBearerAuth()
@@ -88,8 +91,11 @@ export class AccessAdminController {
   @ApiOperation({ summary: 'List subscription requests (of your team unless you are an admin)' })
   @ApiQuery({ name: 'status', required: false, enum: ['pending', 'approved', 'rejected'] })
   @ApiOkResponse({ schema: { type: 'array', items: SUBSCRIPTION_VIEW } })
-  listSubscriptions(@Req() request: FastifyRequest, @Query('status', new ZodPipe(Status)) status?: string) {
-    return this.subscriptions.list(request, status);
+  listSubscriptions(
+    @Req() request: FastifyRequest,
+    @Query(new ZodPipe(ListSubscriptionsQuery)) query: z.infer<typeof ListSubscriptionsQuery>,
+  ) {
+    return this.subscriptions.list(request, query.status);
   }
 
   @Get('subscriptions/:id')

@@ -86,11 +86,12 @@ export class ProductsRepository {
     next: { state: ProductState; sunsetAt?: Date | null; note?: string | null },
     m: EntityManager,
   ): Promise<ProductRow | undefined> {
-    const rows: Record<string, unknown>[] = await m.query(
+    // TypeORM answers an UPDATE … RETURNING with [rows, affected count].
+    const [rows]: [Record<string, unknown>[], number] = await m.query(
       `UPDATE api_products
           SET state = $3,
               sunset_at = CASE WHEN $4::boolean THEN $5::timestamptz ELSE sunset_at END,
-              deprecation_note = CASE WHEN $4::boolean THEN $6 ELSE deprecation_note END,
+              deprecation_note = CASE WHEN $4::boolean THEN $6::text ELSE deprecation_note END,
               revision = revision + 1,
               updated_at = now()
         WHERE id = $1 AND state = $2
