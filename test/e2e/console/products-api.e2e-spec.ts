@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { bearer, call } from 'test/e2e/support/admin-client';
 import { member } from 'test/e2e/security/support';
 import { startGateway, TestGateway } from 'test/e2e/support/test-gateway';
@@ -200,5 +204,33 @@ describe('API products (admin API)', () => {
       admin,
     );
     expect(tooMany.status).toBe(400);
+  });
+
+  it("keeps the console's typed client in step with the OpenAPI document (npm run web:api)", async () => {
+    const root = resolve(__dirname, '..', '..', '..');
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-api-types-'));
+    try {
+      const spec = await (await fetch(`${gateway.url}/openapi.json`)).text();
+      await writeFile(join(dir, 'openapi.json'), spec);
+      await new Promise<void>((done, fail) =>
+        execFile(
+          process.execPath,
+          [
+            join(root, 'node_modules/openapi-typescript/bin/cli.js'),
+            join(dir, 'openapi.json'),
+            '-o',
+            join(dir, 'schema.d.ts'),
+          ],
+          { cwd: root, timeout: 120_000 },
+          (error, _stdout, stderr) => (error ? fail(new Error(stderr)) : done()),
+        ),
+      );
+      const fresh = await readFile(join(dir, 'schema.d.ts'), 'utf8');
+      const committed = await readFile(join(root, 'web/src/api/schema.d.ts'), 'utf8');
+      // Equal, or the admin API changed without `npm run web:api`.
+      expect(fresh === committed).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
