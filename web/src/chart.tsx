@@ -1,6 +1,8 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 
+const compact = new Intl.NumberFormat('en', { maximumSignificantDigits: 3 });
+
 export interface ChartSeries {
   label: string;
   values: (number | null)[];
@@ -27,10 +29,20 @@ export function TimeChart(props: {
       width: Math.max(260, el.clientWidth),
       height: 200,
       scales: { x: { time: true } },
-      axes: [{}, { label: props.unit, size: 60 }],
+      axes: [
+        {},
+        { label: props.unit, size: 60, values: (_u, splits) => splits.map((v) => compact.format(v)) },
+      ],
       series: [
         {},
-        ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false })),
+        // Points as well as lines: a bucket alone between empty ones (a quiet hour) still shows.
+        ...props.series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          spanGaps: false,
+          points: { show: true, size: 5, fill: s.color },
+        })),
       ],
       legend: { show: true },
     };

@@ -11,6 +11,8 @@ const RANGES = {
 type Range = keyof typeof RANGES;
 
 const fmt = new Intl.NumberFormat('en', { maximumFractionDigits: 4 });
+// Sub-cent costs are common on a quiet range: significant digits, not decimals.
+const usd = new Intl.NumberFormat('en', { maximumSignificantDigits: 4 });
 
 export function DashboardScreen() {
   const [range, setRange] = useState<Range>('1h');
@@ -106,7 +108,7 @@ export function DashboardScreen() {
         </div>
         <div>
           <dt>Cost (USD)</dt>
-          <dd data-testid="total-cost">{fmt.format(data.totals.cost)}</dd>
+          <dd data-testid="total-cost">{usd.format(data.totals.cost)}</dd>
         </div>
       </dl>
       {points && (

@@ -124,13 +124,15 @@ function ProductDetail(props: {
         <dt>Your access</dt>
         <dd data-testid="subscription-status">{subscription ? subscription.status : 'not subscribed'}</dd>
       </dl>
-      {props.canSubscribe && product.state === 'published' && subscription?.status !== 'approved' && (
-        <form class="panel" onSubmit={(e) => void subscribe(e)}>
-          <label for="reason">Why do you need it?</label>
-          <input id="reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
-          <button type="submit">Subscribe to {product.name}</button>
-        </form>
-      )}
+      {props.canSubscribe &&
+        product.state === 'published' &&
+        (!subscription || subscription.status === 'rejected') && (
+          <form class="panel" onSubmit={(e) => void subscribe(e)}>
+            <label for="reason">Why do you need it?</label>
+            <input id="reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+            <button type="submit">Subscribe to {product.name}</button>
+          </form>
+        )}
       {message && (
         <p role="status" class={message.ok ? 'ok' : 'error'}>
           {message.text}
