@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 
@@ -82,13 +82,12 @@ const AXE_SOURCE = join(REPO_ROOT, 'node_modules/axe-core/axe.min.js');
  * evaluated through the DevTools protocol, which the page's CSP does not govern.
  */
 export async function axeViolations(page: Page): Promise<string[]> {
-  const { readFile } = await import('node:fs/promises');
   const source = await readFile(AXE_SOURCE, 'utf8');
   await page.evaluate(source);
   // A string: evaluated in the page (the test's own tsconfig has no DOM types).
-  const result = (await page.evaluate(
+  const result = await page.evaluate<AxeResult>(
     `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })`,
-  )) as AxeResult;
+  );
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);

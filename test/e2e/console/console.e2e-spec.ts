@@ -346,9 +346,9 @@ describe('web console (browser)', () => {
       ['products', 'API products'],
     ]) {
       await open(page, screen, heading);
-      const overflow = (await page.evaluate(
+      const overflow = await page.evaluate<number>(
         'document.documentElement.scrollWidth - window.innerWidth',
-      )) as number;
+      );
       expect([screen, overflow <= 1]).toEqual([screen, true]);
     }
     await open(page, 'dashboard', 'Dashboard');
