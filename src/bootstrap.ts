@@ -18,6 +18,7 @@ import { createGatewayLog, PinoNestLogger } from 'src/modules/observability/logg
 import { GatewayTracing } from 'src/modules/observability/tracing/gateway-tracing.service';
 import { MetricsHttpCounter } from 'src/modules/observability/metrics/metrics-http.counter';
 import { EarlyAuthenticationHook } from 'src/modules/auth/early-authentication.hook';
+import { serveConsole } from 'src/modules/console/console-assets';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -77,6 +78,8 @@ export async function createApp(
   configureParsers(fastify, config);
   addCsvParser(fastify, config);
   setupOpenApi(app);
+  // The web console (admin console and developer portal) at /ui; `/` sends browsers there.
+  serveConsole(fastify);
   app.enableShutdownHooks();
   return app;
 }

@@ -37,6 +37,8 @@ export enum GatewayErrorCode {
   BudgetExceeded = 'budget_exceeded',
   /** Budgets cannot be checked (Redis unreachable): refused rather than risk overspending. */
   LimitsUnavailable = 'limits_unavailable',
+  /** The API product serving this endpoint was retired (410). */
+  ProductRetired = 'product_retired',
 }
 
 export interface GatewayExceptionOptions {

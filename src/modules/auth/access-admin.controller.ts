@@ -10,7 +10,16 @@ import {
   Query,
   Req,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import { SUBSCRIPTION_VIEW } from 'src/modules/auth/dto/admin.views';
 import { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
@@ -25,7 +34,10 @@ import { GrantsService } from 'src/modules/auth/grants.service';
 import { SubscriptionsService } from 'src/modules/auth/subscriptions.service';
 
 const id = new ParseUUIDPipe();
-const Status = z.enum(['pending', 'approved', 'rejected']).optional();
+// The whole query object: a lone optional parameter reached the pipe as {} when absent (and was refused).
+const ListSubscriptionsQuery = z.strictObject({
+  status: z.enum(['pending', 'approved', 'rejected']).optional(),
+});
 
 @ApiTags('Admin: access')
 @ApiBearerAuth()
@@ -66,6 +78,7 @@ export class AccessAdminController {
   @RequirePermission('subscriptions.request')
   @ApiOperation({ summary: 'Ask for access to endpoints; pending until an admin decides' })
   @ApiBody({ schema: schemaOf(RequestSubscriptionDto) })
+  @ApiCreatedResponse({ schema: SUBSCRIPTION_VIEW })
   requestSubscription(
     @Req() request: FastifyRequest,
     @Body(new ZodPipe(RequestSubscriptionDto)) dto: z.infer<typeof RequestSubscriptionDto>,
@@ -77,8 +90,12 @@ export class AccessAdminController {
   @RequirePermission('subscriptions.read')
   @ApiOperation({ summary: 'List subscription requests (of your team unless you are an admin)' })
   @ApiQuery({ name: 'status', required: false, enum: ['pending', 'approved', 'rejected'] })
-  listSubscriptions(@Req() request: FastifyRequest, @Query('status', new ZodPipe(Status)) status?: string) {
-    return this.subscriptions.list(request, status);
+  @ApiOkResponse({ schema: { type: 'array', items: SUBSCRIPTION_VIEW } })
+  listSubscriptions(
+    @Req() request: FastifyRequest,
+    @Query(new ZodPipe(ListSubscriptionsQuery)) query: z.infer<typeof ListSubscriptionsQuery>,
+  ) {
+    return this.subscriptions.list(request, query.status);
   }
 
   @Get('subscriptions/:id')
@@ -92,6 +109,7 @@ export class AccessAdminController {
   @HttpCode(200)
   @RequirePermission('subscriptions.decide')
   @ApiOperation({ summary: 'Approve a pending request: creates the access grant' })
+  @ApiOkResponse({ schema: SUBSCRIPTION_VIEW })
   @ApiBody({ schema: schemaOf(DecideSubscriptionDto), required: false })
   approve(
     @Req() request: FastifyRequest,
@@ -105,6 +123,7 @@ export class AccessAdminController {
   @HttpCode(200)
   @RequirePermission('subscriptions.decide')
   @ApiOperation({ summary: 'Reject a pending request' })
+  @ApiOkResponse({ schema: SUBSCRIPTION_VIEW })
   @ApiBody({ schema: schemaOf(DecideSubscriptionDto), required: false })
   reject(
     @Req() request: FastifyRequest,

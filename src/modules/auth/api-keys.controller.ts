@@ -1,5 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { API_KEY_VIEW, CREATED_KEY_VIEW } from 'src/modules/auth/dto/admin.views';
 import { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
@@ -21,6 +29,7 @@ export class ApiKeysController {
   @RequirePermission('keys.self')
   @ApiOperation({ summary: 'Mint an API key (for yourself, or with keys.write for your team); shown once' })
   @ApiBody({ schema: schemaOf(CreateApiKeyDto) })
+  @ApiCreatedResponse({ schema: CREATED_KEY_VIEW })
   create(
     @Req() request: FastifyRequest,
     @Body(new ZodPipe(CreateApiKeyDto)) dto: z.infer<typeof CreateApiKeyDto>,
@@ -31,6 +40,7 @@ export class ApiKeysController {
   @Get()
   @RequirePermission('keys.self')
   @ApiOperation({ summary: 'List API keys you may see (never their secret)' })
+  @ApiOkResponse({ schema: { type: 'array', items: API_KEY_VIEW } })
   list(@Req() request: FastifyRequest) {
     return this.keys.list(request);
   }
@@ -46,6 +56,7 @@ export class ApiKeysController {
   @HttpCode(200)
   @RequirePermission('keys.self')
   @ApiOperation({ summary: 'Revoke a key: every replica refuses it within a second' })
+  @ApiOkResponse({ schema: API_KEY_VIEW })
   revoke(@Req() request: FastifyRequest, @Param('id', id) keyId: string) {
     return this.keys.revoke(request, keyId);
   }

@@ -53,6 +53,9 @@ import { PermissionGuard } from 'src/modules/auth/permission.guard';
     AuthInvalidationService,
     AuthenticationService,
     AuthSnapshotService,
+    // The API products module files subscriptions for a product and lapses their grants on retirement.
+    SubscriptionsService,
+    GrantsService,
   ],
 })
 export class AuthModule {}

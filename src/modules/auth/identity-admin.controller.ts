@@ -11,7 +11,7 @@ import {
   Put,
   Req,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags, ApiOkResponse } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
@@ -26,6 +26,7 @@ import {
 import { schemaOf } from 'src/common/validation/openapi-schema';
 import { ZodPipe } from 'src/common/validation/zod.pipe';
 import { IdentityAdminService } from 'src/modules/auth/identity-admin.service';
+import { ME_VIEW } from 'src/modules/auth/dto/admin.views';
 
 const id = new ParseUUIDPipe();
 
@@ -38,6 +39,7 @@ export class IdentityAdminController {
   @Get('me')
   @RequirePermission('self.read')
   @ApiOperation({ summary: 'The caller: principal id, team, roles and effective permissions' })
+  @ApiOkResponse({ schema: ME_VIEW })
   me(@Req() request: FastifyRequest) {
     const actor = actorOf(request);
     return {

@@ -69,6 +69,12 @@ export class SubscriptionsService {
     return subscriptionDto(subscription);
   }
 
+  /** The grants approved requests produced (for whoever retires what they were filed for). */
+  async grantIdsOf(ids: readonly string[]): Promise<string[]> {
+    const found = await Promise.all(ids.map((id) => this.repository.findSubscription(id)));
+    return found.flatMap((s) => (s?.status === 'approved' && s.grantId ? [s.grantId] : []));
+  }
+
   async approve(request: FastifyRequest, id: string, dto: z.infer<typeof DecideSubscriptionDto>) {
     const actor = actorOf(request);
     const result = await this.repository.transaction(async (m) => {

@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { ZodPipe } from 'src/common/validation/zod.pipe';
@@ -10,8 +10,49 @@ import {
   UsageQueryDto,
   UsageRecordsQuery,
   UsageRecordsQueryDto,
+  UsageSeriesQuery,
+  UsageSeriesQueryDto,
 } from 'src/modules/billing/dto/usage-query.dto';
 import { UsageReportService } from 'src/modules/billing/usage-report.service';
+
+const USAGE_SERIES_VIEW = {
+  type: 'object',
+  required: ['from', 'to', 'bucket', 'bucketSeconds', 'points'],
+  properties: {
+    from: { type: 'string', format: 'date-time' },
+    to: { type: 'string', format: 'date-time' },
+    bucket: { type: 'string', enum: ['minute', 'hour', 'day'] },
+    bucketSeconds: { type: 'integer' },
+    points: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: [
+          'bucket',
+          'requests',
+          'errors',
+          'clientErrors',
+          'serverErrors',
+          'p50LatencyMs',
+          'p95LatencyMs',
+          'totalTokens',
+          'costUsd',
+        ],
+        properties: {
+          bucket: { type: 'integer', description: 'Start of the bucket, Unix seconds' },
+          requests: { type: 'number' },
+          errors: { type: 'number' },
+          clientErrors: { type: 'number' },
+          serverErrors: { type: 'number' },
+          p50LatencyMs: { type: 'number', nullable: true },
+          p95LatencyMs: { type: 'number', nullable: true },
+          totalTokens: { type: 'number' },
+          costUsd: { type: 'number' },
+        },
+      },
+    },
+  },
+};
 
 @ApiTags('Admin: usage and chargeback')
 @ApiBearerAuth()
@@ -29,6 +70,25 @@ export class BillingController {
   })
   usage(@Req() request: FastifyRequest, @Query(new ZodPipe(UsageQueryDto)) query: UsageQuery) {
     return this.reports.usage(request, query);
+  }
+
+  @Get('usage/timeseries')
+  @RequirePermission('billing.read')
+  @ApiOperation({
+    summary:
+      'Requests, errors (4xx/5xx), p50/p95 latency, tokens and cost per minute|hour|day bucket over a period ' +
+      '(same filters as /usage; empty buckets included). Without billing.admin: own team only.',
+  })
+  @ApiQuery({ name: 'from', required: false, type: String })
+  @ApiQuery({ name: 'to', required: false, type: String })
+  @ApiQuery({ name: 'bucket', required: false, enum: ['minute', 'hour', 'day'] })
+  @ApiQuery({ name: 'endpoint', required: false, type: String })
+  @ApiOkResponse({ schema: USAGE_SERIES_VIEW })
+  timeseries(
+    @Req() request: FastifyRequest,
+    @Query(new ZodPipe(UsageSeriesQueryDto)) query: UsageSeriesQuery,
+  ) {
+    return this.reports.series(request, query);
   }
 
   @Get('usage/records')

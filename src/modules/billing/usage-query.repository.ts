@@ -19,6 +19,19 @@ export interface UsageSums {
   p95LatencyMs: number | null;
 }
 
+/** One time bucket of the ledger (`bucket`: its start, Unix seconds). */
+export interface UsageSeriesRow {
+  bucket: number;
+  requests: number;
+  errors: number;
+  clientErrors: number;
+  serverErrors: number;
+  p50LatencyMs: number | null;
+  p95LatencyMs: number | null;
+  totalTokens: number;
+  costUsd: number;
+}
+
 export type UsageGroupRow = UsageSums & Record<string, string | number | null>;
 
 export interface UsageRecordRow {
@@ -156,6 +169,41 @@ export class UsageQueryRepository {
        GROUP BY ${groups} ORDER BY ${order} LIMIT ${limitParam}`,
       params,
     );
+  }
+
+  /**
+   * Per time bucket of `seconds` (aligned to the Unix epoch, so UTC): requests, errors, p50/p95 latency,
+   * tokens and cost; only buckets with traffic (the service fills the gaps).
+   */
+  async series(filter: UsageFilter, seconds: number): Promise<UsageSeriesRow[]> {
+    const params: unknown[] = [];
+    const clause = where(filter, params);
+    params.push(seconds);
+    const s = `$${params.length}`;
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT (floor(extract(epoch FROM u.started_at) / ${s}) * ${s})::float8 AS "bucket",
+         count(*)::float8 AS "requests",
+         (count(*) FILTER (WHERE u.outcome = 'error'))::float8 AS "errors",
+         (count(*) FILTER (WHERE u.status >= 400 AND u.status < 500))::float8 AS "clientErrors",
+         (count(*) FILTER (WHERE u.status >= 500))::float8 AS "serverErrors",
+         (percentile_cont(0.5) WITHIN GROUP (ORDER BY u.latency_ms))::float8 AS "p50LatencyMs",
+         (percentile_cont(0.95) WITHIN GROUP (ORDER BY u.latency_ms))::float8 AS "p95LatencyMs",
+         (coalesce(sum(u.prompt_tokens), 0) + coalesce(sum(u.completion_tokens), 0))::float8 AS "totalTokens",
+         coalesce(sum(u.cost_usd), 0)::float8 AS "costUsd"
+       FROM usage_records u ${clause} GROUP BY 1 ORDER BY 1`,
+      params,
+    );
+    return rows.map((r) => ({
+      bucket: Number(r.bucket),
+      requests: Number(r.requests),
+      errors: Number(r.errors),
+      clientErrors: Number(r.clientErrors),
+      serverErrors: Number(r.serverErrors),
+      p50LatencyMs: num(r.p50LatencyMs),
+      p95LatencyMs: num(r.p95LatencyMs),
+      totalTokens: Number(r.totalTokens),
+      costUsd: Number(r.costUsd),
+    }));
   }
 
   /** Individual records, newest first, after the (startedAt, id) cursor. */

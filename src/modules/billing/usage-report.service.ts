@@ -9,11 +9,20 @@ import {
   UsageFilter,
   UsageQuery,
   UsageRecordsQuery,
+  UsageSeriesQuery,
+  BUCKETS,
 } from 'src/modules/billing/dto/usage-query.dto';
-import { UsageGroupRow, UsageQueryRepository, UsageSums } from 'src/modules/billing/usage-query.repository';
+import {
+  UsageGroupRow,
+  UsageQueryRepository,
+  UsageSeriesRow,
+  UsageSums,
+} from 'src/modules/billing/usage-query.repository';
 import { LedgerStatus, UsageRecorder } from 'src/modules/billing/usage-recorder.service';
 
 const DAY_MS = 86_400_000;
+/** Points of one time series: enough for 30 days by the hour or a day by the minute. */
+const MAX_POINTS = 1_500;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Sums as the API shows them: cost as a number of USD. */
@@ -58,6 +67,41 @@ export class UsageReportService {
       groupBy: q.groupBy,
       groups: rows.slice(0, q.limit).map(group),
       truncated: rows.length > q.limit,
+    };
+  }
+
+  /** Evenly spaced points from `from` to `to` (at most MAX_POINTS), zeros where there was no traffic. */
+  async series(request: FastifyRequest, q: UsageSeriesQuery) {
+    const filter = this.scope(actorOf(request), q);
+    const seconds = BUCKETS[q.bucket];
+    const first = Math.floor(filter.from.getTime() / 1000 / seconds) * seconds;
+    const last = Math.floor((filter.to.getTime() - 1) / 1000 / seconds) * seconds;
+    const count = Math.max(0, Math.round((last - first) / seconds) + 1);
+    if (count > MAX_POINTS) throw BillingErrors.tooManyPoints(count, MAX_POINTS);
+    const rows = new Map((await this.repository.series(filter, seconds)).map((r) => [r.bucket, r]));
+    const points: UsageSeriesRow[] = [];
+    for (let i = 0; i < count; i++) {
+      const bucket = first + i * seconds;
+      points.push(
+        rows.get(bucket) ?? {
+          bucket,
+          requests: 0,
+          errors: 0,
+          clientErrors: 0,
+          serverErrors: 0,
+          p50LatencyMs: null,
+          p95LatencyMs: null,
+          totalTokens: 0,
+          costUsd: 0,
+        },
+      );
+    }
+    return {
+      from: filter.from.toISOString(),
+      to: filter.to.toISOString(),
+      bucket: q.bucket,
+      bucketSeconds: seconds,
+      points,
     };
   }
 

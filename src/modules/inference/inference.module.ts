@@ -20,6 +20,7 @@ import { RequestInterceptor } from 'src/modules/pipeline/request.interceptor';
 import { PipelineCoreModule } from 'src/modules/pipeline/pipeline-core.module';
 import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
+import { ProductsModule } from 'src/modules/products/products.module';
 import { RoutingModule } from 'src/modules/routing/routing.module';
 import { ResponsesModule } from 'src/modules/responses/responses.module';
 import { StoredResponsesInterceptor } from 'src/modules/responses/stored-responses.interceptor';
@@ -40,6 +41,7 @@ import { StoredResponsesInterceptor } from 'src/modules/responses/stored-respons
     LimitsModule,
     PipelineCoreModule,
     ResponsesModule,
+    ProductsModule,
   ],
   controllers: [
     OpenAIController,

@@ -9,12 +9,14 @@ import { InvocationGuard } from 'src/modules/pipeline/invocation.guard';
 import { RequestInterceptor } from 'src/modules/pipeline/request.interceptor';
 import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
 import { StoredResponsesInterceptor } from 'src/modules/responses/stored-responses.interceptor';
+import { ProductLifecycleGuard } from 'src/modules/products/product-lifecycle.guard';
 
 /*
  * The request pipeline, declared once. Every inference entry point runs these, in this order, through
  * `@Invocation()`: after the global authentication (passport: API key or JWT) and permission guards,
  *
  *   guards        1 InvocationGuard      context and record; the endpoint the caller names
+ *                   ProductLifecycleGuard  API products: Deprecation/Sunset headers, 410 once retired
  *                 2 EndpointAccessGuard  grants, key scopes, subscriptions; a route's destination
  *                 3 RateLimitGuard       request-rate limits (@nestjs/throttler, exact across replicas)
  *   interceptor   4 ResponseInterceptor  the edge: runs the stages below, then sets the headers they
@@ -36,7 +38,12 @@ import { StoredResponsesInterceptor } from 'src/modules/responses/stored-respons
  * Calls the gateway makes on a caller's behalf (guardrail judge, moderation model, summariser) run
  * stages 5, 9 and 11 through InternalInvocations, in the same order.
  */
-export const INVOCATION_GUARDS = [InvocationGuard, EndpointAccessGuard, RateLimitGuard] as const;
+export const INVOCATION_GUARDS = [
+  InvocationGuard,
+  ProductLifecycleGuard,
+  EndpointAccessGuard,
+  RateLimitGuard,
+] as const;
 
 export const INVOCATION_STAGES = [
   TracingInterceptor,

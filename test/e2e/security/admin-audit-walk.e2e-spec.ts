@@ -196,6 +196,13 @@ gatehouse:
     );
     return answer.body.id as string;
   };
+  // An API product (slug names), as a draft or published.
+  const product = async (publish = false) => {
+    const name = unique('prod');
+    await created(api('POST', '/admin/v1/products', { name, title: name, endpoint: await endpoint() }));
+    if (publish) await created(api('POST', `/admin/v1/products/${name}/publish`));
+    return name;
+  };
   const key = async () =>
     (await created(api('POST', '/admin/v1/keys', { name: unique('k'), principalId: await principal() }))).body
       .id as string;
@@ -262,6 +269,20 @@ gatehouse:
     'POST /admin/v1/subscriptions/:id/reject': {
       setup: async () => ({ id: await subscription() }),
       body: () => ({}),
+    },
+    'POST /admin/v1/products': {
+      setup: async () => ({ endpoint: await endpoint() }),
+      body: (p) => ({ name: unique('prod'), title: 'Walk product', endpoint: p.endpoint }),
+    },
+    'POST /admin/v1/products/:name/publish': { setup: async () => ({ name: await product() }) },
+    'POST /admin/v1/products/:name/deprecate': {
+      setup: async () => ({ name: await product(true) }),
+      body: () => ({ sunset: new Date(Date.now() + 86_400_000).toISOString() }),
+    },
+    'POST /admin/v1/products/:name/retire': { setup: async () => ({ name: await product(true) }) },
+    'POST /admin/v1/catalogue/:name/subscriptions': {
+      setup: async () => ({ name: await product(true) }),
+      body: () => ({ reason: 'walk' }),
     },
     'POST /admin/v1/keys': { body: () => ({ name: unique('k') }) },
     'POST /admin/v1/keys/:id/revoke': { setup: async () => ({ id: await key() }) },

@@ -62,6 +62,14 @@ export const UsageRecordsQueryDto = z.strictObject({
 });
 export type UsageRecordsQuery = z.infer<typeof UsageRecordsQueryDto>;
 
+/** GET /admin/v1/usage/timeseries: the dashboard's charts (one point per bucket, empty buckets included). */
+export const BUCKETS = { minute: 60, hour: 3_600, day: 86_400 } as const;
+export const UsageSeriesQueryDto = z.strictObject({
+  ...filters,
+  bucket: z.enum(['minute', 'hour', 'day']).default('hour'),
+});
+export type UsageSeriesQuery = z.infer<typeof UsageSeriesQueryDto>;
+
 /** GET /admin/v1/chargeback */
 export const ChargebackQueryDto = z.strictObject({
   from: instant.optional(),

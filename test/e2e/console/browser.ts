@@ -1,0 +1,102 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Browser, chromium, Page } from 'playwright-core';
+
+const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+/** Screenshots of the console's screens (gitignored): a CI artifact. */
+export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'console');
+
+function run(file: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((done) => {
+    execFile(file, args, { cwd: REPO_ROOT, timeout: 300_000 }, (error, stdout, stderr) => {
+      done({
+        code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+        out: `${stdout}${stderr}`,
+      });
+    });
+  });
+}
+
+async function must(file: string, args: string[]): Promise<string> {
+  const { code, out } = await run(file, args);
+  if (code !== 0) throw new Error(`${file} ${args.join(' ')} failed:\n${out}`);
+  return out;
+}
+
+/**
+ * scripts/setup-browser.sh installs Debian's chromium when it is missing; the console is built from
+ * web/ (a few seconds) so that the gateway serves what the checkout holds. Returns chromium's path.
+ */
+export async function prepareConsole(): Promise<string> {
+  await must('bash', ['scripts/setup-browser.sh']);
+  await must(process.execPath, [
+    join(REPO_ROOT, 'node_modules/vite/bin/vite.js'),
+    'build',
+    '--config',
+    'web/vite.config.mjs',
+    '--logLevel',
+    'warn',
+  ]);
+  const path = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+  if (!path) throw new Error('chromium not found after scripts/setup-browser.sh');
+  await mkdir(ARTIFACTS, { recursive: true });
+  return path;
+}
+
+export function launchChromium(executablePath: string): Promise<Browser> {
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    // Root in a container: no user namespaces for the sandbox. --disable-dev-shm-usage: small /dev/shm.
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+    timeout: 60_000,
+  });
+}
+
+/** What a page did that the console must never do: CSP violations, third-party requests, errors. */
+export interface PageWatch {
+  violations: string[];
+  foreignRequests: string[];
+  pageErrors: string[];
+}
+
+export function watch(page: Page, origin: string): PageWatch {
+  const w: PageWatch = { violations: [], foreignRequests: [], pageErrors: [] };
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) w.violations.push(message.text());
+  });
+  page.on('pageerror', (error) => w.pageErrors.push(error.message));
+  page.on('request', (request) => {
+    const url = request.url();
+    if (!url.startsWith(origin) && !url.startsWith('data:')) w.foreignRequests.push(url);
+  });
+  return w;
+}
+
+const AXE_SOURCE = join(REPO_ROOT, 'node_modules/axe-core/axe.min.js');
+
+/**
+ * axe-core's serious and critical violations on the current page (WCAG 2.x A/AA rules). The script is
+ * evaluated through the DevTools protocol, which the page's CSP does not govern.
+ */
+export async function axeViolations(page: Page): Promise<string[]> {
+  const source = await readFile(AXE_SOURCE, 'utf8');
+  await page.evaluate(source);
+  // A string: evaluated in the page (the test's own tsconfig has no DOM types).
+  const result = await page.evaluate<AxeResult>(
+    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })`,
+  );
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+interface AxeResult {
+  violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[];
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}

@@ -1,0 +1,120 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, hasCredential, Me, must, setCredential } from './api';
+import { ApprovalsScreen } from './screens/approvals';
+import { DashboardScreen } from './screens/dashboard';
+import { EndpointsScreen } from './screens/endpoints';
+import { KeysScreen } from './screens/keys';
+import { PortalScreen } from './screens/portal';
+import { ProductsScreen } from './screens/products';
+import { SignInScreen } from './screens/signin';
+
+/** A screen of the console: who may open it is the permission the admin API asks for its data. */
+interface Screen {
+  path: string;
+  label: string;
+  permission: string;
+  render: (me: Me, arg: string | undefined) => preact.JSX.Element;
+}
+
+const SCREENS: Screen[] = [
+  { path: 'dashboard', label: 'Dashboard', permission: 'billing.read', render: () => <DashboardScreen /> },
+  {
+    path: 'endpoints',
+    label: 'Endpoints',
+    permission: 'routing.read',
+    render: (me) => <EndpointsScreen canWrite={me.permissions.includes('routing.write')} />,
+  },
+  { path: 'products', label: 'API products', permission: 'routing.write', render: () => <ProductsScreen /> },
+  {
+    path: 'portal',
+    label: 'Portal',
+    permission: 'self.read',
+    render: (me, arg) => <PortalScreen me={me} selected={arg} />,
+  },
+  { path: 'keys', label: 'My keys', permission: 'keys.self', render: () => <KeysScreen /> },
+  {
+    path: 'approvals',
+    label: 'Approvals',
+    permission: 'subscriptions.decide',
+    render: () => <ApprovalsScreen />,
+  },
+];
+
+function currentRoute(): { path: string; arg: string | undefined } {
+  const [path, arg] = location.hash.replace(/^#\/?/, '').split('/');
+  return { path: path || '', arg: arg ? decodeURIComponent(arg) : undefined };
+}
+
+export function App() {
+  const [me, setMe] = useState<Me | null>(null);
+  const [checking, setChecking] = useState(hasCredential());
+  const [route, setRoute] = useState(currentRoute());
+
+  useEffect(() => {
+    const onHash = () => setRoute(currentRoute());
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+
+  // A key kept from earlier in this tab: check it again (it may have been revoked).
+  useEffect(() => {
+    if (!hasCredential()) return;
+    api
+      .GET('/admin/v1/me')
+      .then((r) => setMe(must(r)))
+      .catch(() => setCredential(null))
+      .finally(() => setChecking(false));
+  }, []);
+
+  if (checking) return <p class="loading">Loading…</p>;
+  if (!me) return <SignInScreen onSignedIn={setMe} />;
+
+  const allowed = SCREENS.filter((s) => me.permissions.includes(s.permission));
+  const screen = SCREENS.find((s) => s.path === route.path);
+  const fallback = allowed[0];
+  if (!screen && fallback) {
+    location.hash = `#/${fallback.path}`;
+    return null;
+  }
+  const signOut = () => {
+    setCredential(null);
+    setMe(null);
+    location.hash = '';
+  };
+  return (
+    <div class="shell">
+      <header class="top">
+        <span class="brand">Gatehouse</span>
+        <nav aria-label="Main">
+          <ul>
+            {allowed.map((s) => (
+              <li key={s.path}>
+                <a href={`#/${s.path}`} aria-current={s.path === route.path ? 'page' : undefined}>
+                  {s.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <span class="who" data-testid="who">
+          {me.name} <small>({me.roles.join(', ') || 'no role'})</small>
+        </span>
+        <button type="button" class="secondary" onClick={signOut}>
+          Sign out
+        </button>
+      </header>
+      <main id="main">
+        {screen && me.permissions.includes(screen.permission) ? (
+          screen.render(me, route.arg)
+        ) : (
+          <section>
+            <h1>Not available</h1>
+            <p role="alert" data-testid="forbidden">
+              Your role does not give access to this screen.
+            </p>
+          </section>
+        )}
+      </main>
+    </div>
+  );
+}
