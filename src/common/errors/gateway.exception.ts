@@ -35,6 +35,8 @@ export enum GatewayErrorCode {
   BudgetExceeded = 'budget_exceeded',
   /** Budgets cannot be checked (Redis unreachable): refused rather than risk overspending. */
   LimitsUnavailable = 'limits_unavailable',
+  /** The process is draining for shutdown: retry (another replica or worker answers). */
+  ShuttingDown = 'server_shutting_down',
 }
 
 export interface GatewayExceptionOptions {
