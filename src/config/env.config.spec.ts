@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import { workerCount } from 'src/config/env/lifecycle.env';
 import { EnvValidationError, loadAppConfig } from 'src/config/env.config';
 
 describe('loadAppConfig', () => {
@@ -108,5 +110,32 @@ describe('loadAppConfig: request timeouts', () => {
     expect([config.REQUEST_BODY_TIMEOUT_MS, config.REQUEST_HEADERS_TIMEOUT_MS]).toEqual([60_000, 60_000]);
     expect(loadAppConfig({ REQUEST_BODY_TIMEOUT_MS: '1500' }).REQUEST_BODY_TIMEOUT_MS).toBe(1500);
     expect(() => loadAppConfig({ REQUEST_BODY_TIMEOUT_MS: '-1' })).toThrow(EnvValidationError);
+  });
+});
+
+describe('GATEHOUSE_WORKERS', () => {
+  it('defaults to 1 on the embedded database and to the CPU count with DATABASE_URL', () => {
+    expect(workerCount(loadAppConfig({}))).toBe(1);
+    expect(workerCount(loadAppConfig({ DATABASE_URL: 'postgres://x@h/db' }))).toBe(availableParallelism());
+    expect(workerCount(loadAppConfig({ DATABASE_URL: 'postgres://x@h/db', GATEHOUSE_WORKERS: '3' }))).toBe(3);
+  });
+
+  it('refuses more than one worker on the embedded database, and values out of range', () => {
+    const problems = (env: Record<string, string>): string[] => {
+      try {
+        loadAppConfig(env);
+        return [];
+      } catch (error) {
+        return (error as EnvValidationError).problems;
+      }
+    };
+    expect(problems({ GATEHOUSE_WORKERS: '2' })).toEqual([
+      'GATEHOUSE_WORKERS: more than one worker needs DATABASE_URL: the embedded database (PGlite, DATA_DIR) can have only one owner process',
+    ]);
+    expect(problems({ GATEHOUSE_WORKERS: '1' })).toEqual([]);
+    expect(problems({ GATEHOUSE_WORKERS: '0', DATABASE_URL: 'postgres://x@h/db' })[0]).toMatch(
+      /^GATEHOUSE_WORKERS:/,
+    );
+    expect(problems({ SHUTDOWN_DRAIN_MS: '-1' })[0]).toMatch(/^SHUTDOWN_DRAIN_MS:/);
   });
 });

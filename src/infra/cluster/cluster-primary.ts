@@ -59,8 +59,7 @@ export function runPrimary(config: AppConfig, count: number): void {
     slot.worker = undefined;
     const lived = Date.now() - slot.startedAt;
     slot.quickExits = lived < QUICK_EXIT_MS ? slot.quickExits + 1 : 0;
-    const delay =
-      slot.quickExits === 0 ? 0 : Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (slot.quickExits - 1));
+    const delay = restartDelay(slot.quickExits);
     const how = signal ? `signal ${signal}` : `code ${code}`;
     if (slot.quickExits >= CRASH_LOOP_AFTER) {
       log.error(
@@ -154,6 +153,14 @@ export function runPrimary(config: AppConfig, count: number): void {
     slots.push(slot);
     fork(slot);
   }
+}
+
+/**
+ * Back-off before restarting a worker after `quickExits` exits in a row that each came within
+ * QUICK_EXIT_MS of its start: none after a worker that lived (0), then 0.5 s, 1 s, 2 s … up to 30 s.
+ */
+export function restartDelay(quickExits: number): number {
+  return quickExits === 0 ? 0 : Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (quickExits - 1));
 }
 
 /** The primary's JSON log lines, in the workers' shape (pino, ISO time, level names). */
