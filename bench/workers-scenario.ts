@@ -2,7 +2,7 @@
  * The `workers` scenario of `npm run bench`: the real entry point (dist/src/main.js) with
  * GATEHOUSE_WORKERS=1 and =2 on one PostgreSQL, the same 0 ms upstream and the same non-streaming load,
  * measured interleaved in rounds; prints the throughput of each and the scaling factor. PostgreSQL: a
- * scratch database on BENCH_PG_ADMIN_URL (default postgres://127.0.0.1:5432/postgres), dropped after.
+ * scratch database on BENCH_PG_ADMIN_URL (default postgres://root@127.0.0.1:5432/postgres, as the tests), dropped after.
  */
 import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -135,7 +135,7 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
 }
 
 export async function runWorkersScenario(input: WorkersScenarioInput): Promise<WorkersReport> {
-  const adminUrl = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://127.0.0.1:5432/postgres';
+  const adminUrl = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
   const name = `gatehouse_bench_${randomBytes(6).toString('hex')}`;
   await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
   const databaseUrl = new URL(adminUrl);

@@ -148,6 +148,11 @@ export function runPrimary(config: AppConfig, count: number): void {
   });
 
   log.info(`primary: starting ${count} workers`);
+  if (!config.REDIS_URL) {
+    log.warn(
+      `no REDIS_URL: rate limits, quotas, budgets and the response cache are kept per worker, so a limit admits up to ${count}× its value`,
+    );
+  }
   for (let index = 1; index <= count; index++) {
     const slot: Slot = { index, worker: undefined, startedAt: 0, quickExits: 0, restart: undefined };
     slots.push(slot);
