@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { workerCount } from 'src/config/env/lifecycle.env';
+import { cgroupCpuLimit, workerCount } from 'src/config/env/lifecycle.env';
 import { EnvValidationError, loadAppConfig } from 'src/config/env.config';
 
 describe('loadAppConfig', () => {
@@ -116,8 +116,42 @@ describe('loadAppConfig: request timeouts', () => {
 describe('GATEHOUSE_WORKERS', () => {
   it('defaults to 1 on the embedded database and to the CPU count with DATABASE_URL', () => {
     expect(workerCount(loadAppConfig({}))).toBe(1);
-    expect(workerCount(loadAppConfig({ DATABASE_URL: 'postgres://x@h/db' }))).toBe(availableParallelism());
+    const noLimit = () => undefined;
+    expect(workerCount(loadAppConfig({ DATABASE_URL: 'postgres://x@h/db' }), noLimit)).toBe(
+      availableParallelism(),
+    );
     expect(workerCount(loadAppConfig({ DATABASE_URL: 'postgres://x@h/db', GATEHOUSE_WORKERS: '3' }))).toBe(3);
+  });
+
+  it("defaults to no more workers than a container's CPU limit", () => {
+    const pg = loadAppConfig({ DATABASE_URL: 'postgres://x@h/db' });
+    expect(workerCount(pg, () => 0.5)).toBe(1);
+    expect(workerCount(pg, () => 1)).toBe(1);
+    expect(workerCount(pg, () => 1_000)).toBe(availableParallelism());
+    expect(workerCount(pg, () => undefined)).toBe(availableParallelism());
+    const files = (entries: Record<string, string>) => (path: string) => {
+      if (!(path in entries)) throw new Error('ENOENT');
+      return entries[path];
+    };
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '150000 100000\n' }))).toBe(1.5);
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': 'max 100000\n' }))).toBeUndefined();
+    expect(
+      cgroupCpuLimit(
+        files({
+          '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '200000',
+          '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000',
+        }),
+      ),
+    ).toBe(2);
+    expect(
+      cgroupCpuLimit(
+        files({
+          '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1',
+          '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000',
+        }),
+      ),
+    ).toBeUndefined();
+    expect(cgroupCpuLimit(files({}))).toBeUndefined();
   });
 
   it('refuses more than one worker on the embedded database, and values out of range', () => {

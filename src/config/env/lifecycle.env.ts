@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
@@ -29,9 +30,40 @@ interface WorkerSettings {
   DATABASE_URL?: string;
 }
 
-/** How many worker processes serve the port (1: the process serves it itself, no primary). */
-export function workerCount(config: WorkerSettings): number {
-  return config.GATEHOUSE_WORKERS ?? (config.DATABASE_URL ? availableParallelism() : 1);
+/**
+ * How many worker processes serve the port (1: the process serves it itself, no primary). The default
+ * with DATABASE_URL is the CPUs this process may use: the cores it may run on, capped by a container's
+ * CPU limit (a pod limited to 2 CPUs on a 64-core node gets 2 workers, not 64).
+ */
+export function workerCount(
+  config: WorkerSettings,
+  quota: () => number | undefined = cgroupCpuLimit,
+): number {
+  if (config.GATEHOUSE_WORKERS !== undefined) return config.GATEHOUSE_WORKERS;
+  if (!config.DATABASE_URL) return 1;
+  const limit = quota();
+  return Math.max(1, Math.min(availableParallelism(), limit === undefined ? Infinity : Math.ceil(limit)));
+}
+
+/** The CPU limit of this container in CPUs (cgroup v2 `cpu.max`, else v1 CFS quota), if any. */
+export function cgroupCpuLimit(
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): number | undefined {
+  const ratio = (quota: number, period: number) =>
+    Number.isFinite(quota) && Number.isFinite(period) && quota > 0 && period > 0 ? quota / period : undefined;
+  try {
+    const [quota, period] = read('/sys/fs/cgroup/cpu.max').trim().split(/\s+/);
+    return quota === 'max' ? undefined : ratio(Number(quota), Number(period));
+  } catch {
+    // not cgroup v2
+  }
+  try {
+    const quota = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us').trim());
+    const period = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us').trim());
+    return ratio(quota, period);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The embedded PGlite database lives in one process's memory: it cannot be shared by workers. */

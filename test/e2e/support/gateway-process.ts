@@ -46,6 +46,8 @@ export async function startGatewayProcess(
         GATEWAY_CONFIG_WATCH: 'false',
         UPSTREAM_ALLOWED_HOSTS: '127.0.0.1',
         DATA_DIR: join(dir, 'data'),
+        // One process unless a test asks for workers (with DATABASE_URL the default is one per CPU).
+        GATEHOUSE_WORKERS: '1',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
