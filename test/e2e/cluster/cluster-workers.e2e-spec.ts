@@ -177,14 +177,14 @@ describe('GATEHOUSE_WORKERS=2: one port, a primary that restarts and drains its 
     const started = Date.now();
     let rolled = false;
     let rolledAt = 0;
-    // ~60 requests/s until the restart is over and 3 s more, at most 150 s.
+    // ~50-60 requests/s for at least 30 s and until 3 s after the restart is over, at most 150 s.
     const load = (async () => {
       while (Date.now() - started < 150_000) {
         if (!rolled && (gateway.stdout().match(/rolling restart done/g) ?? []).length > rollsBefore) {
           rolled = true;
           rolledAt = Date.now();
         }
-        if (rolled && Date.now() - rolledAt > 3_000) break;
+        if (rolled && Date.now() - rolledAt > 3_000 && Date.now() - started > 30_000) break;
         const p = send(`roll-${sent++}`);
         pending.add(p);
         void p.finally(() => pending.delete(p));
