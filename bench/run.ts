@@ -15,12 +15,13 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { GATEWAY_NODE_FLAGS } from 'src/runtime-flags';
 import { chatRequestBody, envNumber, isReadyMessage, LatencySummary, StopMessage, summarize } from './common';
+import { runWorkersScenario } from './workers-scenario';
 
 // ---------------------------------------------------------------------------------------------------
 // Settings
 
-type ScenarioName = 'throughput' | 'latency' | 'ttfb' | 'cache-hit';
-const ALL_SCENARIOS: readonly ScenarioName[] = ['throughput', 'latency', 'ttfb', 'cache-hit'];
+type ScenarioName = 'throughput' | 'latency' | 'ttfb' | 'cache-hit' | 'workers';
+const ALL_SCENARIOS: readonly ScenarioName[] = ['throughput', 'latency', 'ttfb', 'cache-hit', 'workers'];
 
 interface Settings {
   durationS: number;
@@ -973,6 +974,38 @@ async function main(): Promise<Check[]> {
         addedP50Ms: added,
         addedP99Ms: c.latency.p99 - d.latency.p99,
       };
+    }
+
+    // 6. GATEHOUSE_WORKERS=1 vs 2: src/main.js on PostgreSQL, the 0 ms upstream (bench/workers-scenario.ts).
+    if (settings.scenarios.has('workers')) {
+      process.stdout.write(
+        `[e] Non-streaming throughput of GATEHOUSE_WORKERS=1 and =2 (PostgreSQL), 0 ms upstream, c=${settings.connections}\n`,
+      );
+      const workers = await runWorkersScenario({
+        ...settings,
+        apiKey: BENCH_API_KEY,
+        gatewayYaml: gatewayYaml(mock0, mock50),
+        body: body(0, false),
+        workDir,
+      });
+      process.stdout.write(
+        `\n${table(
+          ['workers', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx/errors'],
+          workers.results.map((r) => [
+            String(r.workers),
+            fmt(r.rps, 0),
+            fmt(r.latency.p50),
+            fmt(r.latency.p99),
+            String(r.problems),
+          ]),
+        )}\n\n`,
+      );
+      checks.push({
+        goal: `throughput scaling from 1 to 2 workers (${cpus().length} CPUs, load generator and upstream on the same machine; reported)`,
+        measured: `×${fmt(workers.scaling)} (${fmt(workers.results[0].rps, 0)} → ${fmt(workers.results[1].rps, 0)} req/s)`,
+        pass: undefined,
+      });
+      report.workers = workers;
     }
 
     // Proof the access log was on: one JSON line per request the gateway answered.

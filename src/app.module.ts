@@ -4,6 +4,7 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { ConfigModule } from 'src/config/config.module';
+import { LifecycleModule } from 'src/infra/lifecycle/lifecycle.module';
 import { AppConfig } from 'src/config/env.config';
 import { DatabaseModule } from 'src/infra/database/database.module';
 import { HttpClientModule } from 'src/infra/http/http-client.module';
@@ -32,6 +33,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        LifecycleModule,
         EventEmitterModule.forRoot(),
         ObservabilityCoreModule,
         DatabaseModule,

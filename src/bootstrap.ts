@@ -19,6 +19,8 @@ import { GatewayTracing } from 'src/modules/observability/tracing/gateway-tracin
 import { MetricsHttpCounter } from 'src/modules/observability/metrics/metrics-http.counter';
 import { EarlyAuthenticationHook } from 'src/modules/auth/early-authentication.hook';
 import { serveConsole } from 'src/modules/console/console-assets';
+import { drainHook, installGracefulShutdown } from 'src/infra/lifecycle/graceful-shutdown';
+import { ShutdownState } from 'src/infra/lifecycle/shutdown-state';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -48,7 +50,9 @@ export async function createApp(
     http: listenerTimeouts(config),
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
-    return503OnClosing: true,
+    // While it drains, requests arriving on open keep-alive connections are served (with Connection:
+    // close), not refused: a 503 there would be a lost request (src/infra/lifecycle/graceful-shutdown.ts).
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
     trustProxy: config.TRUST_PROXY,
   });
@@ -64,6 +68,8 @@ export async function createApp(
     // Every request gets its access line, including those Fastify itself or a later hook refuses (no
     // route, bad body, no credentials): only a hook sees them all. First, so it sees every one.
     app.get(AccessLog).attach(log),
+    // A draining process closes every connection after its answer (before any hook can refuse it).
+    drainHook(app.get(ShutdownState)),
     // The HTTP instrumentation's server span exists before Nest routes the request: named here, by route.
     app.get(GatewayTracing).onRequestHook(),
     // HTTP request counters by status class, refused requests included (as the access log).
@@ -80,7 +86,7 @@ export async function createApp(
   setupOpenApi(app);
   // The web console (admin console and developer portal) at /ui; `/` sends browsers there.
   serveConsole(fastify);
-  app.enableShutdownHooks();
+  installGracefulShutdown(app, config, { flushLog: () => log.flush() });
   return app;
 }
 

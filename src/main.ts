@@ -1,5 +1,7 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { EnvValidationError, loadAppConfig } from 'src/config/env.config';
+import { workerCount } from 'src/config/env/lifecycle.env';
 import { GatewayConfigError } from 'src/config/gateway-config.types';
 import { startTracing } from 'src/tracing';
 
@@ -7,9 +9,17 @@ import { startTracing } from 'src/tracing';
  * Start-up order matters: the environment is validated first, then OpenTelemetry starts (when
  * configured) and patches http, undici, pg and ioredis, and only then is the application loaded —
  * `src/bootstrap` (Nest, the database and Redis clients) is required after the SDK, never before.
+ * With GATEHOUSE_WORKERS > 1 this process becomes the cluster primary (no Nest, no tracing, no
+ * database) and each forked worker runs the rest of this function.
  */
 async function main(): Promise<void> {
   const config = loadAppConfig();
+  const workers = workerCount(config);
+  if (workers > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import('src/infra/cluster/cluster-primary');
+    runPrimary(config, workers);
+    return;
+  }
   await startTracing(config);
   const [{ createApp }, { Logger }] = await Promise.all([import('src/bootstrap'), import('@nestjs/common')]);
   const app = await createApp(config);

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import { cgroupCpuLimit, workerCount } from 'src/config/env/lifecycle.env';
 import { EnvValidationError, loadAppConfig } from 'src/config/env.config';
 
 describe('loadAppConfig', () => {
@@ -108,5 +110,66 @@ describe('loadAppConfig: request timeouts', () => {
     expect([config.REQUEST_BODY_TIMEOUT_MS, config.REQUEST_HEADERS_TIMEOUT_MS]).toEqual([60_000, 60_000]);
     expect(loadAppConfig({ REQUEST_BODY_TIMEOUT_MS: '1500' }).REQUEST_BODY_TIMEOUT_MS).toBe(1500);
     expect(() => loadAppConfig({ REQUEST_BODY_TIMEOUT_MS: '-1' })).toThrow(EnvValidationError);
+  });
+});
+
+describe('GATEHOUSE_WORKERS', () => {
+  it('defaults to 1 on the embedded database and to the CPU count with DATABASE_URL', () => {
+    expect(workerCount(loadAppConfig({}))).toBe(1);
+    const noLimit = () => undefined;
+    expect(workerCount(loadAppConfig({ DATABASE_URL: 'postgres://x@h/db' }), noLimit)).toBe(
+      availableParallelism(),
+    );
+    expect(workerCount(loadAppConfig({ DATABASE_URL: 'postgres://x@h/db', GATEHOUSE_WORKERS: '3' }))).toBe(3);
+  });
+
+  it("defaults to no more workers than a container's CPU limit", () => {
+    const pg = loadAppConfig({ DATABASE_URL: 'postgres://x@h/db' });
+    expect(workerCount(pg, () => 0.5)).toBe(1);
+    expect(workerCount(pg, () => 1)).toBe(1);
+    expect(workerCount(pg, () => 1_000)).toBe(availableParallelism());
+    expect(workerCount(pg, () => undefined)).toBe(availableParallelism());
+    const files = (entries: Record<string, string>) => (path: string) => {
+      if (!(path in entries)) throw new Error('ENOENT');
+      return entries[path];
+    };
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '150000 100000\n' }))).toBe(1.5);
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': 'max 100000\n' }))).toBeUndefined();
+    expect(
+      cgroupCpuLimit(
+        files({
+          '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '200000',
+          '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000',
+        }),
+      ),
+    ).toBe(2);
+    expect(
+      cgroupCpuLimit(
+        files({
+          '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1',
+          '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000',
+        }),
+      ),
+    ).toBeUndefined();
+    expect(cgroupCpuLimit(files({}))).toBeUndefined();
+  });
+
+  it('refuses more than one worker on the embedded database, and values out of range', () => {
+    const problems = (env: Record<string, string>): string[] => {
+      try {
+        loadAppConfig(env);
+        return [];
+      } catch (error) {
+        return (error as EnvValidationError).problems;
+      }
+    };
+    expect(problems({ GATEHOUSE_WORKERS: '2' })).toEqual([
+      'GATEHOUSE_WORKERS: more than one worker needs DATABASE_URL: the embedded database (PGlite, DATA_DIR) can have only one owner process',
+    ]);
+    expect(problems({ GATEHOUSE_WORKERS: '1' })).toEqual([]);
+    expect(problems({ GATEHOUSE_WORKERS: '0', DATABASE_URL: 'postgres://x@h/db' })[0]).toMatch(
+      /^GATEHOUSE_WORKERS:/,
+    );
+    expect(problems({ SHUTDOWN_DRAIN_MS: '-1' })[0]).toMatch(/^SHUTDOWN_DRAIN_MS:/);
   });
 });

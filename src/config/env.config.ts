@@ -6,6 +6,7 @@ import { limitsEnv } from 'src/config/env/limits.env';
 import { metricsEnv } from 'src/config/env/metrics.env';
 import { httpEnv } from 'src/config/env/http.env';
 import { responsesEnv } from 'src/config/env/responses.env';
+import { lifecycleEnv, workerProblem } from 'src/config/env/lifecycle.env';
 import { DEFAULT_UPSTREAM_ALLOWED_HOSTS, parseAllowedHosts } from 'src/infra/http/egress-policy';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
@@ -173,6 +174,7 @@ const envSchema = z.object({
   ...metricsEnv,
   ...httpEnv,
   ...responsesEnv,
+  ...lifecycleEnv,
 });
 
 export type AppConfig = z.infer<typeof envSchema>;
@@ -201,6 +203,10 @@ export function loadAppConfig(env: Record<string, string | undefined> = process.
     .refine((c) => !c.AUTH_JWKS_URL || c.AUTH_JWT_ISSUER || c.AUTH_OIDC_ISSUER, {
       message: 'is required when AUTH_JWKS_URL is set without AUTH_OIDC_ISSUER',
       path: ['AUTH_JWT_ISSUER'],
+    })
+    .superRefine((c, ctx) => {
+      const problem = workerProblem(c);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['GATEHOUSE_WORKERS'] });
     })
     .safeParse(input);
   if (!result.success) {

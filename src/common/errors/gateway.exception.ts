@@ -39,6 +39,8 @@ export enum GatewayErrorCode {
   LimitsUnavailable = 'limits_unavailable',
   /** The API product serving this endpoint was retired (410). */
   ProductRetired = 'product_retired',
+  /** The process is draining for shutdown: retry (another replica or worker answers). */
+  ShuttingDown = 'server_shutting_down',
 }
 
 export interface GatewayExceptionOptions {

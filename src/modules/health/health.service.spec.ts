@@ -1,5 +1,6 @@
 import { TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { loadAppConfig } from 'src/config/env.config';
+import { ShutdownState } from 'src/infra/lifecycle/shutdown-state';
 import { RedisClient } from 'src/infra/redis/redis.client';
 import { HealthService } from 'src/modules/health/health.service';
 import { CircuitStates } from 'src/modules/observability/metrics/circuit-states';
@@ -7,7 +8,11 @@ import { RegistryHealth, RegistryService } from 'src/modules/registry/registry.s
 
 describe('HealthService registry freshness', () => {
   const secondsAgo = (s: number) => new Date(Date.now() - s * 1000).toISOString();
-  const service = (health: RegistryHealth, env: Record<string, string> = {}) =>
+  const service = (
+    health: RegistryHealth,
+    env: Record<string, string> = {},
+    shutdown = new ShutdownState(),
+  ) =>
     new HealthService(
       loadAppConfig({ REGISTRY_SYNC_INTERVAL_MS: '10000', ...env }),
       {
@@ -16,6 +21,7 @@ describe('HealthService registry freshness', () => {
       { configured: false } as RedisClient,
       { health: () => health } as RegistryService,
       new CircuitStates(),
+      shutdown,
     );
   const base: RegistryHealth = {
     state: 'ok',
@@ -42,5 +48,16 @@ describe('HealthService registry freshness', () => {
     const pending = (await service({ ...base, state: 'pending' }).check()).registry;
     expect(pending).toMatchObject({ status: 'degraded', message: 'no registry sync has succeeded yet' });
     expect((await service({ ...base, state: 'disabled' }).check()).registry).toBeUndefined();
+  });
+
+  it('fails readiness as soon as the process drains, whatever its dependencies say', async () => {
+    const shutdown = new ShutdownState();
+    const health = service({ ...base, lastSyncedAt: secondsAgo(1) }, {}, shutdown);
+    expect(await health.ready(false)).toEqual({ status: 'ok' });
+    shutdown.beginDrain();
+    expect(await health.ready(false)).toEqual({ status: 'failing' });
+    expect((await health.ready(true)).components).toEqual({
+      lifecycle: { status: 'failing', critical: true, message: 'shutting down (draining)' },
+    });
   });
 });

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Principal } from 'src/common/auth/principal';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
+import { ShutdownState } from 'src/infra/lifecycle/shutdown-state';
 import { RedisClient } from 'src/infra/redis/redis.client';
 import { CircuitStates } from 'src/modules/observability/metrics/circuit-states';
 import { RegistryService } from 'src/modules/registry/registry.service';
@@ -42,12 +43,24 @@ export class HealthService {
     private readonly redis: RedisClient,
     private readonly registry: RegistryService,
     private readonly circuits: CircuitStates,
+    private readonly shutdown: ShutdownState,
   ) {
     this.token = config.METRICS_TOKEN ? digest(`Bearer ${config.METRICS_TOKEN}`) : undefined;
   }
 
   /** The body has the component detail only for operators (see isOperator). */
   async ready(operator: boolean): Promise<Readiness> {
+    // A draining process leaves the load balancer first, before it stops accepting (graceful-shutdown.ts).
+    if (this.shutdown.draining) {
+      const draining: ComponentHealth = {
+        status: 'failing',
+        critical: true,
+        message: 'shutting down (draining)',
+      };
+      return operator
+        ? { status: 'failing', checkedAt: new Date().toISOString(), components: { lifecycle: draining } }
+        : { status: 'failing' };
+    }
     const components = await this.check();
     const values = Object.values(components);
     const status: HealthStatus = values.some((c) => c.critical && c.status === 'failing')

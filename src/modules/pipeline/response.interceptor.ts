@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { FastifyReply } from 'fastify';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
+import { ShutdownState } from 'src/infra/lifecycle/shutdown-state';
 import { toMlflowResponse } from 'src/modules/pipeline/mlflow-response';
 import {
   InvocationContext,
@@ -30,7 +31,10 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export class ResponseInterceptor implements NestInterceptor<InvocationResult, void>, OnModuleInit {
   private stages: readonly InvocationStage[] = [];
 
-  constructor(private readonly modules: ModuleRef) {}
+  constructor(
+    private readonly modules: ModuleRef,
+    private readonly shutdown: ShutdownState,
+  ) {}
 
   onModuleInit(): void {
     // The stage instances are the providers their own modules declare (one of each in the app).
@@ -45,11 +49,16 @@ export class ResponseInterceptor implements NestInterceptor<InvocationResult, vo
     const handler = (): Promise<InvocationResult> => lastValueFrom(next.handle());
     const run = (i: number): Promise<InvocationResult> =>
       i === stages.length ? handler() : stages[i].around(ctx, () => run(i + 1));
-    return from(run(0).then((result) => write(ctx, reply, result)));
+    return from(run(0).then((result) => write(ctx, reply, result, this.shutdown.streamsEnd)));
   }
 }
 
-async function write(ctx: InvocationContext, reply: FastifyReply, result: InvocationResult): Promise<void> {
+async function write(
+  ctx: InvocationContext,
+  reply: FastifyReply,
+  result: InvocationResult,
+  drainDeadline: AbortSignal,
+): Promise<void> {
   const headers = ctx.responseHeaders;
   const format = inboundFormat(ctx.surface);
   if (result.kind === 'stream') {
@@ -61,7 +70,10 @@ async function write(ctx: InvocationContext, reply: FastifyReply, result: Invoca
         includeUsage: request?.stream_options?.include_usage === true,
         emitDone: ctx.surface !== 'mlflow',
       });
-    await writeSse(reply, result.chunks, encoder, () => ctx.closed);
+    await writeSse(reply, result.chunks, encoder, () => ctx.closed, {
+      deadline: drainDeadline,
+      abortUpstream: () => ctx.abort(),
+    });
     return;
   }
   let body: string;

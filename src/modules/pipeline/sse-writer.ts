@@ -5,6 +5,41 @@ import { SseEncoder, StreamFailure } from 'src/modules/pipeline/inbound/inbound-
 import { CanonicalChunk } from 'src/modules/providers/provider-adapter';
 import { UpstreamStreamError } from 'src/modules/routing/routing.service';
 
+/** The process's shutdown: at `deadline` an open stream is ended with its terminal error event. */
+export interface SseDrain {
+  deadline: AbortSignal;
+  /** Ends the upstream call of a stream cut at the deadline. */
+  abortUpstream: () => void;
+}
+
+const DRAINED = Symbol('drained');
+
+/** The terminal event of a stream still open at the drain deadline. */
+const SHUTTING_DOWN: StreamFailure = {
+  status: 503,
+  message: 'The gateway is shutting down: the stream was ended at the drain deadline. Retry the request.',
+  code: 'server_shutting_down',
+  type: 'server_error',
+};
+
+/** The next chunk, or DRAINED when the drain deadline comes first. */
+function nextOrDrained<T>(
+  chunks: AsyncGenerator<T>,
+  deadline: AbortSignal | undefined,
+): Promise<IteratorResult<T> | typeof DRAINED> {
+  if (!deadline) return chunks.next();
+  if (deadline.aborted) return Promise.resolve(DRAINED);
+  let onDeadline = (): void => undefined;
+  const drained = new Promise<typeof DRAINED>((resolve) => {
+    onDeadline = () => resolve(DRAINED);
+    deadline.addEventListener('abort', onDeadline, { once: true });
+  });
+  // race() handles a later rejection of the losing next() (the upstream aborted after the deadline).
+  return Promise.race([chunks.next(), drained]).finally(() =>
+    deadline.removeEventListener('abort', onDeadline),
+  );
+}
+
 export interface SseOptions {
   /** Forward usage-only chunks and `usage` fields (OpenAI `stream_options.include_usage`). */
   includeUsage: boolean;
@@ -52,11 +87,19 @@ export async function writeSse(
   chunks: AsyncGenerator<CanonicalChunk>,
   encoder: SseEncoder,
   isClosed: () => boolean,
+  drain?: SseDrain,
 ): Promise<void> {
   const raw = reply.raw;
-  let first: IteratorResult<CanonicalChunk>;
+  let first: IteratorResult<CanonicalChunk> | typeof DRAINED;
   try {
-    first = await chunks.next();
+    first = await nextOrDrained(chunks, drain?.deadline);
+    if (first === DRAINED) {
+      // Nothing was sent yet: an honest 503 in the surface's error envelope.
+      drain?.abortUpstream();
+      throw new GatewayException(503, GatewayErrorCode.ShuttingDown, SHUTTING_DOWN.message, {
+        type: SHUTTING_DOWN.type,
+      });
+    }
   } catch (error) {
     // Nothing was sent yet: the caller can still get an honest status.
     if (error instanceof UpstreamStreamError) {
@@ -77,13 +120,15 @@ export async function writeSse(
     ...headers,
     'content-type': encoder.contentType ?? 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
-    connection: 'keep-alive',
+    // Keep-alive unless the process is draining (the drain hook asked for `Connection: close`).
+    connection: headers.connection ?? 'keep-alive',
     'x-accel-buffering': 'no',
   });
   // The headers leave with the first event (one write, one packet), or at once if that event is dropped.
   let sent = false;
+  let drained = false;
   try {
-    while (!first.done) {
+    while (first !== DRAINED && !first.done) {
       if (isClosed()) break;
       const frames = encoder.chunk(first.value);
       if (frames !== '') {
@@ -92,9 +137,13 @@ export async function writeSse(
         raw.flushHeaders();
       }
       sent = true;
-      first = await chunks.next();
+      first = await nextOrDrained(chunks, drain?.deadline);
     }
-    if (!isClosed()) {
+    if (first === DRAINED) {
+      drained = true;
+      if (!isClosed()) raw.end(encoder.error(SHUTTING_DOWN));
+      drain?.abortUpstream();
+    } else if (!isClosed()) {
       const end = encoder.end();
       if (end !== '') raw.end(end);
     }
@@ -116,10 +165,15 @@ export async function writeSse(
     }
     if (!(error instanceof UpstreamStreamError) && !decided) throw error;
   } finally {
-    await chunks.return(undefined);
+    // After a drain the upstream was aborted: its generator settles promptly, but never wait past a second.
+    const returned = chunks.return(undefined);
+    if (drained) await Promise.race([returned.catch(() => undefined), sleep(1_000)]);
+    else await returned;
     if (!raw.writableEnded) raw.end();
   }
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Drops usage-only chunks and null usage fields unless the caller asked for usage. */
 function forward(chunk: CanonicalChunk, includeUsage: boolean): boolean {

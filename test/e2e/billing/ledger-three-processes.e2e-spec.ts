@@ -65,6 +65,8 @@ describe('usage ledger across three gateway processes', () => {
         GATEWAY_CONFIG: configPath,
         GATEWAY_CONFIG_WATCH: 'false',
         DATABASE_URL: database.url,
+        // One process per replica (with DATABASE_URL the default would be a worker per CPU).
+        GATEHOUSE_WORKERS: '1',
         DATA_DIR: replica.dataDir,
         GATEHOUSE_ADMIN_API_KEY: apiKey,
         MOCK_OPENAI_KEY: MOCK_API_KEY,

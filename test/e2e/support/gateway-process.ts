@@ -7,6 +7,9 @@ const ROOT = resolve(__dirname, '../../..');
 
 export interface GatewayProcess {
   url: string;
+  pid: number;
+  /** Sends a signal to the process (SIGHUP: a cluster primary's rolling restart). */
+  signal(signal: NodeJS.Signals): void;
   /** Everything the process wrote on stdout so far (its JSON log lines). */
   stdout(): string;
   stderr(): string;
@@ -23,6 +26,8 @@ export interface GatewayProcess {
 export async function startGatewayProcess(
   yaml: string,
   env: Record<string, string>,
+  /** Also wait for this on stdout (a cluster primary's line once every worker listens). */
+  readyPattern?: RegExp,
 ): Promise<GatewayProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-proc-'));
   const configPath = join(dir, 'gateway.yaml');
@@ -41,6 +46,8 @@ export async function startGatewayProcess(
         GATEWAY_CONFIG_WATCH: 'false',
         UPSTREAM_ALLOWED_HOSTS: '127.0.0.1',
         DATA_DIR: join(dir, 'data'),
+        // One process unless a test asks for workers (with DATABASE_URL the default is one per CPU).
+        GATEHOUSE_WORKERS: '1',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,7 +67,7 @@ export async function startGatewayProcess(
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   const deadline = Date.now() + 90_000;
   let port: number | undefined;
-  while (port === undefined) {
+  while (port === undefined || (readyPattern !== undefined && !readyPattern.test(out))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
@@ -68,10 +75,13 @@ export async function startGatewayProcess(
     }
     const listening = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
     if (listening) port = Number(listening[1]);
-    else await new Promise((r) => setTimeout(r, 100));
+    if (port === undefined || (readyPattern !== undefined && !readyPattern.test(out)))
+      await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    signal: (signal) => void child.kill(signal),
     stdout: () => out,
     stderr: () => err,
     lines,

@@ -10,6 +10,7 @@ import {
   Telemetry,
 } from 'src/common/observability/telemetry';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
+import { scrapeMetrics, shareWithCluster } from 'src/infra/cluster/cluster-metrics';
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
 import { CacheStatsService } from 'src/modules/cache/cache-stats.service';
 import { MODERATION_VERDICT_EVENT, ModerationVerdictEvent } from 'src/modules/moderation/moderation.events';
@@ -189,6 +190,8 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
 
     new Gauge({
       name: 'gatehouse_circuit_breaker_state',
+      // Per worker (each has its own breakers): across workers, 1 where any worker is in that state.
+      aggregator: 'max',
       help: 'Circuit breaker of each upstream target: 1 for its current state (closed, half_open, open).',
       labelNames: ['target', 'state'],
       registers,
@@ -206,6 +209,7 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
       const bootedAt = this.bootedAt;
       new Gauge({
         name: 'gatehouse_registry_sync_age_seconds',
+        aggregator: 'max',
         help: 'Seconds since the last successful MLflow registry sync (since start-up when none succeeded yet).',
         registers,
         collect() {
@@ -215,6 +219,7 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
       });
       new Gauge({
         name: 'gatehouse_registry_sync_healthy',
+        aggregator: 'min',
         help: '1 when the last MLflow registry sync attempt succeeded, else 0 (the last snapshot keeps serving).',
         registers,
         collect() {
@@ -223,6 +228,7 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
       });
       new Gauge({
         name: 'gatehouse_registry_models',
+        aggregator: 'max',
         help: 'Registered models in the current registry snapshot.',
         registers,
         collect() {
@@ -233,6 +239,7 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
 
     new Gauge({
       name: 'gatehouse_build_info',
+      aggregator: 'max',
       help: 'Always 1; labels carry the gateway version.',
       labelNames: ['version'],
       registers,
@@ -241,14 +248,16 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
 
   onModuleInit(): void {
     this.telemetry.addAttemptObserver(this);
+    shareWithCluster(this.registry);
   }
 
   get contentType(): string {
     return this.registry.contentType;
   }
 
+  /** This process's series, or under GATEHOUSE_WORKERS > 1 the sum over every worker. */
   render(): Promise<string> {
-    return this.registry.metrics();
+    return scrapeMetrics(this.registry);
   }
 
   @OnEvent(INVOCATION_FINISHED)
