@@ -35,6 +35,8 @@ export enum GatewayErrorCode {
   BudgetExceeded = 'budget_exceeded',
   /** Budgets cannot be checked (Redis unreachable): refused rather than risk overspending. */
   LimitsUnavailable = 'limits_unavailable',
+  /** Knowledge bases need pgvector, which this PostgreSQL server does not have. */
+  VectorStoreUnavailable = 'vector_store_unavailable',
 }
 
 export interface GatewayExceptionOptions {

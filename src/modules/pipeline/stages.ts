@@ -6,6 +6,7 @@ import { RateLimitGuard } from 'src/modules/limits/rate-limit.guard';
 import { ModerationInterceptor } from 'src/modules/moderation/moderation.interceptor';
 import { TracingInterceptor } from 'src/modules/observability/tracing/tracing.interceptor';
 import { InvocationGuard } from 'src/modules/pipeline/invocation.guard';
+import { RagInterceptor } from 'src/modules/knowledge/rag.interceptor';
 import { RequestInterceptor } from 'src/modules/pipeline/request.interceptor';
 import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
 
@@ -19,6 +20,7 @@ import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
  *   interceptor   4 ResponseInterceptor  the edge: runs the stages below, then sets the headers they
  *                                        collected and writes the answer in the surface's shape
  *   stages        5 TracingInterceptor   the invocation span (GenAI attributes)
+ *                5a RagInterceptor       RAG endpoints: retrieval, passages fitted, template rendered
  *                 6 PromptInterceptor    template rendering (prompt APIs, template-bound endpoints)
  *                 7 RequestInterceptor   validation into the canonical request / scoring payload
  *                 8 ConversationInterceptor  stored context fitted to the window; the turn stored
@@ -38,6 +40,7 @@ export const INVOCATION_GUARDS = [InvocationGuard, EndpointAccessGuard, RateLimi
 
 export const INVOCATION_STAGES = [
   TracingInterceptor,
+  RagInterceptor,
   PromptInterceptor,
   RequestInterceptor,
   ConversationInterceptor,

@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from 'src/modules/audit/audit.module';
+import { AskController } from 'src/modules/knowledge/ask.controller';
+import { RagInterceptor } from 'src/modules/knowledge/rag.interceptor';
+import { PromptsModule } from 'src/modules/prompts/prompts.module';
+import { TokensModule } from 'src/modules/tokens/tokens.module';
+import { KnowledgeController, KnowledgeSearchController } from 'src/modules/knowledge/knowledge.controller';
+import { KnowledgeEmbedder } from 'src/modules/knowledge/knowledge-embedder';
+import { KnowledgeRepository } from 'src/modules/knowledge/knowledge.repository';
+import { KnowledgeService } from 'src/modules/knowledge/knowledge.service';
+import { VectorSupport } from 'src/modules/knowledge/vector-support.service';
+import { PipelineCoreModule } from 'src/modules/pipeline/pipeline-core.module';
+import { RoutingModule } from 'src/modules/routing/routing.module';
+
+/** Knowledge bases on pgvector: admin catalogue, ingestion, search; the retrieval RAG endpoints use. */
+@Module({
+  imports: [AuditModule, PipelineCoreModule, RoutingModule, PromptsModule, TokensModule],
+  controllers: [KnowledgeController, KnowledgeSearchController, AskController],
+  providers: [KnowledgeRepository, KnowledgeService, KnowledgeEmbedder, VectorSupport, RagInterceptor],
+  exports: [KnowledgeService, KnowledgeEmbedder, VectorSupport, RagInterceptor],
+})
+export class KnowledgeModule {}
