@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AnthropicController } from 'src/modules/inference/anthropic.controller';
+import { AskController } from 'src/modules/inference/ask.controller';
+import { KnowledgeModule } from 'src/modules/knowledge/knowledge.module';
 import { GeminiController } from 'src/modules/inference/gemini.controller';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
@@ -37,6 +39,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     ConversationsModule,
     LimitsModule,
     PipelineCoreModule,
+    KnowledgeModule,
   ],
   controllers: [
     OpenAIController,
@@ -46,6 +49,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     MlflowController,
     PredictController,
     PromptApisController,
+    AskController,
   ],
   providers: [
     ModelListService,

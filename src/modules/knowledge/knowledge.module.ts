@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from 'src/modules/audit/audit.module';
-import { AskController } from 'src/modules/knowledge/ask.controller';
 import { RagInterceptor } from 'src/modules/knowledge/rag.interceptor';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
 import { TokensModule } from 'src/modules/tokens/tokens.module';
@@ -15,7 +14,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
 /** Knowledge bases on pgvector: admin catalogue, ingestion, search; the retrieval RAG endpoints use. */
 @Module({
   imports: [AuditModule, PipelineCoreModule, RoutingModule, PromptsModule, TokensModule],
-  controllers: [KnowledgeController, KnowledgeSearchController, AskController],
+  controllers: [KnowledgeController, KnowledgeSearchController],
   providers: [KnowledgeRepository, KnowledgeService, KnowledgeEmbedder, VectorSupport, RagInterceptor],
   exports: [KnowledgeService, KnowledgeEmbedder, VectorSupport, RagInterceptor],
 })

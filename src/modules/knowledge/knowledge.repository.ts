@@ -116,8 +116,8 @@ export class KnowledgeRepository {
     manager: EntityManager,
   ): Promise<KnowledgeBaseRow> {
     const rows = await manager.query<Row[]>(
-      `UPDATE knowledge_bases SET description = $2, chunk_size = $3, chunk_overlap = $4, updated_at = now()
-       WHERE id = $1 RETURNING *`,
+      `WITH changed AS (UPDATE knowledge_bases SET description = $2, chunk_size = $3, chunk_overlap = $4, updated_at = now()
+       WHERE id = $1 RETURNING *) SELECT * FROM changed`,
       [id, changes.description, changes.chunkSize, changes.chunkOverlap],
     );
     return toRow(rows[0]);
@@ -176,11 +176,12 @@ export class KnowledgeRepository {
 
   /** Deletes a document's chunks; false when it had none. */
   async deleteDocument(kbId: string, documentId: string, manager: EntityManager): Promise<boolean> {
-    const rows = await manager.query<unknown[]>(
-      'DELETE FROM kb_chunks WHERE kb_id = $1 AND document_id = $2 RETURNING id',
+    // (TypeORM answers a bare DELETE with [rows, count]: count through a SELECT instead.)
+    const rows = await manager.query<{ n: number }[]>(
+      'WITH gone AS (DELETE FROM kb_chunks WHERE kb_id = $1 AND document_id = $2 RETURNING id) SELECT count(*)::int AS n FROM gone',
       [kbId, documentId],
     );
-    return rows.length > 0;
+    return Number(rows[0]?.n ?? 0) > 0;
   }
 
   /**
