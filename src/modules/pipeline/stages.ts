@@ -7,6 +7,7 @@ import { ModerationInterceptor } from 'src/modules/moderation/moderation.interce
 import { TracingInterceptor } from 'src/modules/observability/tracing/tracing.interceptor';
 import { InvocationGuard } from 'src/modules/pipeline/invocation.guard';
 import { RagInterceptor } from 'src/modules/knowledge/rag.interceptor';
+import { SemanticCacheInterceptor } from 'src/modules/knowledge/semantic-cache.interceptor';
 import { RequestInterceptor } from 'src/modules/pipeline/request.interceptor';
 import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
 
@@ -27,6 +28,7 @@ import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
  *                 9 LimitsInterceptor    token limits, concurrency caps, USD budgets: reserve, settle
  *                10 ModerationInterceptor guardrails on the input and the output
  *                11 CacheInterceptor     exact-match cache, single-flight, stream replay
+ *               11a SemanticCacheInterceptor  similar messages, same parameters and team (pgvector)
  *   handler         InvocationDispatcher the upstream call (routing: retries, fallbacks, attempt spans)
  *
  * Stages 5–11 are Nest interceptors (each can be applied alone with `@UseInterceptors`), but the edge
@@ -47,4 +49,5 @@ export const INVOCATION_STAGES = [
   LimitsInterceptor,
   ModerationInterceptor,
   CacheInterceptor,
+  SemanticCacheInterceptor,
 ] as const;

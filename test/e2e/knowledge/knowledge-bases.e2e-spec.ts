@@ -38,6 +38,8 @@ Gift cards and downloaded software are not refundable.`;
 endpoints:
 ${openaiEndpoint('embed', 'hash-embed-v1', mock.url, 'llm/v1/embeddings')}
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
+${openaiEndpoint('chat-cached', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:\n      cache: {semantic: {embedding_endpoint: embed, threshold: 0.9}}\n')}
+${openaiEndpoint('chat-brief', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:\n      cache: {ttl_seconds: 1, semantic: {embedding_endpoint: embed}}\n')}
   - name: ask-handbook
     endpoint_type: llm/v1/chat
     gatehouse:
@@ -230,9 +232,10 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
     expect((await api('POST', '/ask/chat', { question: 'hello' })).status).toBe(400);
   });
 
+  const teams: Record<string, string> = {};
+  const keys: Record<string, Record<string, string>> = {};
+
   it("keeps a team's knowledge base from other teams", async () => {
-    const teams: Record<string, string> = {};
-    const keys: Record<string, Record<string, string>> = {};
     for (const team of ['A', 'B']) {
       teams[team] = (await api('POST', '/admin/v1/teams', { name: `kb-team-${team}` })).body.id as string;
       const principal = await api('POST', '/admin/v1/principals', {
@@ -243,6 +246,8 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
       });
       const key = await api('POST', '/admin/v1/keys', { name: `kb-${team}`, principalId: principal.body.id });
       keys[team] = bearer(key.body.key as string);
+      const grant = await api('POST', '/admin/v1/grants', { teamId: teams[team], endpointPattern: 'chat-*' });
+      expect(grant.status).toBe(201);
     }
     const created = await api(
       'POST',
@@ -298,5 +303,104 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
         'knowledge_base.documents.delete',
       ]),
     );
+  });
+
+  describe('semantic cache', () => {
+    const upstreamChats = () => mock.requests.filter((r) => r.path.endsWith('/chat/completions')).length;
+    const ask = (content: string, extra: Record<string, unknown> = {}, who = keys.A, model = 'chat-cached') =>
+      api('POST', '/v1/chat/completions', { model, messages: [{ role: 'user', content }], ...extra }, who);
+
+    it('answers a paraphrase from the cache; an unrelated question or other parameters miss', async () => {
+      const before = upstreamChats();
+      const first = await ask('How do I reset my password?');
+      expect(first.status).toBe(200);
+      expect(first.headers.get('x-gatehouse-semantic-cache')).toBe('miss');
+      expect(upstreamChats()).toBe(before + 1);
+      const paraphrase = await ask('Please, how can I reset the password?');
+      expect(paraphrase.status).toBe(200);
+      expect(paraphrase.headers.get('x-gatehouse-semantic-cache')).toBe('hit');
+      expect(Number(paraphrase.headers.get('x-gatehouse-semantic-similarity'))).toBeGreaterThanOrEqual(0.9);
+      expect(paraphrase.body.id).toBe(first.body.id);
+      expect(paraphrase.body.choices[0].message.content).toBe(first.body.choices[0].message.content);
+      expect(upstreamChats()).toBe(before + 1);
+      const unrelated = await ask('What is the capital city of France?');
+      expect(unrelated.headers.get('x-gatehouse-semantic-cache')).toBe('miss');
+      expect(upstreamChats()).toBe(before + 2);
+      const otherParams = await ask('How can I reset my password?', { temperature: 0.5 });
+      expect(otherParams.headers.get('x-gatehouse-semantic-cache')).toBe('miss');
+      expect(upstreamChats()).toBe(before + 3);
+    });
+
+    it('replays a hit as a stream; never used with tools or n > 1', async () => {
+      const before = upstreamChats();
+      const streamed = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...keys.A },
+        body: JSON.stringify({
+          model: 'chat-cached',
+          stream: true,
+          messages: [{ role: 'user', content: 'how do I RESET my password' }],
+        }),
+      });
+      expect(streamed.headers.get('x-gatehouse-semantic-cache')).toBe('hit');
+      expect(await streamed.text()).toContain('data: [DONE]');
+      expect(upstreamChats()).toBe(before);
+      const tools = await ask('How do I reset my password?', {
+        tools: [
+          { type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } },
+        ],
+      });
+      expect(tools.headers.get('x-gatehouse-semantic-cache')).toBeNull();
+      const several = await ask('How do I reset my password?', { n: 2 });
+      expect(several.headers.get('x-gatehouse-semantic-cache')).toBeNull();
+      expect(upstreamChats()).toBe(before + 2);
+    });
+
+    it('never answers across teams', async () => {
+      const before = upstreamChats();
+      const other = await ask('How do I reset my password?', {}, keys.B);
+      expect(other.headers.get('x-gatehouse-semantic-cache')).toBe('miss');
+      expect(upstreamChats()).toBe(before + 1);
+    });
+
+    it('counts hits and near misses; entries expire and are invalidated with the cache', async () => {
+      const metrics = await fetch(`${gateway.url}/metrics`, { headers: gateway.authHeaders() });
+      const text = await metrics.text();
+      const hits =
+        /gatehouse_semantic_cache_lookups_total\{endpoint="chat-cached",outcome="hit"\} (\d+)/.exec(text);
+      expect(Number(hits?.[1])).toBeGreaterThanOrEqual(2);
+      expect(text).toMatch(
+        /gatehouse_semantic_cache_lookups_total\{endpoint="chat-cached",outcome="miss"\} \d+/,
+      );
+
+      // TTL: an entry of a 1-second endpoint is gone after 1.5 s.
+      expect(
+        (await ask('Where is the parking garage?', {}, keys.A, 'chat-brief')).headers.get(
+          'x-gatehouse-semantic-cache',
+        ),
+      ).toBe('miss');
+      expect(
+        (await ask('where is the parking garage', {}, keys.A, 'chat-brief')).headers.get(
+          'x-gatehouse-semantic-cache',
+        ),
+      ).toBe('hit');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(
+        (await ask('where is the parking garage', {}, keys.A, 'chat-brief')).headers.get(
+          'x-gatehouse-semantic-cache',
+        ),
+      ).toBe('miss');
+
+      // Invalidation through the cache admin API reaches the semantic entries of that endpoint.
+      expect((await ask('How do I reset my password?')).headers.get('x-gatehouse-semantic-cache')).toBe(
+        'hit',
+      );
+      const invalidated = await api('POST', '/admin/v1/cache/invalidations', { endpoint: 'chat-cached' });
+      expect(invalidated.status).toBe(200);
+      expect(invalidated.body.deleted).toBeGreaterThanOrEqual(3);
+      expect((await ask('How do I reset my password?')).headers.get('x-gatehouse-semantic-cache')).toBe(
+        'miss',
+      );
+    });
   });
 });
