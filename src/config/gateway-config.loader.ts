@@ -273,6 +273,12 @@ function readEndpoint(raw: unknown, index: number, fileCtx: Context): EndpointFi
       : fileCtx;
   const name = readName(raw, key, at, ctx, true);
   const endpointType = readEndpointType(raw, at, ctx);
+  // A RAG endpoint answers through its `gatehouse.rag.llm_endpoint`: it needs no model of its own.
+  const ragDeclared = isMap(raw.gatehouse) && raw.gatehouse.rag !== undefined && raw.gatehouse.rag !== null;
+  const model =
+    ragDeclared && (raw.model === undefined || raw.model === null)
+      ? { provider: RAG_PROVIDER, rawProvider: RAG_PROVIDER, name: undefined, config: {} }
+      : readModel(raw.model, at, ctx);
   const limit = readLimit(raw.limit, at, ctx);
   const extensions = resolveInstanceSecrets(readExtensions(raw.gatehouse, at, ctx), at, ctx);
   const rag = readRagSettings(extensions.rag);
@@ -280,11 +286,6 @@ function readEndpoint(raw: unknown, index: number, fileCtx: Context): EndpointFi
   if (extensions.rag !== undefined && endpointType !== undefined && endpointType !== 'llm/v1/chat') {
     report(ctx, at, "'gatehouse.rag' is only supported on llm/v1/chat endpoints.");
   }
-  // A RAG endpoint answers through its `llm_endpoint`: it needs no model of its own.
-  const model =
-    extensions.rag !== undefined && (raw.model === undefined || raw.model === null)
-      ? { provider: RAG_PROVIDER, rawProvider: RAG_PROVIDER, name: undefined, config: {} }
-      : readModel(raw.model, at, ctx);
   const prompt = readPromptBinding(extensions.prompt);
   prompt.problems.forEach((problem) => report(ctx, at, problem));
   if (prompt.binding && endpointType !== undefined && endpointType !== 'llm/v1/chat') {

@@ -232,6 +232,68 @@ ${openaiEndpoint('chat-brief', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gate
     expect((await api('POST', '/ask/chat', { question: 'hello' })).status).toBe(400);
   });
 
+  it('ledgers the embeddings under the caller, with their purpose and the caller request', async () => {
+    const requestId = `rag-ledger-${Date.now()}`;
+    const answer = await api(
+      'POST',
+      '/ask/ask-handbook',
+      { question: 'When is the office open?' },
+      {
+        ...gateway.authHeaders(),
+        'x-request-id': requestId,
+      },
+    );
+    expect(answer.status).toBe(200);
+    let records: {
+      purpose: string | null;
+      endpoint: string | null;
+      operation: string | null;
+      parentId: string | null;
+      principalId: string | null;
+      promptTokens: number | null;
+    }[] = [];
+    for (let i = 0; i < 40 && records.length < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      records = (await api('GET', `/admin/v1/usage/records?requestId=${requestId}`)).body.records;
+    }
+    const query = records.find((r) => r.purpose === 'kb_query');
+    const llm = records.find((r) => r.purpose === null);
+    expect(llm).toMatchObject({ endpoint: 'ask-handbook', operation: 'chat' });
+    expect(query).toMatchObject({
+      endpoint: 'embed',
+      operation: 'embeddings',
+      principalId: llm!.principalId,
+    });
+    expect(query!.promptTokens).toBeGreaterThan(0);
+    expect(query!.parentId).not.toBeNull();
+  });
+
+  it('creates a RAG endpoint through the admin API', async () => {
+    const created = await api('POST', '/admin/v1/endpoints', {
+      name: 'ask-api',
+      endpoint_type: 'llm/v1/chat',
+      gatehouse: {
+        rag: { knowledge_base: 'handbook', template: 'rag-answer', llm_endpoint: 'chat', top_k: 1 },
+      },
+    });
+    expect(created.status).toBeLessThan(300);
+    let answer = await api('POST', '/ask/ask-api', { question: 'I forgot my password, how can I reset it?' });
+    for (let i = 0; i < 20 && answer.status !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      answer = await api('POST', '/ask/ask-api', { question: 'I forgot my password, how can I reset it?' });
+    }
+    expect(answer.status).toBe(200);
+    expect(answer.body.citations).toHaveLength(1);
+    expect(answer.body.citations[0].document_id).toBe('password');
+    const bad = await api('POST', '/admin/v1/endpoints', {
+      name: 'ask-bad',
+      endpoint_type: 'llm/v1/chat',
+      gatehouse: { rag: { knowledge_base: 'handbook', template: 'rag-answer', llm_endpoint: 'embed' } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain("llm_endpoint 'embed' is not a chat endpoint");
+  });
+
   const teams: Record<string, string> = {};
   const keys: Record<string, Record<string, string>> = {};
 
