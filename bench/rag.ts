@@ -29,7 +29,7 @@ type Scenario = (typeof SCENARIOS)[number];
 const full = process.env.BENCH_RAG_PROFILE === 'full';
 const settings = {
   chunks: envNumber('BENCH_RAG_CHUNKS', full ? 100_000 : 10_000, 100, 1_000_000),
-  batch: envNumber('BENCH_RAG_BATCH', 500, 1, 1_000),
+  batch: envNumber('BENCH_RAG_BATCH', 50, 1, 1_000),
   dims: envNumber('BENCH_RAG_DIMS', 256, 8, 2_000),
   queries: envNumber('BENCH_RAG_QUERIES', 300, 10, 100_000),
   scenarios: new Set(

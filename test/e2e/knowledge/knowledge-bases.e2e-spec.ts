@@ -37,6 +37,7 @@ Gift cards and downloaded software are not refundable.`;
       `
 endpoints:
 ${openaiEndpoint('embed', 'hash-embed-v1', mock.url, 'llm/v1/embeddings')}
+${openaiEndpoint('embed-tight', 'hash-embed-v1', mock.url, 'llm/v1/embeddings', '    gatehouse:\n      limits:\n        - {per: principal, tokens_per_minute: 50}\n')}
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
 ${openaiEndpoint('chat-cached', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:\n      cache: {semantic: {embedding_endpoint: embed, threshold: 0.9}}\n')}
 ${openaiEndpoint('chat-brief', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gatehouse:\n      cache: {ttl_seconds: 1, semantic: {embedding_endpoint: embed}}\n')}
@@ -268,6 +269,25 @@ ${openaiEndpoint('chat-brief', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gate
     expect(query!.parentId).not.toBeNull();
   });
 
+  it("holds ingestion to the caller's token limits on the embeddings endpoint", async () => {
+    expect(
+      (await api('POST', '/admin/v1/knowledge-bases', { name: 'tight', embeddingEndpoint: 'embed-tight' }))
+        .status,
+    ).toBe(201);
+    const small = await api('POST', '/admin/v1/knowledge-bases/tight/documents', {
+      id: 's',
+      content: 'ten words of text fit well under the limit here',
+    });
+    expect(small.status).toBe(200);
+    const big = await api('POST', '/admin/v1/knowledge-bases/tight/documents', {
+      id: 'b',
+      content: Array.from({ length: 300 }, (_, i) => `word${i}`).join(' '),
+    });
+    expect(big.status).toBe(429);
+    expect(big.body.code).toBe('rate_limit_exceeded');
+    expect((await api('GET', '/admin/v1/knowledge-bases/tight')).body.documents).toBe(1);
+  });
+
   it('creates a RAG endpoint through the admin API', async () => {
     const created = await api('POST', '/admin/v1/endpoints', {
       name: 'ask-api',
@@ -349,7 +369,11 @@ ${openaiEndpoint('chat-brief', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gate
       404,
     );
     const listB = await api('GET', '/admin/v1/knowledge-bases', undefined, keys.B);
-    expect(listB.body.map((kb: { name: string }) => kb.name)).toEqual(['handbook']);
+    const namesB = listB.body.map((kb: { name: string }) => kb.name);
+    expect(namesB).toContain('handbook'); // global
+    expect(namesB).not.toContain('team-a-notes');
+    const listA = await api('GET', '/admin/v1/knowledge-bases', undefined, keys.A);
+    expect(listA.body.map((kb: { name: string }) => kb.name)).toContain('team-a-notes');
     // A global knowledge base is readable by every team but changed by admins only.
     expect(
       (await api('POST', '/admin/v1/knowledge-bases/handbook/documents', { id: 'x', content: 'y' }, keys.B))
