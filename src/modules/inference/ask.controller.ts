@@ -10,11 +10,15 @@ import { Ctx } from 'src/modules/pipeline/invocation-param.decorator';
 export class AskController {
   constructor(private readonly dispatcher: InvocationDispatcher) {}
 
-  /** A RAG endpoint at its own path: `{question, stream?, max_tokens?, …}` → a chat completion with `citations`. */
+  /**
+   * A question to a chat endpoint: `{question, stream?, max_tokens?, …}` → a chat completion; a RAG
+   * endpoint retrieves first and adds `citations`.
+   */
   @Post(':name')
-  @Invocation({ surface: 'openai', op: 'chat', name: 'param' })
+  @Invocation({ surface: 'openai', op: 'chat', name: 'param', ask: true })
   @ApiOperation({
-    summary: 'Ask a RAG endpoint: retrieval, its prompt template, its LLM; answer with citations',
+    summary:
+      'Ask a chat endpoint a question; a RAG endpoint retrieves, renders its template and cites its passages',
   })
   @ApiBody({
     schema: {

@@ -42,24 +42,16 @@ export class RagInterceptor extends StageInterceptor {
   async around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
     const endpoint = ctx.endpoint;
     const rag = endpoint?.rag;
-    const body = (ctx.body ?? {}) as Record<string, unknown>;
+    let body = (ctx.body ?? {}) as Record<string, unknown>;
+    if (ctx.ask) body = this.askBody(body);
     if (!endpoint || !rag || ctx.operation !== 'chat') {
-      if (typeof body.question === 'string') {
-        throw GatewayException.invalid(
-          `Endpoint '${ctx.record.requested ?? ''}' is not a RAG endpoint.`,
-          'model',
-        );
-      }
+      ctx.body = body;
       return next();
     }
-    const { question, ...rest } = body;
-    delete rest.messages;
-    const text = typeof question === 'string' ? question : lastUserText(body.messages);
+    const { messages, ...rest } = body;
+    const text = lastUserText(messages);
     if (!text || text.trim().length === 0) {
-      throw GatewayException.invalid(
-        'A RAG endpoint needs a question: a user message, or `question`.',
-        'messages',
-      );
+      throw GatewayException.invalid('A RAG endpoint needs a question: a user message.', 'messages');
     }
     const kb = await this.knowledge.forRag(rag.knowledgeBase);
     const hits = (
@@ -93,6 +85,18 @@ export class RagInterceptor extends StageInterceptor {
     }
     if (result.kind === 'stream') return { kind: 'stream', chunks: withCitations(result.chunks, citations) };
     return result;
+  }
+
+  /** `/ask/{name}`: `{question, …}` becomes a chat request with the question as its user message. */
+  private askBody(body: Record<string, unknown>): Record<string, unknown> {
+    const { question, ...rest } = body;
+    if (typeof question !== 'string' || question.trim().length === 0) {
+      throw GatewayException.invalid("'question' must be a non-empty string.", 'question');
+    }
+    if (rest.messages !== undefined) {
+      throw GatewayException.invalid("Send 'question', not 'messages', to /ask.", 'messages');
+    }
+    return { ...rest, messages: [{ role: 'user', content: question }] };
   }
 
   /** The best passages that fit the model's window with the rendered template and the answer's room. */

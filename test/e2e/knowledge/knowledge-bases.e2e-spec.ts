@@ -209,7 +209,7 @@ ${openaiEndpoint('chat-brief', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gate
     expect(messages[1]).toEqual({ role: 'user', content: 'Can I get refunded for something I purchased?' });
   });
 
-  it('answers at /ask/{name}, streamed or not; a plain endpoint is not a RAG endpoint', async () => {
+  it('answers at /ask/{name}, streamed or not; a plain chat endpoint answers without retrieval', async () => {
     const plain = await api('POST', '/ask/ask-handbook', {
       question: 'I forgot my password, how can I reset it?',
     });
@@ -230,7 +230,16 @@ ${openaiEndpoint('chat-brief', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gate
     expect(events[0].citations?.[0].document_id).toBe('hours');
     expect(events.slice(1).every((e) => e.citations === undefined)).toBe(true);
     expect(text.trim().endsWith('data: [DONE]')).toBe(true);
-    expect((await api('POST', '/ask/chat', { question: 'hello' })).status).toBe(400);
+    // Any chat endpoint answers a question at /ask; only a RAG endpoint retrieves and cites.
+    const plainEndpoint = await api('POST', '/ask/chat', { question: 'hello there' });
+    expect(plainEndpoint.status).toBe(200);
+    expect(plainEndpoint.body.citations).toBeUndefined();
+    expect(mock.requests[mock.requests.length - 1].body.messages).toEqual([
+      { role: 'user', content: 'hello there' },
+    ]);
+    expect(mock.requests[mock.requests.length - 1].body.question).toBeUndefined();
+    expect((await api('POST', '/ask/chat', {})).status).toBe(400);
+    expect((await api('POST', '/ask/chat', { question: 'x', messages: [] })).status).toBe(400);
   });
 
   it('ledgers the embeddings under the caller, with their purpose and the caller request', async () => {

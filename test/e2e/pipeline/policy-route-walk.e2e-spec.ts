@@ -34,6 +34,13 @@ interface Sample {
 
 /** Sample requests per route pattern (`METHOD /path`); a route may serve several kinds of endpoint. */
 const SAMPLES: Record<string, Sample[]> = {
+  'POST /ask/:name': [
+    {
+      endpoint: 'walk-chat',
+      path: '/ask/walk-chat',
+      body: (text) => ({ question: text }),
+    },
+  ],
   'POST /v1/chat/completions': [
     {
       endpoint: 'walk-chat',
@@ -195,7 +202,11 @@ const SAMPLES: Record<string, Sample[]> = {
 };
 
 /** Routes that need `inference.invoke` but call no endpoint (a local classifier), walked elsewhere. */
-const NOT_ENDPOINT_CALLS = ['POST /v1/moderations'];
+const NOT_ENDPOINT_CALLS = [
+  'POST /v1/moderations',
+  // Embeds the query as the caller through InternalInvocations (tracing, limits, ledger), like moderations.
+  'POST /v1/knowledge-bases/:kb/search',
+];
 
 describe('policy route walk: every inference route runs every stage of the pipeline', () => {
   let tracking: TrackingServer | undefined;
