@@ -25,6 +25,7 @@ import { LoggingModule } from 'src/modules/observability/logging/logging.module'
 import { LimitsModule } from 'src/modules/limits/limits.module';
 import { MetricsModule } from 'src/modules/observability/metrics/metrics.module';
 import { ProductsModule } from 'src/modules/products/products.module';
+import { KnowledgeModule } from 'src/modules/knowledge/knowledge.module';
 
 @Module({})
 export class AppModule {
@@ -54,6 +55,7 @@ export class AppModule {
         LimitsModule,
         MetricsModule,
         ProductsModule,
+        KnowledgeModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -19,6 +19,7 @@ import { parseModelUri } from 'src/config/model-uri';
 import type { EndpointType } from 'src/modules/providers/provider-adapter';
 import { readPromptBinding } from 'src/config/extensions/prompt-binding.config';
 import { readConversationSettings } from 'src/config/extensions/conversation-settings.config';
+import { RAG_PROVIDER, readRagSettings } from 'src/config/extensions/rag-settings.config';
 
 /*
  * Reads MLflow AI Gateway YAML files (MLflow >= 2.9: `endpoints:` + optional traffic-split `routes:`)
@@ -272,9 +273,19 @@ function readEndpoint(raw: unknown, index: number, fileCtx: Context): EndpointFi
       : fileCtx;
   const name = readName(raw, key, at, ctx, true);
   const endpointType = readEndpointType(raw, at, ctx);
-  const model = readModel(raw.model, at, ctx);
+  // A RAG endpoint answers through its `gatehouse.rag.llm_endpoint`: it needs no model of its own.
+  const ragDeclared = isMap(raw.gatehouse) && raw.gatehouse.rag !== undefined && raw.gatehouse.rag !== null;
+  const model =
+    ragDeclared && (raw.model === undefined || raw.model === null)
+      ? { provider: RAG_PROVIDER, rawProvider: RAG_PROVIDER, name: undefined, config: {} }
+      : readModel(raw.model, at, ctx);
   const limit = readLimit(raw.limit, at, ctx);
   const extensions = resolveInstanceSecrets(readExtensions(raw.gatehouse, at, ctx), at, ctx);
+  const rag = readRagSettings(extensions.rag);
+  rag.problems.forEach((problem) => report(ctx, at, problem));
+  if (extensions.rag !== undefined && endpointType !== undefined && endpointType !== 'llm/v1/chat') {
+    report(ctx, at, "'gatehouse.rag' is only supported on llm/v1/chat endpoints.");
+  }
   const prompt = readPromptBinding(extensions.prompt);
   prompt.problems.forEach((problem) => report(ctx, at, problem));
   if (prompt.binding && endpointType !== undefined && endpointType !== 'llm/v1/chat') {
@@ -293,6 +304,7 @@ function readEndpoint(raw: unknown, index: number, fileCtx: Context): EndpointFi
     extensions,
     prompt: prompt.binding,
     conversation: conversation.settings,
+    ...(rag.settings ? { rag: rag.settings } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { EndpointType } from 'src/modules/providers/provider-adapter';
 import { PromptSelector } from 'src/config/extensions/prompt-binding.config';
 import { ConversationSettings } from 'src/config/extensions/conversation-settings.config';
+import { RagSettings } from 'src/config/extensions/rag-settings.config';
 
 /** An endpoint's `limit:` block, as MLflow's legacy YAML server reads it (calls per renewal period). */
 export interface EndpointLimit {
@@ -28,6 +29,8 @@ export interface EndpointFileConfig {
   prompt?: PromptSelector;
   /** `gatehouse.conversation`: context-window fitting for conversations on this endpoint. */
   conversation?: ConversationSettings;
+  /** `gatehouse.rag`: a RAG endpoint (knowledge base, template, LLM endpoint); see RagSettings. */
+  rag?: RagSettings;
 }
 
 export interface TrafficRouteFileConfig {

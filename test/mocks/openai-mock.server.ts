@@ -474,7 +474,9 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
     const inputs = Array.isArray(body.input) ? body.input : [body.input];
     const data = inputs.map((input, index) => {
       const text = typeof input === 'string' ? input : JSON.stringify(input);
-      const vector = [text.length / 100, words(text) / 10, index];
+      const vector = model.startsWith(HASH_EMBEDDING_MODEL)
+        ? hashEmbedding(text, typeof body.dimensions === 'number' ? body.dimensions : HASH_EMBEDDING_DIMS)
+        : [text.length / 100, words(text) / 10, index];
       // Like OpenAI: `encoding_format: base64` (the SDK's default) is little-endian float32 bytes.
       const embedding =
         body.encoding_format === 'base64'
@@ -514,4 +516,32 @@ export async function startOpenAIMock(): Promise<OpenAIMock> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Models named `hash-embed…` get a deterministic bag-of-words embedding that keeps enough meaning to test
+ * retrieval: each word is lower-cased, stripped of a few English suffixes (so "refunds" and "refunded"
+ * meet "refund"), stop words dropped, and hashed (FNV-1a) into one of `dims` buckets with a hashed sign;
+ * the vector is L2-normalised. Texts sharing content words point the same way; unrelated texts are
+ * near-orthogonal.
+ */
+export const HASH_EMBEDDING_MODEL = 'hash-embed';
+export const HASH_EMBEDDING_DIMS = 256;
+const STOP_WORDS = new Set(
+  'a an the and or of to in on for with is are was were be been do does did how what when where why who which can i you we it my our your this that at by from as me please about'.split(
+    ' ',
+  ),
+);
+
+export function hashEmbedding(text: string, dims = HASH_EMBEDDING_DIMS): number[] {
+  const vector = new Array<number>(dims).fill(0);
+  for (const raw of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    if (STOP_WORDS.has(raw)) continue;
+    const word = raw.replace(/(ing|ed|es|e|s)$/, '') || raw;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < word.length; i++) hash = Math.imul(hash ^ word.charCodeAt(i), 0x01000193) >>> 0;
+    vector[hash % dims] += (hash >>> 31) & 1 ? -1 : 1;
+  }
+  const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0)) || 1;
+  return vector.map((x) => x / norm);
 }

@@ -41,6 +41,8 @@ export enum GatewayErrorCode {
   ProductRetired = 'product_retired',
   /** The process is draining for shutdown: retry (another replica or worker answers). */
   ShuttingDown = 'server_shutting_down',
+  /** Knowledge bases need pgvector, which this PostgreSQL server does not have. */
+  VectorStoreUnavailable = 'vector_store_unavailable',
 }
 
 export interface GatewayExceptionOptions {

@@ -13,6 +13,7 @@ import { ZeroLimits1765100000001 } from 'migrations/1765100000001-zero-limits';
 import { AdminTenancy1765200010000 } from 'migrations/1765200010000-admin-tenancy';
 import { SecretOwnership1765200020000 } from 'migrations/1765200020000-secret-ownership';
 import { StoredResponses1765300100000 } from 'migrations/1765300100000-stored-responses';
+import { KnowledgeBases1765300600000 } from 'migrations/1765300600000-knowledge-bases';
 import { ApiProducts1765300700000 } from 'migrations/1765300700000-api-products';
 
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
@@ -32,5 +33,6 @@ export const MIGRATIONS = [
   AdminTenancy1765200010000,
   SecretOwnership1765200020000,
   StoredResponses1765300100000,
+  KnowledgeBases1765300600000,
   ApiProducts1765300700000,
 ];

@@ -1,3 +1,4 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { AdminActor } from 'src/common/auth/admin-actor';
@@ -20,6 +21,7 @@ import {
   toPolicyDto,
   toStatsDto,
 } from 'src/modules/cache/dto/cache-admin.dto';
+import { CACHE_INVALIDATED_EVENT, CacheInvalidatedEvent } from 'src/modules/cache/cache.events';
 import { CacheService } from 'src/modules/cache/cache.service';
 import { RouteConfigService } from 'src/modules/routing/route-config.service';
 import { RoutingService } from 'src/modules/routing/routing.service';
@@ -58,6 +60,7 @@ export class CacheAdminService {
     private readonly routing: RoutingService,
     private readonly owners: RouteConfigService,
     private readonly audit: AuditService,
+    private readonly events: EventEmitter2,
   ) {}
 
   /** A policy belongs to its endpoint's owner: global endpoints' policies are the admins'. */
@@ -131,6 +134,12 @@ export class CacheAdminService {
     let deleted: number;
     try {
       deleted = await this.cache.invalidate(filter);
+      // Other answer stores (the semantic cache) drop the same entries and report how many.
+      const others = (await this.events.emitAsync(
+        CACHE_INVALIDATED_EVENT,
+        new CacheInvalidatedEvent(filter.endpoint, filter.teamId ?? undefined),
+      )) as unknown[];
+      for (const count of others) if (typeof count === 'number') deleted += count;
     } catch {
       throw new GatewayException(
         503,

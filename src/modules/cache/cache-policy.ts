@@ -15,19 +15,33 @@ export interface CachePolicy {
   requests: CacheRequests;
 }
 
+/**
+ * `gatehouse.cache.semantic`: answer a chat request from a cached answer to a request whose normalised
+ * messages embed within `threshold` cosine similarity (other parameters equal, same team). Off unless set.
+ */
+export interface SemanticCacheSettings {
+  /** The `llm/v1/embeddings` endpoint (or route) the messages are embedded with. */
+  embeddingEndpoint: string;
+  /** Cosine similarity from which a cached answer is reused (0–1; default 0.95). */
+  threshold: number;
+}
+
 /** A policy as written (YAML `gatehouse.cache` or an admin override): any field may be left out. */
 export interface CachePolicyInput {
   enabled?: boolean;
   ttlSeconds?: number;
   scope?: CacheScope;
   requests?: CacheRequests;
+  semantic?: SemanticCacheSettings;
 }
 
 export const CACHE_SCOPES: readonly CacheScope[] = ['team', 'global', 'key'];
 export const CACHE_REQUESTS: readonly CacheRequests[] = ['deterministic', 'all'];
 export const MAX_TTL_SECONDS = 30 * 86_400;
 
-const YAML_KEYS = new Set(['enabled', 'ttl_seconds', 'scope', 'requests']);
+const YAML_KEYS = new Set(['enabled', 'ttl_seconds', 'scope', 'requests', 'semantic']);
+const SEMANTIC_KEYS = new Set(['embedding_endpoint', 'threshold']);
+export const DEFAULT_SEMANTIC_THRESHOLD = 0.95;
 
 /**
  * Reads a `gatehouse.cache` mapping (endpoint or top level). Problems are pushed, prefixed with `where`;
@@ -76,7 +90,32 @@ export function parseCachePolicyYaml(
       problems.push(`${where}: gatehouse.cache.requests must be one of ${CACHE_REQUESTS.join(', ')}.`);
     }
   }
+  if (map.semantic !== undefined) {
+    const semantic = parseSemantic(map.semantic, where, problems);
+    if (semantic) policy.semantic = semantic;
+  }
   return problems.length === before ? policy : undefined;
+}
+
+function parseSemantic(raw: unknown, where: string, problems: string[]): SemanticCacheSettings | undefined {
+  const at = `${where}: gatehouse.cache.semantic`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.push(`${at} must be a mapping with embedding_endpoint (and threshold).`);
+    return undefined;
+  }
+  const map = raw as Record<string, unknown>;
+  const unknown = Object.keys(map).filter((key) => !SEMANTIC_KEYS.has(key));
+  if (unknown.length > 0) problems.push(`${at} has unknown key(s): ${unknown.join(', ')}.`);
+  const endpoint = map.embedding_endpoint;
+  if (typeof endpoint !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(endpoint)) {
+    problems.push(`${at}.embedding_endpoint must be the name of an embeddings endpoint.`);
+  }
+  const threshold = map.threshold ?? DEFAULT_SEMANTIC_THRESHOLD;
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) {
+    problems.push(`${at}.threshold must be a number above 0 and at most 1.`);
+  }
+  if (unknown.length > 0 || typeof endpoint !== 'string' || typeof threshold !== 'number') return undefined;
+  return { embeddingEndpoint: endpoint, threshold };
 }
 
 /** Layers policies: later layers win field by field; a block that is present but says nothing enables caching. */

@@ -24,3 +24,16 @@ export class CacheHitEvent {
     readonly shared: boolean,
   ) {}
 }
+
+export const CACHE_INVALIDATED_EVENT = 'cache.invalidated';
+
+/**
+ * An admin invalidated cached answers (`all`, or by endpoint and/or team): other answer stores (the
+ * semantic cache) drop theirs too and return how many they deleted (awaited with `emitAsync`).
+ */
+export class CacheInvalidatedEvent {
+  constructor(
+    readonly endpoint: string | undefined,
+    readonly teamId: string | undefined,
+  ) {}
+}

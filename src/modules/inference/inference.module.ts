@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AnthropicController } from 'src/modules/inference/anthropic.controller';
+import { AskController } from 'src/modules/inference/ask.controller';
+import { KnowledgeModule } from 'src/modules/knowledge/knowledge.module';
 import { GeminiController } from 'src/modules/inference/gemini.controller';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
@@ -42,6 +44,7 @@ import { StoredResponsesInterceptor } from 'src/modules/responses/stored-respons
     PipelineCoreModule,
     ResponsesModule,
     ProductsModule,
+    KnowledgeModule,
   ],
   controllers: [
     OpenAIController,
@@ -51,6 +54,7 @@ import { StoredResponsesInterceptor } from 'src/modules/responses/stored-respons
     MlflowController,
     PredictController,
     PromptApisController,
+    AskController,
   ],
   providers: [
     ModelListService,

@@ -13,7 +13,12 @@ import {
   StageNext,
 } from 'src/modules/pipeline/invocation-context';
 import { InvocationDispatcher } from 'src/modules/pipeline/invocation-dispatcher';
-import { ChatCompletion, ChatRequest } from 'src/modules/providers/provider-adapter';
+import {
+  ChatCompletion,
+  ChatRequest,
+  Embeddings,
+  EmbeddingsRequest,
+} from 'src/modules/providers/provider-adapter';
 import { EndpointEntry, RouteTable } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
 
@@ -25,7 +30,16 @@ export interface InvocationParent {
 }
 
 /** Why the gateway made a call on a caller's behalf (the ledger's `purpose`). */
-export type InternalPurpose = 'guardrail_judge' | 'moderation_model' | 'summary';
+export type InternalPurpose =
+  | 'guardrail_judge'
+  | 'moderation_model'
+  | 'summary'
+  /** Document chunks embedded into a knowledge base. */
+  | 'kb_ingest'
+  /** A search or RAG question embedded to query a knowledge base. */
+  | 'kb_query'
+  /** A chat request's messages embedded for the semantic cache. */
+  | 'semantic_cache';
 
 /**
  * Calls the gateway makes on a caller's behalf — a guardrail's LLM judge, a moderation model, the
@@ -66,6 +80,21 @@ export class InternalInvocations {
     return (result as Extract<InvocationResult, { kind: 'response' }>).response as ChatCompletion;
   }
 
+  /** An embeddings call to `endpointName` (an embeddings endpoint or route) for the parent's caller. */
+  async embeddings(
+    parent: InvocationParent,
+    purpose: InternalPurpose,
+    endpointName: string,
+    request: EmbeddingsRequest,
+    signal: AbortSignal,
+  ): Promise<Embeddings> {
+    const ctx = this.begin(parent, purpose, endpointName, 'embeddings', signal);
+    ctx.request = request;
+    ctx.body = request;
+    const result = await this.run(ctx, () => this.dispatcher.dispatch(ctx));
+    return (result as Extract<InvocationResult, { kind: 'response' }>).response as Embeddings;
+  }
+
   /**
    * Any other upstream call on `endpointName` for the parent's caller (a moderation model's
    * `/moderations`): traced, under the caller's concurrency caps and budgets, with a ledger row.
@@ -95,7 +124,7 @@ export class InternalInvocations {
     parent: InvocationParent,
     purpose: InternalPurpose,
     endpointName: string,
-    op: 'chat' | 'moderations',
+    op: 'chat' | 'embeddings' | 'moderations',
     signal: AbortSignal,
   ): InvocationContext {
     const entry = this.routing.resolve(endpointName);
@@ -119,12 +148,13 @@ export class InternalInvocations {
       body: undefined,
       signal,
     });
-    if (!entry || (op === 'chat' && entry.endpointType !== 'llm/v1/chat')) {
+    const wanted = op === 'chat' ? 'llm/v1/chat' : op === 'embeddings' ? 'llm/v1/embeddings' : undefined;
+    if (!entry || (wanted !== undefined && entry.endpointType !== wanted)) {
       this.tracker.finish(record, 503, true, () => ctx.finish());
       throw new GatewayException(
         503,
         GatewayErrorCode.UpstreamUnavailable,
-        `The endpoint '${endpointName.slice(0, 128)}' the gateway calls for ${purpose.replace('_', ' ')} is not available.`,
+        `The endpoint '${endpointName.slice(0, 128)}' the gateway calls for ${purpose.replaceAll('_', ' ')} is not available.`,
       );
     }
     const endpoint = RouteTable.pick(entry);

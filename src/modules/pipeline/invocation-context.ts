@@ -62,6 +62,8 @@ export interface InvocationSpec {
   answer?: InvocationAnswer;
   /** The path itself asks for a stream (Gemini's `:streamGenerateContent`), whatever the body says. */
   stream?: boolean;
+  /** `/ask/{name}`: the body is `{question, …}` instead of messages (see RagInterceptor). */
+  ask?: boolean;
 }
 
 export type InvocationAnswer = 'upstream' | 'token-count';
@@ -119,6 +121,8 @@ export interface InvocationInit {
   query?: Readonly<Record<string, string>>;
   /** For calls made on a caller's behalf: ends this call too (the caller left, or the call's deadline). */
   signal?: AbortSignal;
+  /** See InvocationSpec.ask. */
+  ask?: boolean;
 }
 
 /**
@@ -137,6 +141,8 @@ export class InvocationContext implements InvocationEdge {
   readonly answer: InvocationAnswer;
   /** See InvocationInit.query. */
   readonly query: Readonly<Record<string, string>>;
+  /** See InvocationSpec.ask. */
+  readonly ask: boolean;
   private readonly outer: AbortSignal | undefined;
   readonly responseHeaders: Record<string, string> = {};
   operation: InvocationOp | undefined;
@@ -185,6 +191,7 @@ export class InvocationContext implements InvocationEdge {
     this.body = init.body;
     this.answer = init.answer ?? 'upstream';
     this.query = init.query ?? {};
+    this.ask = init.ask === true;
     this.outer = init.signal;
   }
 

@@ -40,6 +40,7 @@ export class InvocationGuard implements CanActivate {
       body: request.body,
       answer: spec.answer,
       query: inboundQuery(request.query),
+      ask: spec.ask,
     });
     request.invocation = ctx;
     const raw = reply.raw;

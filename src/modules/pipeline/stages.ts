@@ -6,6 +6,8 @@ import { RateLimitGuard } from 'src/modules/limits/rate-limit.guard';
 import { ModerationInterceptor } from 'src/modules/moderation/moderation.interceptor';
 import { TracingInterceptor } from 'src/modules/observability/tracing/tracing.interceptor';
 import { InvocationGuard } from 'src/modules/pipeline/invocation.guard';
+import { RagInterceptor } from 'src/modules/knowledge/rag.interceptor';
+import { SemanticCacheInterceptor } from 'src/modules/knowledge/semantic-cache.interceptor';
 import { RequestInterceptor } from 'src/modules/pipeline/request.interceptor';
 import { PromptInterceptor } from 'src/modules/prompts/prompt.interceptor';
 import { StoredResponsesInterceptor } from 'src/modules/responses/stored-responses.interceptor';
@@ -22,6 +24,7 @@ import { ProductLifecycleGuard } from 'src/modules/products/product-lifecycle.gu
  *   interceptor   4 ResponseInterceptor  the edge: runs the stages below, then sets the headers they
  *                                        collected and writes the answer in the surface's shape
  *   stages        5 TracingInterceptor   the invocation span (GenAI attributes)
+ *                5a RagInterceptor       RAG endpoints: retrieval, passages fitted, template rendered
  *                 6 PromptInterceptor    template rendering (prompt APIs, template-bound endpoints)
  *                 7 RequestInterceptor   validation into the canonical request / scoring payload
  *                7b StoredResponsesInterceptor  Responses API: previous_response_id's turns; store the answer
@@ -29,6 +32,7 @@ import { ProductLifecycleGuard } from 'src/modules/products/product-lifecycle.gu
  *                 9 LimitsInterceptor    token limits, concurrency caps, USD budgets: reserve, settle
  *                10 ModerationInterceptor guardrails on the input and the output
  *                11 CacheInterceptor     exact-match cache, single-flight, stream replay
+ *               11a SemanticCacheInterceptor  similar messages, same parameters and team (pgvector)
  *   handler         InvocationDispatcher the upstream call (routing: retries, fallbacks, attempt spans)
  *
  * Stages 5–11 are Nest interceptors (each can be applied alone with `@UseInterceptors`), but the edge
@@ -47,6 +51,7 @@ export const INVOCATION_GUARDS = [
 
 export const INVOCATION_STAGES = [
   TracingInterceptor,
+  RagInterceptor,
   PromptInterceptor,
   RequestInterceptor,
   StoredResponsesInterceptor,
@@ -54,4 +59,5 @@ export const INVOCATION_STAGES = [
   LimitsInterceptor,
   ModerationInterceptor,
   CacheInterceptor,
+  SemanticCacheInterceptor,
 ] as const;

@@ -22,6 +22,7 @@ import type { ModerationFileConfig } from 'src/modules/moderation/moderation-pol
 import type { PromptSelector } from 'src/modules/prompts/prompt.types';
 import type { LimitRule } from 'src/modules/limits/limit-rules';
 import { ConversationSettings } from 'src/config/extensions/conversation-settings.config';
+import type { RagSettings } from 'src/config/extensions/rag-settings.config';
 import {
   NO_MODERATION,
   ROUTE_EXTENSION_SLOTS,
@@ -71,6 +72,11 @@ export interface EndpointEntry {
   prompt?: PromptSelector;
   /** `gatehouse.conversation`: context-window fitting settings. */
   conversation?: ConversationSettings;
+  /**
+   * `gatehouse.rag`: a RAG endpoint. Its entry is its LLM endpoint's (adapter, target, resilience) under
+   * its own name, cache, guardrails and limits; the RAG stage retrieves and renders before the call.
+   */
+  rag?: RagSettings;
   /** `gatehouse.retry`, `circuit_breaker`, `deadline_ms`; undefined = one attempt, no breaker (fast path). */
   resilience?: ResiliencePolicy;
   /** `gatehouse.fallbacks`: endpoints tried in order when this one fails retryably. */
@@ -523,6 +529,7 @@ export function buildRouteTable(
   const tops = compileExtensionTops(config, problems);
   config.endpoints.forEach((endpoint, index) => {
     const where = `endpoints[${index}] (${endpoint.name})`;
+    if (endpoint.rag) return; // composed over its LLM endpoint below
     const adapter = registry.get(endpoint.model.provider);
     if (!adapter) {
       problems.push(`${where}: The provider '${endpoint.model.rawProvider}' is not supported.`);
@@ -568,7 +575,31 @@ export function buildRouteTable(
     });
   });
   const endpointByName = new Map(endpoints.map((e) => [e.name, e]));
+  config.endpoints.forEach((endpoint, index) => {
+    if (!endpoint.rag) return;
+    const where = `endpoints[${index}] (${endpoint.name})`;
+    const llm = endpointByName.get(endpoint.rag.llmEndpoint);
+    if (!llm || llm.endpointType !== 'llm/v1/chat' || llm.rag) {
+      problems.push(
+        `${where}: gatehouse.rag.llm_endpoint '${endpoint.rag.llmEndpoint}' is not a chat endpoint.`,
+      );
+      return;
+    }
+    const extensions = compileEndpointExtensions(tops, endpoint, where, problems);
+    const entry: EndpointEntry = {
+      ...llm,
+      name: endpoint.name,
+      limit: endpoint.limit,
+      ...extensions,
+      prompt: undefined,
+      conversation: undefined,
+      rag: endpoint.rag,
+    };
+    endpoints.push(entry);
+    endpointByName.set(entry.name, entry);
+  });
   for (const file of config.endpoints) {
+    if (file.rag) continue;
     const entry = endpointByName.get(file.name);
     if (!entry) continue;
     const where = `endpoints (${file.name})`;

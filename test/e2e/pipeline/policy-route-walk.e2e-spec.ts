@@ -34,6 +34,13 @@ interface Sample {
 
 /** Sample requests per route pattern (`METHOD /path`); a route may serve several kinds of endpoint. */
 const SAMPLES: Record<string, Sample[]> = {
+  'POST /ask/:name': [
+    {
+      endpoint: 'walk-chat',
+      path: '/ask/walk-chat',
+      body: (text) => ({ question: text }),
+    },
+  ],
   'POST /v1/chat/completions': [
     {
       endpoint: 'walk-chat',
@@ -206,6 +213,8 @@ const NOT_ENDPOINT_CALLS = [
   'DELETE /gateway/openai/v1/responses/:id',
   'GET /v1/responses/:id/input_items',
   'GET /gateway/openai/v1/responses/:id/input_items',
+  // Embeds the query as the caller through InternalInvocations (tracing, limits, ledger), like moderations.
+  'POST /v1/knowledge-bases/:kb/search',
 ];
 
 describe('policy route walk: every inference route runs every stage of the pipeline', () => {

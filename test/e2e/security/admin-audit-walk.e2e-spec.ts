@@ -41,7 +41,22 @@ const NOT_ADMIN_WRITES: Record<string, string> = {
   'POST /gateway/:name/mlflow/invocations': 'inference (MLflow gateway)',
   'POST /predict/*': 'scoring (model serving)',
   'POST /apis/:name': 'a published prompt API call (inference)',
+  'POST /v1/knowledge-bases/:kb/search': 'a knowledge-base search (data plane)',
+  'POST /ask/:name': 'inference (RAG endpoint)',
 };
+
+/**
+ * Knowledge-base writes need pgvector, which this PostgreSQL server lacks: here each must answer 503
+ * `vector_store_unavailable` and leave no audit row. Their audit rows are walked on embedded PGlite in
+ * test/e2e/knowledge/knowledge-bases.e2e-spec.ts.
+ */
+const NEEDS_PGVECTOR = new Set([
+  'POST /admin/v1/knowledge-bases',
+  'PATCH /admin/v1/knowledge-bases/:kb',
+  'DELETE /admin/v1/knowledge-bases/:kb',
+  'POST /admin/v1/knowledge-bases/:kb/documents',
+  'DELETE /admin/v1/knowledge-bases/:kb/documents/:id',
+]);
 
 /** Admin POSTs that change nothing (dry runs): they must leave no audit row. */
 const READ_ONLY = new Set(['POST /admin/v1/prompts/:name/render', 'POST /admin/v1/moderation/dry-run']);
@@ -294,6 +309,14 @@ gatehouse:
       setup: async () => ({ name: unique('s') }),
       body: () => ({ value: 'sk-x' }),
     },
+    'POST /admin/v1/knowledge-bases': { body: () => ({ name: unique('kb'), embeddingEndpoint: 'e' }) },
+    'PATCH /admin/v1/knowledge-bases/:kb': { setup: async () => ({ kb: 'kb' }), body: () => ({}) },
+    'DELETE /admin/v1/knowledge-bases/:kb': { setup: async () => ({ kb: 'kb' }) },
+    'POST /admin/v1/knowledge-bases/:kb/documents': {
+      setup: async () => ({ kb: 'kb' }),
+      body: () => ({ id: 'd', content: 'text' }),
+    },
+    'DELETE /admin/v1/knowledge-bases/:kb/documents/:id': { setup: async () => ({ kb: 'kb', id: 'd' }) },
     'DELETE /admin/v1/secrets/:name': {
       setup: async () => {
         const name = unique('s');
@@ -514,6 +537,18 @@ gatehouse:
         ...admin_(),
         'x-request-id': requestId,
       });
+      if (NEEDS_PGVECTOR.has(route.key)) {
+        const code = (answer.body as { code?: string } | null)?.code;
+        if (
+          answer.status !== 503 ||
+          code !== 'vector_store_unavailable' ||
+          (await successRows(requestId)) !== 0
+        )
+          wrong.push(
+            `${route.key}: status ${answer.status} ${code} without pgvector (want 503, no audit row)`,
+          );
+        continue;
+      }
       if (answer.status >= 300) {
         wrong.push(`${route.key}: status ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
         continue;

@@ -124,6 +124,7 @@ export class EmbeddedPool extends EventEmitter {
     }
     const workerData: WorkerData = {
       pglitePath: require.resolve('@electric-sql/pglite'),
+      vectorPath: require.resolve('@electric-sql/pglite-pgvector'),
       dataDir: this.dataDir,
       transactionWaitMs: options.transactionWaitMs ?? TRANSACTION_WAIT_MS,
     };

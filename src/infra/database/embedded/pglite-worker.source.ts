@@ -20,6 +20,8 @@ export type WorkerReply =
 export interface WorkerData {
   /** Absolute path of @electric-sql/pglite's CommonJS entry, resolved by the main thread. */
   pglitePath: string;
+  /** Absolute path of @electric-sql/pglite-pgvector's CommonJS entry (the `vector` extension). */
+  vectorPath: string;
   dataDir: string;
   /** How long a query waits for another client's open transaction before it fails with 55P03. */
   transactionWaitMs: number;
@@ -31,8 +33,9 @@ export interface WorkerData {
  * Why a string: a worker_thread loads plain JavaScript only. The gateway runs both from the tsc build
  * (`dist/`) and under jest, which compiles TypeScript in memory and has no `.js` file on disk for a
  * worker to load; a separate `.js` file would need a copy step in the build and its own lint setup.
- * An eval worker has nothing to ship or locate; its one dependency, PGlite, is required by the absolute
- * path the main thread resolved (workerData.pglitePath), so it loads whatever the working directory.
+ * An eval worker has nothing to ship or locate; its dependencies, PGlite and its pgvector bundle, are
+ * required by the absolute paths the main thread resolved (workerData.pglitePath, vectorPath), so they
+ * load whatever the working directory.
  * pglite-worker.source.spec.ts checks that it parses; test/integration/embedded-pool.int-spec.ts runs it.
  *
  * What it does: owns one PGlite instance and runs requests one at a time, in arrival order. Queries
@@ -46,6 +49,7 @@ export interface WorkerData {
 export const PGLITE_WORKER_SOURCE = `'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const { PGlite, types } = require(workerData.pglitePath);
+const { vector } = require(workerData.vectorPath);
 
 // The serializer typeorm-pglite installed: booleans bound as 'true', 1, … arrive as TRUE.
 function serializeBool(value) {
@@ -221,7 +225,12 @@ async function close(id) {
   }
 }
 
-PGlite.create({ dataDir: workerData.dataDir, serializers: { [types.BOOL]: serializeBool } }).then(
+// pgvector ships as a PGlite extension bundle: loaded here, enabled by the knowledge-base migration.
+PGlite.create({
+  dataDir: workerData.dataDir,
+  serializers: { [types.BOOL]: serializeBool },
+  extensions: { vector },
+}).then(
   (instance) => {
     db = instance;
     parentPort.postMessage({ op: 'ready' });

@@ -14,6 +14,7 @@ import { scrapeMetrics, shareWithCluster } from 'src/infra/cluster/cluster-metri
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
 import { CacheStatsService } from 'src/modules/cache/cache-stats.service';
 import { MODERATION_VERDICT_EVENT, ModerationVerdictEvent } from 'src/modules/moderation/moderation.events';
+import { SEMANTIC_CACHE_LOOKUP, SemanticCacheLookupEvent } from 'src/modules/knowledge/semantic-cache.events';
 import { CIRCUIT_STATES, CircuitStates } from 'src/modules/observability/metrics/circuit-states';
 import {
   attemptResult,
@@ -63,6 +64,7 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
   private readonly cacheHits: Counter<'endpoint' | 'team'>;
   private readonly refusals: Counter<'kind' | 'endpoint' | 'team'>;
   private readonly moderation: Counter<'endpoint' | 'stage' | 'action'>;
+  private readonly semantic: Counter<'endpoint' | 'outcome'>;
   private readonly inFlight: Gauge;
   private readonly httpRequests: Counter<'status_class'>;
 
@@ -154,6 +156,12 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
       name: 'gatehouse_moderation_verdicts_total',
       help: 'Guardrail verdicts by stage (input, output) and strongest action (allow, redact, flag, block).',
       labelNames: ['endpoint', 'stage', 'action'],
+      registers,
+    });
+    this.semantic = new Counter({
+      name: 'gatehouse_semantic_cache_lookups_total',
+      help: 'Semantic cache lookups by endpoint and outcome: hit, near_miss (within 0.1 below the threshold), miss.',
+      labelNames: ['endpoint', 'outcome'],
       registers,
     });
     this.inFlight = new Gauge({
@@ -290,6 +298,11 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
     const action = MODERATION_ACTIONS.has(event.action) ? event.action : OTHER;
     const stage = event.stage === 'input' || event.stage === 'output' ? event.stage : OTHER;
     this.moderation.inc({ endpoint: this.labels.endpoint(event.endpoint), stage, action });
+  }
+
+  @OnEvent(SEMANTIC_CACHE_LOOKUP)
+  onSemanticLookup(event: SemanticCacheLookupEvent): void {
+    this.semantic.inc({ endpoint: this.labels.endpoint(event.endpoint), outcome: event.outcome });
   }
 
   /** Telemetry seam: one upstream attempt (routing and model serving call it per retry or fallback). */

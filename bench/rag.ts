@@ -1,0 +1,276 @@
+/**
+ * Knowledge-base and RAG benchmark (`npm run bench:rag`), on embedded PGlite with pgvector. Boots the
+ * real gateway in this process against a local OpenAI-shaped mock (a bag-of-words hashing embedding of
+ * BENCH_RAG_DIMS dimensions and a fixed chat answer), then measures, through the gateway's HTTP API:
+ *
+ *   rag-ingest   chunks per second: JSONL uploads of BENCH_RAG_BATCH one-chunk documents until the
+ *                knowledge base holds BENCH_RAG_CHUNKS chunks (10k; 100k with BENCH_RAG_PROFILE=full),
+ *                each chunk embedded through the gateway's embeddings endpoint and inserted under HNSW
+ *   rag-search   p50/p99 of `POST /v1/knowledge-bases/{kb}/search` (top 5), plain and hybrid
+ *   rag-latency  p50/p99 of a RAG answer (`POST /ask/{name}`) against a plain chat call to the same LLM
+ *                endpoint: the latency the retrieval adds (query embedding, search, template, fitting)
+ *
+ * Select with BENCH_SCENARIOS (default: all three; search and latency need the ingested base).
+ */
+import 'reflect-metadata';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createApp } from 'src/bootstrap';
+import { loadAppConfig } from 'src/config/env.config';
+import { envNumber, summarize } from './common';
+
+const SCENARIOS = ['rag-ingest', 'rag-search', 'rag-latency'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const full = process.env.BENCH_RAG_PROFILE === 'full';
+const settings = {
+  chunks: envNumber('BENCH_RAG_CHUNKS', full ? 100_000 : 10_000, 100, 1_000_000),
+  batch: envNumber('BENCH_RAG_BATCH', 50, 1, 1_000),
+  dims: envNumber('BENCH_RAG_DIMS', 256, 8, 2_000),
+  queries: envNumber('BENCH_RAG_QUERIES', 300, 10, 100_000),
+  scenarios: new Set(
+    (process.env.BENCH_SCENARIOS ?? SCENARIOS.join(','))
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => (SCENARIOS as readonly string[]).includes(s)) as Scenario[],
+  ),
+};
+
+const VOCABULARY = Array.from({ length: 5_000 }, (_, i) => `term${i.toString(36)}`);
+
+/** A deterministic pseudo-random document of 40 words (one chunk). */
+function documentText(seed: number): string {
+  let x = seed * 2654435761;
+  const words: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    x = (Math.imul(x ^ (x >>> 15), 2246822519) + i) >>> 0;
+    words.push(VOCABULARY[x % VOCABULARY.length]);
+  }
+  return words.join(' ');
+}
+
+function hashEmbedding(text: string, dims: number): number[] {
+  const vector = new Array<number>(dims).fill(0);
+  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < word.length; i++) hash = Math.imul(hash ^ word.charCodeAt(i), 0x01000193) >>> 0;
+    vector[hash % dims] += (hash >>> 31) & 1 ? -1 : 1;
+  }
+  const norm = Math.sqrt(vector.reduce((sum, v) => sum + v * v, 0)) || 1;
+  return vector.map((v) => Math.round((v / norm) * 1e6) / 1e6);
+}
+
+/** OpenAI's embeddings and chat completions, just enough for the gateway's OpenAI adapter. */
+function startMock(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      let answer: unknown;
+      if (req.url?.endsWith('/embeddings')) {
+        const inputs = (Array.isArray(body.input) ? body.input : [body.input]) as string[];
+        const tokens = inputs.reduce((sum, text) => sum + text.split(' ').length, 0);
+        answer = {
+          object: 'list',
+          model: body.model,
+          data: inputs.map((text, index) => ({
+            object: 'embedding',
+            index,
+            embedding: hashEmbedding(text, settings.dims),
+          })),
+          usage: { prompt_tokens: tokens, total_tokens: tokens },
+        };
+      } else {
+        answer = {
+          id: 'chatcmpl-bench',
+          object: 'chat.completion',
+          created: 1,
+          model: body.model,
+          choices: [
+            { index: 0, message: { role: 'assistant', content: 'An answer.' }, finish_reason: 'stop' },
+          ],
+          usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 },
+        };
+      }
+      const text = JSON.stringify(answer);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      }),
+    ),
+  );
+}
+
+async function main(): Promise<void> {
+  const mock = await startMock();
+  const dir = await mkdtemp(path.join(tmpdir(), 'gatehouse-bench-rag-'));
+  const configPath = path.join(dir, 'gateway.yaml');
+  const endpoint = (name: string, type: string, model: string) => `
+  - name: ${name}
+    endpoint_type: ${type}
+    model: {provider: openai, name: ${model}, config: {openai_api_key: sk-bench, openai_api_base: ${mock.url}/v1}}`;
+  await writeFile(
+    configPath,
+    `endpoints:${endpoint('embed', 'llm/v1/embeddings', 'hash-embed')}${endpoint('chat', 'llm/v1/chat', 'gpt-4o-mini')}
+  - name: ask
+    endpoint_type: llm/v1/chat
+    gatehouse: {rag: {knowledge_base: bench, template: rag-answer, llm_endpoint: chat, top_k: 4}}
+`,
+  );
+  const key = 'gh-bench-admin-key-0123456789abcdef';
+  // Embedded PGlite and in-memory limits: the figures are the gateway's own, on one process.
+  const env: Record<string, string | undefined> = { ...process.env };
+  delete env.DATABASE_URL;
+  delete env.REDIS_URL;
+  const config = loadAppConfig({
+    ...env,
+    GATEWAY_CONFIG: configPath,
+    DATA_DIR: dir,
+    LOG_LEVEL: 'warn',
+    GATEHOUSE_ADMIN_API_KEY: key,
+  });
+  const app = await createApp(config);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  const call = async (method: string, route: string, body?: unknown): Promise<Record<string, unknown>> => {
+    const response = await fetch(`${base}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await response.json()) as Record<string, unknown>;
+    if (response.status >= 300)
+      throw new Error(`${method} ${route}: ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const report: Record<string, unknown> = { chunks: settings.chunks, dims: settings.dims };
+  try {
+    await call('POST', '/admin/v1/prompts', {
+      name: 'rag-answer',
+      messages: [
+        { role: 'system', content: 'Answer from these passages:\n{{context}}' },
+        { role: 'user', content: '{{question}}' },
+      ],
+      variables: [
+        { name: 'question', type: 'string', required: true },
+        { name: 'context', type: 'string', max_length: 1_000_000 },
+      ],
+      labels: ['production'],
+    });
+    await call('POST', '/admin/v1/knowledge-bases', { name: 'bench', embeddingEndpoint: 'embed' });
+
+    const ingestStart = performance.now();
+    for (let done = 0; done < settings.chunks; done += settings.batch) {
+      const lines = [];
+      for (let i = done; i < Math.min(settings.chunks, done + settings.batch); i++) {
+        lines.push(JSON.stringify({ id: `doc-${i}`, text: documentText(i), metadata: { shard: i % 10 } }));
+      }
+      await call('POST', '/admin/v1/knowledge-bases/bench/documents', {
+        format: 'jsonl',
+        content: lines.join('\n'),
+      });
+    }
+    const ingestS = (performance.now() - ingestStart) / 1000;
+    report.ingest = { seconds: round(ingestS), chunksPerSecond: round(settings.chunks / ingestS) };
+    console.log(
+      `rag-ingest: ${settings.chunks} chunks in ${ingestS.toFixed(1)} s = ${(settings.chunks / ingestS).toFixed(0)} chunks/s`,
+    );
+
+    if (settings.scenarios.has('rag-search')) {
+      for (const hybrid of [false, true]) {
+        const samples: number[] = [];
+        let found = 0;
+        for (let q = 0; q < settings.queries; q++) {
+          const target = (q * 7919) % settings.chunks;
+          // Half of a document's words: the right document must come back first.
+          const query = documentText(target).split(' ').slice(0, 20).join(' ');
+          const started = performance.now();
+          const result = (await call('POST', '/v1/knowledge-bases/bench/search', {
+            query,
+            top_k: 5,
+            hybrid,
+          })) as {
+            results: { documentId: string }[];
+          };
+          samples.push(performance.now() - started);
+          if (result.results[0]?.documentId === `doc-${target}`) found++;
+        }
+        const s = summarize(samples);
+        const name = hybrid ? 'searchHybrid' : 'search';
+        report[name] = {
+          p50Ms: round(s.p50),
+          p99Ms: round(s.p99),
+          recallAt1: round(found / settings.queries),
+        };
+        console.log(
+          `rag-search${hybrid ? ' (hybrid)' : ''}: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, right document first ${found}/${settings.queries}`,
+        );
+      }
+    }
+
+    if (settings.scenarios.has('rag-latency')) {
+      // Warm-up: the first calls load the model's tokenizer and prepare the statements.
+      for (let w = 0; w < 5; w++) {
+        await call('POST', '/v1/chat/completions', {
+          model: 'chat',
+          messages: [{ role: 'user', content: 'warm up' }],
+        });
+        await call('POST', '/ask/ask', { question: 'warm up' });
+      }
+      const plain: number[] = [];
+      const rag: number[] = [];
+      for (let q = 0; q < settings.queries; q++) {
+        const question = documentText((q * 104729) % settings.chunks)
+          .split(' ')
+          .slice(0, 12)
+          .join(' ');
+        let started = performance.now();
+        await call('POST', '/v1/chat/completions', {
+          model: 'chat',
+          messages: [{ role: 'user', content: question }],
+        });
+        plain.push(performance.now() - started);
+        started = performance.now();
+        await call('POST', '/ask/ask', { question });
+        rag.push(performance.now() - started);
+      }
+      const p = summarize(plain);
+      const r = summarize(rag);
+      report.ragLatency = {
+        plainP50Ms: round(p.p50),
+        plainP99Ms: round(p.p99),
+        ragP50Ms: round(r.p50),
+        ragP99Ms: round(r.p99),
+        addedP50Ms: round(r.p50 - p.p50),
+      };
+      console.log(
+        `rag-latency: plain chat p50 ${p.p50.toFixed(1)} / p99 ${p.p99.toFixed(1)} ms; RAG p50 ${r.p50.toFixed(1)} / p99 ${r.p99.toFixed(1)} ms; added p50 ${(r.p50 - p.p50).toFixed(1)} ms`,
+      );
+    }
+    console.log(JSON.stringify(report));
+  } finally {
+    await app.close();
+    await mock.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const round = (value: number): number => Math.round(value * 100) / 100;
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench/rag: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});

@@ -1,0 +1,262 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+
+export interface KnowledgeBaseRow {
+  id: string;
+  name: string;
+  description: string | null;
+  ownerTeamId: string | null;
+  embeddingEndpoint: string;
+  dimensions: number | null;
+  chunkSize: number;
+  chunkOverlap: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewChunk {
+  index: number;
+  content: string;
+  embedding: number[];
+}
+
+export interface ChunkHit {
+  documentId: string;
+  chunkIndex: number;
+  content: string;
+  metadata: Record<string, unknown>;
+  /** Cosine similarity to the query (1 = same direction). */
+  similarity: number;
+  /** The ranking score: the similarity, or the reciprocal-rank fusion score of a hybrid search. */
+  score: number;
+}
+
+export interface SearchQuery {
+  embedding: number[];
+  /** The query text: the full-text half of a hybrid search. */
+  text: string;
+  topK: number;
+  /** Chunks whose metadata contains all of these key/values (jsonb containment). */
+  filter: Record<string, unknown> | undefined;
+  hybrid: boolean;
+}
+
+type Row = Record<string, unknown>;
+
+const toRow = (r: Row): KnowledgeBaseRow => ({
+  id: r.id as string,
+  name: r.name as string,
+  description: (r.description as string | null) ?? null,
+  ownerTeamId: (r.owner_team_id as string | null) ?? null,
+  embeddingEndpoint: r.embedding_endpoint as string,
+  dimensions: r.dimensions === null || r.dimensions === undefined ? null : Number(r.dimensions),
+  chunkSize: Number(r.chunk_size),
+  chunkOverlap: Number(r.chunk_overlap),
+  createdAt: new Date(r.created_at as string),
+  updatedAt: new Date(r.updated_at as string),
+});
+
+/** pgvector's text form of a vector. */
+export const vectorLiteral = (values: readonly number[]): string => `[${values.join(',')}]`;
+
+/** RRF's damping constant (Cormack et al.): ranks below ~60 add little. */
+const RRF_K = 60;
+const UUID = /^[0-9a-f-]{36}$/;
+
+/**
+ * Knowledge bases and their chunks. Each knowledge base's vectors are searched through its own partial
+ * HNSW index on `embedding::vector(<dims>)` (pgvector's way to index a column of mixed dimensions); the
+ * index and the queries name the knowledge base's id and dimension literally so the planner can match
+ * the partial index (both come from this table, never from a request).
+ */
+@Injectable()
+export class KnowledgeRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  async all(): Promise<KnowledgeBaseRow[]> {
+    return (await this.dataSource.query<Row[]>('SELECT * FROM knowledge_bases ORDER BY name')).map(toRow);
+  }
+
+  async findByName(name: string, manager?: EntityManager): Promise<KnowledgeBaseRow | undefined> {
+    const rows = await (manager ?? this.dataSource.manager).query<Row[]>(
+      'SELECT * FROM knowledge_bases WHERE name = $1',
+      [name],
+    );
+    return rows[0] ? toRow(rows[0]) : undefined;
+  }
+
+  async insert(
+    kb: Omit<KnowledgeBaseRow, 'id' | 'createdAt' | 'updatedAt'>,
+    manager: EntityManager,
+  ): Promise<KnowledgeBaseRow> {
+    const rows = await manager.query<Row[]>(
+      `INSERT INTO knowledge_bases (name, description, owner_team_id, embedding_endpoint, dimensions, chunk_size, chunk_overlap)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [
+        kb.name,
+        kb.description,
+        kb.ownerTeamId,
+        kb.embeddingEndpoint,
+        kb.dimensions,
+        kb.chunkSize,
+        kb.chunkOverlap,
+      ],
+    );
+    return toRow(rows[0]);
+  }
+
+  async update(
+    id: string,
+    changes: { description: string | null; chunkSize: number; chunkOverlap: number },
+    manager: EntityManager,
+  ): Promise<KnowledgeBaseRow> {
+    const rows = await manager.query<Row[]>(
+      `WITH changed AS (UPDATE knowledge_bases SET description = $2, chunk_size = $3, chunk_overlap = $4, updated_at = now()
+       WHERE id = $1 RETURNING *) SELECT * FROM changed`,
+      [id, changes.description, changes.chunkSize, changes.chunkOverlap],
+    );
+    return toRow(rows[0]);
+  }
+
+  async remove(kb: KnowledgeBaseRow, manager: EntityManager): Promise<void> {
+    await manager.query(`DROP INDEX IF EXISTS ${indexName(kb.id)}`);
+    await manager.query('DELETE FROM knowledge_bases WHERE id = $1', [kb.id]);
+  }
+
+  /** Fixes the knowledge base's dimension on its first vectors and builds its HNSW index (idempotent). */
+  async ensureIndex(kb: KnowledgeBaseRow, dimensions: number): Promise<void> {
+    checkId(kb.id);
+    await this.dataSource.query(
+      'UPDATE knowledge_bases SET dimensions = $2 WHERE id = $1 AND dimensions IS NULL',
+      [kb.id, dimensions],
+    );
+    await this.dataSource.query(
+      `CREATE INDEX IF NOT EXISTS ${indexName(kb.id)} ON kb_chunks
+       USING hnsw ((embedding::vector(${dimensions})) vector_cosine_ops) WHERE kb_id = '${kb.id}'`,
+    );
+  }
+
+  async stats(kbId: string): Promise<{ documents: number; chunks: number }> {
+    const rows = await this.dataSource.query<Row[]>(
+      'SELECT count(DISTINCT document_id) AS documents, count(*) AS chunks FROM kb_chunks WHERE kb_id = $1',
+      [kbId],
+    );
+    return { documents: Number(rows[0]?.documents ?? 0), chunks: Number(rows[0]?.chunks ?? 0) };
+  }
+
+  /** Replaces a document's chunks (re-ingesting an id replaces what it had), in one transaction. */
+  async replaceDocument(
+    kbId: string,
+    documentId: string,
+    metadata: Record<string, unknown>,
+    chunks: readonly NewChunk[],
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.query('DELETE FROM kb_chunks WHERE kb_id = $1 AND document_id = $2', [kbId, documentId]);
+    const perInsert = 200;
+    for (let start = 0; start < chunks.length; start += perInsert) {
+      const slice = chunks.slice(start, start + perInsert);
+      const params: unknown[] = [kbId, documentId, JSON.stringify(metadata)];
+      const values = slice.map((chunk) => {
+        params.push(chunk.index, chunk.content, vectorLiteral(chunk.embedding));
+        const n = params.length;
+        return `($1, $2, $${n - 2}, $${n - 1}, $3::jsonb, $${n}::vector)`;
+      });
+      await manager.query(
+        `INSERT INTO kb_chunks (kb_id, document_id, chunk_index, content, metadata, embedding) VALUES ${values.join(', ')}`,
+        params,
+      );
+    }
+  }
+
+  /** Deletes a document's chunks; false when it had none. */
+  async deleteDocument(kbId: string, documentId: string, manager: EntityManager): Promise<boolean> {
+    // (TypeORM answers a bare DELETE with [rows, count]: count through a SELECT instead.)
+    const rows = await manager.query<{ n: number }[]>(
+      'WITH gone AS (DELETE FROM kb_chunks WHERE kb_id = $1 AND document_id = $2 RETURNING id) SELECT count(*)::int AS n FROM gone',
+      [kbId, documentId],
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+
+  /**
+   * Top-k by cosine distance through the HNSW index; with `hybrid`, fused (reciprocal rank fusion) with
+   * the best full-text matches (`plainto_tsquery('english', …)` ranked by `ts_rank_cd`).
+   */
+  async search(kb: KnowledgeBaseRow, query: SearchQuery): Promise<ChunkHit[]> {
+    checkId(kb.id);
+    const dims = kb.dimensions;
+    if (dims === null) return [];
+    const vec = `embedding::vector(${dims})`;
+    const filter = query.filter ? `AND metadata @> $3::jsonb` : '';
+    const params: unknown[] = [
+      vectorLiteral(query.embedding),
+      query.topK,
+      ...(query.filter ? [JSON.stringify(query.filter)] : []),
+    ];
+    if (!query.hybrid) {
+      const rows = await this.dataSource.query<Row[]>(
+        `SELECT document_id, chunk_index, content, metadata, 1 - (${vec} <=> $1::vector(${dims})) AS similarity
+         FROM kb_chunks WHERE kb_id = '${kb.id}' ${filter}
+         ORDER BY ${vec} <=> $1::vector(${dims}) LIMIT $2`,
+        params,
+      );
+      return rows.map((r) => hit(r, Number(r.similarity)));
+    }
+    params.push(query.text);
+    const textParam = `$${params.length}`;
+    // Each side contributes its best 4k candidates; a chunk found by both ranks highest.
+    const rows = await this.dataSource.query<Row[]>(
+      `WITH semantic AS (
+         SELECT id, row_number() OVER (ORDER BY distance) AS rank FROM (
+           SELECT id, ${vec} <=> $1::vector(${dims}) AS distance FROM kb_chunks
+           WHERE kb_id = '${kb.id}' ${filter} ORDER BY distance LIMIT $2 * 4) s
+       ), lexical AS (
+         SELECT id, row_number() OVER (ORDER BY score DESC) AS rank FROM (
+           SELECT id, ts_rank_cd(tsv, plainto_tsquery('english', ${textParam})) AS score FROM kb_chunks
+           WHERE kb_id = '${kb.id}' ${filter} AND tsv @@ plainto_tsquery('english', ${textParam})
+           ORDER BY score DESC LIMIT $2 * 4) l
+       ), fused AS (
+         SELECT COALESCE(s.id, l.id) AS id,
+                COALESCE(1.0 / (${RRF_K} + s.rank), 0) + COALESCE(1.0 / (${RRF_K} + l.rank), 0) AS score
+         FROM semantic s FULL OUTER JOIN lexical l ON s.id = l.id
+       )
+       SELECT c.document_id, c.chunk_index, c.content, c.metadata, f.score,
+              1 - (c.${vec} <=> $1::vector(${dims})) AS similarity
+       FROM fused f JOIN kb_chunks c ON c.id = f.id
+       ORDER BY f.score DESC, similarity DESC LIMIT $2`,
+      params,
+    );
+    return rows.map((r) => hit(r, Number(r.score)));
+  }
+}
+
+function hit(r: Row, score: number): ChunkHit {
+  const metadata =
+    typeof r.metadata === 'string' ? (JSON.parse(r.metadata) as Row) : ((r.metadata as Row) ?? {});
+  return {
+    documentId: r.document_id as string,
+    chunkIndex: Number(r.chunk_index),
+    content: r.content as string,
+    metadata,
+    similarity: round(Number(r.similarity)),
+    score: round(score),
+  };
+}
+
+const round = (value: number): number => Math.round(value * 1e6) / 1e6;
+
+function indexName(id: string): string {
+  checkId(id);
+  return `kb_chunks_hnsw_${id.replaceAll('-', '')}`;
+}
+
+/** Ids are spliced into SQL (partial-index predicates): only ever a UUID this table generated. */
+function checkId(id: string): void {
+  if (!UUID.test(id)) throw new Error('knowledge base id is not a UUID');
+}
