@@ -5,6 +5,7 @@ import { PromptsModule } from 'src/modules/prompts/prompts.module';
 import { TokensModule } from 'src/modules/tokens/tokens.module';
 import { KnowledgeController, KnowledgeSearchController } from 'src/modules/knowledge/knowledge.controller';
 import { KnowledgeEmbedder } from 'src/modules/knowledge/knowledge-embedder';
+import { KnowledgeBindingPolicy } from 'src/modules/knowledge/knowledge-binding.policy';
 import { KnowledgeRepository } from 'src/modules/knowledge/knowledge.repository';
 import { KnowledgeService } from 'src/modules/knowledge/knowledge.service';
 import { SemanticCacheInterceptor } from 'src/modules/knowledge/semantic-cache.interceptor';
@@ -27,6 +28,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     SemanticCacheRepository,
     SemanticCacheInterceptor,
     SemanticCacheInvalidation,
+    KnowledgeBindingPolicy,
   ],
   exports: [KnowledgeService, KnowledgeEmbedder, VectorSupport, RagInterceptor, SemanticCacheInterceptor],
 })

@@ -15,6 +15,7 @@ import { KnowledgeException } from 'src/modules/knowledge/knowledge.exception';
 import { ChunkHit, KnowledgeBaseRow, KnowledgeRepository } from 'src/modules/knowledge/knowledge.repository';
 import { VectorSupport } from 'src/modules/knowledge/vector-support.service';
 import { InvocationParent } from 'src/modules/pipeline/internal-invocations.service';
+import { RouteConfigService } from 'src/modules/routing/route-config.service';
 import { RoutingService } from 'src/modules/routing/routing.service';
 
 export interface KnowledgeBaseView {
@@ -96,6 +97,7 @@ export class KnowledgeService {
     private readonly embedder: KnowledgeEmbedder,
     private readonly routing: RoutingService,
     private readonly audit: AuditService,
+    private readonly routes: RouteConfigService,
   ) {}
 
   async list(actor: AdminActor): Promise<KnowledgeBaseView[]> {
@@ -111,7 +113,7 @@ export class KnowledgeService {
   async create(actor: AdminActor, input: CreateKnowledgeBase): Promise<KnowledgeBaseView> {
     this.vectors.assertReady();
     const ownerTeamId = TenancyPolicy.ownerForNew(actor.principal, input.ownerTeamId);
-    this.checkEmbeddingEndpoint(input.embeddingEndpoint);
+    this.checkEmbeddingEndpoint(input.embeddingEndpoint, actor.principal, ownerTeamId);
     const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
     const chunkOverlap = input.chunkOverlap ?? Math.min(DEFAULT_CHUNK_OVERLAP, Math.floor(chunkSize / 4));
     checkChunking(chunkSize, chunkOverlap);
@@ -305,10 +307,16 @@ export class KnowledgeService {
   }
 
   /** The knowledge base a RAG endpoint names (configured by an operator; the caller's grant is on the endpoint). */
-  async forRag(name: string): Promise<KnowledgeBaseRow> {
+  /**
+   * The knowledge base a RAG endpoint of team `owner` (null: global) names; another team's is treated
+   * as missing, should a name the endpoint bound have been deleted and taken by another team since.
+   */
+  async forRag(name: string, owner: string | null): Promise<KnowledgeBaseRow> {
     this.vectors.assertReady();
     const kb = await this.repository.findByName(name);
-    if (!kb) throw KnowledgeException.notFound(name);
+    if (!kb || (owner !== null && kb.ownerTeamId !== null && kb.ownerTeamId !== owner)) {
+      throw KnowledgeException.notFound(name);
+    }
     return kb;
   }
 
@@ -341,9 +349,16 @@ export class KnowledgeService {
     });
   }
 
-  private checkEmbeddingEndpoint(name: string): void {
+  /**
+   * A knowledge base embeds through an embeddings endpoint of the gateway with that endpoint's
+   * credentials: a non-admin may name a global one or its own team's (another team's is answered like a
+   * missing one, as it would spend that team's provider key).
+   */
+  private checkEmbeddingEndpoint(name: string, principal: Principal, owner: string | null): void {
     const entry = this.routing.resolve(name);
-    if (!entry || entry.endpointType !== 'llm/v1/embeddings') {
+    const endpointOwner = entry ? this.routes.ownerOf(name) : null;
+    const foreign = !TenancyPolicy.isAdmin(principal) && endpointOwner !== null && endpointOwner !== owner;
+    if (!entry || entry.endpointType !== 'llm/v1/embeddings' || foreign) {
       throw KnowledgeException.invalid(
         `'${name.slice(0, 128)}' is not an embeddings endpoint or route of this gateway.`,
         'embeddingEndpoint',

@@ -10,6 +10,7 @@ import { PromptService } from 'src/modules/prompts/prompt.service';
 import { CanonicalChunk, ChatCompletion, ChatMessage } from 'src/modules/providers/provider-adapter';
 import { TokenCounter } from 'src/modules/tokens/token-counter';
 
+import { RouteConfigService } from 'src/modules/routing/route-config.service';
 /** A passage the answer was given from: the extension field `citations` of a RAG answer. */
 export interface Citation {
   document_id: string;
@@ -35,6 +36,7 @@ export class RagInterceptor extends StageInterceptor {
     private readonly knowledge: KnowledgeService,
     private readonly prompts: PromptService,
     private readonly tokens: TokenCounter,
+    private readonly routes: RouteConfigService,
   ) {
     super();
   }
@@ -53,7 +55,8 @@ export class RagInterceptor extends StageInterceptor {
     if (!text || text.trim().length === 0) {
       throw GatewayException.invalid('A RAG endpoint needs a question: a user message.', 'messages');
     }
-    const kb = await this.knowledge.forRag(rag.knowledgeBase);
+    const owner = this.routes.ownerOf(endpoint.name);
+    const kb = await this.knowledge.forRag(rag.knowledgeBase, owner);
     const hits = (
       await this.knowledge.retrieve(
         { requestId: ctx.requestId, principal: ctx.principal, record: ctx.record },
@@ -63,11 +66,11 @@ export class RagInterceptor extends StageInterceptor {
       )
     ).filter((hit) => hit.similarity >= rag.minScore);
     const kept = await this.fit(ctx, rag.template, text, hits, rest);
-    const rendered = this.prompts.render(rag.template, {
-      ...rest,
-      variables: { question: text, context: contextOf(kept) },
-      messages: [],
-    });
+    const rendered = this.prompts.render(
+      rag.template,
+      { ...rest, variables: { question: text, context: contextOf(kept) }, messages: [] },
+      owner,
+    );
     ctx.body = rendered.body;
     const label = 'label' in rag.template ? rag.template.label : null;
     this.prompts.announce(ctx, endpoint.name, rendered.version, label, 'endpoint');

@@ -17,30 +17,30 @@ import { ProductLifecycleGuard } from 'src/modules/products/product-lifecycle.gu
  * The request pipeline, declared once. Every inference entry point runs these, in this order, through
  * `@Invocation()`: after the global authentication (passport: API key or JWT) and permission guards,
  *
- *   guards        1 InvocationGuard      context and record; the endpoint the caller names
- *                   ProductLifecycleGuard  API products: Deprecation/Sunset headers, 410 once retired
- *                 2 EndpointAccessGuard  grants, key scopes, subscriptions; a route's destination
- *                 3 RateLimitGuard       request-rate limits (@nestjs/throttler, exact across replicas)
- *   interceptor   4 ResponseInterceptor  the edge: runs the stages below, then sets the headers they
- *                                        collected and writes the answer in the surface's shape
- *   stages        5 TracingInterceptor   the invocation span (GenAI attributes)
- *                5a RagInterceptor       RAG endpoints: retrieval, passages fitted, template rendered
- *                 6 PromptInterceptor    template rendering (prompt APIs, template-bound endpoints)
- *                 7 RequestInterceptor   validation into the canonical request / scoring payload
- *                7b StoredResponsesInterceptor  Responses API: previous_response_id's turns; store the answer
- *                 8 ConversationInterceptor  stored context fitted to the window; the turn stored
- *                 9 LimitsInterceptor    token limits, concurrency caps, USD budgets: reserve, settle
- *                10 ModerationInterceptor guardrails on the input and the output
- *                11 CacheInterceptor     exact-match cache, single-flight, stream replay
- *               11a SemanticCacheInterceptor  similar messages, same parameters and team (pgvector)
+ *   guards        1 InvocationGuard        context and record; the endpoint the caller names
+ *                 2 ProductLifecycleGuard  API products: Deprecation/Sunset headers, 410 once retired
+ *                 3 EndpointAccessGuard    grants, key scopes, subscriptions; a route's destination
+ *                 4 RateLimitGuard         request-rate limits (@nestjs/throttler, exact across replicas)
+ *   interceptor   5 ResponseInterceptor    the edge: runs the stages below, then sets the headers they
+ *                                          collected and writes the answer in the surface's shape
+ *   stages        6 TracingInterceptor     the invocation span (GenAI attributes)
+ *                 7 RagInterceptor         RAG endpoints: retrieval, passages fitted, template rendered
+ *                 8 PromptInterceptor      template rendering (prompt APIs, template-bound endpoints)
+ *                 9 RequestInterceptor     validation into the canonical request / scoring payload
+ *                10 StoredResponsesInterceptor  Responses API: previous_response_id's turns; the answer stored
+ *                11 ConversationInterceptor  stored context fitted to the window; the turn stored
+ *                12 LimitsInterceptor      token limits, concurrency caps, USD budgets: reserve, settle
+ *                13 ModerationInterceptor  guardrails on the input and the output
+ *                14 CacheInterceptor       exact-match cache, single-flight, stream replay
+ *                15 SemanticCacheInterceptor  similar messages, same parameters and team (pgvector)
  *   handler         InvocationDispatcher the upstream call (routing: retries, fallbacks, attempt spans)
  *
- * Stages 5–11 are Nest interceptors (each can be applied alone with `@UseInterceptors`), but the edge
- * runs them as one chain of `around(ctx, next)` calls instead of registering seven interceptors: every
+ * Stages 6–15 are Nest interceptors (each can be applied alone with `@UseInterceptors`), but the edge
+ * runs them as one chain of `around(ctx, next)` calls instead of registering ten interceptors: every
  * interceptor Nest runs costs an RxJS pipeline per request (defer, mergeAll, an AsyncResource, the
  * router's lastValueFrom), which measured as a third more CPU per request than the gateway's own work.
  * Calls the gateway makes on a caller's behalf (guardrail judge, moderation model, summariser) run
- * stages 5, 9 and 11 through InternalInvocations, in the same order.
+ * stages 6, 12 and 14 through InternalInvocations, in the same order.
  */
 export const INVOCATION_GUARDS = [
   InvocationGuard,

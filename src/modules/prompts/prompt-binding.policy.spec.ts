@@ -56,19 +56,33 @@ const holder = holderWith(template('mine', 'A'), template('theirs', 'B'), templa
 
 describe('PromptBindingPolicy (admin-API endpoints binding gatehouse.prompt)', () => {
   const checks = new ConfigEntryChecks();
-  new PromptBindingPolicy(checks, holder).onModuleInit();
+  const policy = new PromptBindingPolicy(checks, holder);
+  policy.onModuleInit();
   const change = (who: Principal, prompt: unknown, before?: unknown) => () =>
-    checks.run({
+    policy.check({
       principal: who,
       name: 'ep',
       owner: who.teamId,
       before: before === undefined ? undefined : { prompt: before },
       after: { prompt },
       next: { name: 'ep', gatehouse: { prompt } },
+      endpointOwner: () => undefined,
     });
 
-  it('registers itself with the routing admin checks', () => {
+  it('registers itself with the routing admin checks, which run it', async () => {
     expect(checks.owners).toEqual(['prompts']);
+    const run = (template: string) =>
+      checks.run({
+        principal: principal('A'),
+        name: 'ep',
+        owner: 'A',
+        before: undefined,
+        after: { prompt: { template } },
+        next: { name: 'ep' },
+        endpointOwner: () => undefined,
+      });
+    await expect(run('mine')).resolves.toBeUndefined();
+    await expect(run('theirs')).rejects.toBeInstanceOf(PromptException);
   });
 
   it('lets a team bind its own and global templates, and MLflow registry prompts', () => {

@@ -26,20 +26,23 @@ export class PromptBindingPolicy implements OnModuleInit {
   check({ principal, owner, before, after }: ConfigEntryChange): void {
     if (TenancyPolicy.isAdmin(principal)) return;
     const { binding } = readPromptBinding(after?.prompt);
-    if (!binding || binding.template.startsWith(MLFLOW_PROMPT_PREFIX)) return;
-    const unchanged = readPromptBinding(before?.prompt).binding?.template === binding.template;
-    const template = this.holder.current.templates.get(binding.template);
-    if (template && (template.teamId ?? null) !== null && template.teamId !== owner) {
-      throw PromptException.invalid(
-        `'gatehouse.prompt': there is no prompt template '${binding.template}' your team may use.`,
-        'gatehouse.prompt',
-      );
-    }
+    if (!binding) return;
+    this.assertBindable(owner, binding.template, readPromptBinding(before?.prompt).binding?.template);
+  }
+
+  /**
+   * For a non-admin change: `template` may be bound by an entry of team `owner`. `previous`: the
+   * template the entry bound before the change (a missing one stays bindable if unchanged).
+   */
+  assertBindable(owner: string | null, template: string, previous: string | undefined): void {
+    if (template.startsWith(MLFLOW_PROMPT_PREFIX)) return;
+    const found = this.holder.current.templates.get(template);
+    const foreign = found && (found.teamId ?? null) !== null && found.teamId !== owner;
     // A missing template is refused when it is newly bound (it could be created later by another team
     // under that name); an entry that already bound it keeps working until the owner fixes it.
-    if (!template && !unchanged) {
+    if (foreign || (!found && previous !== template)) {
       throw PromptException.invalid(
-        `'gatehouse.prompt': there is no prompt template '${binding.template}' your team may use.`,
+        `'gatehouse.prompt': there is no prompt template '${template}' your team may use.`,
         'gatehouse.prompt',
       );
     }

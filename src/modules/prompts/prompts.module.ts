@@ -37,6 +37,6 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
     MlflowPromptSync,
     PromptBindingPolicy,
   ],
-  exports: [PromptService, PromptApiService, PromptApiDocs],
+  exports: [PromptService, PromptApiService, PromptApiDocs, PromptBindingPolicy],
 })
 export class PromptsModule {}

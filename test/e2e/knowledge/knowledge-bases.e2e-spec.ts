@@ -388,6 +388,33 @@ ${openaiEndpoint('chat-brief', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gate
       (await api('POST', '/admin/v1/knowledge-bases/handbook/documents', { id: 'x', content: 'y' }, keys.B))
         .status,
     ).toBe(403);
+    // Team B can bind neither team A's knowledge base (answered like a missing one) nor create one over
+    // an embeddings endpoint it cannot use; its own over the global embeddings endpoint is fine.
+    const ragOver = (name: string, kb: string) =>
+      api(
+        'POST',
+        '/admin/v1/endpoints',
+        {
+          name,
+          endpoint_type: 'llm/v1/chat',
+          gatehouse: { rag: { knowledge_base: kb, template: 'rag-answer', llm_endpoint: 'chat' } },
+        },
+        keys.B,
+      );
+    const foreignKb = await ragOver('chat-b-rag-foreign', 'team-a-notes');
+    const missingKb = await ragOver('chat-b-rag-missing', 'no-such-kb');
+    expect([foreignKb.status, missingKb.status]).toEqual([400, 400]);
+    expect(foreignKb.body.message.replace(/'[^']*'/g, '…')).toBe(
+      missingKb.body.message.replace(/'[^']*'/g, '…'),
+    );
+    const ownKb = await api(
+      'POST',
+      '/admin/v1/knowledge-bases',
+      { name: 'team-b-notes', embeddingEndpoint: 'embed' },
+      keys.B,
+    );
+    expect(ownKb.status).toBe(201);
+    expect((await ragOver('chat-b-rag-own', 'team-b-notes')).status).toBe(201);
     // Every write was audited.
     const audit = await api('GET', '/admin/v1/audit?targetType=knowledge_base&limit=100');
     const actions = (audit.body.entries as { action: string }[]).map((e: { action: string }) => e.action);

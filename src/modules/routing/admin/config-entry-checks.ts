@@ -14,10 +14,15 @@ export interface ConfigEntryChange {
   /** The entry's `gatehouse` block after the change (undefined: none). */
   after: Readonly<Record<string, unknown>> | undefined;
   next: RawEntry;
+  /**
+   * The owning team of an endpoint or route in the config as it would be after the change (null:
+   * global, a file or registry entry); undefined when there is no such name.
+   */
+  endpointOwner(name: string): OwnerTeam | undefined;
 }
 
-/** Throws (a 403 or 400 from the owning module) to refuse the change. */
-export type ConfigEntryCheck = (change: ConfigEntryChange) => void;
+/** Throws (a 403 or 400 from the owning module) to refuse the change; may read its own tables. */
+export type ConfigEntryCheck = (change: ConfigEntryChange) => void | Promise<void>;
 
 /**
  * Isolation checks other modules own: an endpoint's `gatehouse` block names objects of theirs (prompt
@@ -38,7 +43,7 @@ export class ConfigEntryChecks {
     return this.checks.map((c) => c.owner);
   }
 
-  run(change: ConfigEntryChange): void {
-    for (const { check } of this.checks) check(change);
+  async run(change: ConfigEntryChange): Promise<void> {
+    for (const { check } of this.checks) await check(change);
   }
 }

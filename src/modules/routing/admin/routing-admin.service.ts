@@ -196,6 +196,7 @@ export class RoutingAdminService {
     const table = this.validate(kind, name, entries, current, change.next);
     if ('request' in actor) {
       this.checkIsolation(actorPrincipal(actor), name, owner, current, change.next, table, entries);
+      await this.runChecks(actorPrincipal(actor), name, owner, current, change.next, table, entries);
     }
     return this.store(m, kind, name, current, change, actor, owner);
   }
@@ -252,8 +253,10 @@ export class RoutingAdminService {
         await this.guard.check(actor.request.principal, current?.body ?? null, change.next);
       }
       const table = this.validate(kind, name, entries, current, change.next);
-      if ('request' in actor)
+      if ('request' in actor) {
         this.checkIsolation(actorPrincipal(actor), name, owner, current, change.next, table, entries);
+        await this.runChecks(actorPrincipal(actor), name, owner, current, change.next, table, entries);
+      }
       const before = current?.body ?? null;
       if (dryRun) {
         return {
@@ -333,8 +336,7 @@ export class RoutingAdminService {
   /**
    * Settings that reach beyond the owner's own tenancy are an admin's: turning guardrails off or
    * changing them without `moderation.admin`, a cache shared across teams, and a route or fallback
-   * sending traffic to another team's endpoint; then the checks other modules registered (a prompt
-   * template or knowledge base of another team).
+   * sending traffic to another team's endpoint. The checks other modules registered follow (runChecks).
    */
   private checkIsolation(
     principal: Principal,
@@ -375,8 +377,33 @@ export class RoutingAdminService {
         TenancyPolicy.assertAdminOnly(principal, `sending traffic to another team's endpoint ('${target}')`);
       }
     }
+  }
+
+  /** The isolation checks other modules registered (see ConfigEntryChecks). */
+  private runChecks(
+    principal: Principal,
+    name: string,
+    owner: OwnerTeam,
+    current: ConfigEntry | undefined,
+    next: RawEntry | null,
+    table: RouteTable,
+    entries: readonly ConfigEntry[],
+  ): Promise<void> {
+    if (next === null) return Promise.resolve();
     const block = (entry: RawEntry | undefined) => (isMap(entry?.gatehouse) ? entry.gatehouse : undefined);
-    this.checks.run({ principal, name, owner, before: block(current?.body), after: block(next), next });
+    return this.checks.run({
+      principal,
+      name,
+      owner,
+      before: block(current?.body),
+      after: block(next),
+      next,
+      endpointOwner: (endpoint) => {
+        if (table.get(endpoint) === undefined) return undefined;
+        const entry = entries.find((e) => e.kind === 'endpoint' && e.name === endpoint);
+        return entry ? ownerOf(entry) : null;
+      },
+    });
   }
 
   private async store(
