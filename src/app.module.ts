@@ -23,6 +23,7 @@ import { TracingModule } from 'src/modules/observability/tracing/tracing.module'
 import { LoggingModule } from 'src/modules/observability/logging/logging.module';
 import { LimitsModule } from 'src/modules/limits/limits.module';
 import { MetricsModule } from 'src/modules/observability/metrics/metrics.module';
+import { BatchModule } from 'src/modules/batch/batch.module';
 
 @Module({})
 export class AppModule {
@@ -50,6 +51,7 @@ export class AppModule {
         LoggingModule,
         LimitsModule,
         MetricsModule,
+        BatchModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -5,6 +5,7 @@ import { tracingEnv } from 'src/config/env/tracing.env';
 import { limitsEnv } from 'src/config/env/limits.env';
 import { metricsEnv } from 'src/config/env/metrics.env';
 import { httpEnv } from 'src/config/env/http.env';
+import { batchEnv } from 'src/config/env/batch.env';
 import { DEFAULT_UPSTREAM_ALLOWED_HOSTS, parseAllowedHosts } from 'src/infra/http/egress-policy';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
@@ -171,6 +172,7 @@ const envSchema = z.object({
   ...limitsEnv,
   ...metricsEnv,
   ...httpEnv,
+  ...batchEnv,
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

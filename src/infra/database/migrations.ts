@@ -12,6 +12,7 @@ import { LedgerAttribution1765100000000 } from 'migrations/1765100000000-ledger-
 import { ZeroLimits1765100000001 } from 'migrations/1765100000001-zero-limits';
 import { AdminTenancy1765200010000 } from 'migrations/1765200010000-admin-tenancy';
 import { SecretOwnership1765200020000 } from 'migrations/1765200020000-secret-ownership';
+import { FilesAndBatches1765300500000 } from 'migrations/1765300500000-files-and-batches';
 
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   ZeroLimits1765100000001,
   AdminTenancy1765200010000,
   SecretOwnership1765200020000,
+  FilesAndBatches1765300500000,
 ];
