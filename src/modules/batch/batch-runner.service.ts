@@ -41,7 +41,8 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly lines: Counter<'endpoint' | 'outcome'>;
   private readonly inFlight = new Map<string, ClaimedLine>();
   private readonly perModel = new Map<string, number>();
-  private readonly abort = new AbortController();
+  /** One per line in flight (a shared signal would collect a listener per line): aborted at shutdown. */
+  private readonly calls = new Set<AbortController>();
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
@@ -77,7 +78,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
     clearTimeout(this.timer);
     clearInterval(this.heartbeat);
     // Lines in flight are cancelled and given back at once, so a restarted runner need not wait out a lease.
-    this.abort.abort();
+    for (const call of this.calls) call.abort();
     const deadline = Date.now() + 5_000;
     while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.ticking;
@@ -279,6 +280,8 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async run(line: ClaimedLine): Promise<void> {
     const { requestId, invocationId } = lineIds(line.batchId, line.line);
+    const call = new AbortController();
+    this.calls.add(call);
     try {
       let answer: PipelineAnswer;
       const principal = this.principal(line);
@@ -292,7 +295,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
           op: OP_OF[line.endpoint],
           // A batch line is answered whole: streaming does not apply (OpenAI ignores it too).
           body: { ...line.body, stream: false },
-          signal: this.abort.signal,
+          signal: call.signal,
           batchId: line.batchId,
           rateShare: this.config.BATCH_RATE_LIMIT_SHARE,
         });
@@ -317,6 +320,8 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
       await this.progress(line.batchId, counts);
     } catch (error) {
       this.logger.error(`batch ${line.batchId} line ${line.line}: ${(error as Error).message}`);
+    } finally {
+      this.calls.delete(call);
     }
   }
 
