@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { Principal } from 'src/common/auth/principal';
 import { renderError, toGatewayException } from 'src/common/errors/error-renderer';
@@ -50,6 +50,7 @@ export interface PipelineAnswer {
  */
 @Injectable()
 export class PipelineInvoker implements OnModuleInit {
+  private readonly logger = new Logger('PipelineInvoker');
   private stages: readonly InvocationStage[] = [];
 
   constructor(
@@ -130,6 +131,8 @@ export class PipelineInvoker implements OnModuleInit {
           source: null,
         },
       ])
-      .catch(() => undefined);
+      .catch((error: unknown) =>
+        this.logger.error(`could not record denial (request ${call.requestId}): ${(error as Error).message}`),
+      );
   }
 }
