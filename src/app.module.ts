@@ -26,6 +26,7 @@ import { LimitsModule } from 'src/modules/limits/limits.module';
 import { MetricsModule } from 'src/modules/observability/metrics/metrics.module';
 import { ProductsModule } from 'src/modules/products/products.module';
 import { KnowledgeModule } from 'src/modules/knowledge/knowledge.module';
+import { BatchModule } from 'src/modules/batch/batch.module';
 
 @Module({})
 export class AppModule {
@@ -56,6 +57,7 @@ export class AppModule {
         MetricsModule,
         ProductsModule,
         KnowledgeModule,
+        BatchModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

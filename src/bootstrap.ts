@@ -1,6 +1,7 @@
 import { IncomingMessage, ServerOptions } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
+import fastifyMultipart from '@fastify/multipart';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -8,6 +9,7 @@ import { DestinationStream } from 'pino';
 import { AppModule } from 'src/app.module';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
 import { acceptsCsv, CsvBody, keepsRawBody } from 'src/common/http/csv-body';
+import { acceptsMultipart } from 'src/common/http/multipart-parts';
 import { parseJsonBody } from 'src/common/http/json-body.parser';
 import { credentialInQuery } from 'src/common/http/query-credentials';
 import { AppConfig } from 'src/config/env.config';
@@ -83,6 +85,7 @@ export async function createApp(
   ]);
   configureParsers(fastify, config);
   addCsvParser(fastify, config);
+  await addMultipartParser(app, config);
   setupOpenApi(app);
   // The web console (admin console and developer portal) at /ui; `/` sends browsers there.
   serveConsole(fastify);
@@ -198,6 +201,37 @@ function addCsvParser(fastify: FastifyInstance, config: AppConfig): void {
       done(null, new CsvBody(body as string));
     },
   );
+}
+
+/**
+ * `multipart/form-data` for the Files API upload only (streamed, never buffered: see FilesService); every
+ * other path keeps answering 415 for it. The part limit is one byte above FILES_MAX_BYTES so that the
+ * service's own check answers the 413.
+ */
+async function addMultipartParser(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: config.FILES_MAX_BYTES + 1, files: 1, fields: 8, fieldSize: 64 * 1024, parts: 9 },
+  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook(
+      'preValidation',
+      (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+        const type = String(request.headers['content-type'] ?? '');
+        if (type.toLowerCase().startsWith('multipart/') && !acceptsMultipart(request.url)) {
+          done(
+            new GatewayException(
+              415,
+              GatewayErrorCode.UnsupportedMediaType,
+              "Unsupported Content-Type: send the request body as 'application/json'.",
+            ),
+          );
+          return;
+        }
+        done();
+      },
+    );
 }
 
 function setupOpenApi(app: NestFastifyApplication): void {

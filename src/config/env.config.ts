@@ -7,6 +7,7 @@ import { metricsEnv } from 'src/config/env/metrics.env';
 import { httpEnv } from 'src/config/env/http.env';
 import { responsesEnv } from 'src/config/env/responses.env';
 import { lifecycleEnv, workerProblem } from 'src/config/env/lifecycle.env';
+import { batchEnv } from 'src/config/env/batch.env';
 import { DEFAULT_UPSTREAM_ALLOWED_HOSTS, parseAllowedHosts } from 'src/infra/http/egress-policy';
 
 /** Keys whose values are secrets: never logged, never echoed in errors. */
@@ -175,6 +176,7 @@ const envSchema = z.object({
   ...httpEnv,
   ...responsesEnv,
   ...lifecycleEnv,
+  ...batchEnv,
 });
 
 export type AppConfig = z.infer<typeof envSchema>;

@@ -49,6 +49,7 @@ function usageRow(): UsageRow {
     moderation_output: null,
     parent_id: null,
     purpose: null,
+    batch_id: null,
   };
 }
 

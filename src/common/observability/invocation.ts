@@ -79,6 +79,8 @@ export interface InvocationRecord {
   parentId?: string;
   /** Why the gateway made that call: `guardrail_judge`, `moderation_model`, `summary`. */
   purpose?: string;
+  /** A line of an OpenAI batch: the batch's id (the ledger tags the row with it). */
+  batchId?: string;
 }
 
 /**

@@ -13,6 +13,7 @@ import { ZeroLimits1765100000001 } from 'migrations/1765100000001-zero-limits';
 import { AdminTenancy1765200010000 } from 'migrations/1765200010000-admin-tenancy';
 import { SecretOwnership1765200020000 } from 'migrations/1765200020000-secret-ownership';
 import { StoredResponses1765300100000 } from 'migrations/1765300100000-stored-responses';
+import { FilesAndBatches1765300500000 } from 'migrations/1765300500000-files-and-batches';
 import { KnowledgeBases1765300600000 } from 'migrations/1765300600000-knowledge-bases';
 import { ApiProducts1765300700000 } from 'migrations/1765300700000-api-products';
 
@@ -33,6 +34,7 @@ export const MIGRATIONS = [
   AdminTenancy1765200010000,
   SecretOwnership1765200020000,
   StoredResponses1765300100000,
+  FilesAndBatches1765300500000,
   KnowledgeBases1765300600000,
   ApiProducts1765300700000,
 ];

@@ -12,6 +12,7 @@ export interface KeyEntry {
 
 interface Snapshot {
   keysByHash: Map<string, KeyEntry>;
+  keysById: Map<string, KeyEntry>;
   principals: Map<string, PrincipalRecord>;
   principalsBySubject: Map<string, PrincipalRecord>;
   teamsById: Map<string, TeamRecord>;
@@ -21,6 +22,7 @@ interface Snapshot {
 
 const EMPTY: Snapshot = {
   keysByHash: new Map(),
+  keysById: new Map(),
   principals: new Map(),
   principalsBySubject: new Map(),
   teamsById: new Map(),
@@ -110,6 +112,11 @@ export class AuthSnapshotService {
     return this.current.keysByHash.get(sha256);
   }
 
+  /** A live key by its id (work submitted with it earlier, such as a batch, runs as its principal). */
+  keyById(id: string): KeyEntry | undefined {
+    return this.current.keysById.get(id);
+  }
+
   principal(id: string): PrincipalRecord | undefined {
     return this.current.principals.get(id);
   }
@@ -145,6 +152,7 @@ function build(data: Awaited<ReturnType<AuthRepository['loadAll']>>): Snapshot {
   }
   return {
     keysByHash,
+    keysById: new Map([...keysByHash.values()].map((entry) => [entry.key.id, entry])),
     principals,
     principalsBySubject,
     teamsById: new Map(data.teams.map((t) => [t.id, t])),

@@ -39,6 +39,23 @@ export class AuthenticationService {
     return entry.principal;
   }
 
+  /**
+   * The caller that submitted deferred work (a batch), as it stands now: through its API key when it used
+   * one (a revoked or expired key, or a disabled principal, no longer runs anything), else its principal
+   * record's roles (token-only roles and scopes are not kept).
+   */
+  principalForDeferredWork(principalId: string, apiKeyId: string | null): Principal {
+    if (apiKeyId !== null) {
+      const entry = this.snapshot.keyById(apiKeyId);
+      if (!entry || (entry.key.expiresAt && entry.key.expiresAt.getTime() <= Date.now()))
+        throw AuthErrors.invalidApiKey();
+      return entry.principal;
+    }
+    const record = this.snapshot.principal(principalId);
+    if (!record || record.disabled) throw AuthErrors.forbidden('This principal is disabled.');
+    return toPrincipal(record);
+  }
+
   /** The principal of a verified token's claims (roles, scopes and team from the configured claims). */
   async principalForClaims(claims: JWTPayload): Promise<Principal> {
     const issuer = this.jwt.issuer!;

@@ -4,7 +4,7 @@ import { CsvBody } from 'src/common/http/csv-body';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { AccessService } from 'src/modules/auth/access.service';
 import { AuthErrors } from 'src/modules/auth/auth.exception';
-import { invocationContextOf } from 'src/modules/pipeline/invocation-context';
+import { InvocationContext, invocationContextOf } from 'src/modules/pipeline/invocation-context';
 
 /**
  * Data-plane authorization, the pipeline's second stage: the caller (its grants, its team's, and its API
@@ -20,12 +20,22 @@ export class EndpointAccessGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const ctx = invocationContextOf(context);
+    this.authorize(invocationContextOf(context), (targetType, targetId) =>
+      this.deny(context, targetType, targetId),
+    );
+    return true;
+  }
+
+  /**
+   * The stage itself, on the invocation's context: HTTP requests reach it through `canActivate`, batch
+   * lines through the pipeline's internal entry point (PipelineInvoker); `deny` records a refusal.
+   */
+  authorize(ctx: InvocationContext, deny: (targetType: string, targetId: string) => void): void {
     const entry = ctx.entry;
     if (!entry) throw new Error('EndpointAccessGuard before the invocation guard');
     const principal = ctx.principal;
     if (!this.access.canInvoke(principal, entry.name)) {
-      this.deny(context, 'endpoint', entry.name);
+      deny('endpoint', entry.name);
       throw AuthErrors.forbidden(`You do not have access to endpoint '${entry.name.slice(0, 128)}'.`);
     }
     const record = ctx.record;
@@ -41,7 +51,7 @@ export class EndpointAccessGuard implements CanActivate {
           ? (ctx.model = this.access.pickFrom(principal, entry, { headers: ctx.headers, body }))
           : (ctx.endpoint = this.access.pickFrom(principal, entry, { headers: ctx.headers, body }));
       if (!picked) {
-        this.deny(context, 'route', entry.name);
+        deny('route', entry.name);
         throw AuthErrors.forbidden(
           `You do not have access to any destination of '${entry.name.slice(0, 128)}'.`,
         );
@@ -58,7 +68,6 @@ export class EndpointAccessGuard implements CanActivate {
       record.model = ctx.model.registeredModel;
       ctx.header('x-gatehouse-endpoint', ctx.model.name);
     }
-    return true;
   }
 
   private deny(context: ExecutionContext, targetType: string, targetId: string): void {

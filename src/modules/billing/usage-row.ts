@@ -40,6 +40,8 @@ export interface UsageRow {
   /** A call made on a caller's behalf: the caller's row (its invocation id), and why it was made. */
   parent_id: string | null;
   purpose: string | null;
+  /** A line of an OpenAI batch: the batch's id. */
+  batch_id: string | null;
 }
 
 /** Column name → SQL type, in insert order (used to build the batch INSERT). */
@@ -77,6 +79,7 @@ export const USAGE_COLUMNS: readonly (readonly [keyof UsageRow, string])[] = [
   ['moderation_output', 'text'],
   ['parent_id', 'uuid'],
   ['purpose', 'text'],
+  ['batch_id', 'text'],
 ];
 
 const MAX_TEXT = 1024;
@@ -150,5 +153,6 @@ export function toUsageRow(record: InvocationRecord): UsageRow {
     moderation_output: text(record.moderationOutput),
     parent_id: record.parentId && UUID.test(record.parentId) ? record.parentId : null,
     purpose: text(record.purpose),
+    batch_id: text(record.batchId),
   };
 }

@@ -4,10 +4,8 @@ import {
   InjectThrottlerOptions,
   InjectThrottlerStorage,
   ThrottlerGuard,
-  ThrottlerLimitDetail,
   ThrottlerModuleOptions,
 } from '@nestjs/throttler';
-import { GatewayException } from 'src/common/errors/gateway.exception';
 import { matching, rateLimitHeaders } from 'src/modules/limits/limit-counters.service';
 import { LimitRule, mlflowRule } from 'src/modules/limits/limit-rules';
 import { LimitsCatalogService } from 'src/modules/limits/limits-catalog.service';
@@ -16,8 +14,9 @@ import { InvocationContext, invocationContextOf } from 'src/modules/pipeline/inv
 
 const ADMITTED = Promise.resolve(true);
 
-interface RefusedDetail extends ThrottlerLimitDetail {
-  refusal: GatewayException;
+/** The same rule (same id, so the same counter) with a smaller limit: a share of it. */
+function scaled<T extends { item: LimitRule }>(hit: T, share: number): T {
+  return { ...hit, item: { ...hit.item, limit: Math.max(1, Math.floor(hit.item.limit * share)) } };
 }
 
 /** The limit rules of the endpoint an invocation reached: its own (YAML, MLflow `limit:`) and the admin's. */
@@ -78,7 +77,16 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   override canActivate(context: ExecutionContext): Promise<boolean> {
-    const ctx = invocationContextOf(context);
+    return this.admitInvocation(invocationContextOf(context));
+  }
+
+  /**
+   * The stage itself, on the invocation's context (batch lines reach it through PipelineInvoker).
+   * `share` < 1 admits the request only while each counter is below that share of its limit: the
+   * same counters as interactive calls, so background work leaves the rest of every limit to them.
+   * Refusals throw the 429 GatewayException.
+   */
+  admitInvocation(ctx: InvocationContext, share = 1): Promise<boolean> {
     const applicable = this.rules.of(ctx);
     if (!applicable) return ADMITTED;
     const hits = matching(applicable.rules, ctx.principal, applicable.endpoint).filter(
@@ -86,47 +94,20 @@ export class RateLimitGuard extends ThrottlerGuard {
     );
     // Most requests meet no request-rate rule: no storage call, no new promise.
     if (hits.length === 0) return ADMITTED;
-    return this.admit(context, ctx, hits);
+    return this.admit(ctx, share === 1 ? hits : hits.map((hit) => scaled(hit, share)));
   }
 
   private async admit(
-    context: ExecutionContext,
     ctx: InvocationContext,
     hits: ReturnType<typeof matching<LimitRule>>,
   ): Promise<boolean> {
     const now = Date.now();
-    let admitted;
-    try {
-      admitted = await this.counters.admitAll(
-        hits.map(({ item, subject }) => ({ rule: item, subject })),
-        now,
-      );
-    } catch (error) {
-      if (!(error instanceof GatewayException) || error.status !== 429) throw error;
-      const detail: RefusedDetail = {
-        refusal: error,
-        ttl: 0,
-        limit: 0,
-        key: '',
-        tracker: ctx.principal?.id ?? '',
-        totalHits: 0,
-        timeToExpire: Number(error.options.retryAfter ?? 1),
-        isBlocked: true,
-        timeToBlockExpire: Number(error.options.retryAfter ?? 1),
-      };
-      await this.throwThrottlingException(context, detail);
-      return false;
-    }
+    const admitted = await this.counters.admitAll(
+      hits.map(({ item, subject }) => ({ rule: item, subject })),
+      now,
+    );
     const headers = rateLimitHeaders(admitted.ops, admitted.meta, admitted.after, now);
     for (const name in headers) ctx.header(name, headers[name]);
     return true;
-  }
-
-  protected override throwThrottlingException(
-    context: ExecutionContext,
-    detail: ThrottlerLimitDetail,
-  ): Promise<void> {
-    if ('refusal' in detail) throw (detail as RefusedDetail).refusal;
-    return super.throwThrottlingException(context, detail);
   }
 }

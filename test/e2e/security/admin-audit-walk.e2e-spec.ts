@@ -43,6 +43,10 @@ const NOT_ADMIN_WRITES: Record<string, string> = {
   'POST /apis/:name': 'a published prompt API call (inference)',
   'POST /v1/knowledge-bases/:kb/search': 'a knowledge-base search (data plane)',
   'POST /ask/:name': 'inference (RAG endpoint)',
+  'POST /v1/files': "a caller's own batch input file (OpenAI Files API, data plane)",
+  'DELETE /v1/files/:id': "a caller's own file (OpenAI Files API, data plane)",
+  'POST /v1/batches': 'a batch of inference requests (OpenAI Batch API)',
+  'POST /v1/batches/:id/cancel': "cancels a caller's own batch (OpenAI Batch API)",
 };
 
 /**

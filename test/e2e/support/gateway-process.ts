@@ -17,6 +17,8 @@ export interface GatewayProcess {
   lines(): Record<string, unknown>[];
   /** SIGTERM, then waits for the exit (graceful shutdown flushes logs and spans). */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL (no shutdown hooks run), then waits for the exit. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -85,6 +87,11 @@ export async function startGatewayProcess(
     stdout: () => out,
     stderr: () => err,
     lines,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const result = await exited;

@@ -104,6 +104,9 @@ export class UsageRecordEntity {
   @Column({ type: 'text', nullable: true })
   purpose!: string | null;
 
+  @Column({ name: 'batch_id', type: 'text', nullable: true })
+  batchId!: string | null;
+
   @Column({ name: 'recorded_at', type: 'timestamptz' })
   recordedAt!: Date;
 }
