@@ -1,3 +1,4 @@
+import { EntityManager } from 'typeorm';
 import { Principal } from 'src/common/auth/principal';
 import { TENANCY_ALL } from 'src/common/auth/tenancy.policy';
 import { GatewayException } from 'src/common/errors/gateway.exception';
@@ -46,6 +47,7 @@ function change(who: Principal, gatehouse: Record<string, unknown>, before?: Rec
     before,
     after: gatehouse,
     next: { name: 'ep', gatehouse },
+    manager: {} as EntityManager,
     endpointOwner: (name) => (name in endpointOwners ? endpointOwners[name] : undefined),
   });
 }

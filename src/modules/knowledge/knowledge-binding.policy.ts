@@ -27,7 +27,7 @@ export class KnowledgeBindingPolicy implements OnModuleInit {
   }
 
   async check(change: ConfigEntryChange): Promise<void> {
-    const { principal, owner, before, after } = change;
+    const { principal, owner, before, after, manager } = change;
     if (TenancyPolicy.isAdmin(principal)) return;
     const semantic = semanticEndpoint(after?.cache);
     if (semantic !== undefined) this.assertOwnEndpoint(change, semantic, 'gatehouse.cache.semantic');
@@ -37,7 +37,7 @@ export class KnowledgeBindingPolicy implements OnModuleInit {
     this.assertOwnEndpoint(change, settings.llmEndpoint, 'gatehouse.rag.llm_endpoint');
     this.prompts.assertBindable(owner, settings.template.template, previous?.template.template);
     if (previous?.knowledgeBase === settings.knowledgeBase) return;
-    const kb = await this.repository.findByName(settings.knowledgeBase);
+    const kb = await this.repository.findByName(settings.knowledgeBase, manager);
     if (!kb || !sameTeam(kb.ownerTeamId, owner)) {
       throw KnowledgeException.invalid(
         `'gatehouse.rag.knowledge_base': there is no knowledge base '${settings.knowledgeBase}' your team may use.`,

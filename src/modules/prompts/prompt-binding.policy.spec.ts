@@ -1,3 +1,4 @@
+import { EntityManager } from 'typeorm';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Principal } from 'src/common/auth/principal';
 import { TENANCY_ALL } from 'src/common/auth/tenancy.policy';
@@ -67,6 +68,7 @@ describe('PromptBindingPolicy (admin-API endpoints binding gatehouse.prompt)', (
       after: { prompt },
       next: { name: 'ep', gatehouse: { prompt } },
       endpointOwner: () => undefined,
+      manager: {} as EntityManager,
     });
 
   it('registers itself with the routing admin checks, which run it', async () => {
@@ -80,6 +82,7 @@ describe('PromptBindingPolicy (admin-API endpoints binding gatehouse.prompt)', (
         after: { prompt: { template } },
         next: { name: 'ep' },
         endpointOwner: () => undefined,
+        manager: {} as EntityManager,
       });
     await expect(run('mine')).resolves.toBeUndefined();
     await expect(run('theirs')).rejects.toBeInstanceOf(PromptException);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { Principal } from 'src/common/auth/principal';
 import { OwnerTeam } from 'src/common/auth/tenancy.policy';
 import { RawEntry } from 'src/modules/routing/admin/config-entries';
@@ -19,6 +20,11 @@ export interface ConfigEntryChange {
    * global, a file or registry entry); undefined when there is no such name.
    */
   endpointOwner(name: string): OwnerTeam | undefined;
+  /**
+   * The write's transaction (it holds the config lock): a check that reads its own tables must read
+   * through it — the embedded database has one connection, which the transaction holds.
+   */
+  manager: EntityManager;
 }
 
 /** Throws (a 403 or 400 from the owning module) to refuse the change; may read its own tables. */

@@ -196,7 +196,7 @@ export class RoutingAdminService {
     const table = this.validate(kind, name, entries, current, change.next);
     if ('request' in actor) {
       this.checkIsolation(actorPrincipal(actor), name, owner, current, change.next, table, entries);
-      await this.runChecks(actorPrincipal(actor), name, owner, current, change.next, table, entries);
+      await this.runChecks(m, actorPrincipal(actor), name, owner, current, change.next, table, entries);
     }
     return this.store(m, kind, name, current, change, actor, owner);
   }
@@ -255,7 +255,7 @@ export class RoutingAdminService {
       const table = this.validate(kind, name, entries, current, change.next);
       if ('request' in actor) {
         this.checkIsolation(actorPrincipal(actor), name, owner, current, change.next, table, entries);
-        await this.runChecks(actorPrincipal(actor), name, owner, current, change.next, table, entries);
+        await this.runChecks(m, actorPrincipal(actor), name, owner, current, change.next, table, entries);
       }
       const before = current?.body ?? null;
       if (dryRun) {
@@ -381,6 +381,7 @@ export class RoutingAdminService {
 
   /** The isolation checks other modules registered (see ConfigEntryChecks). */
   private runChecks(
+    m: EntityManager,
     principal: Principal,
     name: string,
     owner: OwnerTeam,
@@ -398,6 +399,7 @@ export class RoutingAdminService {
       before: block(current?.body),
       after: block(next),
       next,
+      manager: m,
       endpointOwner: (endpoint) => {
         if (table.get(endpoint) === undefined) return undefined;
         const entry = entries.find((e) => e.kind === 'endpoint' && e.name === endpoint);
