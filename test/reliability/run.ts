@@ -20,8 +20,15 @@ function argument(name: string): string | undefined {
 
 async function main(): Promise<void> {
   const name = (argument('profile') ?? 'short') as Profile['name'];
-  const profile = PROFILES[name];
-  if (!profile) throw new Error(`--profile: unknown profile '${name}' (short or full)`);
+  if (!(name in PROFILES)) throw new Error(`--profile: unknown profile '${name}' (short or full)`);
+  // --set key=value,key=value overrides a profile's numbers (e.g. --set r7Clients=20), for a quick look.
+  const profile: Profile = { ...PROFILES[name] };
+  for (const pair of argument('set')?.split(',') ?? []) {
+    const [key, value] = pair.split('=');
+    if (!(key in profile) || key === 'name' || !Number.isFinite(Number(value)))
+      throw new Error(`--set: bad '${pair}'`);
+    (profile as unknown as Record<string, number>)[key] = Number(value);
+  }
   const only = argument('only')
     ?.split(',')
     .map((s) => s.trim().toUpperCase());

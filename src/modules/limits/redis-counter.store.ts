@@ -123,11 +123,36 @@ export class RedisCounterStore implements CounterStore {
     const keys = [...ops.map((op) => this.prefix + op.key), ...ops.map((op) => `${this.prefix}${op.key}:h`)];
     const args: (string | number)[] = [now, reservationId, holdTtlMs];
     for (const op of ops) args.push(op.limit, op.amount, op.mode === 'add' ? 0 : 1, op.ttlMs);
-    const out = await this.timed(redis.gatehouseReserve(keys.length, ...keys, ...args));
+    const pending = redis.gatehouseReserve(keys.length, ...keys, ...args);
+    let out: number[];
+    try {
+      out = await this.timed(pending);
+    } catch (error) {
+      // We gave up (the caller is refused or falls back to local caps), but the script may still run
+      // when a frozen or slow Redis catches up: undo what it reserved, or it would hold budget and
+      // count requests nobody settles until the hold TTL.
+      void pending
+        .then((late) => (late[0] === 0 ? this.undo(reservationId, ops) : undefined))
+        .catch(() => undefined);
+      throw error;
+    }
     if (out[0] !== 0) return { ok: false, index: out[0] - 1, state: { used: out[1], held: out[2] } };
     const after: CounterState[] = [];
     for (let i = 0; i < ops.length; i++) after.push({ used: out[1 + 2 * i], held: out[2 + 2 * i] });
     return { ok: true, after };
+  }
+
+  /** Reverses a reservation the caller never saw succeed: holds released, counted amounts taken back. */
+  private async undo(reservationId: string, ops: readonly CounterOp[]): Promise<void> {
+    await this.settle(
+      reservationId,
+      ops.map((op) => ({
+        key: op.key,
+        held: op.mode === 'hold' ? op.amount : 0,
+        usedDelta: op.mode === 'add' ? -op.amount : 0,
+        ttlMs: op.ttlMs,
+      })),
+    );
   }
 
   async settle(reservationId: string, settlements: readonly CounterSettlement[]): Promise<number[]> {
