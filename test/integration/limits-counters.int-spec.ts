@@ -126,4 +126,44 @@ describe('counter stores: Redis Lua and in-memory parity', () => {
     expect((await reader.reserve('fast', [op('budget', 10_000, 1_000, 'hold')], now, 60_000)).ok).toBe(true);
     expect(await reader.read('budget', now)).toEqual({ used: 0, held: 1_000 });
   });
+
+  it('redis: a reservation script that runs after its stale-after time changes nothing', async () => {
+    const key = `${prefix}stale:budget`;
+    const reserve = (
+      redis as unknown as { gatehouseReserve(...args: (string | number)[]): Promise<number[]> }
+    ).gatehouseReserve;
+    // ARGV: now, id, hold ttl, stale-after, then limit, amount, mode (1 = hold), ttl.
+    const stale = await reserve.call(
+      redis,
+      2,
+      key,
+      `${key}:h`,
+      now,
+      's1',
+      60_000,
+      Date.now() - 1,
+      1_000,
+      400,
+      1,
+      60_000,
+    );
+    expect(stale).toEqual([-1]);
+    const fresh = await reserve.call(
+      redis,
+      2,
+      key,
+      `${key}:h`,
+      now,
+      's2',
+      60_000,
+      Date.now() + 5_000,
+      1_000,
+      400,
+      1,
+      60_000,
+    );
+    expect(fresh).toEqual([0, 0, 400]);
+    const reader = new RedisCounterStore(() => redis as never, `${prefix}stale:`, clock);
+    expect(await reader.read('budget', now)).toEqual({ used: 0, held: 400 });
+  });
 });

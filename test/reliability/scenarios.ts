@@ -381,7 +381,9 @@ export const r9: Scenario = async (cluster) => {
   let recoveredAt = resumedAt;
   for (const r of afterResume) if (!ok(r)) recoveredAt = r.sentAt + r.ms;
   const recoveryMs =
-    afterResume.length > 0 && ok(afterResume[afterResume.length - 1]) ? recoveredAt - resumedAt : Infinity;
+    afterResume.length > 0 && ok(afterResume[afterResume.length - 1])
+      ? Math.round(recoveredAt - resumedAt)
+      : Infinity;
   await sleep(1_500);
   const status = await cluster.admin('GET', `/admin/v1/budgets/${budgetId}/status`);
   const reserved = Number((JSON.parse(status.text) as { reserved_usd?: number }).reserved_usd ?? 0);
