@@ -5,6 +5,8 @@ export interface Profile {
   /** Offered load of the load scenarios (requests per second, open loop). */
   rate: number;
   r1Rate: number;
+  /** Seconds of load during the rolling restart (the restart itself may take longer). */
+  r1Seconds: number;
   r2Concurrent: number;
   r2Room: number;
   r3Limit: number;
@@ -26,11 +28,12 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     seed: 22,
     rate: 50,
     r1Rate: 50,
+    r1Seconds: 30,
     r2Concurrent: 200,
     r2Room: 10,
     r3Limit: 30,
     r4Requests: 2_000,
-    r5Requests: 1_000,
+    r5Requests: 700,
     r6Requests: 20,
     r6TimeoutMs: 2_000,
     r7Clients: 200,
@@ -45,6 +48,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     seed: 22,
     rate: 200,
     r1Rate: 300,
+    r1Seconds: 90,
     r2Concurrent: 200,
     r2Room: 10,
     r3Limit: 200,

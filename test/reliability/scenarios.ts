@@ -55,8 +55,8 @@ async function createBudget(
 }
 
 export const r1: Scenario = async (cluster) => {
-  const { r1Rate } = cluster.profile;
-  const count = r1Rate * 60;
+  const { r1Rate, r1Seconds } = cluster.profile;
+  const count = r1Rate * r1Seconds;
   let restarting: Promise<void> | undefined;
   let restartMs = 0;
   const replies = await atRate(
@@ -294,6 +294,7 @@ export const r7: Scenario = async (cluster) => {
       neverAborted: calls.length - lags.length,
       lagP50: percentile(lags, 50),
       lagP90: percentile(lags, 90),
+      lagMax: Math.max(0, ...lags),
     },
   };
 };
