@@ -35,6 +35,8 @@ export enum GatewayErrorCode {
   BudgetExceeded = 'budget_exceeded',
   /** Budgets cannot be checked (Redis unreachable): refused rather than risk overspending. */
   LimitsUnavailable = 'limits_unavailable',
+  /** The process is past its capacity (OVERLOAD_MAX_EVENT_LOOP_DELAY_MS): shed, retry shortly. */
+  Overloaded = 'overloaded',
 }
 
 export interface GatewayExceptionOptions {
