@@ -35,7 +35,9 @@ export class LimitsBackend implements OnModuleInit, OnApplicationShutdown {
       lazyConnect: true,
       enableOfflineQueue: false,
       // The store times each call out after LIMITS_REDIS_TIMEOUT_MS; this only reaps commands of a hung socket.
-      commandTimeout: STALE_AFTER_MS,
+      // It outlasts the reserve script's stale-after time, so a reservation that did run (before that
+      // time) still gets its reply read, and undone (see RedisCounterStore.reserve).
+      commandTimeout: STALE_AFTER_MS + 2_000,
       connectTimeout: config.REDIS_CONNECT_TIMEOUT_MS,
       maxRetriesPerRequest: 0,
       disconnectTimeout: 250,

@@ -105,7 +105,8 @@ interface LimitCommands {
 /**
  * A reservation script that reaches Redis later than this after it was sent does nothing. Past the store's
  * own timeout a late reply is undone by the caller (see `reserve`), but past the connection's command
- * timeout (this value) ioredis drops the reply, so the script itself must refuse to run.
+ * timeout (this value plus a margin, so a script that ran in time has its reply read) ioredis drops the
+ * reply, so the script itself must refuse to run.
  */
 export const STALE_AFTER_MS = 5_000;
 
