@@ -363,6 +363,15 @@ export class Cluster {
 
   async stop(): Promise<void> {
     for (const replica of this.replicas) await replica.stop('SIGTERM', 20_000).catch(() => undefined);
+    // RELIABILITY_LOG_DIR keeps every replica's output (one file per incarnation) for a post-mortem.
+    const keep = process.env.RELIABILITY_LOG_DIR;
+    if (keep) {
+      await mkdir(keep, { recursive: true });
+      for (const replica of this.replicas) {
+        for (const [n, text] of replica.logs.entries())
+          await writeFile(join(keep, `replica-${replica.index}-${n}.log`), text);
+      }
+    }
     await this.agent.close().catch(() => undefined);
     await Promise.allSettled([
       this.upstream?.close(),
