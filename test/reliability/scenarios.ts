@@ -177,6 +177,8 @@ export const r4: Scenario = async (cluster) => {
     30_000,
   );
   const missing = good.filter((r) => !rows.has(r.rid)).length;
+  // Rows lost anywhere but on the killed replica would be a different bug from its unflushed buffer.
+  const missingElsewhere = good.filter((r) => !rows.has(r.rid) && r.replica !== killed).length;
   const duplicated = [...rows.values()].filter((n) => n > 1).length;
   const goodIds = new Set(good.map((r) => r.rid));
   const upstreamTokens = cluster.upstream
@@ -188,6 +190,10 @@ export const r4: Scenario = async (cluster) => {
     [good.map((r) => r.rid)],
   );
   const ledgerTokens = Number(ledger?.tokens ?? 0);
+  const upstreamTokensOfRows = cluster.upstream
+    .byMode('ok', since)
+    .filter((c) => c.rid && rows.has(c.rid) && c.billed)
+    .reduce((sum, c) => sum + c.promptTokens + c.completionTokens, 0);
   const failed = replies.length - good.length;
   return {
     id: 'R4',
@@ -200,9 +206,11 @@ export const r4: Scenario = async (cluster) => {
       answered: good.length,
       failed,
       missing,
+      missingElsewhere,
       duplicated,
       ledgerTokens,
       upstreamTokens,
+      upstreamTokensOfRows,
     },
   };
 };
