@@ -144,6 +144,7 @@ export const r4: Scenario = async (cluster) => {
   const since = Date.now();
   const events: Promise<void>[] = [];
   let killed = -1;
+  let bootFailures = 0;
   const replies = await atRate(
     rate,
     r4Requests,
@@ -156,7 +157,18 @@ export const r4: Scenario = async (cluster) => {
           (async () => {
             await victim.stop('SIGKILL');
             await sleep(1_000);
-            await victim.start();
+            // As a supervisor would: a replica whose start fails (e.g. PostgreSQL restarting under it,
+            // which the gateway does not wait out at boot) is started again.
+            for (let attempt = 1; ; attempt++) {
+              try {
+                await victim.start();
+                break;
+              } catch (error) {
+                if (attempt >= 5) throw error;
+                bootFailures++;
+                await sleep(2_000);
+              }
+            }
           })(),
         );
       }
@@ -207,6 +219,7 @@ export const r4: Scenario = async (cluster) => {
       failed,
       missing,
       missingElsewhere,
+      bootFailures,
       duplicated,
       ledgerTokens,
       upstreamTokens,
