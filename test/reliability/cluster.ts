@@ -190,6 +190,8 @@ export class Cluster {
       LEDGER_RETRY_MAX_MS: '1000',
       LIMITS_FALLBACK_DIVISOR: '3',
       LIMITS_REDIS_RETRY_MS: '1000',
+      // Admission control (R8) is off unless RELIABILITY_OVERLOAD_MS sets its event-loop-delay bound.
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: process.env.RELIABILITY_OVERLOAD_MS ?? '0',
     };
     for (let i = 0; i < 3; i++) {
       const dataDir = join(this.dir, `replica-${i}`);
