@@ -11,6 +11,7 @@ import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.ex
 import { acceptsCsv, CsvBody, keepsRawBody } from 'src/common/http/csv-body';
 import { acceptsMultipart } from 'src/common/http/multipart-parts';
 import { parseJsonBody } from 'src/common/http/json-body.parser';
+import { OverloadShedder } from 'src/common/http/overload-shedder';
 import { credentialInQuery } from 'src/common/http/query-credentials';
 import { AppConfig } from 'src/config/env.config';
 import { installCheapAsyncResourceBind } from 'src/infra/http/async-resource-bind';
@@ -79,6 +80,10 @@ export async function createApp(
     // Request hygiene that must hold before a body is read: request id, no compressed bodies, no
     // credentials in the query string.
     hygiene,
+    // Admission control: an overloaded process refuses at once, before any work is spent on the request.
+    config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS > 0
+      ? new OverloadShedder(config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS).onRequest
+      : undefined,
     // Credentials are checked before the body is read or parsed (guards run after parsing); the
     // global AuthenticationGuard finds the principal set.
     app.get(EarlyAuthenticationHook).onRequest,

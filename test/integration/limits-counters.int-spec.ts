@@ -96,4 +96,74 @@ describe('counter stores: Redis Lua and in-memory parity', () => {
     expect(results.filter((r) => r.ok)).toHaveLength(10);
     expect(await store.read('room', now)).toEqual({ used: 0, held: 10_000 });
   });
+
+  it('redis: a reservation whose reply comes after the timeout is undone, not left held', async () => {
+    // The script runs at once but its reply reaches the store late (Redis frozen, then resumed).
+    const late = new Proxy(redis, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop);
+        if (prop !== 'gatehouseReserve' || typeof value !== 'function') {
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        }
+        return (...args: unknown[]) => {
+          const reply = (value as (...a: unknown[]) => Promise<number[]>).apply(target, args);
+          return new Promise((resolve) => setTimeout(() => resolve(reply), 300));
+        };
+      },
+    });
+    const store = new RedisCounterStore(() => late as never, `${prefix}late:`, clock, 50);
+    await expect(
+      store.reserve('slow1', [op('budget', 10_000, 1_000, 'hold'), op('requests', 100, 1)], now, 60_000),
+    ).rejects.toThrow('timed out');
+    const reader = new RedisCounterStore(() => redis as never, `${prefix}late:`, clock);
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && (await reader.read('budget', now)).held !== 0) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await reader.read('budget', now)).toEqual({ used: 0, held: 0 });
+    expect(await reader.read('requests', now)).toEqual({ used: 0, held: 0 });
+    // A reply that did arrive in time is kept.
+    expect((await reader.reserve('fast', [op('budget', 10_000, 1_000, 'hold')], now, 60_000)).ok).toBe(true);
+    expect(await reader.read('budget', now)).toEqual({ used: 0, held: 1_000 });
+  });
+
+  it('redis: a reservation script that runs after its stale-after time changes nothing', async () => {
+    const key = `${prefix}stale:budget`;
+    const reserve = (
+      redis as unknown as { gatehouseReserve(...args: (string | number)[]): Promise<number[]> }
+    ).gatehouseReserve;
+    // ARGV: now, id, hold ttl, stale-after, then limit, amount, mode (1 = hold), ttl.
+    const stale = await reserve.call(
+      redis,
+      2,
+      key,
+      `${key}:h`,
+      now,
+      's1',
+      60_000,
+      Date.now() - 1,
+      1_000,
+      400,
+      1,
+      60_000,
+    );
+    expect(stale).toEqual([-1]);
+    const fresh = await reserve.call(
+      redis,
+      2,
+      key,
+      `${key}:h`,
+      now,
+      's2',
+      60_000,
+      Date.now() + 5_000,
+      1_000,
+      400,
+      1,
+      60_000,
+    );
+    expect(fresh).toEqual([0, 0, 400]);
+    const reader = new RedisCounterStore(() => redis as never, `${prefix}stale:`, clock);
+    expect(await reader.read('budget', now)).toEqual({ used: 0, held: 400 });
+  });
 });

@@ -43,6 +43,8 @@ export enum GatewayErrorCode {
   ShuttingDown = 'server_shutting_down',
   /** Knowledge bases need pgvector, which this PostgreSQL server does not have. */
   VectorStoreUnavailable = 'vector_store_unavailable',
+  /** The process is past its capacity (OVERLOAD_MAX_EVENT_LOOP_DELAY_MS): shed, retry shortly. */
+  Overloaded = 'overloaded',
 }
 
 export interface GatewayExceptionOptions {

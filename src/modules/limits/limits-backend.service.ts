@@ -3,7 +3,11 @@ import Redis from 'ioredis';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
 import { CounterStore } from 'src/modules/limits/counter.store';
 import { MemoryCounterStore } from 'src/modules/limits/memory-counter.store';
-import { defineLimitCommands, RedisCounterStore } from 'src/modules/limits/redis-counter.store';
+import {
+  defineLimitCommands,
+  RedisCounterStore,
+  STALE_AFTER_MS,
+} from 'src/modules/limits/redis-counter.store';
 
 /**
  * Where counters live. With REDIS_URL: in Redis, through atomic Lua scripts on a connection of our own
@@ -31,7 +35,9 @@ export class LimitsBackend implements OnModuleInit, OnApplicationShutdown {
       lazyConnect: true,
       enableOfflineQueue: false,
       // The store times each call out after LIMITS_REDIS_TIMEOUT_MS; this only reaps commands of a hung socket.
-      commandTimeout: 5_000,
+      // It outlasts the reserve script's stale-after time, so a reservation that did run (before that
+      // time) still gets its reply read, and undone (see RedisCounterStore.reserve).
+      commandTimeout: STALE_AFTER_MS + 2_000,
       connectTimeout: config.REDIS_CONNECT_TIMEOUT_MS,
       maxRetriesPerRequest: 0,
       disconnectTimeout: 250,

@@ -24,15 +24,23 @@ local function purge(h, z, now)
 end
 `;
 
-/** ARGV: now, reservation id, hold ttl, then per counter: limit, amount, mode (0 add, 1 hold), ttl. */
+/**
+ * ARGV: now, reservation id, hold ttl, stale-after (epoch ms), then per counter: limit, amount, mode (0 add,
+ * 1 hold), ttl. A script that only runs after stale-after (it sat in a frozen Redis's socket buffer while
+ * the caller gave up) changes nothing and returns {-1}.
+ */
 const RESERVE = `${PURGE}
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
 local holdTtl = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[4]) then
+  return {-1}
+end
 local n = #KEYS / 2
 for i = 1, n do
   purge(KEYS[i], KEYS[n + i], now)
-  local base = 4 + (i - 1) * 4
+  local base = 5 + (i - 1) * 4
   local limit = tonumber(ARGV[base])
   local amount = tonumber(ARGV[base + 1])
   local used = tonumber(redis.call('HGET', KEYS[i], 'used') or '0')
@@ -43,7 +51,7 @@ for i = 1, n do
 end
 local out = {0}
 for i = 1, n do
-  local base = 4 + (i - 1) * 4
+  local base = 5 + (i - 1) * 4
   local amount = tonumber(ARGV[base + 1])
   local ttl = tonumber(ARGV[base + 3])
   if ARGV[base + 2] == '0' then
@@ -94,6 +102,14 @@ interface LimitCommands {
   gatehouseRead(...args: (string | number)[]): Promise<number[]>;
 }
 
+/**
+ * A reservation script that reaches Redis later than this after it was sent does nothing. Past the store's
+ * own timeout a late reply is undone by the caller (see `reserve`), but past the connection's command
+ * timeout (this value plus a margin, so a script that ran in time has its reply read) ioredis drops the
+ * reply, so the script itself must refuse to run.
+ */
+export const STALE_AFTER_MS = 5_000;
+
 /** Registers the scripts on a connection (EVALSHA, falling back to EVAL once per connection). */
 export function defineLimitCommands(redis: Redis): void {
   redis.defineCommand('gatehouseReserve', { lua: RESERVE });
@@ -121,13 +137,41 @@ export class RedisCounterStore implements CounterStore {
   ): Promise<ReserveResult> {
     const redis = this.require();
     const keys = [...ops.map((op) => this.prefix + op.key), ...ops.map((op) => `${this.prefix}${op.key}:h`)];
-    const args: (string | number)[] = [now, reservationId, holdTtlMs];
+    const args: (string | number)[] = [now, reservationId, holdTtlMs, Date.now() + STALE_AFTER_MS];
     for (const op of ops) args.push(op.limit, op.amount, op.mode === 'add' ? 0 : 1, op.ttlMs);
-    const out = await this.timed(redis.gatehouseReserve(keys.length, ...keys, ...args));
+    const pending = redis.gatehouseReserve(keys.length, ...keys, ...args);
+    let out: number[];
+    try {
+      out = await this.timed(pending);
+    } catch (error) {
+      // We gave up (the caller is refused or falls back to local caps), but the script may still run
+      // when a frozen or slow Redis catches up: undo what it reserved, or it would hold budget and
+      // count requests nobody settles until the hold TTL.
+      void pending
+        .then((late) => (late[0] === 0 ? this.undo(reservationId, ops) : undefined))
+        .catch(() => undefined);
+      throw error;
+    }
+    // Redis's clock is more than STALE_AFTER_MS ahead of ours: nothing was reserved; fall back.
+    if (out[0] === -1)
+      throw new Error('redis reservation refused as stale (clock skew between gateway and Redis?)');
     if (out[0] !== 0) return { ok: false, index: out[0] - 1, state: { used: out[1], held: out[2] } };
     const after: CounterState[] = [];
     for (let i = 0; i < ops.length; i++) after.push({ used: out[1 + 2 * i], held: out[2 + 2 * i] });
     return { ok: true, after };
+  }
+
+  /** Reverses a reservation the caller never saw succeed: holds released, counted amounts taken back. */
+  private async undo(reservationId: string, ops: readonly CounterOp[]): Promise<void> {
+    await this.settle(
+      reservationId,
+      ops.map((op) => ({
+        key: op.key,
+        held: op.mode === 'hold' ? op.amount : 0,
+        usedDelta: op.mode === 'add' ? -op.amount : 0,
+        ttlMs: op.ttlMs,
+      })),
+    );
   }
 
   async settle(reservationId: string, settlements: readonly CounterSettlement[]): Promise<number[]> {
