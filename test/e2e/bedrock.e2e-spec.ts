@@ -224,12 +224,21 @@ ${Object.entries(aws)
     ]);
     expect(last().body).toEqual({ texts: ['alpha', 'beta gamma'], input_type: 'search_document' });
 
+    // Titan's InvokeModel takes one text: a list is sent as one call per text and joined in order.
+    const texts = ['a', 'b c', 'd e f', 'g', 'h i', 'j k l m', 'n'];
+    const before = mock.requests.length;
     const batch = await call(gateway.url, 'POST', '/v1/embeddings', gateway.authHeaders(), {
       model: 'titan',
-      input: ['a', 'b'],
+      input: texts,
+      dimensions: 4,
     });
-    expect(batch.status).toBe(422);
-    expect(batch.body.error.message).toContain('one input per request');
+    expect(batch.status).toBe(200);
+    expect(batch.body.data).toEqual(
+      texts.map((text, index) => ({ object: 'embedding', embedding: mockEmbedding(text, 4), index })),
+    );
+    expect(batch.body.usage).toEqual({ prompt_tokens: 14, total_tokens: 14 });
+    const sent = mock.requests.slice(before).map((r) => (r.body as { inputText: string }).inputText);
+    expect([...sent].sort()).toEqual([...texts].sort());
   });
 
   it('answers completions through Converse', async () => {

@@ -273,6 +273,13 @@ export interface ProviderAdapter<TConfig = unknown> {
 
   /** Optional: a streaming format other than Server-Sent Events; absent means SSE. */
   readonly streamFraming?: StreamFraming;
+
+  /**
+   * Optional: the most embedding inputs one upstream call takes for this target (Amazon Titan: 1).
+   * Routing splits a longer `input` list into calls of that size and joins the answers in order, so a
+   * client's batch works whatever the model takes. Absent: no limit of the gateway's own.
+   */
+  embeddingsPerCall?(target: TargetContext<TConfig>): number | undefined;
 }
 
 /** Thrown by adapters when a request cannot be expressed for this provider (a client error). */

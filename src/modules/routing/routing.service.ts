@@ -13,6 +13,8 @@ import {
   CanonicalChunk,
   CanonicalRequest,
   CanonicalResponse,
+  Embeddings,
+  EmbeddingsRequest,
   Operation,
   ProviderAuthError,
   SseEvent,
@@ -41,6 +43,48 @@ import { RouteTableHolder } from 'src/modules/routing/route-table.holder';
 import { fromUpstreamFailure, fromUpstreamStatus } from 'src/modules/routing/upstream-errors';
 import { InvocationRecord } from 'src/common/observability/invocation';
 import { AttemptScope, Telemetry } from 'src/common/observability/telemetry';
+
+/** Embedding calls of one split request in flight at once (a model that takes one text per call). */
+const EMBEDDING_PARTS_IN_FLIGHT = 4;
+
+/**
+ * The parts of an embeddings request whose list `input` is longer than `perCall` (in order), or
+ * undefined when it fits in one call. A token array (`number[]`) is one input.
+ */
+export function splitEmbeddings(
+  request: EmbeddingsRequest,
+  perCall: number | undefined,
+): EmbeddingsRequest[] | undefined {
+  const input = request.input;
+  if (perCall === undefined || perCall < 1 || !Array.isArray(input)) return undefined;
+  if (input.length <= perCall || input.every((x) => typeof x === 'number')) return undefined;
+  const parts: EmbeddingsRequest[] = [];
+  for (let start = 0; start < input.length; start += perCall) {
+    parts.push({ ...request, input: input.slice(start, start + perCall) });
+  }
+  return parts;
+}
+
+/** One answer from the answers of a split request: vectors renumbered in order, usage summed. */
+export function joinEmbeddings(answers: readonly Embeddings[]): Embeddings {
+  const data: Embeddings['data'] = [];
+  let prompt: number | null = 0;
+  let total: number | null = 0;
+  for (const answer of answers) {
+    for (const item of [...answer.data].sort((a, b) => a.index - b.index)) {
+      data.push({ ...item, index: data.length });
+    }
+    const usage = answer.usage;
+    prompt = prompt === null || usage.prompt_tokens == null ? null : prompt + usage.prompt_tokens;
+    total = total === null || usage.total_tokens == null ? null : total + usage.total_tokens;
+  }
+  return {
+    object: 'list',
+    data,
+    model: answers[0].model,
+    usage: { prompt_tokens: prompt, total_tokens: total },
+  };
+}
 
 /** A failure after the first byte went to the client: only a terminal error event can report it. */
 export class UpstreamStreamError extends Error {}
@@ -90,6 +134,13 @@ export class RoutingService {
     route?: TrafficRouteEntry,
   ): Promise<CanonicalResponse> {
     this.ensureCapable(op, endpoint, false);
+    if (op === 'embeddings') {
+      const parts = splitEmbeddings(
+        request as EmbeddingsRequest,
+        endpoint.adapter.embeddingsPerCall?.(endpoint.target),
+      );
+      if (parts) return this.invokeParts(parts, endpoint, signal, record, route);
+    }
     if (isPlain(endpoint, route)) {
       return this.invokeOnce(op, request, endpoint, undefined, endpoint.timeouts.headersMs, signal, record);
     }
@@ -103,6 +154,47 @@ export class RoutingService {
       (target, instance, headersMs, _, attemptSignal) =>
         this.invokeOnce(op, request, target, instance, headersMs, attemptSignal, record),
     );
+  }
+
+  /**
+   * An embeddings request with more inputs than the model takes per call: each part is an ordinary call
+   * (with the endpoint's retries and fallbacks), at most EMBEDDING_PARTS_IN_FLIGHT at once, joined in
+   * order into one answer; the first failure fails the request (and aborts the parts still running).
+   */
+  private async invokeParts(
+    parts: EmbeddingsRequest[],
+    endpoint: EndpointEntry,
+    signal: AbortSignal,
+    record: InvocationRecord | undefined,
+    route: TrafficRouteEntry | undefined,
+  ): Promise<Embeddings> {
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const answers: Embeddings[] = new Array<Embeddings>(parts.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < parts.length) {
+        const i = next++;
+        answers[i] = (await this.invoke(
+          'embeddings',
+          parts[i],
+          endpoint,
+          controller.signal,
+          record,
+          route,
+        )) as Embeddings;
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(EMBEDDING_PARTS_IN_FLIGHT, parts.length) }, worker));
+    } catch (error) {
+      controller.abort();
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    return joinEmbeddings(answers);
   }
 
   private async invokeOnce(

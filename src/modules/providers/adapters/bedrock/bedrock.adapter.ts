@@ -65,6 +65,13 @@ export class BedrockAdapter implements ProviderAdapter<BedrockConfig> {
     return parseBedrockConfig(raw, provider);
   }
 
+  /** Titan's InvokeModel embeds one text per call; Cohere on Bedrock takes up to 96 texts. */
+  embeddingsPerCall(target: TargetContext<BedrockConfig>): number | undefined {
+    const model = target.modelName;
+    const family = model === undefined ? undefined : embeddingFamily(model);
+    return family === 'titan' ? 1 : family === 'cohere' ? COHERE_MAX_TEXTS : undefined;
+  }
+
   buildRequest(
     op: Operation,
     request: CanonicalRequest,
@@ -147,6 +154,9 @@ export class BedrockAdapter implements ProviderAdapter<BedrockConfig> {
     return signer;
   }
 }
+
+/** Bedrock's limit on `texts` for Cohere embed models. */
+const COHERE_MAX_TEXTS = 96;
 
 function modelId(target: TargetContext<BedrockConfig>): string {
   const model = target.modelName;
