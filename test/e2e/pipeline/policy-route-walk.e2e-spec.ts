@@ -215,6 +215,17 @@ const NOT_ENDPOINT_CALLS = [
   'GET /gateway/openai/v1/responses/:id/input_items',
   // Embeds the query as the caller through InternalInvocations (tracing, limits, ledger), like moderations.
   'POST /v1/knowledge-bases/:kb/search',
+  // The caller's own files and batches: a batch's lines run later through every stage of the pipeline
+  // (PipelineInvoker, as the submitting key), which test/e2e/batch walks with limits, ledger and grants.
+  'POST /v1/files',
+  'GET /v1/files',
+  'GET /v1/files/:id',
+  'DELETE /v1/files/:id',
+  'GET /v1/files/:id/content',
+  'POST /v1/batches',
+  'GET /v1/batches',
+  'GET /v1/batches/:id',
+  'POST /v1/batches/:id/cancel',
 ];
 
 describe('policy route walk: every inference route runs every stage of the pipeline', () => {
