@@ -19,6 +19,7 @@ import { parseModelUri } from 'src/config/model-uri';
 import type { EndpointType } from 'src/modules/providers/provider-adapter';
 import { readPromptBinding } from 'src/config/extensions/prompt-binding.config';
 import { readConversationSettings } from 'src/config/extensions/conversation-settings.config';
+import { readScoringBatchSettings } from 'src/config/extensions/scoring-batch.config';
 import { RAG_PROVIDER, readRagSettings } from 'src/config/extensions/rag-settings.config';
 
 /*
@@ -363,6 +364,8 @@ function readModelEndpoint(raw: RawMap, index: number, ctx: Context): ModelEndpo
         "in its serving address (tag or serving_url_template), comma-separated, each with an optional '#weight=N'.",
     );
   }
+  const batch = readScoringBatchSettings(ext.batch);
+  batch.problems.forEach((problem) => report(ctx, at, problem));
   const traffic = Object.fromEntries(
     PREDICT_TRAFFIC_KEYS.filter((key) => ext[key] !== undefined).map((key) => [key, ext[key]]),
   );
@@ -379,6 +382,7 @@ function readModelEndpoint(raw: RawMap, index: number, ctx: Context): ModelEndpo
     timeoutMs: typeof timeout === 'number' ? timeout : undefined,
     ...(ext.cache === undefined ? {} : { cache: ext.cache }),
     ...(Object.keys(traffic).length > 0 ? { traffic } : {}),
+    ...(batch.settings ? { batch: batch.settings } : {}),
   };
 }
 

@@ -46,6 +46,31 @@ endpoints:
     ]);
   });
 
+  it('reads gatehouse.batch, and names a bad one', () => {
+    const config = parseGatewayConfig(
+      `
+endpoints:
+  - name: churn
+    endpoint_type: ml/v1/predict
+    model: { provider: mlflow-model-registry, name: "models:/churn@champion" }
+    gatehouse: { batch: { max_rows_per_call: 100, concurrency: 8 } }
+`,
+      options,
+    );
+    expect(config.modelEndpoints?.[0].batch).toEqual({ maxRowsPerCall: 100, concurrency: 8 });
+    expect(
+      problems(`
+endpoints:
+  - name: churn
+    endpoint_type: ml/v1/predict
+    model: { provider: mlflow-model-registry, name: "models:/churn@champion" }
+    gatehouse: { batch: { concurrency: 8 } }
+`),
+    ).toEqual([
+      "endpoints[0] (churn): 'gatehouse.batch.max_rows_per_call' must be a positive integer (rows per scoring call).",
+    ]);
+  });
+
   it('lists every problem of a predict endpoint', () => {
     expect(
       problems(`

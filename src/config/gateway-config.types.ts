@@ -2,6 +2,7 @@ import type { EndpointType } from 'src/modules/providers/provider-adapter';
 import { PromptSelector } from 'src/config/extensions/prompt-binding.config';
 import { ConversationSettings } from 'src/config/extensions/conversation-settings.config';
 import { RagSettings } from 'src/config/extensions/rag-settings.config';
+import { ScoringBatchSettings } from 'src/config/extensions/scoring-batch.config';
 
 /** An endpoint's `limit:` block, as MLflow's legacy YAML server reads it (calls per renewal period). */
 export interface EndpointLimit {
@@ -98,6 +99,8 @@ export interface ModelEndpointFileConfig {
    * same parsers as LLM endpoints'; absent when none is set.
    */
   traffic?: Record<string, unknown>;
+  /** `gatehouse.batch`: fan-out of scoring requests with many rows. */
+  batch?: ScoringBatchSettings;
 }
 
 /** The `gatehouse:` keys of a predict endpoint that the traffic parsers read. */

@@ -47,8 +47,13 @@ export class ModerationInterceptor extends StageInterceptor {
         const payload = screened.payload;
         ctx.scoring =
           'csv' in payload
-            ? { text: payload.csv, csv: true, keyBody: payload }
-            : { text: JSON.stringify(payload.json), csv: false, keyBody: payload };
+            ? { text: payload.csv, csv: true, keyBody: payload, partial: scoring.partial }
+            : {
+                text: JSON.stringify(payload.json),
+                csv: false,
+                keyBody: payload,
+                partial: scoring.partial,
+              };
       }
       return next();
     }

@@ -247,6 +247,8 @@ export interface ScoringPayload {
   csv: boolean;
   /** The cache key material: the canonical JSON body, or the CSV text. */
   keyBody: { csv: string } | { json: unknown };
+  /** `partial: true` in the body (stripped): a fanned-out request answers with per-chunk errors. */
+  partial: boolean;
 }
 
 export type ScoringBody = Record<string, unknown> | CsvBody;

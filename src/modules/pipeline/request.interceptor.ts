@@ -12,6 +12,7 @@ import {
 import { StageInterceptor } from 'src/modules/pipeline/stage.interceptor';
 import { CanonicalRequest, Operation } from 'src/modules/providers/provider-adapter';
 import { unavailableError } from 'src/modules/registry/scoring-errors';
+import { takePartialFlag } from 'src/modules/registry/scoring-fanout';
 import { validateScoringBody } from 'src/modules/registry/scoring-protocol';
 import { fallbackChain } from 'src/modules/routing/traffic/attempt-chain';
 
@@ -53,9 +54,11 @@ export class RequestInterceptor extends StageInterceptor {
 }
 
 function scoringPayload(body: unknown): ScoringPayload {
-  if (body instanceof CsvBody) return { text: body.text, csv: true, keyBody: { csv: body.text } };
-  const scoring = validateScoringBody(body);
-  return { text: JSON.stringify(scoring), csv: false, keyBody: { json: scoring } };
+  if (body instanceof CsvBody) {
+    return { text: body.text, csv: true, keyBody: { csv: body.text }, partial: false };
+  }
+  const { body: scoring, partial } = takePartialFlag(validateScoringBody(body));
+  return { text: JSON.stringify(scoring), csv: false, keyBody: { json: scoring }, partial };
 }
 
 const PAYLOAD_NAME: Record<Operation, string> = {

@@ -11,6 +11,7 @@ import {
   ModelServingTarget,
   ServingInstance,
 } from 'src/modules/routing/model-endpoint.entry';
+import type { ScoringBatchSettings } from 'src/config/extensions/scoring-batch.config';
 import { DEFAULT_PREDICT_BALANCING, ModelDeclaration } from 'src/modules/routing/route-table';
 import {
   BalancingConfig,
@@ -55,6 +56,8 @@ export interface Candidate {
   resilience?: ResiliencePolicy;
   /** `gatehouse.fallbacks` by name (declared endpoints only). */
   fallbacks?: readonly string[];
+  /** `gatehouse.batch` (declared endpoints only). */
+  batch?: ScoringBatchSettings;
 }
 
 /** A scoring server to health-check, with the check of the (first) endpoint that routes to it. */
@@ -111,6 +114,7 @@ export function resolveCandidates(
       balancing: declaration.balancing ?? DEFAULT_PREDICT_BALANCING,
       ...(declaration.resilience ? { resilience: declaration.resilience } : {}),
       ...(declaration.fallbacks ? { fallbacks: declaration.fallbacks } : {}),
+      ...(declaration.batch ? { batch: declaration.batch } : {}),
       ...resolved,
     };
   });
@@ -185,6 +189,7 @@ export function toEntries(
       key: target ? `${candidate.name}@${target.version}` : candidate.name,
       balancing: candidate.balancing,
       ...(resilience ? { resilience } : {}),
+      ...(candidate.batch ? { batch: candidate.batch } : {}),
       ...(target?.instances
         ? {
             instances: {

@@ -16,6 +16,12 @@ import {
   transportError,
   unavailableError,
 } from 'src/modules/registry/scoring-errors';
+import {
+  joinPredictions,
+  ScoringChunk,
+  scoreChunks,
+  splitScoringBody,
+} from 'src/modules/registry/scoring-fanout';
 import { InvocationRecord } from 'src/common/observability/invocation';
 import { Telemetry } from 'src/common/observability/telemetry';
 import type { InvocationContext, ScoringPayload } from 'src/modules/pipeline/invocation-context';
@@ -47,8 +53,12 @@ export class ModelServingService {
     const route = ctx.route?.endpointType === 'ml/v1/predict' ? ctx.route : undefined;
     const chain = fallbackChain(model, route?.fallbacks);
     const record = ctx.record;
+    const payload = ctx.scoring!;
     try {
-      const answer = await this.score(chain, ctx.scoring!, ctx.signal, record);
+      const chunks = model.batch ? splitScoringBody(payload.keyBody, model.batch.maxRowsPerCall) : undefined;
+      const answer = chunks
+        ? await this.fanOut(ctx, chain, chunks, model.batch!.concurrency)
+        : await this.score(chain, payload, ctx.signal, record);
       if (answer.endpoint !== model) {
         // A fallback answered: the version headers name it.
         record.modelVersion = answer.target.version;
@@ -65,6 +75,39 @@ export class ModelServingService {
         ctx.header('x-gatehouse-attempts', String(record.attempts));
       }
     }
+  }
+
+  /**
+   * A request with more rows than `gatehouse.batch.max_rows_per_call`: each chunk goes through the same
+   * attempt chain as a whole request would (instance choice, retries, fallbacks), a bounded number at a
+   * time, and the answers are joined in row order. Still one invocation: one record, one ledger row.
+   */
+  private async fanOut(
+    ctx: InvocationContext,
+    chain: readonly ModelEndpointEntry[],
+    chunks: ScoringChunk[],
+    concurrency: number,
+  ): Promise<Answer> {
+    const payload = ctx.scoring!;
+    let last: Answer | undefined;
+    let fallback: Answer | undefined;
+    ctx.header('x-gatehouse-chunks', String(chunks.length));
+    const { answers, errors } = await scoreChunks(
+      chunks,
+      concurrency,
+      payload.partial,
+      ctx.signal,
+      async (chunk, signal) => {
+        const answer = await this.score(chain, { ...payload, text: chunk.text }, signal, ctx.record);
+        last = answer;
+        if (answer.endpoint !== chain[0]) fallback = answer;
+        return answer.json;
+      },
+    );
+    // A partial answer is never cached: the failed rows would be replayed as nulls.
+    if (errors.length > 0) ctx.cacheable = false;
+    const answered = fallback ?? last!;
+    return { ...answered, json: joinPredictions(chunks, answers, errors) };
   }
 
   /**

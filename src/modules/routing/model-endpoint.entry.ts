@@ -1,3 +1,4 @@
+import type { ScoringBatchSettings } from 'src/config/extensions/scoring-batch.config';
 import { EndpointLimit, PREDICT_ENDPOINT_TYPE, REGISTRY_PROVIDER } from 'src/config/gateway-config.types';
 import type { CachePolicyInput } from 'src/modules/cache/cache-policy';
 import type { ChainInstances } from 'src/modules/routing/traffic/attempt-chain';
@@ -69,6 +70,8 @@ export interface ModelEndpointEntry {
   instances?: ChainInstances<ServingInstance>;
   /** `gatehouse.fallbacks`: predict endpoints tried in order when this one fails retryably. */
   fallbacks?: readonly ModelEndpointEntry[];
+  /** `gatehouse.batch`: scoring requests with more rows are split into chunks (see scoring-fanout). */
+  batch?: ScoringBatchSettings;
 }
 
 /**
