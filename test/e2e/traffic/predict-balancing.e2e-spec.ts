@@ -125,7 +125,7 @@ routes:
     await Promise.all(Object.values(s).map((scorer) => scorer.stop()));
   }, 60_000);
 
-  it('load_balancing: weighted follows #weight=N on the serving address (75% ± 3 over 2,000 requests)', async () => {
+  it('load_balancing: weighted follows #weight=N on the serving address (75% ± 4 over 2,000 requests: 4 σ)', async () => {
     const before = calls('a', 'b');
     const targets = new Map<string, number>();
     for (let i = 0; i < 2000; i++) {
@@ -135,7 +135,7 @@ routes:
     }
     const [a, b] = calls('a', 'b').map((n, i) => n - before[i]);
     expect(a + b).toBe(2000);
-    expect(Math.abs(b / 2000 - 0.75)).toBeLessThan(0.03);
+    expect(Math.abs(b / 2000 - 0.75)).toBeLessThan(0.04);
     expect(targets.get('weighted@1#2')).toBe(b);
     expect(targets.get('weighted@1#1')).toBe(a);
   });

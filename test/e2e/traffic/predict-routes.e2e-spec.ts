@@ -189,9 +189,11 @@ routes:
       seen[r.version as '1' | '2']++;
     }
     expect(seen['1'] + seen['2']).toBe(200);
-    // 20% ± 8 points over 200 requests (about 2.8 standard deviations).
-    expect(seen['2'] / 200).toBeGreaterThan(0.12);
-    expect(seen['2'] / 200).toBeLessThan(0.28);
+    // 20% ± 12 points over 200 requests: σ is 2.8 points, so the bounds sit at 4.2 σ (a false failure in
+    // about 1 run in 40,000; ± 8 points failed one CI run in a few hundred, with 24 of 200). A split that
+    // ignored the weights (50/50, or all to one version) still fails by a wide margin.
+    expect(seen['2']).toBeGreaterThanOrEqual(16);
+    expect(seen['2']).toBeLessThanOrEqual(64);
   });
 
   it('keeps a 90/10 split within 2 points over 4,000 requests', async () => {

@@ -114,7 +114,7 @@ describe('AttemptChain (shared by LLM and predict endpoints)', () => {
     expect(calls.filter((c) => c !== 'v1#2')).toHaveLength(12);
   });
 
-  it('weighted balancing follows the weights within 2 points over 6,000 calls', async () => {
+  it('weighted balancing follows the weights within 2.5 points over 6,000 calls (4.5 σ)', async () => {
     const { run, calls } = setUp();
     const target: Target = {
       name: 'w',
@@ -129,7 +129,7 @@ describe('AttemptChain (shared by LLM and predict endpoints)', () => {
     };
     for (let i = 0; i < 6000; i++) await run([target], () => 'ok');
     const heavy = calls.filter((c) => c === 'w#2').length / 6000;
-    expect(Math.abs(heavy - 0.75)).toBeLessThan(0.02);
+    expect(Math.abs(heavy - 0.75)).toBeLessThan(0.025);
   });
 
   it('least_outstanding sends new calls to the instance with fewer calls in flight', async () => {
