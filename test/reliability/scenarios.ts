@@ -342,6 +342,14 @@ export const r8: Scenario = async (cluster) => {
     (r) => (r.status === 429 || r.status === 503) && r.headers['retry-after'] !== undefined,
   );
   const other = replies.length - admitted.length - shed.length;
+  // What the other failures were (status, or the transport error's code), e.g. "0 UND_ERR_HEADERS_TIMEOUT×3".
+  const shedSet = new Set(shed);
+  const kinds = new Map<string, number>();
+  for (const r of replies) {
+    if (ok(r) || shedSet.has(r)) continue;
+    const kind = r.status === 0 ? `0 ${(r.error ?? '').split(' ')[0]}` : String(r.status);
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
   const p99 = percentile(
     admitted.map((r) => r.ms),
     99,
@@ -353,7 +361,18 @@ export const r8: Scenario = async (cluster) => {
     figure: `${shed.length} shed with Retry-After, ${other} other failures; p99 admitted ${Math.round(p99)} ms; alive ${alive}`,
     goal: 'no crash; errors only 429/503 + Retry-After; p99 ≤ 2 s',
     pass: alive && other === 0 && p99 <= 2_000,
-    details: { capacity, offered, shed: shed.length, other, p99: Math.round(p99) },
+    details: {
+      capacity,
+      offered,
+      shed: shed.length,
+      other,
+      // Answers other than 200 and shedding (the gateway's own failures), and transport failures
+      // (no answer: a client timeout or reset while the request queued).
+      answeredOther: replies.filter((r) => r.status !== 0 && !ok(r) && !shedSet.has(r)).length,
+      transport: replies.filter((r) => r.status === 0).length,
+      otherKinds: [...kinds].map(([kind, count]) => `${kind}×${count}`).join(', '),
+      p99: Math.round(p99),
+    },
   };
 };
 
