@@ -18,6 +18,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
 COPY bench ./bench
+COPY web ./web
+COPY scripts/build-embedded-template.mjs ./scripts/
 RUN npm run build
 
 FROM ${NODE_IMAGE}

@@ -16,6 +16,8 @@ export default tseslint.config(
       // The console's bundler config (plain ESM) and its client types, generated from the OpenAPI document.
       'web/vite.config.mjs',
       'web/src/api/schema.d.ts',
+      // Build steps in plain ESM run by Node on the compiled output; not part of the TS project.
+      'scripts/*.mjs',
     ],
   },
   js.configs.recommended,

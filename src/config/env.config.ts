@@ -95,6 +95,15 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
+  /**
+   * shared_buffers of the embedded database (PGlite, without DATABASE_URL): its page cache in memory.
+   * PostgreSQL's 128MB default was most of an idle embedded gateway's memory; pages beyond it are read
+   * from DATA_DIR through the OS's file cache. Raise it for large knowledge bases.
+   */
+  EMBEDDED_SHARED_BUFFERS: z
+    .string()
+    .regex(/^[1-9]\d*(MB|GB)$/, 'must be a size in MB or GB, such as 16MB or 1GB')
+    .default('16MB'),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')

@@ -119,6 +119,39 @@ describe('Dockerfile', () => {
     expect(ops(final, 'COPY').some((c) => c.includes('/app/dist'))).toBe(true);
   });
 
+  it('copies into the build stage everything `npm run build` reads (tsconfigs, sources, web, scripts)', () => {
+    const build = stages.find((stage) => ops(stage, 'RUN').some((run) => run.includes('npm run build')))!;
+    expect(build).toBeDefined();
+    const sources = ops(build, 'COPY').flatMap((c) =>
+      c
+        .split(/\s+/)
+        .filter((p) => !p.startsWith('--'))
+        .slice(0, -1),
+    );
+    const scripts = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts as Record<
+      string,
+      string
+    >;
+    const command = `${scripts.build} ${scripts['build:web']}`;
+    // Every repository path the build command names, e.g. tsconfig.build.json, web/vite.config.mjs,
+    // scripts/build-embedded-template.mjs: it or a folder holding it is copied before the build runs.
+    const named = [...command.matchAll(/(?:^|\s)([\w.-]+(?:\/[\w.-]+)*\.(?:json|mjs|js))\b/g)].map(
+      (m) => m[1],
+    );
+    expect(named).toEqual(
+      expect.arrayContaining(['tsconfig.build.json', 'scripts/build-embedded-template.mjs']),
+    );
+    for (const path of named) {
+      expect({
+        path,
+        copied: sources.some((s) => path === s || path.startsWith(`${s.replace(/\/$/, '')}/`)),
+      }).toEqual({
+        path,
+        copied: true,
+      });
+    }
+  });
+
   it('runs as a non-root numeric user', () => {
     const users = ops(final, 'USER');
     expect(users).toHaveLength(1);

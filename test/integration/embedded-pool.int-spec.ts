@@ -46,6 +46,37 @@ describe('EmbeddedPool (PGlite in a worker thread)', () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
+  describe('memory and first start', () => {
+    it('runs with the configured shared_buffers (PostgreSQL would take 128MB)', async () => {
+      const small = await connect({ sharedBuffers: '8MB', template: null });
+      expect(await small.query('SHOW shared_buffers')).toEqual([{ shared_buffers: '8MB' }]);
+      const fallback = await connect({ template: null });
+      expect(await fallback.query('SHOW shared_buffers')).toEqual([{ shared_buffers: '16MB' }]);
+    });
+
+    it('starts an empty data directory from a template copy, and a used one as it is', async () => {
+      // A template: a data directory with a table and a row, closed cleanly.
+      const templateDir = await tempDir();
+      const source = await connect({ template: null }, templateDir);
+      await source.query('CREATE TABLE seeded (id int primary key, label text)');
+      await source.query(`INSERT INTO seeded VALUES (1, 'from the template')`);
+      await source.destroy();
+
+      const fresh = await tempDir();
+      const copy = await connect({ template: templateDir }, fresh);
+      expect(await copy.query('SELECT label FROM seeded')).toEqual([{ label: 'from the template' }]);
+      await copy.query(`INSERT INTO seeded VALUES (2, 'only in the copy')`);
+      await copy.destroy();
+
+      // The template itself is untouched, and a data directory in use is never overwritten by it.
+      const again = await connect({ template: templateDir }, fresh);
+      expect(await again.query('SELECT count(*)::int AS n FROM seeded')).toEqual([{ n: 2 }]);
+      await again.destroy();
+      const original = await connect({ template: null }, templateDir);
+      expect(await original.query('SELECT count(*)::int AS n FROM seeded')).toEqual([{ n: 1 }]);
+    });
+  });
+
   describe('results and parameters', () => {
     let dataSource: DataSource;
     let reference: PGlite;

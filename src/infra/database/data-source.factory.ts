@@ -10,7 +10,9 @@ import { embeddedPgDriver } from 'src/infra/database/embedded/embedded-pool';
  * entities here: each feature module registers its own (`TypeOrmModule.forFeature`), and the app's data
  * source loads them (`autoLoadEntities`), so the database layer depends on no feature module.
  */
-export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR'>): DataSourceOptions {
+export function dataSourceOptions(
+  config: Pick<AppConfig, 'DATABASE_URL' | 'DATA_DIR'> & Partial<Pick<AppConfig, 'EMBEDDED_SHARED_BUFFERS'>>,
+): DataSourceOptions {
   const common = {
     migrations: MIGRATIONS,
     synchronize: false,
@@ -28,7 +30,11 @@ export function dataSourceOptions(config: Pick<AppConfig, 'DATABASE_URL' | 'DATA
   const dataDir = resolve(join(config.DATA_DIR, 'pglite'));
   mkdirSync(dataDir, { recursive: true });
   // PGlite runs in a worker thread owned by this DataSource (see embedded-pool.ts).
-  return { type: 'postgres', driver: embeddedPgDriver({ dataDir }), ...common };
+  return {
+    type: 'postgres',
+    driver: embeddedPgDriver({ dataDir, sharedBuffers: config.EMBEDDED_SHARED_BUFFERS }),
+    ...common,
+  };
 }
 
 export function isEmbedded(config: Pick<AppConfig, 'DATABASE_URL'>): boolean {

@@ -1,5 +1,3 @@
-import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
-import { convert } from 'html-to-text';
 import { KnowledgeException } from 'src/modules/knowledge/knowledge.exception';
 
 export type DocumentFormat = 'text' | 'markdown' | 'html';
@@ -27,6 +25,12 @@ const DOCUMENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}$/;
  * into text (html-to-text: scripts and styles dropped, block structure kept as blank lines).
  */
 export async function chunkDocument(document: SourceDocument, settings: ChunkSettings): Promise<string[]> {
+  // Loaded on first use: LangChain's splitter brings @langchain/core, about a second of every start-up
+  // and tens of MB for a gateway that may never ingest a document.
+  const [{ RecursiveCharacterTextSplitter }, { convert }] = await Promise.all([
+    import('@langchain/textsplitters'),
+    import('html-to-text'),
+  ]);
   const options = { chunkSize: settings.chunkSize, chunkOverlap: settings.chunkOverlap };
   let text = document.content;
   if (document.format === 'html') {

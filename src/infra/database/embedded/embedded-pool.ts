@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Results } from '@electric-sql/pglite';
+import { findEmbeddedTemplate } from 'src/infra/database/embedded/embedded-template';
 import {
   PGLITE_WORKER_SOURCE,
   WorkerData,
@@ -17,6 +18,13 @@ export interface EmbeddedPoolOptions {
   transactionWaitMs?: number;
   /** How long `end()` waits for PGlite to close before the worker is terminated anyway. */
   closeTimeoutMs?: number;
+  /** PostgreSQL's shared_buffers (default 16MB, as EMBEDDED_SHARED_BUFFERS). */
+  sharedBuffers?: string;
+  /**
+   * A migrated data directory copied into an empty `dataDir` instead of running initdb: default, the
+   * build's template (embedded-template.ts) when there is one; null for none.
+   */
+  template?: string | null;
 }
 
 type QueryCallback = (error: Error | null, result?: Results) => void;
@@ -127,6 +135,8 @@ export class EmbeddedPool extends EventEmitter {
       vectorPath: require.resolve('@electric-sql/pglite-pgvector'),
       dataDir: this.dataDir,
       transactionWaitMs: options.transactionWaitMs ?? TRANSACTION_WAIT_MS,
+      sharedBuffers: options.sharedBuffers ?? '16MB',
+      template: options.template === undefined ? findEmbeddedTemplate() : (options.template ?? undefined),
     };
     this.ready = new Promise<void>((resolveReady, rejectReady) => {
       this.markReady = resolveReady;

@@ -25,6 +25,10 @@ export interface WorkerData {
   dataDir: string;
   /** How long a query waits for another client's open transaction before it fails with 55P03. */
   transactionWaitMs: number;
+  /** PostgreSQL's shared_buffers for this instance (EMBEDDED_SHARED_BUFFERS), e.g. '16MB'. */
+  sharedBuffers: string;
+  /** A migrated data directory to copy instead of running initdb on an empty dataDir. */
+  template: string | undefined;
 }
 
 /**
@@ -226,11 +230,23 @@ async function close(id) {
 }
 
 // pgvector ships as a PGlite extension bundle: loaded here, enabled by the knowledge-base migration.
-PGlite.create({
-  dataDir: workerData.dataDir,
-  serializers: { [types.BOOL]: serializeBool },
-  extensions: { vector },
-}).then(
+// shared_buffers: PostgreSQL's default (128MB) is most of an idle embedded gateway's memory; a start on
+// an empty data directory copies the build's template instead of running initdb when there is one.
+const memory = ['-c', 'shared_buffers=' + workerData.sharedBuffers];
+function openDatabase() {
+  const fs = require('node:fs');
+  if (workerData.template && !fs.existsSync(require('node:path').join(workerData.dataDir, 'PG_VERSION'))) {
+    fs.cpSync(workerData.template, workerData.dataDir, { recursive: true });
+  }
+  return PGlite.create({
+    dataDir: workerData.dataDir,
+    serializers: { [types.BOOL]: serializeBool },
+    extensions: { vector },
+    startParams: [...PGlite.defaultStartParams, ...memory],
+    initDbStartParams: memory,
+  });
+}
+Promise.resolve().then(openDatabase).then(
   (instance) => {
     db = instance;
     parentPort.postMessage({ op: 'ready' });
