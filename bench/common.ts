@@ -15,6 +15,31 @@ export interface StopMessage {
   type: 'stop';
 }
 
+/** Sent by the soak runner to ask the gateway for its memory (after a full GC when it can) and descriptors. */
+export interface SampleRequest {
+  type: 'sample';
+}
+
+export interface MemorySample {
+  type: 'memory';
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  /** Open file descriptors (sockets included). */
+  fds: number;
+  /** Whether a full GC ran first (the process was started with --expose-gc). */
+  collected: boolean;
+}
+
+export function isSampleRequest(value: unknown): value is SampleRequest {
+  return value !== null && typeof value === 'object' && (value as Record<string, unknown>).type === 'sample';
+}
+
+export function isMemorySample(value: unknown): value is MemorySample {
+  return value !== null && typeof value === 'object' && (value as Record<string, unknown>).type === 'memory';
+}
+
 export function isReadyMessage(value: unknown): value is ReadyMessage {
   if (value === null || typeof value !== 'object') return false;
   const record = value as Record<string, unknown>;

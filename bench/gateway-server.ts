@@ -4,10 +4,11 @@
  * it listens on an ephemeral port on 127.0.0.1 and reports the port over IPC.
  */
 import 'reflect-metadata';
+import { readdirSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { createApp } from 'src/bootstrap';
 import { loadAppConfig } from 'src/config/env.config';
-import { announceReady, exitWhenParentGoes } from './common';
+import { announceReady, exitWhenParentGoes, isSampleRequest, MemorySample } from './common';
 
 async function main(): Promise<void> {
   const config = loadAppConfig(process.env);
@@ -16,6 +17,23 @@ async function main(): Promise<void> {
   const address = app.getHttpServer().address() as AddressInfo;
   // Nest's own shutdown hooks (enableShutdownHooks in createApp) already handle SIGTERM/SIGINT.
   exitWhenParentGoes(() => app.close(), false);
+  // `npm run soak` samples memory and descriptors over IPC.
+  process.on('message', (message: unknown) => {
+    if (!isSampleRequest(message) || !process.send) return;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const usage = process.memoryUsage();
+    const sample: MemorySample = {
+      type: 'memory',
+      rss: usage.rss,
+      heapUsed: usage.heapUsed,
+      external: usage.external,
+      arrayBuffers: usage.arrayBuffers,
+      fds: readdirSync('/proc/self/fd').length,
+      collected: gc !== undefined,
+    };
+    process.send(sample);
+  });
   announceReady([address.port]);
 }
 

@@ -5,7 +5,6 @@
  * its throughput, and the ratio to the bare proxy, all measured in the same run. See bench/README.md.
  */
 import autocannon from 'autocannon';
-import { ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +13,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { GATEWAY_NODE_FLAGS } from 'src/runtime-flags';
-import { chatRequestBody, envNumber, isReadyMessage, LatencySummary, StopMessage, summarize } from './common';
+import { cpuMicros, gatewayYaml, killChildrenNow, pidOf, startChild, stopChildren } from './children';
+import { chatRequestBody, envNumber, LatencySummary, summarize } from './common';
 import { runWorkersScenario } from './workers-scenario';
 
 // ---------------------------------------------------------------------------------------------------
@@ -77,102 +77,6 @@ const GOALS = {
   addedP99Ms: 6,
   addedTtfbMs: 2,
 } as const;
-
-// ---------------------------------------------------------------------------------------------------
-// Child processes
-
-interface RunningChild {
-  name: string;
-  child: ChildProcess;
-}
-
-const children: RunningChild[] = [];
-
-function startChild(
-  name: string,
-  file: string,
-  env: Record<string, string>,
-  execArgv: string[] = [],
-  timeoutMs = 60_000,
-  stdout: 'inherit' | number = 'inherit',
-): Promise<number[]> {
-  const child = fork(path.join(__dirname, file), [], {
-    env: { ...process.env, ...env },
-    execArgv,
-    stdio: ['ignore', stdout, 'inherit', 'ipc'],
-  });
-  children.push({ name, child });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`${name} did not become ready within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMessage = (message: unknown): void => {
-      if (!isReadyMessage(message)) return;
-      cleanup();
-      resolve(message.ports);
-    };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-      cleanup();
-      reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal})`));
-    };
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
-}
-
-function pidOf(name: string): number | undefined {
-  return children.find((c) => c.name === name)?.child.pid;
-}
-
-const CLOCK_TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** CPU time a process has used so far, all threads, user + system, in µs (Linux /proc). */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at ')'; utime and stime are fields 14, 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_S;
-}
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-/** Asks every child to stop (so CPU profiles get written), then kills whatever is left. */
-async function stopChildren(graceMs: number): Promise<void> {
-  await Promise.all(
-    children.splice(0).map(
-      ({ child }) =>
-        new Promise<void>((resolve) => {
-          if (exited(child)) {
-            resolve();
-            return;
-          }
-          const timer = setTimeout(() => {
-            child.kill('SIGKILL');
-            resolve();
-          }, graceMs);
-          child.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          const stop: StopMessage = { type: 'stop' };
-          if (child.connected) child.send(stop, () => undefined);
-          else child.kill('SIGTERM');
-        }),
-    ),
-  );
-}
-
-function killChildrenNow(): void {
-  for (const { child } of children) if (!exited(child)) child.kill('SIGKILL');
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Load generation
@@ -1125,23 +1029,6 @@ async function batchThroughput(
     if (Date.now() > deadline) throw new Error(`batch still ${batch.status}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-function gatewayYaml(mock0: number, mock50: number): string {
-  const endpoint = (name: string, port: number): string =>
-    [
-      `  - name: ${name}`,
-      '    endpoint_type: llm/v1/chat',
-      '    model:',
-      '      provider: openai',
-      '      name: gpt-4o-mini',
-      '      config:',
-      '        openai_api_key: sk-bench',
-      `        openai_api_base: "http://127.0.0.1:${port}/v1"`,
-    ].join('\n');
-  // The cached endpoint caches every request (the bench body samples at temperature 0.2).
-  const cached = `${endpoint('bench-cache', mock50)}\n    gatehouse:\n      cache: { ttl_seconds: 300, requests: all }`;
-  return `endpoints:\n${endpoint('bench-0ms', mock0)}\n${endpoint('bench-50ms', mock50)}\n${cached}\n`;
 }
 
 // A hard ceiling so a wedged run can never hang a terminal or CI job.

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Injectable } from '@nestjs/common';
 
 /**
@@ -9,6 +10,12 @@ import { Injectable } from '@nestjs/common';
 export class ShutdownState {
   private drainingSince: number | undefined;
   private readonly deadline = new AbortController();
+
+  constructor() {
+    // Every open stream listens while it waits for its next chunk (and stops after): one listener per
+    // stream in flight, so Node's leak warning at 11 would fire under ordinary load.
+    setMaxListeners(0, this.deadline.signal);
+  }
 
   get draining(): boolean {
     return this.drainingSince !== undefined;
