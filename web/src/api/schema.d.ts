@@ -1829,6 +1829,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/console/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The web console's sign-in settings (OIDC issuer, public client id, scopes) */
+        get: operations["ConsoleController_config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/endpoints": {
         parameters: {
             query?: never;
@@ -6843,6 +6860,35 @@ export interface operations {
                             param?: string | null;
                             code?: string;
                         };
+                    };
+                };
+            };
+        };
+    };
+    ConsoleController_config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Absent (null) unless CONSOLE_OIDC_CLIENT_ID is set: then sign-in with the provider is offered */
+                        oidc: {
+                            /** @description AUTH_OIDC_ISSUER */
+                            issuer: string;
+                            /** @description CONSOLE_OIDC_CLIENT_ID (a public client using PKCE) */
+                            clientId: string;
+                            /** @description CONSOLE_OIDC_SCOPES */
+                            scopes: string[];
+                        } | null;
                     };
                 };
             };
