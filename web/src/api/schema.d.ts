@@ -2323,7 +2323,14 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        description: string;
+                        createdAt: string;
+                    }[];
+                };
             };
         };
     };
@@ -2428,7 +2435,20 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        kind: "user" | "service";
+                        name: string;
+                        teamId: string | null;
+                        roles: string[];
+                        issuer: string | null;
+                        subject: string | null;
+                        disabled: boolean;
+                        createdAt: string;
+                    }[];
+                };
             };
         };
     };
@@ -2713,7 +2733,17 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        teamId: string | null;
+                        principalId: string | null;
+                        endpointPattern: string;
+                        destinations: string[] | null;
+                        createdBy: string | null;
+                        createdAt: string;
+                    }[];
+                };
             };
         };
     };
@@ -2939,7 +2969,26 @@ export interface operations {
     };
     AuditController_list: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description principal id */
+                actorId?: string;
+                /** @description team id (admins; others see their own team) */
+                teamId?: string;
+                /** @description e.g. `routing.endpoint.update`, `product.retire` */
+                action?: string;
+                outcome?: "success" | "denied";
+                targetType?: string;
+                targetId?: string;
+                requestId?: string;
+                /** @description ISO 8601 date-time with offset */
+                since?: string;
+                /** @description ISO 8601 date-time with offset */
+                until?: string;
+                /** @description id of the last entry of the previous page */
+                before?: string;
+                /** @description 1 to 500 (default 100) */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2950,7 +2999,29 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        entries: {
+                            id: string;
+                            /** Format: date-time */
+                            at: string;
+                            actorId: string | null;
+                            actorName: string | null;
+                            teamId: string | null;
+                            action: string;
+                            /** @enum {string} */
+                            outcome: "success" | "denied";
+                            targetType: string;
+                            targetId: string | null;
+                            requestId: string | null;
+                            source: string | null;
+                            before?: unknown;
+                            after?: unknown;
+                        }[];
+                        /** @description pass as `before` for the next page */
+                        next: string | null;
+                    };
+                };
             };
         };
     };
