@@ -1,7 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, hasCredential, Me, must, onCredentialRejected, setCredential } from './api';
 import { completeSignIn, isCallback } from './oidc';
+import { AccessScreen } from './screens/access';
 import { ApprovalsScreen } from './screens/approvals';
+import { AuditScreen } from './screens/audit';
+import { ConfigScreen } from './screens/config';
 import { DashboardScreen } from './screens/dashboard';
 import { EndpointsScreen } from './screens/endpoints';
 import { KeysScreen } from './screens/keys';
@@ -25,6 +28,12 @@ const SCREENS: Screen[] = [
     permission: 'routing.read',
     render: (me) => <EndpointsScreen canWrite={me.permissions.includes('routing.write')} />,
   },
+  {
+    path: 'config',
+    label: 'Routing config',
+    permission: 'routing.read',
+    render: (me) => <ConfigScreen canWrite={me.permissions.includes('routing.write')} />,
+  },
   { path: 'products', label: 'API products', permission: 'routing.write', render: () => <ProductsScreen /> },
   {
     path: 'portal',
@@ -39,6 +48,13 @@ const SCREENS: Screen[] = [
     permission: 'subscriptions.decide',
     render: () => <ApprovalsScreen />,
   },
+  {
+    path: 'access',
+    label: 'Access',
+    permission: 'principals.read',
+    render: (me) => <AccessScreen me={me} />,
+  },
+  { path: 'audit', label: 'Audit log', permission: 'audit.read', render: (me) => <AuditScreen me={me} /> },
 ];
 
 function currentRoute(): { path: string; arg: string | undefined } {

@@ -133,7 +133,9 @@ describe('web console: OIDC sign-in with PKCE (browser)', () => {
     // The code and state leave the address bar as soon as the console has read them.
     expect(new URL(page.url()).search).toBe('');
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(expect.arrayContaining(['Dashboard', 'Endpoints', 'API products', 'Approvals']));
+    expect(nav).toEqual(
+      expect.arrayContaining(['Dashboard', 'API products', 'Approvals', 'Access', 'Audit log']),
+    );
     await page.goto(`${gateway.url}/ui/#/approvals`);
     await page
       .getByRole('heading', { level: 1, name: 'Subscriptions awaiting approval' })
@@ -170,7 +172,7 @@ describe('web console: OIDC sign-in with PKCE (browser)', () => {
     await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: WAIT });
     expect(await page.getByTestId('who').textContent()).toBe('victor (viewer)');
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Dashboard', 'Endpoints', 'Portal']);
+    expect(nav).toEqual(['Dashboard', 'Endpoints', 'Routing config', 'Portal']);
     await page.goto(`${gateway.url}/ui/#/approvals`);
     await page.getByTestId('forbidden').waitFor({ timeout: WAIT });
     const token = await page.evaluate<string>("sessionStorage.getItem('gatehouse.apiKey')");
