@@ -4,7 +4,6 @@ import { completeSignIn, isCallback } from './oidc';
 import { AccessScreen } from './screens/access';
 import { ApprovalsScreen } from './screens/approvals';
 import { AuditScreen } from './screens/audit';
-import { ConfigScreen } from './screens/config';
 import { DashboardScreen } from './screens/dashboard';
 import { EndpointsScreen } from './screens/endpoints';
 import { KeysScreen } from './screens/keys';
@@ -32,7 +31,7 @@ const SCREENS: Screen[] = [
     path: 'config',
     label: 'Routing config',
     permission: 'routing.read',
-    render: (me) => <ConfigScreen canWrite={me.permissions.includes('routing.write')} />,
+    render: (me) => <ConfigScreenLazy canWrite={me.permissions.includes('routing.write')} />,
   },
   { path: 'products', label: 'API products', permission: 'routing.write', render: () => <ProductsScreen /> },
   {
@@ -56,6 +55,18 @@ const SCREENS: Screen[] = [
   },
   { path: 'audit', label: 'Audit log', permission: 'audit.read', render: (me) => <AuditScreen me={me} /> },
 ];
+
+/** The config editor brings a YAML parser and a diff: loaded (from /ui/assets) only when opened. */
+function ConfigScreenLazy({ canWrite }: { canWrite: boolean }) {
+  const [screen, setScreen] = useState<typeof import('./screens/config').ConfigScreen | null>(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    import('./screens/config').then((m) => setScreen(() => m.ConfigScreen)).catch(() => setFailed(true));
+  }, []);
+  if (failed) return <p role="alert">The editor could not be loaded; reload the page.</p>;
+  const Screen = screen;
+  return Screen ? <Screen canWrite={canWrite} /> : <p class="loading">Loading…</p>;
+}
 
 function currentRoute(): { path: string; arg: string | undefined } {
   const [path, arg] = location.hash.replace(/^#\/?/, '').split('/');
