@@ -319,4 +319,22 @@ describe('web console admin screens (browser)', () => {
     expect(nav).not.toContain('Audit log');
     expect(nav).not.toContain('Access');
   });
+
+  it('returns to the sign-in page, saying why, when the API stops accepting the credential', async () => {
+    const dev = await member(gateway, 'leavers', ['developer']);
+    const { page } = await signedIn(dev.key);
+    await open(page, 'keys', 'My API keys');
+    const revoked = await call(
+      gateway.url,
+      'POST',
+      `/admin/v1/keys/${dev.keyId}/revoke`,
+      gateway.authHeaders(),
+      {},
+    );
+    expect(revoked.status).toBeLessThan(300);
+    await page.goto(`${gateway.url}/ui/#/config`);
+    await page.getByRole('heading', { name: 'Sign in to Gatehouse' }).waitFor({ timeout: WAIT });
+    await textOf(page.getByRole('alert'), /^Your session has ended\. Please sign in again\.$/);
+    expect(await page.evaluate<string | null>("sessionStorage.getItem('gatehouse.apiKey')")).toBeNull();
+  });
 });
