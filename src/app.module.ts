@@ -27,6 +27,7 @@ import { MetricsModule } from 'src/modules/observability/metrics/metrics.module'
 import { ProductsModule } from 'src/modules/products/products.module';
 import { KnowledgeModule } from 'src/modules/knowledge/knowledge.module';
 import { BatchModule } from 'src/modules/batch/batch.module';
+import { ConsoleModule } from 'src/modules/console/console.module';
 
 @Module({})
 export class AppModule {
@@ -58,6 +59,7 @@ export class AppModule {
         ProductsModule,
         KnowledgeModule,
         BatchModule,
+        ConsoleModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -21,7 +21,8 @@ import { createGatewayLog, PinoNestLogger } from 'src/modules/observability/logg
 import { GatewayTracing } from 'src/modules/observability/tracing/gateway-tracing.service';
 import { MetricsHttpCounter } from 'src/modules/observability/metrics/metrics-http.counter';
 import { EarlyAuthenticationHook } from 'src/modules/auth/early-authentication.hook';
-import { serveConsole } from 'src/modules/console/console-assets';
+import { consoleCsp, serveConsole } from 'src/modules/console/console-assets';
+import { consoleConnectOrigins } from 'src/modules/console/console.service';
 import { drainHook, installGracefulShutdown } from 'src/infra/lifecycle/graceful-shutdown';
 import { ShutdownState } from 'src/infra/lifecycle/shutdown-state';
 
@@ -93,7 +94,7 @@ export async function createApp(
   await addMultipartParser(app, config);
   setupOpenApi(app);
   // The web console (admin console and developer portal) at /ui; `/` sends browsers there.
-  serveConsole(fastify);
+  serveConsole(fastify, { csp: consoleCsp(consoleConnectOrigins(config)) });
   installGracefulShutdown(app, config, { flushLog: () => log.flush() });
   return app;
 }

@@ -82,6 +82,16 @@ const authEnv = {
   /** Failed authentications from one source address before it gets 429 for the rest of the window. */
   AUTH_FAILURE_LIMIT: int(1, 1_000_000).default(20),
   AUTH_FAILURE_WINDOW_SECONDS: int(1, 86_400).default(60),
+  /**
+   * The web console's OIDC sign-in (authorization code + PKCE against AUTH_OIDC_ISSUER): a public client
+   * registered at the provider with redirect URI `<gateway>/ui/`. Not a secret: the browser holds it.
+   */
+  CONSOLE_OIDC_CLIENT_ID: z.string().min(1).max(256).optional(),
+  /** Scopes the console asks for (space-separated); the access token must be one the gateway accepts. */
+  CONSOLE_OIDC_SCOPES: z
+    .string()
+    .regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'must be space-separated scope tokens')
+    .default('openid'),
 };
 
 const envSchema = z.object({
@@ -210,6 +220,10 @@ export function loadAppConfig(env: Record<string, string | undefined> = process.
     .refine((c) => !(c.AUTH_OIDC_ISSUER || c.AUTH_JWKS_URL) || c.AUTH_JWT_AUDIENCE, {
       message: 'is required when AUTH_OIDC_ISSUER or AUTH_JWKS_URL is set',
       path: ['AUTH_JWT_AUDIENCE'],
+    })
+    .refine((c) => !c.CONSOLE_OIDC_CLIENT_ID || c.AUTH_OIDC_ISSUER, {
+      message: 'needs AUTH_OIDC_ISSUER (the provider the console signs in with)',
+      path: ['CONSOLE_OIDC_CLIENT_ID'],
     })
     .refine((c) => !c.AUTH_JWKS_URL || c.AUTH_JWT_ISSUER || c.AUTH_OIDC_ISSUER, {
       message: 'is required when AUTH_JWKS_URL is set without AUTH_OIDC_ISSUER',

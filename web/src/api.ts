@@ -5,8 +5,12 @@ export type { components, paths };
 
 const STORAGE_KEY = 'gatehouse.apiKey';
 
-/** The credential of this tab (sessionStorage: gone when the tab closes, never shared with other tabs). */
+/**
+ * The credential of this tab — an API key or an access token from the identity provider, both sent as
+ * a bearer token (sessionStorage: gone when the tab closes, never shared with other tabs).
+ */
 let credential: string | null = sessionStorage.getItem(STORAGE_KEY);
+const expiredListeners = new Set<() => void>();
 
 export function setCredential(key: string | null): void {
   credential = key;
@@ -18,12 +22,25 @@ export function hasCredential(): boolean {
   return credential !== null;
 }
 
+/** Called when the API stops accepting this tab's credential (an expired token, a revoked key). */
+export function onCredentialRejected(listener: () => void): () => void {
+  expiredListeners.add(listener);
+  return () => expiredListeners.delete(listener);
+}
+
 /** The one client of the admin API, typed from the gateway's OpenAPI document (web/src/api/schema.d.ts). */
 export const api = createClient<paths>({ baseUrl: '' });
 api.use({
   onRequest({ request }) {
     if (credential) request.headers.set('authorization', `Bearer ${credential}`);
     return request;
+  },
+  onResponse({ request, response }) {
+    if (response.status === 401 && credential && request.headers.has('authorization')) {
+      setCredential(null);
+      for (const listener of expiredListeners) listener();
+    }
+    return response;
   },
 });
 
@@ -64,6 +81,7 @@ export type Body<
   : never;
 
 export type Me = Body<'/admin/v1/me', 'get'>;
+export type ConsoleSettings = Body<'/admin/v1/console/config', 'get'>;
 export type Product = Body<'/admin/v1/catalogue', 'get'>[number];
 export type Subscription = Body<'/admin/v1/subscriptions', 'get'>[number];
 export type SeriesPoint = Body<'/admin/v1/usage/timeseries', 'get'>['points'][number];

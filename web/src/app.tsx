@@ -1,6 +1,9 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, hasCredential, Me, must, setCredential } from './api';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, hasCredential, Me, must, onCredentialRejected, setCredential } from './api';
+import { completeSignIn, isCallback } from './oidc';
+import { AccessScreen } from './screens/access';
 import { ApprovalsScreen } from './screens/approvals';
+import { AuditScreen } from './screens/audit';
 import { DashboardScreen } from './screens/dashboard';
 import { EndpointsScreen } from './screens/endpoints';
 import { KeysScreen } from './screens/keys';
@@ -24,6 +27,12 @@ const SCREENS: Screen[] = [
     permission: 'routing.read',
     render: (me) => <EndpointsScreen canWrite={me.permissions.includes('routing.write')} />,
   },
+  {
+    path: 'config',
+    label: 'Routing config',
+    permission: 'routing.read',
+    render: (me) => <ConfigScreenLazy canWrite={me.permissions.includes('routing.write')} />,
+  },
   { path: 'products', label: 'API products', permission: 'routing.write', render: () => <ProductsScreen /> },
   {
     path: 'portal',
@@ -38,7 +47,26 @@ const SCREENS: Screen[] = [
     permission: 'subscriptions.decide',
     render: () => <ApprovalsScreen />,
   },
+  {
+    path: 'access',
+    label: 'Access',
+    permission: 'principals.read',
+    render: (me) => <AccessScreen me={me} />,
+  },
+  { path: 'audit', label: 'Audit log', permission: 'audit.read', render: (me) => <AuditScreen me={me} /> },
 ];
+
+/** The config editor brings a YAML parser and a diff: loaded (from /ui/assets) only when opened. */
+function ConfigScreenLazy({ canWrite }: { canWrite: boolean }) {
+  const [screen, setScreen] = useState<typeof import('./screens/config').ConfigScreen | null>(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    import('./screens/config').then((m) => setScreen(() => m.ConfigScreen)).catch(() => setFailed(true));
+  }, []);
+  if (failed) return <p role="alert">The editor could not be loaded; reload the page.</p>;
+  const Screen = screen;
+  return Screen ? <Screen canWrite={canWrite} /> : <p class="loading">Loading…</p>;
+}
 
 function currentRoute(): { path: string; arg: string | undefined } {
   const [path, arg] = location.hash.replace(/^#\/?/, '').split('/');
@@ -47,8 +75,22 @@ function currentRoute(): { path: string; arg: string | undefined } {
 
 export function App() {
   const [me, setMe] = useState<Me | null>(null);
-  const [checking, setChecking] = useState(hasCredential());
+  const [checking, setChecking] = useState(hasCredential() || isCallback());
+  const [notice, setNotice] = useState<string | null>(null);
   const [route, setRoute] = useState(currentRoute());
+  const signedIn = useRef(false);
+  signedIn.current = me !== null;
+
+  // The API stopped accepting the credential (an access token expired, a key was revoked): sign out.
+  useEffect(
+    () =>
+      onCredentialRejected(() => {
+        if (!signedIn.current) return;
+        setMe(null);
+        setNotice('Your session has ended. Please sign in again.');
+      }),
+    [],
+  );
 
   useEffect(() => {
     const onHash = () => setRoute(currentRoute());
@@ -56,18 +98,36 @@ export function App() {
     return () => removeEventListener('hashchange', onHash);
   }, []);
 
-  // A key kept from earlier in this tab: check it again (it may have been revoked).
+  // Back from the identity provider: exchange the code. Otherwise a credential kept from earlier in
+  // this tab is checked again (it may have expired or been revoked).
   useEffect(() => {
-    if (!hasCredential()) return;
-    api
-      .GET('/admin/v1/me')
+    if (!isCallback() && !hasCredential()) return;
+    const credential = isCallback() ? completeSignIn().then(setCredential) : Promise.resolve();
+    credential
+      .then(() => api.GET('/admin/v1/me'))
       .then((r) => setMe(must(r)))
-      .catch(() => setCredential(null))
+      .catch((e: unknown) => {
+        setCredential(null);
+        if (e instanceof ApiError && e.status === 403)
+          setNotice(`The identity provider signed you in, but Gatehouse refused this identity: ${e.message}`);
+        else if (e instanceof ApiError && e.status === 401)
+          setNotice('Your session has ended. Please sign in again.');
+        else if (e instanceof Error && e.message) setNotice(e.message);
+      })
       .finally(() => setChecking(false));
   }, []);
 
   if (checking) return <p class="loading">Loading…</p>;
-  if (!me) return <SignInScreen onSignedIn={setMe} />;
+  if (!me)
+    return (
+      <SignInScreen
+        notice={notice}
+        onSignedIn={(m) => {
+          setNotice(null);
+          setMe(m);
+        }}
+      />
+    );
 
   const allowed = SCREENS.filter((s) => me.permissions.includes(s.permission));
   const screen = SCREENS.find((s) => s.path === route.path);

@@ -1,10 +1,10 @@
-import { Controller, Get, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { applyDecorators, Controller, Get, Query, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { AuditQueryService } from 'src/modules/audit/audit-query.service';
-import { AuditQueryDto } from 'src/modules/audit/dto/audit-query.dto';
+import { AUDIT_PAGE_VIEW, AUDIT_QUERY_PARAMS, AuditQueryDto } from 'src/modules/audit/dto/audit-query.dto';
 import { ZodPipe } from 'src/common/validation/zod.pipe';
 
 @ApiTags('Admin: audit')
@@ -19,6 +19,8 @@ export class AuditController {
     summary:
       'Audit entries, newest first. Filters: actorId, teamId, action, outcome, targetType, targetId, requestId, since, until; page with before=<id of the last entry>',
   })
+  @applyDecorators(...AUDIT_QUERY_PARAMS.map((p) => ApiQuery(p)))
+  @ApiOkResponse({ schema: AUDIT_PAGE_VIEW })
   list(
     @Req() request: FastifyRequest,
     @Query(new ZodPipe(AuditQueryDto)) query: z.infer<typeof AuditQueryDto>,

@@ -19,7 +19,7 @@ import {
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
-import { SUBSCRIPTION_VIEW } from 'src/modules/auth/dto/admin.views';
+import { GRANT_VIEW, SUBSCRIPTION_VIEW } from 'src/modules/auth/dto/admin.views';
 import { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
@@ -62,6 +62,7 @@ export class AccessAdminController {
   @Get('grants')
   @RequirePermission('grants.read')
   @ApiOperation({ summary: 'List access grants (of your team unless you are an admin)' })
+  @ApiOkResponse({ schema: { type: 'array', items: GRANT_VIEW } })
   listGrants(@Req() request: FastifyRequest) {
     return this.grants.list(request);
   }

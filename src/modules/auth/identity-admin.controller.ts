@@ -26,7 +26,7 @@ import {
 import { schemaOf } from 'src/common/validation/openapi-schema';
 import { ZodPipe } from 'src/common/validation/zod.pipe';
 import { IdentityAdminService } from 'src/modules/auth/identity-admin.service';
-import { ME_VIEW } from 'src/modules/auth/dto/admin.views';
+import { ME_VIEW, PRINCIPAL_VIEW, TEAM_VIEW } from 'src/modules/auth/dto/admin.views';
 
 const id = new ParseUUIDPipe();
 
@@ -67,6 +67,7 @@ export class IdentityAdminController {
   @Get('teams')
   @RequirePermission('teams.read')
   @ApiOperation({ summary: 'List teams (your own unless you are an admin)' })
+  @ApiOkResponse({ schema: { type: 'array', items: TEAM_VIEW } })
   listTeams(@Req() request: FastifyRequest) {
     return this.identity.listTeams(request);
   }
@@ -112,6 +113,7 @@ export class IdentityAdminController {
   @Get('principals')
   @RequirePermission('principals.read')
   @ApiOperation({ summary: 'List principals (of your team unless you are an admin)' })
+  @ApiOkResponse({ schema: { type: 'array', items: PRINCIPAL_VIEW } })
   listPrincipals(@Req() request: FastifyRequest) {
     return this.identity.listPrincipals(request);
   }

@@ -7,18 +7,24 @@ import { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
  * the Swagger UI at /docs: public files, no data (every call the SPA makes goes through the admin API
  * and its permission checks). Strict CSP, no third-party origin; hashed assets cached for a year.
  */
-export const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "manifest-src 'self'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+export function consoleCsp(connectOrigins: readonly string[] = []): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    // With OIDC sign-in, the identity provider's origin too: discovery and the PKCE code exchange.
+    ["connect-src 'self'", ...connectOrigins].join(' '),
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** The policy without OIDC sign-in: nothing but the gateway's own origin. */
+export const CONSOLE_CSP = consoleCsp();
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -70,9 +76,9 @@ function load(dir: string): { index: Buffer; assets: Map<string, ConsoleFile> } 
   return { index: readFileSync(join(dir, 'index.html')), assets };
 }
 
-function secure(reply: FastifyReply): FastifyReply {
+function secure(reply: FastifyReply, csp: string): FastifyReply {
   return reply
-    .header('content-security-policy', CONSOLE_CSP)
+    .header('content-security-policy', csp)
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer')
     .header('cross-origin-opener-policy', 'same-origin')
@@ -80,16 +86,18 @@ function secure(reply: FastifyReply): FastifyReply {
 }
 
 /** Registers `/` (browsers are sent to /ui/), `/ui/` and `/ui/assets/:file`. */
-export function serveConsole(fastify: FastifyInstance, dir: string | undefined = consoleDir()): void {
+export function serveConsole(fastify: FastifyInstance, options: { dir?: string; csp?: string } = {}): void {
+  const dir = 'dir' in options ? options.dir : consoleDir();
+  const csp = options.csp ?? CONSOLE_CSP;
   const files = dir ? load(dir) : undefined;
   const index = (_request: FastifyRequest, reply: FastifyReply) => {
     if (!files) {
-      return secure(reply)
+      return secure(reply, csp)
         .code(404)
         .type('text/plain; charset=utf-8')
         .send('The web console is not built: run `npm run build`.');
     }
-    return secure(reply).header('cache-control', 'no-cache').type(TYPES['.html']).send(files.index);
+    return secure(reply, csp).header('cache-control', 'no-cache').type(TYPES['.html']).send(files.index);
   };
   fastify.get('/', (request, reply) => {
     // MLflow's gateway sends a browser at / to its docs; ours goes to the console. API clients get 404 JSON.
@@ -101,8 +109,8 @@ export function serveConsole(fastify: FastifyInstance, dir: string | undefined =
   fastify.get('/ui/', index);
   fastify.get<{ Params: { file: string } }>('/ui/assets/:file', (request, reply) => {
     const file = ASSET.test(request.params.file) ? files?.assets.get(request.params.file) : undefined;
-    if (!file) return secure(reply).code(404).type('text/plain; charset=utf-8').send('Not Found');
-    return secure(reply)
+    if (!file) return secure(reply, csp).code(404).type('text/plain; charset=utf-8').send('Not Found');
+    return secure(reply, csp)
       .header('cache-control', 'public, max-age=31536000, immutable')
       .type(file.type)
       .send(file.body);

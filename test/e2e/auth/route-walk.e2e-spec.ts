@@ -84,7 +84,8 @@ describe('route walk: every handler is @Public() or declares a permission', () =
     expect(handlers.filter((h) => h.permission && !isPermission(h.permission)).map((h) => h.route)).toEqual(
       [],
     );
-    // Public means health probes, plus webhooks that authenticate by their own signature.
+    // Public means health probes, webhooks that authenticate by their own signature, and the console's
+    // sign-in settings (public identifiers the browser needs before anyone has signed in).
     expect(
       handlers
         .filter((h) => h.isPublic)
@@ -92,6 +93,7 @@ describe('route walk: every handler is @Public() or declares a permission', () =
         .sort(),
     ).toEqual(
       [
+        'GET /admin/v1/console/config',
         'GET /health',
         'GET /health/live',
         'GET /health/ready',

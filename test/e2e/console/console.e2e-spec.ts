@@ -146,7 +146,17 @@ describe('web console (browser)', () => {
     await admin.getByRole('button', { name: 'Sign in' }).click();
     await textOf(admin.getByTestId('who'), /admin/);
     const nav = await admin.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Dashboard', 'Endpoints', 'API products', 'Portal', 'My keys', 'Approvals']);
+    expect(nav).toEqual([
+      'Dashboard',
+      'Endpoints',
+      'Routing config',
+      'API products',
+      'Portal',
+      'My keys',
+      'Approvals',
+      'Access',
+      'Audit log',
+    ]);
   });
 
   it('creates an endpoint from the form and lists it', async () => {
@@ -307,8 +317,8 @@ describe('web console (browser)', () => {
     const viewer = await member(gateway, 'viewers', ['viewer']);
     const { page, w } = await signedIn(viewer.key);
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Dashboard', 'Endpoints', 'Portal']);
-    for (const screen of ['approvals', 'products', 'keys']) {
+    expect(nav).toEqual(['Dashboard', 'Endpoints', 'Routing config', 'Portal']);
+    for (const screen of ['approvals', 'products', 'keys', 'access', 'audit']) {
       await page.goto(`${gateway.url}/ui/#/${screen}`);
       await textOf(page.getByTestId('forbidden'), /does not give access/);
     }
@@ -344,6 +354,8 @@ describe('web console (browser)', () => {
       ['dashboard', 'Dashboard'],
       ['portal', 'Developer portal'],
       ['products', 'API products'],
+      ['config', 'Routing config'],
+      ['audit', 'Audit log'],
     ]) {
       await open(page, screen, heading);
       const overflow = await page.evaluate<number>(

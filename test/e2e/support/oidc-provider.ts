@@ -10,12 +10,19 @@ export interface TestOidcProvider {
   /** Client-credentials grant over HTTP, as an enterprise app would do it. */
   token(): Promise<string>;
   rotateKeys(): Promise<string>;
+  /** The public (PKCE) client of a browser app, when started with `spa: true`. */
+  spaClientId: string;
+  /** Registers the public client's redirect URI (e.g. `<gateway>/ui/`). */
+  registerSpaRedirect(redirectUri: string): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Starts test/e2e/support/oidc-provider.server.mjs (a real `oidc-provider`) on a free loopback port. */
-export async function startOidcProvider(options: { roles?: string[] } = {}): Promise<TestOidcProvider> {
+export async function startOidcProvider(
+  options: { roles?: string[]; spa?: boolean } = {},
+): Promise<TestOidcProvider> {
   const clientId = `app-${randomBytes(4).toString('hex')}`;
+  const spaClientId = options.spa ? `console-${randomBytes(4).toString('hex')}` : '';
   const clientSecret = randomBytes(24).toString('hex');
   const audience = 'https://gatehouse.test/api';
   const child: ChildProcess = spawn(process.execPath, [join(__dirname, 'oidc-provider.server.mjs')], {
@@ -26,6 +33,7 @@ export async function startOidcProvider(options: { roles?: string[] } = {}): Pro
       OIDC_CLIENT_SECRET: clientSecret,
       OIDC_AUDIENCE: audience,
       OIDC_TOKEN_ROLES: (options.roles ?? []).join(','),
+      ...(spaClientId ? { OIDC_SPA_CLIENT_ID: spaClientId } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -63,6 +71,14 @@ export async function startOidcProvider(options: { roles?: string[] } = {}): Pro
       if (!response.ok || !body.access_token)
         throw new Error(`token request failed: ${JSON.stringify(body)}`);
       return body.access_token;
+    },
+    spaClientId,
+    registerSpaRedirect: async (redirectUri) => {
+      const response = await fetch(`${issuer}/__test/spa-redirect`, {
+        method: 'POST',
+        body: JSON.stringify({ redirect_uri: redirectUri }),
+      });
+      if (!response.ok) throw new Error(`spa-redirect failed: ${response.status}`);
     },
     rotateKeys: async () => {
       const response = await fetch(`${issuer}/__test/rotate-keys`, { method: 'POST' });

@@ -1829,6 +1829,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/console/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The web console's sign-in settings (OIDC issuer, public client id, scopes) */
+        get: operations["ConsoleController_config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/endpoints": {
         parameters: {
             query?: never;
@@ -2306,7 +2323,14 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        description: string;
+                        createdAt: string;
+                    }[];
+                };
             };
         };
     };
@@ -2411,7 +2435,20 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        kind: "user" | "service";
+                        name: string;
+                        teamId: string | null;
+                        roles: string[];
+                        issuer: string | null;
+                        subject: string | null;
+                        disabled: boolean;
+                        createdAt: string;
+                    }[];
+                };
             };
         };
     };
@@ -2696,7 +2733,17 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        teamId: string | null;
+                        principalId: string | null;
+                        endpointPattern: string;
+                        destinations: string[] | null;
+                        createdBy: string | null;
+                        createdAt: string;
+                    }[];
+                };
             };
         };
     };
@@ -2922,7 +2969,26 @@ export interface operations {
     };
     AuditController_list: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description principal id */
+                actorId?: string;
+                /** @description team id (admins; others see their own team) */
+                teamId?: string;
+                /** @description e.g. `routing.endpoint.update`, `product.retire` */
+                action?: string;
+                outcome?: "success" | "denied";
+                targetType?: string;
+                targetId?: string;
+                requestId?: string;
+                /** @description ISO 8601 date-time with offset */
+                since?: string;
+                /** @description ISO 8601 date-time with offset */
+                until?: string;
+                /** @description id of the last entry of the previous page */
+                before?: string;
+                /** @description 1 to 500 (default 100) */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2933,7 +2999,29 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        entries: {
+                            id: string;
+                            /** Format: date-time */
+                            at: string;
+                            actorId: string | null;
+                            actorName: string | null;
+                            teamId: string | null;
+                            action: string;
+                            /** @enum {string} */
+                            outcome: "success" | "denied";
+                            targetType: string;
+                            targetId: string | null;
+                            requestId: string | null;
+                            source: string | null;
+                            before?: unknown;
+                            after?: unknown;
+                        }[];
+                        /** @description pass as `before` for the next page */
+                        next: string | null;
+                    };
+                };
             };
         };
     };
@@ -6843,6 +6931,35 @@ export interface operations {
                             param?: string | null;
                             code?: string;
                         };
+                    };
+                };
+            };
+        };
+    };
+    ConsoleController_config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Absent (null) unless CONSOLE_OIDC_CLIENT_ID is set: then sign-in with the provider is offered */
+                        oidc: {
+                            /** @description AUTH_OIDC_ISSUER */
+                            issuer: string;
+                            /** @description CONSOLE_OIDC_CLIENT_ID (a public client using PKCE) */
+                            clientId: string;
+                            /** @description CONSOLE_OIDC_SCOPES */
+                            scopes: string[];
+                        } | null;
                     };
                 };
             };

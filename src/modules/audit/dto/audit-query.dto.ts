@@ -21,3 +21,62 @@ export const AuditQueryDto = z.strictObject({
     .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+
+const nullableString = { type: 'string', nullable: true };
+
+/** OpenAPI form of the filters (the web console's typed client reads them); the zod schema above decides. */
+export const AUDIT_QUERY_PARAMS = [
+  { name: 'actorId', description: 'principal id' },
+  { name: 'teamId', description: 'team id (admins; others see their own team)' },
+  { name: 'action', description: 'e.g. `routing.endpoint.update`, `product.retire`' },
+  { name: 'outcome', enum: ['success', 'denied'] },
+  { name: 'targetType' },
+  { name: 'targetId' },
+  { name: 'requestId' },
+  { name: 'since', description: 'ISO 8601 date-time with offset' },
+  { name: 'until', description: 'ISO 8601 date-time with offset' },
+  { name: 'before', description: 'id of the last entry of the previous page' },
+  { name: 'limit', type: Number, description: '1 to 500 (default 100)' },
+].map((p) => ({ type: String, required: false, ...p }));
+
+export const AUDIT_PAGE_VIEW = {
+  type: 'object',
+  required: ['entries', 'next'],
+  properties: {
+    entries: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: [
+          'id',
+          'at',
+          'actorId',
+          'actorName',
+          'teamId',
+          'action',
+          'outcome',
+          'targetType',
+          'targetId',
+          'requestId',
+          'source',
+        ],
+        properties: {
+          id: { type: 'string' },
+          at: { type: 'string', format: 'date-time' },
+          actorId: nullableString,
+          actorName: nullableString,
+          teamId: nullableString,
+          action: { type: 'string' },
+          outcome: { type: 'string', enum: ['success', 'denied'] },
+          targetType: { type: 'string' },
+          targetId: nullableString,
+          requestId: nullableString,
+          source: nullableString,
+          before: { nullable: true },
+          after: { nullable: true },
+        },
+      },
+    },
+    next: { ...nullableString, description: 'pass as `before` for the next page' },
+  },
+};

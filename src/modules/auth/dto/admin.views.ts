@@ -80,3 +80,44 @@ export const SUBSCRIPTION_VIEW = {
     createdAt: { type: 'string' },
   },
 };
+
+export const TEAM_VIEW = {
+  type: 'object',
+  required: ['id', 'name', 'description', 'createdAt'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    description: { type: 'string' },
+    createdAt: { type: 'string' },
+  },
+};
+
+export const PRINCIPAL_VIEW = {
+  type: 'object',
+  required: ['id', 'kind', 'name', 'teamId', 'roles', 'issuer', 'subject', 'disabled', 'createdAt'],
+  properties: {
+    id: { type: 'string' },
+    kind: { type: 'string', enum: ['user', 'service'] },
+    name: { type: 'string' },
+    teamId: nullableString,
+    roles: { type: 'array', items: { type: 'string' } },
+    issuer: nullableString,
+    subject: nullableString,
+    disabled: { type: 'boolean' },
+    createdAt: { type: 'string' },
+  },
+};
+
+export const GRANT_VIEW = {
+  type: 'object',
+  required: ['id', 'teamId', 'principalId', 'endpointPattern', 'destinations', 'createdBy', 'createdAt'],
+  properties: {
+    id: { type: 'string' },
+    teamId: nullableString,
+    principalId: nullableString,
+    endpointPattern: { type: 'string' },
+    destinations: { type: 'array', items: { type: 'string' }, nullable: true },
+    createdBy: nullableString,
+    createdAt: { type: 'string' },
+  },
+};
