@@ -2,19 +2,20 @@ import { Principal } from 'src/common/auth/principal';
 import { isTeamId, REDACTED, TenancyPolicy } from 'src/common/auth/tenancy.policy';
 import { GatewayException } from 'src/common/errors/gateway.exception';
 import { permissionsOf } from 'src/modules/auth/permissions';
+import { principalFixture } from 'test/fixtures/principal.fixture';
 
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';
 
-const principal = (role: string, teamId: string | null): Principal => ({
-  id: `${role}-${teamId ?? 'none'}`,
-  kind: 'user',
-  name: role,
-  teamId,
-  roles: [role],
-  permissions: permissionsOf([role]),
-  apiKeyId: null,
-});
+const principal = (role: string, teamId: string | null): Principal =>
+  principalFixture({
+    id: `${role}-${teamId ?? 'none'}`,
+    kind: 'user',
+    name: role,
+    teamId,
+    roles: [role],
+    permissions: permissionsOf([role]),
+  });
 
 /** The status a policy call answers with: 'ok', or the GatewayException's status. */
 function outcome(run: () => unknown): 'ok' | number {

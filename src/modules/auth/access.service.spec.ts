@@ -3,17 +3,17 @@ import { EndpointEntry, TrafficRouteEntry } from 'src/modules/routing/route-tabl
 import { AccessService, matchesPattern } from 'src/modules/auth/access.service';
 import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
 import { GrantRecord } from 'src/modules/auth/auth.records';
+import { principalFixture } from 'test/fixtures/principal.fixture';
 
-const principal = (over: Partial<Principal> = {}): Principal => ({
-  id: 'p1',
-  kind: 'user',
-  name: 'ana',
-  teamId: 't1',
-  roles: ['developer'],
-  permissions: new Set(['inference.invoke']),
-  apiKeyId: null,
-  ...over,
-});
+const principal = (over: Partial<Principal> = {}): Principal =>
+  principalFixture({
+    kind: 'user',
+    name: 'ana',
+    teamId: 't1',
+    roles: ['developer'],
+    permissions: new Set(['inference.invoke']),
+    ...over,
+  });
 
 const grant = (over: Partial<GrantRecord>): GrantRecord => ({
   id: 'g',

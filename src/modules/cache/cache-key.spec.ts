@@ -10,9 +10,10 @@ import {
   PredictionKeyInput,
 } from 'src/modules/cache/cache-key';
 import { CanonicalRequest } from 'src/modules/providers/provider-adapter';
+import { principalFixture } from 'test/fixtures/principal.fixture';
 
 function principal(teamId: string | null, apiKeyId: string | null, id = 'p1'): Principal {
-  return { id, kind: 'service', name: id, teamId, roles: [], permissions: new Set(), apiKeyId };
+  return principalFixture({ id, name: id, teamId, apiKeyId });
 }
 
 const endpoint = { name: 'chat', provider: 'openai', modelName: 'gpt-4o-mini' };

@@ -13,17 +13,10 @@ import { CACHE_HIT_EVENT, CacheHitEvent } from 'src/modules/cache/cache.events';
 import { MemoryCacheStore } from 'src/modules/cache/memory-cache.store';
 import { ChatCompletion, ChatRequest } from 'src/modules/providers/provider-adapter';
 import { EndpointEntry } from 'src/modules/routing/route-table';
+import { principalFixture } from 'test/fixtures/principal.fixture';
 
 function principal(teamId: string, apiKeyId: string): Principal {
-  return {
-    id: apiKeyId,
-    kind: 'service',
-    name: apiKeyId,
-    teamId,
-    roles: [],
-    permissions: new Set(),
-    apiKeyId,
-  };
+  return principalFixture({ id: apiKeyId, name: apiKeyId, teamId, apiKeyId });
 }
 
 function http(principal?: Principal, headers: Record<string, string> = {}): CacheCaller {

@@ -6,17 +6,16 @@ import { KnowledgeBindingPolicy } from 'src/modules/knowledge/knowledge-binding.
 import { KnowledgeRepository } from 'src/modules/knowledge/knowledge.repository';
 import { PromptBindingPolicy } from 'src/modules/prompts/prompt-binding.policy';
 import { ConfigEntryChecks } from 'src/modules/routing/admin/config-entry-checks';
+import { principalFixture } from 'test/fixtures/principal.fixture';
 
 function principal(teamId: string | null, admin = false): Principal {
-  return {
+  return principalFixture({
     id: `p-${teamId}`,
     kind: 'user',
     name: 'someone',
     teamId,
-    roles: [],
     permissions: new Set(admin ? [TENANCY_ALL] : []),
-    apiKeyId: null,
-  };
+  });
 }
 
 const kbOwners: Record<string, string | null> = { 'kb-a': 'A', 'kb-b': 'B', 'kb-global': null };

@@ -6,6 +6,7 @@ import { GatewayConfigError } from 'src/config/gateway-config.types';
 import { compileOverride, resolvePolicy, TeamOverride } from 'src/modules/moderation/moderation-policy.store';
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
 import { buildRouteTable, EndpointEntry, RouteTable } from 'src/modules/routing/route-table';
+import { principalFixture } from 'test/fixtures/principal.fixture';
 
 const registry = new ProviderRegistry();
 
@@ -60,15 +61,7 @@ ${endpoint('inline', '    gatehouse:\n      moderation:\n        output: [{type:
 `;
 
 function principal(teamId: string | null): Principal {
-  return {
-    id: `p-${teamId}`,
-    kind: 'service',
-    name: 'app',
-    teamId,
-    roles: [],
-    permissions: new Set(),
-    apiKeyId: null,
-  };
+  return principalFixture({ id: `p-${teamId}`, teamId });
 }
 
 function overrides(

@@ -14,6 +14,7 @@ import { ChatCompletion, ChatRequest } from 'src/modules/providers/provider-adap
 import { ProviderRegistry } from 'src/modules/providers/provider.registry';
 import { buildRouteTable, EndpointEntry, RouteTable } from 'src/modules/routing/route-table';
 import { RoutingService } from 'src/modules/routing/routing.service';
+import { principalFixture } from 'test/fixtures/principal.fixture';
 
 const registry = new ProviderRegistry();
 const YAML = `
@@ -32,15 +33,7 @@ endpoints:
 `;
 
 function principal(teamId: string | null): Principal {
-  return {
-    id: `svc-${teamId}`,
-    kind: 'service',
-    name: 'app',
-    teamId,
-    roles: [],
-    permissions: new Set(),
-    apiKeyId: 'k1',
-  };
+  return principalFixture({ id: `svc-${teamId}`, teamId, apiKeyId: 'k1' });
 }
 
 describe('ModerationService: the caller’s team decides the policy (no database on the request path)', () => {

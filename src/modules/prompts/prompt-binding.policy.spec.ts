@@ -10,17 +10,16 @@ import { PromptCatalogHolder } from 'src/modules/prompts/prompt-catalog.holder';
 import { PromptException } from 'src/modules/prompts/prompt.exception';
 import { PromptService } from 'src/modules/prompts/prompt.service';
 import { PromptTemplate } from 'src/modules/prompts/prompt.types';
+import { principalFixture } from 'test/fixtures/principal.fixture';
 
 function principal(teamId: string | null, admin = false): Principal {
-  return {
+  return principalFixture({
     id: `p-${teamId}`,
     kind: 'user',
     name: 'someone',
     teamId,
-    roles: [],
     permissions: new Set(admin ? [TENANCY_ALL] : []),
-    apiKeyId: null,
-  };
+  });
 }
 
 function template(name: string, teamId: string | null): PromptTemplate {
