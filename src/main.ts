@@ -21,6 +21,9 @@ async function main(): Promise<void> {
     return;
   }
   await startTracing(config);
+  // The embedded database starts on its thread while the application's modules load (each ~1 s).
+  const { prestartEmbeddedDatabase } = await import('src/infra/database/data-source.factory');
+  prestartEmbeddedDatabase(config);
   const [{ createApp }, { Logger }] = await Promise.all([import('src/bootstrap'), import('@nestjs/common')]);
   const app = await createApp(config);
   await app.listen({ port: config.PORT, host: config.HOST });

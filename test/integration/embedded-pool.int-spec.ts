@@ -8,6 +8,7 @@ import {
   EmbeddedPool,
   embeddedPgDriver,
   EmbeddedPoolOptions,
+  prestartEmbedded,
 } from 'src/infra/database/embedded/embedded-pool';
 import { dataSourceOptions, runMigrations } from 'src/infra/database/data-source.factory';
 import { isDataError, UsageLedgerRepository } from 'src/modules/billing/usage-ledger.repository';
@@ -74,6 +75,27 @@ describe('EmbeddedPool (PGlite in a worker thread)', () => {
       await again.destroy();
       const original = await connect({ template: null }, templateDir);
       expect(await original.query('SELECT count(*)::int AS n FROM seeded')).toEqual([{ n: 1 }]);
+    });
+  });
+
+  describe('prestart', () => {
+    it('hands a worker started ahead of the pool to the pool with the same settings', async () => {
+      const dataDir = await tempDir();
+      const threadId = prestartEmbedded({ dataDir, template: null });
+      expect(threadId).toEqual(expect.any(Number));
+      // A second prestart of the same directory starts nothing.
+      expect(prestartEmbedded({ dataDir, template: null })).toBeUndefined();
+      const dataSource = await connect({ template: null }, dataDir);
+      expect(workerOf(dataSource).threadId).toBe(threadId);
+      expect(await dataSource.query('SELECT 41 + 1 AS answer')).toEqual([{ answer: 42 }]);
+    });
+
+    it('does not hand over a worker started with other settings (it is stopped; the pool starts its own)', async () => {
+      const dataDir = await tempDir();
+      const threadId = prestartEmbedded({ dataDir, template: null, sharedBuffers: '8MB' });
+      const dataSource = await connect({ template: null }, dataDir);
+      expect(workerOf(dataSource).threadId).not.toBe(threadId);
+      expect(await dataSource.query('SHOW shared_buffers')).toEqual([{ shared_buffers: '16MB' }]);
     });
   });
 

@@ -3,7 +3,11 @@ import { join, resolve } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { AppConfig } from 'src/config/env.config';
 import { MIGRATIONS } from 'src/infra/database/migrations';
-import { embeddedPgDriver } from 'src/infra/database/embedded/embedded-pool';
+import {
+  embeddedPgDriver,
+  EmbeddedPoolOptions,
+  prestartEmbedded,
+} from 'src/infra/database/embedded/embedded-pool';
 
 /**
  * PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR: same migrations on both. No
@@ -27,14 +31,24 @@ export function dataSourceOptions(
       ...common,
     };
   }
+  // PGlite runs in a worker thread owned by this DataSource (see embedded-pool.ts).
+  return { type: 'postgres', driver: embeddedPgDriver(embeddedPoolOptions(config)), ...common };
+}
+
+type EmbeddedSettings = Pick<AppConfig, 'DATA_DIR'> & Partial<Pick<AppConfig, 'EMBEDDED_SHARED_BUFFERS'>>;
+
+function embeddedPoolOptions(config: EmbeddedSettings): EmbeddedPoolOptions {
   const dataDir = resolve(join(config.DATA_DIR, 'pglite'));
   mkdirSync(dataDir, { recursive: true });
-  // PGlite runs in a worker thread owned by this DataSource (see embedded-pool.ts).
-  return {
-    type: 'postgres',
-    driver: embeddedPgDriver({ dataDir, sharedBuffers: config.EMBEDDED_SHARED_BUFFERS }),
-    ...common,
-  };
+  return { dataDir, sharedBuffers: config.EMBEDDED_SHARED_BUFFERS };
+}
+
+/**
+ * Starts the embedded database (when there is no DATABASE_URL) ahead of the application, so PGlite's
+ * start-up overlaps the loading of the application's modules; the DataSource created later takes it.
+ */
+export function prestartEmbeddedDatabase(config: Pick<AppConfig, 'DATABASE_URL'> & EmbeddedSettings): void {
+  if (!config.DATABASE_URL) prestartEmbedded(embeddedPoolOptions(config));
 }
 
 export function isEmbedded(config: Pick<AppConfig, 'DATABASE_URL'>): boolean {

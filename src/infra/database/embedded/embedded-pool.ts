@@ -43,6 +43,69 @@ const CLOSE_TIMEOUT_MS = 10_000;
 // singleton, which in turn made every DataSource share (and close) one database. Refuse instead.
 const openDataDirs = new Set<string>();
 
+/** A worker started ahead of its pool (prestartEmbedded), with what it reported before the pool took it. */
+interface Prestarted {
+  worker: Worker;
+  /** The worker's settings: a pool with other settings does not take it. */
+  key: string;
+  events: (
+    { kind: 'message'; reply: WorkerReply } | { kind: 'error'; error: Error } | { kind: 'exit'; code: number }
+  )[];
+  detach: () => void;
+}
+const prestarted = new Map<string, Prestarted>();
+
+function workerDataFor(options: EmbeddedPoolOptions): WorkerData {
+  return {
+    pglitePath: require.resolve('@electric-sql/pglite'),
+    vectorPath: require.resolve('@electric-sql/pglite-pgvector'),
+    dataDir: resolve(options.dataDir),
+    transactionWaitMs: options.transactionWaitMs ?? TRANSACTION_WAIT_MS,
+    sharedBuffers: options.sharedBuffers ?? '16MB',
+    template: options.template === undefined ? findEmbeddedTemplate() : (options.template ?? undefined),
+  };
+}
+
+function startWorker(workerData: WorkerData): Worker {
+  return new Worker(PGLITE_WORKER_SOURCE, { eval: true, workerData, name: 'gatehouse-pglite' });
+}
+
+/**
+ * Starts the embedded database's worker now, for the pool created later with the same options to take
+ * over: PGlite's start-up (WebAssembly compilation, recovery) then runs on its own thread while the
+ * main thread loads the application's modules, instead of after them. Unref'd until taken; a worker no
+ * pool takes does not keep the process alive. Returns the worker's thread id (undefined when the data
+ * directory already has a worker).
+ */
+export function prestartEmbedded(options: EmbeddedPoolOptions): number | undefined {
+  const workerData = workerDataFor(options);
+  if (prestarted.has(workerData.dataDir) || openDataDirs.has(workerData.dataDir)) return undefined;
+  const worker = startWorker(workerData);
+  worker.unref();
+  const entry: Prestarted = { worker, key: JSON.stringify(workerData), events: [], detach: () => undefined };
+  const onMessage = (reply: WorkerReply) => entry.events.push({ kind: 'message', reply });
+  const onError = (error: Error) => entry.events.push({ kind: 'error', error });
+  const onExit = (code: number) => {
+    entry.events.push({ kind: 'exit', code });
+    if (prestarted.get(workerData.dataDir) === entry) prestarted.delete(workerData.dataDir);
+  };
+  worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+  entry.detach = () => worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+  prestarted.set(workerData.dataDir, entry);
+  return worker.threadId;
+}
+
+/** The prestarted worker for these settings, taken out of the map (another one is terminated). */
+function takePrestarted(workerData: WorkerData): Prestarted | undefined {
+  const entry = prestarted.get(workerData.dataDir);
+  if (!entry) return undefined;
+  prestarted.delete(workerData.dataDir);
+  entry.detach();
+  if (entry.key === JSON.stringify(workerData)) return entry;
+  void entry.worker.terminate();
+  return undefined;
+}
+
 /** Rebuilds a worker-side error as an Error carrying the same fields a PGlite/pg DatabaseError has. */
 function toError(fields: WorkerErrorFields): Error {
   return Object.assign(new Error(fields.message), fields);
@@ -130,14 +193,8 @@ export class EmbeddedPool extends EventEmitter {
     if (openDataDirs.has(this.dataDir)) {
       throw new Error(`embedded database ${this.dataDir} is already open in this process`);
     }
-    const workerData: WorkerData = {
-      pglitePath: require.resolve('@electric-sql/pglite'),
-      vectorPath: require.resolve('@electric-sql/pglite-pgvector'),
-      dataDir: this.dataDir,
-      transactionWaitMs: options.transactionWaitMs ?? TRANSACTION_WAIT_MS,
-      sharedBuffers: options.sharedBuffers ?? '16MB',
-      template: options.template === undefined ? findEmbeddedTemplate() : (options.template ?? undefined),
-    };
+    const workerData = workerDataFor(options);
+    const early = takePrestarted(workerData);
     this.ready = new Promise<void>((resolveReady, rejectReady) => {
       this.markReady = resolveReady;
       this.markFailed = rejectReady;
@@ -145,16 +202,23 @@ export class EmbeddedPool extends EventEmitter {
     // Delivered to whoever connects or queries; without a listener here a failed start would also be
     // reported as an unhandled rejection.
     this.ready.catch(() => undefined);
-    this.worker = new Worker(PGLITE_WORKER_SOURCE, { eval: true, workerData, name: 'gatehouse-pglite' });
+    this.worker = early?.worker ?? startWorker(workerData);
     openDataDirs.add(this.dataDir);
-    this.worker.on('message', (reply: WorkerReply) => this.onReply(reply));
-    this.worker.on('error', (error) =>
-      this.onGone(unavailable(`embedded database worker crashed: ${error.message}`, error)),
-    );
-    this.worker.on('exit', (code) => {
+    const onError = (error: Error) =>
+      this.onGone(unavailable(`embedded database worker crashed: ${error.message}`, error));
+    const onExit = (code: number) => {
       openDataDirs.delete(this.dataDir);
       this.onGone(unavailable(`embedded database worker exited (code ${code})`));
-    });
+    };
+    this.worker.on('message', (reply: WorkerReply) => this.onReply(reply));
+    this.worker.on('error', onError);
+    this.worker.on('exit', onExit);
+    // What a prestarted worker reported before this pool took it, in order.
+    for (const event of early?.events ?? []) {
+      if (event.kind === 'message') this.onReply(event.reply);
+      else if (event.kind === 'error') onError(event.error);
+      else onExit(event.code);
+    }
   }
 
   /** pg's `pool.connect()`: resolves (or calls back) once PGlite has started. */
