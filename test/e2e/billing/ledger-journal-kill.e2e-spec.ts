@@ -48,7 +48,8 @@ describe('usage ledger journal across a SIGKILL', () => {
   const apiKey = `gh_test_${randomBytes(24).toString('hex')}`;
   const running: Gateway[] = [];
 
-  async function start(dataDir: string, env: Record<string, string>): Promise<Gateway> {
+  /** `embedded`: no DATABASE_URL, so the process runs PGlite under its DATA_DIR. */
+  async function start(dataDir: string, env: Record<string, string>, embedded = false): Promise<Gateway> {
     const port = await freePort();
     const child = spawn(process.execPath, [join(ROOT, 'test/e2e/support/ts-main.mjs'), 'src/main.ts'], {
       cwd: ROOT,
@@ -59,7 +60,7 @@ describe('usage ledger journal across a SIGKILL', () => {
         HOST: '127.0.0.1',
         GATEWAY_CONFIG: configPath,
         GATEWAY_CONFIG_WATCH: 'false',
-        DATABASE_URL: database.url,
+        ...(embedded ? {} : { DATABASE_URL: database.url }),
         GATEHOUSE_WORKERS: '1',
         DATA_DIR: dataDir,
         GATEHOUSE_ADMIN_API_KEY: apiKey,
@@ -191,6 +192,27 @@ describe('usage ledger journal across a SIGKILL', () => {
     second.child.kill('SIGTERM');
     await second.exited;
     expect(await readdir(join(dataDir, 'ledger-journal'))).toEqual([]);
+  }, 240_000);
+
+  it('does the same on the embedded database (PGlite under DATA_DIR)', async () => {
+    const dataDir = join(dir, 'data-embedded');
+    const first = await start(dataDir, holdRows, true);
+    const answered = await answerThenKill(first, 'embedded');
+    const expectedTokens = [...answered.values()].reduce((sum, a) => sum + a.tokens, 0);
+    const second = await start(dataDir, {}, true);
+    // This database holds only this test's requests: the report's totals are theirs.
+    const totals = async () => {
+      const response = await fetch(`http://127.0.0.1:${second.port}/admin/v1/usage`, {
+        headers: { authorization: `Bearer ${apiKey}` },
+      });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { totals: { requests: number; totalTokens: number } }).totals;
+    };
+    await waitFor(async () => (await totals()).requests >= REQUESTS, 30_000);
+    await new Promise((done) => setTimeout(done, 1_000));
+    expect(await totals()).toMatchObject({ requests: REQUESTS, totalTokens: expectedTokens });
+    second.child.kill('SIGTERM');
+    await second.exited;
   }, 240_000);
 
   it('without the journal (LEDGER_JOURNAL=off) the same kill loses the rows still in memory', async () => {
