@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Principal } from 'src/common/auth/principal';
-import { INVOCATION_FINISHED, InvocationRecord } from 'src/common/observability/invocation';
+import {
+  INVOCATION_ANSWERED,
+  INVOCATION_FINISHED,
+  InvocationRecord,
+} from 'src/common/observability/invocation';
 
 export interface BeginInvocation {
   requestId: string;
@@ -50,6 +54,26 @@ export class InvocationTracker {
    * so the record's cost is final for the ledger).
    */
   finish(record: InvocationRecord, status: number, ended: boolean, settle?: () => void): void {
+    this.conclude(record, status, ended, settle);
+    this.emit(INVOCATION_FINISHED, record);
+  }
+
+  /**
+   * An HTTP answer whose last byte is about to be sent: the record is concluded now (as delivered) and
+   * emitted as INVOCATION_ANSWERED; `closed` emits INVOCATION_FINISHED once the response has closed.
+   */
+  answered(record: InvocationRecord, status: number, settle?: () => void): void {
+    this.conclude(record, status, true, settle);
+    record.answered = true;
+    this.emit(INVOCATION_ANSWERED, record);
+  }
+
+  /** The response of an answered record closed. */
+  closed(record: InvocationRecord): void {
+    this.emit(INVOCATION_FINISHED, record);
+  }
+
+  private conclude(record: InvocationRecord, status: number, ended: boolean, settle?: () => void): void {
     record.finishedAt = Date.now();
     record.latencyMs = performance.now() - record.startedHr;
     record.status = status;
@@ -65,8 +89,11 @@ export class InvocationTracker {
     } catch (error) {
       this.logger.error(`settling invocation ${record.requestId} failed: ${(error as Error).message}`);
     }
+  }
+
+  private emit(event: string, record: InvocationRecord): void {
     try {
-      this.events.emit(INVOCATION_FINISHED, record);
+      this.events.emit(event, record);
     } catch (error) {
       // A listener's bug must not break the response path; it is logged once per occurrence.
       this.logger.error(`invocation listener failed: ${(error as Error).message}`);

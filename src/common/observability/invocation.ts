@@ -3,6 +3,14 @@ import { FastifyRequest } from 'fastify';
 /** The event every finished inference or prediction request emits, once (see InvocationTracker). */
 export const INVOCATION_FINISHED = 'invocation.finished';
 
+/**
+ * Emitted for an HTTP answer just before its last byte is handed to the socket, with the record already
+ * final (outcome, status, cost). INVOCATION_FINISHED follows at `close` with the same record (`answered`
+ * set). Only the usage ledger listens: it journals the record here, so a process killed right after the
+ * caller got its answer still has the row on disk.
+ */
+export const INVOCATION_ANSWERED = 'invocation.answered';
+
 export type InvocationOutcome = 'success' | 'error' | 'cache_hit' | 'cancelled';
 
 /**
@@ -81,6 +89,8 @@ export interface InvocationRecord {
   purpose?: string;
   /** A line of an OpenAI batch: the batch's id (the ledger tags the row with it). */
   batchId?: string;
+  /** True once emitted as INVOCATION_ANSWERED (its INVOCATION_FINISHED is a second emission). */
+  answered?: boolean;
 }
 
 /**

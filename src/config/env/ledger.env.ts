@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const onOff = z
+  .enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'on' || v === 'true' || v === '1' || v === 'yes');
 
 /** Usage ledger (src/modules/billing): batching, outage buffering and shutdown drain. */
 export const ledgerEnv = {
@@ -16,4 +19,11 @@ export const ledgerEnv = {
   LEDGER_RETRY_MAX_MS: int(100, 600_000).default(5_000),
   /** How long shutdown keeps trying to write what is left before spilling it to disk. */
   LEDGER_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  /**
+   * Write-ahead journal under DATA_DIR/ledger-journal: each record is appended there before the answer's
+   * last byte is sent, so a killed process loses none (the next start on the same DATA_DIR writes them).
+   */
+  LEDGER_JOURNAL: onOff.default(true),
+  /** fdatasync after each journal append: survives a host crash too, at one disk flush per request. */
+  LEDGER_JOURNAL_FSYNC: onOff.default(false),
 };

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BillingController } from 'src/modules/billing/billing.controller';
 import { UsageRecordEntity } from 'src/modules/billing/entities/usage-record.entity';
+import { LedgerJournal } from 'src/modules/billing/ledger-journal.store';
 import { LedgerSpillStore } from 'src/modules/billing/ledger-spill.store';
 import { UsageLedgerRepository } from 'src/modules/billing/usage-ledger.repository';
 import { UsageQueryRepository } from 'src/modules/billing/usage-query.repository';
@@ -14,6 +15,7 @@ import { UsageReportService } from 'src/modules/billing/usage-report.service';
   controllers: [BillingController],
   providers: [
     LedgerSpillStore,
+    LedgerJournal,
     UsageLedgerRepository,
     UsageRecorder,
     UsageQueryRepository,

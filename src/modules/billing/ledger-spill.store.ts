@@ -1,32 +1,25 @@
-import { createReadStream, appendFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, appendFileSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { appendFile, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
+import { ledgerFileName, orphanFiles } from 'src/modules/billing/ledger-files';
+import { JOURNAL_DIR } from 'src/modules/billing/ledger-journal.store';
 import { UsageRow } from 'src/modules/billing/usage-row';
-
-const FILE = /^(\d+)-(\d+)-(\d+)\.ndjson$/;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Ledger records that could not be written to PostgreSQL in time (a long outage past the in-memory cap,
  * or a shutdown while it was down), as NDJSON files under DATA_DIR/ledger-spill. Files are replayed
  * (idempotently) once the database answers again, also by the next process started on the same
- * DATA_DIR — files of a process that is still running on this host are left to it.
+ * DATA_DIR — files of a process that is still running on this host are left to it. The journal
+ * segments a killed process left under DATA_DIR/ledger-journal (same format) are replayed the same way.
  */
 @Injectable()
 export class LedgerSpillStore {
   private readonly logger = new Logger('UsageLedger');
   private readonly dir: string;
+  private readonly journalDir: string;
   private readonly maxBytes: number;
   private readonly boot = Date.now();
   private seq = 0;
@@ -36,6 +29,7 @@ export class LedgerSpillStore {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.dir = resolve(join(config.DATA_DIR, 'ledger-spill'));
+    this.journalDir = resolve(join(config.DATA_DIR, JOURNAL_DIR));
     this.maxBytes = config.LEDGER_SPILL_MAX_BYTES;
     this.adoptOrphans();
   }
@@ -79,6 +73,8 @@ export class LedgerSpillStore {
 
   /** Reads a file in batches of `size` rows. */
   async *read(file: string, size: number): AsyncGenerator<UsageRow[]> {
+    // Gone: replayed and removed by someone else; there is nothing left to write.
+    if (!existsSync(file)) return;
     const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
     let batch: UsageRow[] = [];
     for await (const line of lines) {
@@ -127,31 +123,44 @@ export class LedgerSpillStore {
   }
 
   private active(): string {
-    return join(this.dir, `${process.pid}-${this.boot}-${this.seq}.ndjson`);
+    return join(this.dir, ledgerFileName(this.boot, this.seq));
   }
 
+  /**
+   * Takes over the files of stopped processes (spill files, and journal segments a killed process left).
+   * Each is renamed to a name of this process first: the rename is atomic, so of two processes starting
+   * on one DATA_DIR (workers of one primary) exactly one gets each file, and a file this process dies
+   * holding is found again by the next one.
+   */
   private adoptOrphans(): void {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const match = FILE.exec(name);
-      if (!match) continue;
-      const pid = Number(match[1]);
-      if (pid !== process.pid && alive(pid)) continue;
-      const file = join(this.dir, name);
-      this.sealed.push(file);
-      try {
-        this.bytes += statSync(file).size;
-      } catch {
-        // raced with another process replaying it
+    let spilled = 0;
+    let journaled = 0;
+    for (const [dir, journal] of [
+      [this.dir, false],
+      [this.journalDir, true],
+    ] as const) {
+      for (const { path, bytes } of orphanFiles(dir)) {
+        const claimed = join(this.dir, ledgerFileName(this.boot, this.seq));
+        try {
+          mkdirSync(this.dir, { recursive: true });
+          renameSync(path, claimed);
+        } catch {
+          continue; // another process took it first
+        }
+        this.seq++;
+        this.sealed.push(claimed);
+        this.bytes += bytes;
+        if (journal) journaled++;
+        else spilled++;
       }
     }
-    if (this.sealed.length > 0) {
-      this.logger.log(`found ${this.sealed.length} usage spill file(s) from an earlier run; replaying`);
+    if (spilled > 0) {
+      this.logger.log(`found ${spilled} usage spill file(s) from an earlier run; replaying`);
+    }
+    if (journaled > 0) {
+      this.logger.log(
+        `found ${journaled} usage journal file(s) of a stopped process; replaying (committed rows are skipped)`,
+      );
     }
   }
 }

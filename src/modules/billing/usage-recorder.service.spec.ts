@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvocationRecord } from 'src/common/observability/invocation';
 import { loadAppConfig } from 'src/config/env.config';
+import { LedgerJournal } from 'src/modules/billing/ledger-journal.store';
 import { LedgerSpillStore } from 'src/modules/billing/ledger-spill.store';
 import { UsageLedgerRepository } from 'src/modules/billing/usage-ledger.repository';
 import { UsageRow } from 'src/modules/billing/usage-row';
@@ -57,6 +58,7 @@ describe('UsageRecorder', () => {
       config,
       repository as unknown as UsageLedgerRepository,
       new LedgerSpillStore(config),
+      new LedgerJournal(config),
     );
   });
 
@@ -102,6 +104,7 @@ describe('UsageRecorder', () => {
       config,
       next as unknown as UsageLedgerRepository,
       new LedgerSpillStore(config),
+      new LedgerJournal(config),
     );
     await successor.flush();
     expect(next.rows.size).toBe(5);

@@ -1,7 +1,12 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { INVOCATION_FINISHED, InvocationRecord } from 'src/common/observability/invocation';
+import {
+  INVOCATION_ANSWERED,
+  INVOCATION_FINISHED,
+  InvocationRecord,
+} from 'src/common/observability/invocation';
 import { APP_CONFIG, AppConfig } from 'src/config/env.config';
+import { LedgerJournal } from 'src/modules/billing/ledger-journal.store';
 import { LedgerSpillStore } from 'src/modules/billing/ledger-spill.store';
 import { isDataError, UsageLedgerRepository } from 'src/modules/billing/usage-ledger.repository';
 import { toUsageRow, UsageRow } from 'src/modules/billing/usage-row';
@@ -29,6 +34,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * never waits for PostgreSQL. While the database is unreachable the buffer grows up to
  * LEDGER_MAX_BUFFERED records, then spills to disk, and writes resume with back-off when it returns. On
  * shutdown (after the HTTP server has drained) everything left is written, or spilled if it cannot be.
+ * Each record is also appended to the write-ahead journal as it arrives (the invocation is emitted before
+ * the answer's last byte is sent), and the journal is told as the oldest records are committed or
+ * spilled, so a SIGKILL loses nothing the callers were answered for.
  */
 @Injectable()
 export class UsageRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -48,6 +56,7 @@ export class UsageRecorder implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repository: UsageLedgerRepository,
     private readonly spill: LedgerSpillStore,
+    private readonly journal: LedgerJournal,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -55,9 +64,21 @@ export class UsageRecorder implements OnApplicationBootstrap, OnApplicationShutd
     this.timer.unref();
   }
 
+  /** An HTTP answer about to be sent in full: journaled now, before its last byte leaves. */
+  @OnEvent(INVOCATION_ANSWERED)
+  onAnswered(record: InvocationRecord): void {
+    this.record(record);
+  }
+
   @OnEvent(INVOCATION_FINISHED)
+  onFinished(record: InvocationRecord): void {
+    if (record.answered !== true) this.record(record);
+  }
+
   record(record: InvocationRecord): void {
-    this.buffer.push(toUsageRow(record));
+    const row = toUsageRow(record);
+    this.journal.append(row);
+    this.buffer.push(row);
     // A full batch goes out at once rather than waiting for the timer (unless writes are backing off).
     if (this.buffer.length >= this.config.LEDGER_BATCH_SIZE && !this.running) void this.kick();
   }
@@ -94,12 +115,14 @@ export class UsageRecorder implements OnApplicationBootstrap, OnApplicationShutd
     if (this.buffer.length > 0) {
       const rows = this.buffer.splice(0);
       const kept = this.spill.appendSync(rows);
+      this.journal.settle(rows.length);
       this.dropped += rows.length - kept;
       this.logger.error(
         `PostgreSQL unreachable at shutdown: ${kept} usage record(s) saved under DATA_DIR/ledger-spill for the next start` +
           (kept < rows.length ? `, ${rows.length - kept} dropped (spill cap)` : ''),
       );
     }
+    this.journal.close();
   }
 
   private kick(): Promise<void> | undefined {
@@ -116,6 +139,7 @@ export class UsageRecorder implements OnApplicationBootstrap, OnApplicationShutd
         const batch = this.buffer.slice(0, this.config.LEDGER_BATCH_SIZE);
         await this.write(batch);
         this.buffer.splice(0, batch.length);
+        this.journal.settle(batch.length);
       }
       this.recovered();
       if (!this.stopping) await this.replaySpill();
@@ -183,6 +207,7 @@ export class UsageRecorder implements OnApplicationBootstrap, OnApplicationShutd
       const rows = this.buffer.splice(0, excess);
       try {
         const kept = await this.spill.append(rows);
+        this.journal.settle(rows.length);
         if (kept < rows.length) {
           this.dropped += rows.length - kept;
           this.logger.error(`usage spill cap reached: ${rows.length - kept} record(s) dropped`);

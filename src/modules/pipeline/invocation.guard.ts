@@ -44,9 +44,23 @@ export class InvocationGuard implements CanActivate {
     });
     request.invocation = ctx;
     const raw = reply.raw;
-    // One listener settles everything: the upstream call is cancelled if the caller left, every stage
-    // releases what it holds, and the record is emitted (ledger, metrics, access log).
+    // A complete answer is concluded just before its last byte goes out, not at `close`, which comes
+    // after the bytes left: the ledger journals the record synchronously then, so a process killed right
+    // after the caller got its answer still has the row on disk. Fastify ends every reply (streams
+    // included) through `end()`; an answer whose socket dies during that last write counts as delivered.
+    let answered = false;
+    const end = raw.end.bind(raw) as (...args: unknown[]) => typeof raw;
+    raw.end = ((...args: unknown[]) => {
+      if (!answered && !raw.destroyed && !raw.writableEnded) {
+        answered = true;
+        this.tracker.answered(record, raw.statusCode, () => ctx.finish());
+      }
+      return end(...args);
+    }) as typeof raw.end;
+    // Otherwise one listener settles everything: the upstream call is cancelled if the caller left, every
+    // stage releases what it holds, and the record is emitted (ledger, metrics, access log).
     raw.once('close', () => {
+      if (answered) return this.tracker.closed(record);
       const ended = raw.writableFinished;
       if (!ended) ctx.abort();
       this.tracker.finish(record, raw.statusCode, ended, () => ctx.finish());

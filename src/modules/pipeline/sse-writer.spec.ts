@@ -95,4 +95,17 @@ describe('writeSse at the drain deadline', () => {
     expect(upstream.signal.aborted).toBe(true);
     expect(written).toEqual([]);
   });
+
+  it('leaves the end of a stream that failed unexpectedly to the exception filter, after its error event', async () => {
+    const { reply, raw, written } = fakeReply();
+    async function* failing(): AsyncGenerator<CanonicalChunk> {
+      yield chunk('partial');
+      throw new Error('bug');
+    }
+    const encoder = openAISseEncoder({ includeUsage: false, emitDone: true });
+    await expect(writeSse(reply, failing(), encoder, () => false)).rejects.toThrow('bug');
+    expect(written.at(-1)).toContain('"code":"server_error"');
+    // The filter sets the invocation's error code and then ends it, so the record is concluded with it.
+    expect(raw.writableEnded).toBe(false);
+  });
 });

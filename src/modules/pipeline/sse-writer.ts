@@ -127,6 +127,7 @@ export async function writeSse(
   // The headers leave with the first event (one write, one packet), or at once if that event is dropped.
   let sent = false;
   let drained = false;
+  let rethrown = false;
   try {
     while (first !== DRAINED && !first.done) {
       if (isClosed()) break;
@@ -163,13 +164,18 @@ export async function writeSse(
           : { status: 500, message: 'internal error while streaming', code: 'server_error' };
       raw.write(encoder.error(failure));
     }
-    if (!(error instanceof UpstreamStreamError) && !decided) throw error;
+    if (!(error instanceof UpstreamStreamError) && !decided) {
+      // The exception filter records the error's code on the invocation, then ends the response: ending
+      // it here would conclude the record (and journal its ledger row) before the code is known.
+      rethrown = true;
+      throw error;
+    }
   } finally {
     // After a drain the upstream was aborted: its generator settles promptly, but never wait past a second.
     const returned = chunks.return(undefined);
     if (drained) await Promise.race([returned.catch(() => undefined), sleep(1_000)]);
     else await returned;
-    if (!raw.writableEnded) raw.end();
+    if (!raw.writableEnded && !rethrown) raw.end();
   }
 }
 
