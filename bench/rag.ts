@@ -3,12 +3,16 @@
  * real gateway in this process against a local OpenAI-shaped mock (a bag-of-words hashing embedding of
  * BENCH_RAG_DIMS dimensions and a fixed chat answer), then measures, through the gateway's HTTP API:
  *
- *   rag-ingest   chunks per second: JSONL uploads of BENCH_RAG_BATCH one-chunk documents until the
- *                knowledge base holds BENCH_RAG_CHUNKS chunks (10k; 100k with BENCH_RAG_PROFILE=full),
- *                each chunk embedded through the gateway's embeddings endpoint and inserted under HNSW
- *   rag-search   p50/p99 of `POST /v1/knowledge-bases/{kb}/search` (top 5), plain and hybrid
+ *   rag-ingest   chunks per second, at each size of BENCH_RAG_SIZES (10k and 100k chunks): JSONL uploads
+ *                of up to BENCH_RAG_UPLOAD chunks (1,000 documents of 40-word paragraphs, one chunk
+ *                each) top the knowledge base up to that size, every chunk embedded through the
+ *                gateway's embeddings endpoint; large uploads take the bulk path (index rebuilt after
+ *                the load). Then the incremental rate: BENCH_RAG_TRICKLE chunks in uploads of 50
+ *                one-chunk documents, each inserted into the existing HNSW index.
+ *   rag-search   p50/p99 of `POST /v1/knowledge-bases/{kb}/search` (top 5), plain and hybrid, at each size
  *   rag-latency  p50/p99 of a RAG answer (`POST /ask/{name}`) against a plain chat call to the same LLM
- *                endpoint: the latency the retrieval adds (query embedding, search, template, fitting)
+ *                endpoint, at the first size: the latency the retrieval adds (query embedding, search,
+ *                template, fitting)
  *
  * Select with BENCH_SCENARIOS (default: all three; search and latency need the ingested base).
  */
@@ -26,10 +30,14 @@ import { envNumber, summarize } from './common';
 const SCENARIOS = ['rag-ingest', 'rag-search', 'rag-latency'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
-const full = process.env.BENCH_RAG_PROFILE === 'full';
 const settings = {
-  chunks: envNumber('BENCH_RAG_CHUNKS', full ? 100_000 : 10_000, 100, 1_000_000),
-  batch: envNumber('BENCH_RAG_BATCH', 50, 1, 1_000),
+  sizes: (process.env.BENCH_RAG_SIZES ?? '10000,100000')
+    .split(',')
+    .map((size) => Number(size.trim()))
+    .filter((size) => Number.isInteger(size) && size >= 100 && size <= 1_000_000)
+    .sort((a, b) => a - b),
+  upload: envNumber('BENCH_RAG_UPLOAD', 50_000, 1_000, 100_000),
+  trickle: envNumber('BENCH_RAG_TRICKLE', 500, 0, 100_000),
   dims: envNumber('BENCH_RAG_DIMS', 256, 8, 2_000),
   queries: envNumber('BENCH_RAG_QUERIES', 300, 10, 100_000),
   scenarios: new Set(
@@ -39,6 +47,10 @@ const settings = {
       .filter((s) => (SCENARIOS as readonly string[]).includes(s)) as Scenario[],
   ),
 };
+/** Documents per upload: the most a JSONL upload takes (MAX_JSONL_DOCUMENTS). */
+const DOCUMENTS_PER_UPLOAD = 1_000;
+/** Characters per chunk: one 40-word paragraph (at most ~320 characters) is one chunk. */
+const CHUNK_SIZE = 400;
 
 const VOCABULARY = Array.from({ length: 5_000 }, (_, i) => `term${i.toString(36)}`);
 
@@ -139,6 +151,8 @@ async function main(): Promise<void> {
     DATA_DIR: dir,
     LOG_LEVEL: 'warn',
     GATEHOUSE_ADMIN_API_KEY: key,
+    // Bulk uploads of 50k chunks are ~20 MB of JSONL.
+    BODY_LIMIT_BYTES: String(64 * 1024 * 1024),
   });
   const app = await createApp(config);
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -154,7 +168,38 @@ async function main(): Promise<void> {
       throw new Error(`${method} ${route}: ${response.status} ${JSON.stringify(json)}`);
     return json;
   };
-  const report: Record<string, unknown> = { chunks: settings.chunks, dims: settings.dims };
+  const report: Record<string, unknown> = { dims: settings.dims, sizes: {} };
+  const sizes = report.sizes as Record<string, unknown>;
+  /** Where each chunk went: uploads of `perDoc`-chunk documents named after their first chunk. */
+  const uploads: { start: number; end: number; perDoc: number }[] = [];
+  const locate = (chunk: number): { documentId: string; chunk: number } => {
+    const upload = uploads.find((u) => chunk >= u.start && chunk < u.end)!;
+    const offset = (chunk - upload.start) % upload.perDoc;
+    return { documentId: `doc-${chunk - offset}`, chunk: offset };
+  };
+  /** Uploads chunks [start, end) as documents of `perDoc` paragraphs (one chunk each). */
+  const upload = async (start: number, end: number, perDoc: number, deferIndex = false): Promise<void> => {
+    const lines: string[] = [];
+    for (let first = start; first < end; first += perDoc) {
+      const paragraphs: string[] = [];
+      for (let i = first; i < Math.min(end, first + perDoc); i++) paragraphs.push(documentText(i));
+      lines.push(
+        JSON.stringify({
+          id: `doc-${first}`,
+          text: paragraphs.join('\n\n'),
+          metadata: { shard: first % 10 },
+        }),
+      );
+    }
+    const answer = (await call('POST', '/admin/v1/knowledge-bases/bench/documents', {
+      format: 'jsonl',
+      content: lines.join('\n'),
+      deferIndex,
+    })) as { chunks: number };
+    if (answer.chunks !== end - start)
+      throw new Error(`uploaded ${end - start} chunks, stored ${answer.chunks}`);
+    uploads.push({ start, end, perDoc });
+  };
   try {
     await call('POST', '/admin/v1/prompts', {
       name: 'rag-answer',
@@ -168,95 +213,133 @@ async function main(): Promise<void> {
       ],
       labels: ['production'],
     });
-    await call('POST', '/admin/v1/knowledge-bases', { name: 'bench', embeddingEndpoint: 'embed' });
+    await call('POST', '/admin/v1/knowledge-bases', {
+      name: 'bench',
+      embeddingEndpoint: 'embed',
+      chunkSize: CHUNK_SIZE,
+      chunkOverlap: 0,
+    });
 
-    const ingestStart = performance.now();
-    for (let done = 0; done < settings.chunks; done += settings.batch) {
-      const lines = [];
-      for (let i = done; i < Math.min(settings.chunks, done + settings.batch); i++) {
-        lines.push(JSON.stringify({ id: `doc-${i}`, text: documentText(i), metadata: { shard: i % 10 } }));
-      }
-      await call('POST', '/admin/v1/knowledge-bases/bench/documents', {
-        format: 'jsonl',
-        content: lines.join('\n'),
-      });
-    }
-    const ingestS = (performance.now() - ingestStart) / 1000;
-    report.ingest = { seconds: round(ingestS), chunksPerSecond: round(settings.chunks / ingestS) };
-    console.log(
-      `rag-ingest: ${settings.chunks} chunks in ${ingestS.toFixed(1)} s = ${(settings.chunks / ingestS).toFixed(0)} chunks/s`,
-    );
-
-    if (settings.scenarios.has('rag-search')) {
-      for (const hybrid of [false, true]) {
-        const samples: number[] = [];
-        let found = 0;
-        for (let q = 0; q < settings.queries; q++) {
-          const target = (q * 7919) % settings.chunks;
-          // Half of a document's words: the right document must come back first.
-          const query = documentText(target).split(' ').slice(0, 20).join(' ');
-          const started = performance.now();
-          const result = (await call('POST', '/v1/knowledge-bases/bench/search', {
-            query,
-            top_k: 5,
-            hybrid,
-          })) as {
-            results: { documentId: string }[];
-          };
-          samples.push(performance.now() - started);
-          if (result.results[0]?.documentId === `doc-${target}`) found++;
+    let loaded = 0;
+    for (const [sizeIndex, size] of settings.sizes.entries()) {
+      const figures: Record<string, unknown> = {};
+      sizes[String(size)] = figures;
+      if (size > loaded) {
+        // Bulk: even uploads of at most BENCH_RAG_UPLOAD chunks, 1,000 documents each.
+        const count = Math.ceil((size - loaded) / settings.upload);
+        const perUpload = Math.ceil((size - loaded) / count);
+        const started = performance.now();
+        const from = loaded;
+        // One upload rebuilds the index itself; several defer it and build it once at the end.
+        for (let u = 0; u < count; u++) {
+          const end = Math.min(size, loaded + perUpload);
+          await upload(loaded, end, Math.ceil((end - loaded) / DOCUMENTS_PER_UPLOAD), count > 1);
+          loaded = end;
         }
-        const s = summarize(samples);
-        const name = hybrid ? 'searchHybrid' : 'search';
-        report[name] = {
-          p50Ms: round(s.p50),
-          p99Ms: round(s.p99),
-          recallAt1: round(found / settings.queries),
+        const indexStarted = performance.now();
+        if (count > 1) await call('POST', '/admin/v1/knowledge-bases/bench/index', {});
+        const indexSeconds = (performance.now() - indexStarted) / 1000;
+        const seconds = (performance.now() - started) / 1000;
+        figures.bulk = {
+          chunks: loaded - from,
+          uploads: count,
+          seconds: round(seconds),
+          separateIndexBuildSeconds: round(indexSeconds),
+          chunksPerSecond: round((loaded - from) / seconds),
         };
         console.log(
-          `rag-search${hybrid ? ' (hybrid)' : ''}: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, right document first ${found}/${settings.queries}`,
+          `rag-ingest bulk: ${loaded - from} chunks in ${count} upload(s)${count > 1 ? ` and an index build (${indexSeconds.toFixed(1)} s)` : ''}, ${seconds.toFixed(1)} s = ${((loaded - from) / seconds).toFixed(0)} chunks/s (knowledge base: ${loaded})`,
         );
       }
-    }
+      if (settings.trickle > 0) {
+        const started = performance.now();
+        const from = loaded;
+        for (; loaded < from + settings.trickle;) {
+          const end = Math.min(from + settings.trickle, loaded + 50);
+          await upload(loaded, end, 1);
+          loaded = end;
+        }
+        const seconds = (performance.now() - started) / 1000;
+        figures.incremental = {
+          chunks: loaded - from,
+          seconds: round(seconds),
+          chunksPerSecond: round((loaded - from) / seconds),
+        };
+        console.log(
+          `rag-ingest incremental: ${loaded - from} chunks in uploads of 50, ${seconds.toFixed(1)} s = ${((loaded - from) / seconds).toFixed(0)} chunks/s (knowledge base: ${loaded})`,
+        );
+      }
 
-    if (settings.scenarios.has('rag-latency')) {
-      // Warm-up: the first calls load the model's tokenizer and prepare the statements.
-      for (let w = 0; w < 5; w++) {
-        await call('POST', '/v1/chat/completions', {
-          model: 'chat',
-          messages: [{ role: 'user', content: 'warm up' }],
-        });
-        await call('POST', '/ask/ask', { question: 'warm up' });
+      if (settings.scenarios.has('rag-search')) {
+        for (const hybrid of [false, true]) {
+          const samples: number[] = [];
+          let found = 0;
+          for (let q = 0; q < settings.queries; q++) {
+            const target = (q * 7919) % loaded;
+            // Half of a chunk's words: that chunk must come back first.
+            const query = documentText(target).split(' ').slice(0, 20).join(' ');
+            const started = performance.now();
+            const result = (await call('POST', '/v1/knowledge-bases/bench/search', {
+              query,
+              top_k: 5,
+              hybrid,
+            })) as { results: { documentId: string; chunk: number }[] };
+            samples.push(performance.now() - started);
+            const want = locate(target);
+            const top = result.results[0];
+            if (top?.documentId === want.documentId && top.chunk === want.chunk) found++;
+          }
+          const s = summarize(samples);
+          figures[hybrid ? 'searchHybrid' : 'search'] = {
+            p50Ms: round(s.p50),
+            p99Ms: round(s.p99),
+            recallAt1: round(found / settings.queries),
+          };
+          console.log(
+            `rag-search${hybrid ? ' (hybrid)' : ''} at ${loaded} chunks: p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, right chunk first ${found}/${settings.queries}`,
+          );
+        }
       }
-      const plain: number[] = [];
-      const rag: number[] = [];
-      for (let q = 0; q < settings.queries; q++) {
-        const question = documentText((q * 104729) % settings.chunks)
-          .split(' ')
-          .slice(0, 12)
-          .join(' ');
-        let started = performance.now();
-        await call('POST', '/v1/chat/completions', {
-          model: 'chat',
-          messages: [{ role: 'user', content: question }],
-        });
-        plain.push(performance.now() - started);
-        started = performance.now();
-        await call('POST', '/ask/ask', { question });
-        rag.push(performance.now() - started);
+
+      if (settings.scenarios.has('rag-latency') && sizeIndex === 0) {
+        // Warm-up: the first calls load the model's tokenizer and prepare the statements.
+        for (let w = 0; w < 5; w++) {
+          await call('POST', '/v1/chat/completions', {
+            model: 'chat',
+            messages: [{ role: 'user', content: 'warm up' }],
+          });
+          await call('POST', '/ask/ask', { question: 'warm up' });
+        }
+        const plain: number[] = [];
+        const rag: number[] = [];
+        for (let q = 0; q < settings.queries; q++) {
+          const question = documentText((q * 104729) % loaded)
+            .split(' ')
+            .slice(0, 12)
+            .join(' ');
+          let started = performance.now();
+          await call('POST', '/v1/chat/completions', {
+            model: 'chat',
+            messages: [{ role: 'user', content: question }],
+          });
+          plain.push(performance.now() - started);
+          started = performance.now();
+          await call('POST', '/ask/ask', { question });
+          rag.push(performance.now() - started);
+        }
+        const p = summarize(plain);
+        const r = summarize(rag);
+        figures.ragLatency = {
+          plainP50Ms: round(p.p50),
+          plainP99Ms: round(p.p99),
+          ragP50Ms: round(r.p50),
+          ragP99Ms: round(r.p99),
+          addedP50Ms: round(r.p50 - p.p50),
+        };
+        console.log(
+          `rag-latency at ${loaded} chunks: plain chat p50 ${p.p50.toFixed(1)} / p99 ${p.p99.toFixed(1)} ms; RAG p50 ${r.p50.toFixed(1)} / p99 ${r.p99.toFixed(1)} ms; added p50 ${(r.p50 - p.p50).toFixed(1)} ms`,
+        );
       }
-      const p = summarize(plain);
-      const r = summarize(rag);
-      report.ragLatency = {
-        plainP50Ms: round(p.p50),
-        plainP99Ms: round(p.p99),
-        ragP50Ms: round(r.p50),
-        ragP99Ms: round(r.p99),
-        addedP50Ms: round(r.p50 - p.p50),
-      };
-      console.log(
-        `rag-latency: plain chat p50 ${p.p50.toFixed(1)} / p99 ${p.p99.toFixed(1)} ms; RAG p50 ${r.p50.toFixed(1)} / p99 ${r.p99.toFixed(1)} ms; added p50 ${(r.p50 - p.p50).toFixed(1)} ms`,
-      );
     }
     console.log(JSON.stringify(report));
   } finally {

@@ -5,6 +5,7 @@ import { types as utilTypes } from 'node:util';
 import { PGlite, types } from '@electric-sql/pglite';
 import { DataSource, QueryFailedError } from 'typeorm';
 import {
+  EmbeddedClient,
   EmbeddedPool,
   embeddedPgDriver,
   EmbeddedPoolOptions,
@@ -302,6 +303,37 @@ describe('EmbeddedPool (PGlite in a worker thread)', () => {
         // A string that merely looks like COPY's NULL marker stays a string.
         { id: 3, label: '\\N', flag: null, amount: null, ratio: null, doc: 'plain', odd: null },
       ]);
+    });
+
+    it("loads inside a transaction on its client: committed or rolled back with the transaction's other statements", async () => {
+      const load = (manager: import('typeorm').EntityManager, ids: number[]) =>
+        (
+          manager.queryRunner as unknown as { databaseConnection: EmbeddedClient }
+        ).databaseConnection.copyRows(
+          'loaded',
+          ['id', 'label'],
+          JSON.stringify(ids.map((id) => ({ id, label: 'tx' }))),
+        );
+      await dataSource.transaction(async (manager) => {
+        await manager.query(`INSERT INTO loaded (id, label) VALUES (40, 'tx')`);
+        await load(manager, [41, 42]);
+        // Seen by the transaction before the commit (a COPY on another client would wait for it).
+        expect(await manager.query(`SELECT count(*)::int AS n FROM loaded WHERE label = 'tx'`)).toEqual([
+          { n: 3 },
+        ]);
+      });
+      await expect(
+        dataSource.transaction(async (manager) => {
+          await load(manager, [43, 44]);
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+      expect(await dataSource.query(`SELECT id FROM loaded WHERE label = 'tx' ORDER BY id`)).toEqual([
+        { id: 40 },
+        { id: 41 },
+        { id: 42 },
+      ]);
+      await dataSource.query(`DELETE FROM loaded WHERE label = 'tx'`);
     });
 
     it('is all or nothing: a duplicate key fails the whole load with 23505, a bad value is a data error', async () => {

@@ -5,6 +5,7 @@ import { Actor, AdminActor } from 'src/common/auth/admin-actor';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { schemaOf } from 'src/common/validation/openapi-schema';
 import { ZodPipe } from 'src/common/validation/zod.pipe';
+import { KnowledgeIngestionService } from 'src/modules/knowledge/knowledge-ingestion.service';
 import { KnowledgeService } from 'src/modules/knowledge/knowledge.service';
 
 const KbName = z
@@ -35,6 +36,8 @@ const IngestDto = z.strictObject({
   format: z.enum(['text', 'markdown', 'html', 'jsonl']).default('text'),
   content: z.string().min(1).max(20_000_000),
   metadata: Metadata.optional(),
+  /** Leave the vector index out until `POST …/index` (bulk loads of many uploads build it once). */
+  deferIndex: z.boolean().optional(),
 });
 export const SearchDto = z.strictObject({
   query: z.string().min(1).max(8000),
@@ -49,7 +52,10 @@ export const SearchDto = z.strictObject({
 @ApiBearerAuth()
 @Controller('admin/v1/knowledge-bases')
 export class KnowledgeController {
-  constructor(private readonly knowledge: KnowledgeService) {}
+  constructor(
+    private readonly knowledge: KnowledgeService,
+    private readonly ingestion: KnowledgeIngestionService,
+  ) {}
 
   @Get()
   @RequirePermission('routing.read')
@@ -106,7 +112,17 @@ export class KnowledgeController {
     @Param('kb', new ZodPipe(KbName)) name: string,
     @Body(new ZodPipe(IngestDto)) dto: z.infer<typeof IngestDto>,
   ) {
-    return this.knowledge.ingest(actor, name, dto);
+    return this.ingestion.ingest(actor, name, dto);
+  }
+
+  @Post(':kb/index')
+  @HttpCode(200)
+  @RequirePermission('routing.write')
+  @ApiOperation({
+    summary: "Build the knowledge base's vector index if it has none (after uploads with deferIndex)",
+  })
+  buildIndex(@Actor() actor: AdminActor, @Param('kb', new ZodPipe(KbName)) name: string) {
+    return this.ingestion.buildIndex(actor, name);
   }
 
   @Delete(':kb/documents/:id')

@@ -4,6 +4,7 @@ import { RagInterceptor } from 'src/modules/knowledge/rag.interceptor';
 import { PromptsModule } from 'src/modules/prompts/prompts.module';
 import { TokensModule } from 'src/modules/tokens/tokens.module';
 import { KnowledgeController, KnowledgeSearchController } from 'src/modules/knowledge/knowledge.controller';
+import { KnowledgeIngestionService } from 'src/modules/knowledge/knowledge-ingestion.service';
 import { KnowledgeEmbedder } from 'src/modules/knowledge/knowledge-embedder';
 import { KnowledgeBindingPolicy } from 'src/modules/knowledge/knowledge-binding.policy';
 import { KnowledgeRepository } from 'src/modules/knowledge/knowledge.repository';
@@ -22,6 +23,7 @@ import { RoutingModule } from 'src/modules/routing/routing.module';
   providers: [
     KnowledgeRepository,
     KnowledgeService,
+    KnowledgeIngestionService,
     KnowledgeEmbedder,
     VectorSupport,
     RagInterceptor,

@@ -3,13 +3,6 @@ import { AdminActor } from 'src/common/auth/admin-actor';
 import { Principal } from 'src/common/auth/principal';
 import { TenancyPolicy } from 'src/common/auth/tenancy.policy';
 import { AuditService } from 'src/modules/audit/audit.service';
-import {
-  checkDocumentId,
-  chunkDocument,
-  DocumentFormat,
-  parseJsonlDocuments,
-  SourceDocument,
-} from 'src/modules/knowledge/document-chunker';
 import { KnowledgeEmbedder } from 'src/modules/knowledge/knowledge-embedder';
 import { KnowledgeException } from 'src/modules/knowledge/knowledge.exception';
 import { ChunkHit, KnowledgeBaseRow, KnowledgeRepository } from 'src/modules/knowledge/knowledge.repository';
@@ -47,18 +40,6 @@ export interface UpdateKnowledgeBase {
   chunkOverlap?: number;
 }
 
-export interface IngestInput {
-  id?: string;
-  format: DocumentFormat | 'jsonl';
-  content: string;
-  metadata?: Record<string, unknown>;
-}
-
-export interface IngestResult {
-  documents: { id: string; chunks: number }[];
-  chunks: number;
-}
-
 export interface SearchInput {
   query: string;
   topK: number;
@@ -80,8 +61,6 @@ export interface SearchResultView {
 
 export const DEFAULT_CHUNK_SIZE = 1_000;
 export const DEFAULT_CHUNK_OVERLAP = 100;
-/** How long an ingestion may take to embed its chunks. */
-const INGEST_TIMEOUT_MS = 300_000;
 const SEARCH_TIMEOUT_MS = 60_000;
 
 /**
@@ -189,80 +168,6 @@ export class KnowledgeService {
         },
       };
     });
-  }
-
-  /** Chunks, embeds (as the caller) and stores documents; a document id already present is replaced. */
-  async ingest(actor: AdminActor, name: string, input: IngestInput): Promise<IngestResult> {
-    const kb = await this.changeable(actor.principal, name);
-    const documents: SourceDocument[] =
-      input.format === 'jsonl'
-        ? parseJsonlDocuments(input.content, 'text')
-        : [
-            {
-              id: checkDocumentId(input.id, 'document'),
-              format: input.format,
-              content: input.content,
-              metadata: input.metadata ?? {},
-            },
-          ];
-    const chunked = await Promise.all(documents.map((d) => chunkDocument(d, kb)));
-    const texts = chunked.flat();
-    const parent: InvocationParent = { requestId: actor.requestId, principal: actor.principal };
-    const embeddings =
-      texts.length === 0
-        ? []
-        : await this.embedder.embed(
-            parent,
-            'kb_ingest',
-            kb.embeddingEndpoint,
-            texts,
-            AbortSignal.timeout(INGEST_TIMEOUT_MS),
-          );
-    const dims = embeddings[0]?.length;
-    if (dims !== undefined) {
-      if (kb.dimensions !== null && kb.dimensions !== dims) {
-        throw KnowledgeException.badEmbeddings(
-          `The embeddings endpoint returned ${dims}-dimensional vectors; knowledge base '${kb.name}' holds ${kb.dimensions}-dimensional ones.`,
-        );
-      }
-      if (dims > 2000) {
-        throw KnowledgeException.invalid(
-          `HNSW indexes vectors of at most 2000 dimensions; the embeddings endpoint returned ${dims}.`,
-        );
-      }
-      await this.repository.ensureIndex(kb, dims);
-    }
-    let offset = 0;
-    const summary = documents.map((document, i) => {
-      const chunks = chunked[i].map((content, index) => ({
-        index,
-        content,
-        embedding: embeddings[offset + index],
-      }));
-      offset += chunks.length;
-      return { document, chunks };
-    });
-    await this.audit.write(actor, async (manager) => {
-      for (const { document, chunks } of summary) {
-        await this.repository.replaceDocument(kb.id, document.id, document.metadata, chunks, manager);
-      }
-      return {
-        result: undefined,
-        event: {
-          action: 'knowledge_base.documents.ingest',
-          targetType: 'knowledge_base',
-          targetId: kb.name,
-          after: {
-            documents: summary.map((s) => ({ id: s.document.id, chunks: s.chunks.length })).slice(0, 100),
-          },
-          teamId: kb.ownerTeamId,
-        },
-      };
-    });
-    return {
-      documents: summary.map((s) => ({ id: s.document.id, chunks: s.chunks.length })),
-      chunks: texts.length,
-    };
   }
 
   async deleteDocument(actor: AdminActor, name: string, documentId: string): Promise<void> {
@@ -373,7 +278,8 @@ export class KnowledgeService {
     return kb;
   }
 
-  private async changeable(principal: Principal, name: string): Promise<KnowledgeBaseRow> {
+  /** The knowledge base `name`, if the principal may change it (else 404 / 403 as for any change). */
+  async changeable(principal: Principal, name: string): Promise<KnowledgeBaseRow> {
     const kb = await this.readable(principal, name);
     TenancyPolicy.assertChange(principal, kb.ownerTeamId, `knowledge base '${kb.name}'`);
     return kb;

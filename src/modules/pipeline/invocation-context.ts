@@ -201,7 +201,13 @@ export class InvocationContext implements InvocationEdge {
       const controller = (this.controller = new AbortController());
       const outer = this.outer;
       if (outer?.aborted || this.aborted) controller.abort();
-      else outer?.addEventListener('abort', () => controller.abort(), { once: true });
+      else if (outer) {
+        // Removed when the invocation finishes: a signal shared by many internal calls (an ingestion's
+        // deadline over hundreds of embeddings calls) would otherwise collect one listener per call.
+        const onAbort = () => controller.abort();
+        outer.addEventListener('abort', onAbort, { once: true });
+        this.onFinish(() => outer.removeEventListener('abort', onAbort));
+      }
     }
     return this.controller.signal;
   }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { UpstreamHttpClient, UpstreamResponse } from 'src/infra/http/upstream-http.client';
 import {
   ModelEndpointEntry,
@@ -18,7 +19,9 @@ import {
 } from 'src/modules/registry/scoring-errors';
 import {
   joinPredictions,
+  SCORING_CHUNK_EVENT,
   ScoringChunk,
+  ScoringChunkEvent,
   scoreChunks,
   splitScoringBody,
 } from 'src/modules/registry/scoring-fanout';
@@ -45,6 +48,7 @@ export class ModelServingService {
     private readonly http: UpstreamHttpClient,
     private readonly telemetry: Telemetry,
     private readonly chain: AttemptChain,
+    private readonly events: EventEmitter2,
   ) {}
 
   /** The scoring server's JSON answer for the invocation's payload (its record learns who answered). */
@@ -103,6 +107,7 @@ export class ModelServingService {
         if (answer.endpoint !== chain[0]) fallback = answer;
         return answer.json;
       },
+      (outcome) => this.events.emit(SCORING_CHUNK_EVENT, new ScoringChunkEvent(chain[0].name, outcome)),
     );
     // A partial answer is never cached: the failed rows would be replayed as nulls.
     if (errors.length > 0) ctx.cacheable = false;

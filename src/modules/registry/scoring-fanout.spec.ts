@@ -230,6 +230,67 @@ describe('scoreChunks', () => {
   });
 });
 
+describe('scoreChunks observe (gatehouse_scoring_chunks_total)', () => {
+  const chunks: ScoringChunk[] = Array.from({ length: 8 }, (_, i) => ({
+    start: i * 5,
+    end: i * 5 + 4,
+    text: String(i),
+  }));
+  const failure = () =>
+    new RegistryException(502, 'model_version_unavailable' as never, 'boom', {
+      error_code: 'X',
+      message: 'boom',
+    });
+  const tally = () => {
+    const seen = { success: 0, failure: 0 };
+    return { seen, observe: (outcome: 'success' | 'failure') => seen[outcome]++ };
+  };
+
+  it('with partial, hears every chunk: answered ones and those that failed for good', async () => {
+    const { seen, observe } = tally();
+    await scoreChunks(
+      chunks,
+      3,
+      true,
+      new AbortController().signal,
+      async (c) => {
+        if (c.text === '1' || c.text === '6') throw failure();
+        return c.text;
+      },
+      observe,
+    );
+    expect(seen).toEqual({ success: 6, failure: 2 });
+  });
+
+  it('without partial, counts the failure that stopped the request once, not the chunks it aborted', async () => {
+    const { seen, observe } = tally();
+    const call = scoreChunks(
+      chunks,
+      4,
+      false,
+      new AbortController().signal,
+      async (c, signal) => {
+        if (c.text === '0') {
+          await new Promise((r) => setTimeout(r, 20));
+          throw failure();
+        }
+        // The others are still in flight when chunk 0 fails; they end as aborted calls.
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, 5_000);
+          signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(new Error('aborted'));
+          });
+        });
+        return c.text;
+      },
+      observe,
+    );
+    await expect(call).rejects.toMatchObject({ message: 'rows 0–4 failed: boom' });
+    expect(seen).toEqual({ success: 0, failure: 1 });
+  });
+});
+
 describe('takePartialFlag', () => {
   it('strips a boolean partial and refuses anything else', () => {
     expect(takePartialFlag({ instances: [1], partial: true })).toEqual({

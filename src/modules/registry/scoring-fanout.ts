@@ -218,10 +218,25 @@ export function chunkError(chunk: ScoringChunk, error: unknown): ChunkError {
   };
 }
 
+/** Emitted per finished chunk of a fanned-out scoring request (`gatehouse_scoring_chunks_total`). */
+export const SCORING_CHUNK_EVENT = 'scoring.chunk';
+
+/** `success`: answered; `failure`: failed for good (after the endpoint's retries and fallbacks). */
+export type ChunkOutcome = 'success' | 'failure';
+
+export class ScoringChunkEvent {
+  constructor(
+    /** The model-serving endpoint the request named. */
+    readonly endpoint: string,
+    readonly outcome: ChunkOutcome,
+  ) {}
+}
+
 /**
  * Runs `score` over the chunks, at most `concurrency` at a time, in order of rows. Without `partial`,
  * the first chunk that fails for good aborts the others and fails the whole; with it, failures are
- * collected (undefined answers) unless every chunk failed.
+ * collected (undefined answers) unless every chunk failed. `observe` hears each chunk that finished:
+ * the chunks a first failure aborted, and those cut short by the caller leaving, are neither.
  */
 export async function scoreChunks(
   chunks: readonly ScoringChunk[],
@@ -229,6 +244,7 @@ export async function scoreChunks(
   partial: boolean,
   signal: AbortSignal,
   score: (chunk: ScoringChunk, signal: AbortSignal) => Promise<string>,
+  observe: (outcome: ChunkOutcome) => void = () => undefined,
 ): Promise<{ answers: (string | undefined)[]; errors: ChunkError[] }> {
   const stop = new AbortController();
   const chunkSignal = AbortSignal.any([signal, stop.signal]);
@@ -240,8 +256,10 @@ export async function scoreChunks(
       const index = next++;
       try {
         answers[index] = await score(chunks[index], chunkSignal);
+        observe('success');
       } catch (error) {
         failures.push({ index, error });
+        if (!chunkSignal.aborted) observe('failure');
         if (!partial) stop.abort();
       }
     }

@@ -525,4 +525,124 @@ ${openaiEndpoint('chat-brief', 'gpt-4o-mini', mock.url, 'llm/v1/chat', '    gate
       );
     });
   });
+
+  describe('bulk JSONL ingestion', () => {
+    const DOCUMENTS = 40;
+    const SECTIONS = 15;
+    /** Paragraph `section` of document `doc`: 12 made-up words no other paragraph has (one chunk each). */
+    const paragraph = (doc: number, section: number, version = 0): string =>
+      Array.from(
+        { length: 12 },
+        (_, w) => `q${(((doc * SECTIONS + section) * 12 + w) * 7919 + version * 104729).toString(36)}x`,
+      ).join(' ');
+    const documentLine = (doc: number, sections = SECTIONS, version = 0) =>
+      JSON.stringify({
+        id: `doc-${doc}`,
+        text: Array.from({ length: sections }, (_, c) => paragraph(doc, c, version)).join('\n\n'),
+        metadata: { doc },
+      });
+    const ingest = (lines: string[], deferIndex?: boolean) =>
+      api('POST', '/admin/v1/knowledge-bases/bulk/documents', {
+        format: 'jsonl',
+        content: lines.join('\n'),
+        deferIndex,
+      });
+    const top = async (query: string) =>
+      (await api('POST', '/v1/knowledge-bases/bulk/search', { query, top_k: 3 })).body.results as {
+        documentId: string;
+        chunk: number;
+        text: string;
+        similarity: number;
+      }[];
+
+    it('lands every chunk of a 600-chunk upload exactly once, each with its own vector', async () => {
+      const created = await api('POST', '/admin/v1/knowledge-bases', {
+        name: 'bulk',
+        embeddingEndpoint: 'embed',
+        chunkSize: 150, // a paragraph (~95 characters) fits, two do not
+        chunkOverlap: 0,
+      });
+      expect(created.status).toBe(201);
+      const before = embeddingCalls().length;
+      const lines = Array.from({ length: DOCUMENTS }, (_, d) => documentLine(d));
+      const uploaded = await ingest(lines);
+      expect(uploaded.status).toBe(200);
+      expect(uploaded.body.chunks).toBe(DOCUMENTS * SECTIONS);
+      expect(new Set(uploaded.body.documents.map((d: { chunks: number }) => d.chunks))).toEqual(
+        new Set([SECTIONS]),
+      );
+      // Embedded in batches, each paragraph once.
+      const inputs = embeddingCalls()
+        .slice(before)
+        .flatMap((c) => c.body.input as string[]);
+      expect(embeddingCalls().length - before).toBeGreaterThan(1);
+      expect(inputs).toHaveLength(DOCUMENTS * SECTIONS);
+      expect(new Set(inputs).size).toBe(DOCUMENTS * SECTIONS);
+
+      const kb = await api('GET', '/admin/v1/knowledge-bases/bulk');
+      expect(kb.body).toMatchObject({ documents: DOCUMENTS, chunks: DOCUMENTS * SECTIONS, dimensions: 256 });
+      // Each stored chunk carries its own text and vector: its words find it first, at similarity 1.
+      for (const [doc, section] of [
+        [0, 0],
+        [7, 14],
+        [23, 5],
+        [39, 14],
+      ]) {
+        const [hit] = await top(paragraph(doc, section));
+        expect(hit).toMatchObject({
+          documentId: `doc-${doc}`,
+          chunk: section,
+          text: paragraph(doc, section),
+        });
+        expect(hit.similarity).toBeCloseTo(1, 4);
+      }
+    });
+
+    it("re-ingesting replaces a document's chunks, alone or within a bulk upload", async () => {
+      // One document, now 3 chunks of new text (a small upload: inserted into the existing index).
+      const one = await ingest([documentLine(7, 3, 1)]);
+      expect(one.body.chunks).toBe(3);
+      expect((await api('GET', '/admin/v1/knowledge-bases/bulk')).body).toMatchObject({
+        documents: DOCUMENTS,
+        chunks: DOCUMENTS * SECTIONS - SECTIONS + 3,
+      });
+      expect((await top(paragraph(7, 2, 1)))[0]).toMatchObject({ documentId: 'doc-7', chunk: 2 });
+      const old = await top(paragraph(7, 9));
+      expect(old.some((h) => h.documentId === 'doc-7')).toBe(false);
+      expect(old[0].similarity).toBeLessThan(0.5);
+
+      // The whole set again (a bulk upload): every document replaced, nothing doubled.
+      const again = await ingest(Array.from({ length: DOCUMENTS }, (_, d) => documentLine(d)));
+      expect(again.body.chunks).toBe(DOCUMENTS * SECTIONS);
+      expect((await api('GET', '/admin/v1/knowledge-bases/bulk')).body).toMatchObject({
+        documents: DOCUMENTS,
+        chunks: DOCUMENTS * SECTIONS,
+      });
+      expect((await top(paragraph(7, 9)))[0]).toMatchObject({ documentId: 'doc-7', chunk: 9 });
+      expect((await top(paragraph(7, 2, 1)))[0].similarity).toBeLessThan(0.5);
+
+      // A deferred upload leaves the index out (searches are exact meanwhile) until POST …/index.
+      const deferred = await ingest([documentLine(3, 2, 4)], true);
+      expect(deferred.body).toMatchObject({ chunks: 2, indexed: false });
+      expect((await top(paragraph(3, 1, 4)))[0]).toMatchObject({ documentId: 'doc-3', chunk: 1 });
+      const indexed = await api('POST', '/admin/v1/knowledge-bases/bulk/index');
+      expect(indexed.status).toBe(200);
+      expect(indexed.body).toEqual({ chunks: DOCUMENTS * SECTIONS - SECTIONS + 2, indexed: true });
+      expect((await top(paragraph(3, 0, 4)))[0]).toMatchObject({ documentId: 'doc-3', chunk: 0 });
+      // One audit row per upload, and one for the build.
+      const audit = await api('GET', '/admin/v1/audit?targetType=knowledge_base&targetId=bulk&limit=100');
+      const actions = (audit.body.entries as { action: string; targetId: string }[])
+        .filter((e) => e.targetId === 'bulk')
+        .map((e) => e.action);
+      expect(actions.filter((a) => a === 'knowledge_base.documents.ingest')).toHaveLength(4);
+      expect(actions.filter((a) => a === 'knowledge_base.index.build')).toHaveLength(1);
+
+      // A failed upload (a duplicate id) changes nothing.
+      const duplicate = await ingest([documentLine(1, 2, 2), documentLine(1, 2, 3)]);
+      expect(duplicate.status).toBe(400);
+      expect((await api('GET', '/admin/v1/knowledge-bases/bulk')).body.chunks).toBe(
+        DOCUMENTS * SECTIONS - SECTIONS + 2,
+      );
+    });
+  });
 });

@@ -59,6 +59,7 @@ const NEEDS_PGVECTOR = new Set([
   'PATCH /admin/v1/knowledge-bases/:kb',
   'DELETE /admin/v1/knowledge-bases/:kb',
   'POST /admin/v1/knowledge-bases/:kb/documents',
+  'POST /admin/v1/knowledge-bases/:kb/index',
   'DELETE /admin/v1/knowledge-bases/:kb/documents/:id',
 ]);
 
@@ -320,6 +321,7 @@ gatehouse:
       setup: async () => ({ kb: 'kb' }),
       body: () => ({ id: 'd', content: 'text' }),
     },
+    'POST /admin/v1/knowledge-bases/:kb/index': { setup: async () => ({ kb: 'kb' }) },
     'DELETE /admin/v1/knowledge-bases/:kb/documents/:id': { setup: async () => ({ kb: 'kb', id: 'd' }) },
     'DELETE /admin/v1/secrets/:name': {
       setup: async () => {

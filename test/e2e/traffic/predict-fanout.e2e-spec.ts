@@ -115,6 +115,15 @@ describe('fan-out scoring on a predict endpoint (real MLflow scoring server)', (
       body: (await response.json()) as Record<string, unknown>,
     };
   };
+  /** `gatehouse_scoring_chunks_total{endpoint="churn",outcome}` as /metrics shows it now. */
+  const chunkMetric = async (outcome: 'success' | 'failure') => {
+    const text = await (await fetch(`${gw!.url}/metrics`, { headers: gw!.authHeaders() })).text();
+    const line = new RegExp(
+      `^gatehouse_scoring_chunks_total\\{endpoint="churn",outcome="${outcome}"\\} (\\d+)$`,
+      'm',
+    );
+    return Number(line.exec(text)?.[1] ?? 0);
+  };
   /** The scoring server's own answer to the whole body, in one call. */
   const direct = async (body: string, type = 'application/json') => {
     const response = await fetch(`${scoringUrl}/invocations`, {
@@ -236,6 +245,7 @@ endpoints:
   it('a chunk that fails on every instance fails the request, naming its rows', async () => {
     const x = column(1000, [250]);
     reset();
+    const failuresBefore = await chunkMetric('failure');
     const answer = await post(
       '/endpoints/churn/invocations',
       JSON.stringify({ dataframe_split: { columns: ['x'], data: x.map((v) => [v]) } }),
@@ -250,6 +260,8 @@ endpoints:
     expect(JSON.stringify(answer.body)).not.toContain('Traceback');
     // Retried per the endpoint's policy: the failing chunk went to both instances.
     expect(instances.map((i) => i.failed)).toEqual([1, 1]);
+    // One chunk failed for good; the chunks it aborted are not counted as failures.
+    expect((await chunkMetric('failure')) - failuresBefore).toBe(1);
   });
 
   it('with partial: true, answers the other rows and lists the failed chunks', async () => {
@@ -259,6 +271,7 @@ endpoints:
       JSON.stringify({ dataframe_split: { columns: ['x'], data: clean.map((v) => [v]) } }),
     )) as { predictions: (number | null)[] };
     reset();
+    const before = { success: await chunkMetric('success'), failure: await chunkMetric('failure') };
     const answer = await post(
       '/endpoints/churn/invocations',
       JSON.stringify({ dataframe_split: { columns: ['x'], data: x.map((v) => [v]) }, partial: true }),
@@ -279,5 +292,7 @@ endpoints:
     // Each failed chunk was tried on both instances; every other chunk was scored once.
     expect(instances.map((i) => i.failed)).toEqual([2, 2]);
     expect(instances.flatMap((i) => i.chunks)).toHaveLength(12);
+    expect((await chunkMetric('success')) - before.success).toBe(8);
+    expect((await chunkMetric('failure')) - before.failure).toBe(2);
   });
 });

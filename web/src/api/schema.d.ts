@@ -1690,6 +1690,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/knowledge-bases/{kb}/index": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Build the knowledge base's vector index if it has none (after uploads with deferIndex) */
+        post: operations["KnowledgeController_buildIndex"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/knowledge-bases/{kb}/documents/{id}": {
         parameters: {
             query?: never;
@@ -6552,9 +6569,29 @@ export interface operations {
                     metadata?: {
                         [key: string]: unknown;
                     };
+                    deferIndex?: boolean;
                 };
             };
         };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    KnowledgeController_buildIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kb: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             200: {
                 headers: {

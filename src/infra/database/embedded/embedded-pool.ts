@@ -143,6 +143,16 @@ export class EmbeddedClient extends EventEmitter {
     return undefined;
   }
 
+  /**
+   * `EmbeddedPool.copyRows` on this client: inside a transaction this client holds, the load is part of
+   * it (a COPY on a client of its own would wait for this transaction to end).
+   */
+  async copyRows(table: string, columns: readonly string[], rows: string): Promise<void> {
+    if (this.released) throw new Error('embedded database: client used after release');
+    const answer = await this.pool.send({ op: 'copy', client: this.id, table, columns: [...columns], rows });
+    if (answer.op === 'error') throw toError(answer.error);
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;
@@ -265,8 +275,7 @@ export class EmbeddedPool extends EventEmitter {
   async copyRows(table: string, columns: readonly string[], rows: string): Promise<void> {
     const client = await this.checkout();
     try {
-      const answer = await this.send({ op: 'copy', client: client.id, table, columns: [...columns], rows });
-      if (answer.op === 'error') throw toError(answer.error);
+      await client.copyRows(table, columns, rows);
     } finally {
       client.release();
     }

@@ -15,6 +15,7 @@ import { AuthSnapshotService } from 'src/modules/auth/auth-snapshot.service';
 import { CacheStatsService } from 'src/modules/cache/cache-stats.service';
 import { MODERATION_VERDICT_EVENT, ModerationVerdictEvent } from 'src/modules/moderation/moderation.events';
 import { SEMANTIC_CACHE_LOOKUP, SemanticCacheLookupEvent } from 'src/modules/knowledge/semantic-cache.events';
+import { SCORING_CHUNK_EVENT, ScoringChunkEvent } from 'src/modules/registry/scoring-fanout';
 import { CIRCUIT_STATES, CircuitStates } from 'src/modules/observability/metrics/circuit-states';
 import {
   attemptResult,
@@ -65,6 +66,7 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
   private readonly refusals: Counter<'kind' | 'endpoint' | 'team'>;
   private readonly moderation: Counter<'endpoint' | 'stage' | 'action'>;
   private readonly semantic: Counter<'endpoint' | 'outcome'>;
+  private readonly scoringChunks: Counter<'endpoint' | 'outcome'>;
   private readonly inFlight: Gauge;
   private readonly httpRequests: Counter<'status_class'>;
 
@@ -161,6 +163,12 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
     this.semantic = new Counter({
       name: 'gatehouse_semantic_cache_lookups_total',
       help: 'Semantic cache lookups by endpoint and outcome: hit, near_miss (within 0.1 below the threshold), miss.',
+      labelNames: ['endpoint', 'outcome'],
+      registers,
+    });
+    this.scoringChunks = new Counter({
+      name: 'gatehouse_scoring_chunks_total',
+      help: 'Chunks of fanned-out scoring requests by endpoint and outcome: success, failure (after retries and fallbacks).',
       labelNames: ['endpoint', 'outcome'],
       registers,
     });
@@ -303,6 +311,11 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
   @OnEvent(SEMANTIC_CACHE_LOOKUP)
   onSemanticLookup(event: SemanticCacheLookupEvent): void {
     this.semantic.inc({ endpoint: this.labels.endpoint(event.endpoint), outcome: event.outcome });
+  }
+
+  @OnEvent(SCORING_CHUNK_EVENT)
+  onScoringChunk(event: ScoringChunkEvent): void {
+    this.scoringChunks.inc({ endpoint: this.labels.endpoint(event.endpoint), outcome: event.outcome });
   }
 
   /** Telemetry seam: one upstream attempt (routing and model serving call it per retry or fallback). */
