@@ -8,8 +8,15 @@ describe('PGLITE_WORKER_SOURCE', () => {
     expect(() => new Script(PGLITE_WORKER_SOURCE, { filename: 'pglite-worker.js' })).not.toThrow();
   });
 
-  it('requires nothing but worker_threads and the PGlite entries the main thread resolved', () => {
+  it('requires nothing but Node built-ins and the PGlite entries the main thread resolved', () => {
+    // An eval worker resolves bare package names from the working directory, not from this file.
     const required = [...PGLITE_WORKER_SOURCE.matchAll(/require\(([^)]*)\)/g)].map((m) => m[1]);
-    expect(required).toEqual(["'node:worker_threads'", 'workerData.pglitePath', 'workerData.vectorPath']);
+    expect(required).toEqual([
+      "'node:fs'",
+      "'node:path'",
+      "'node:worker_threads'",
+      'workerData.pglitePath',
+      'workerData.vectorPath',
+    ]);
   });
 });

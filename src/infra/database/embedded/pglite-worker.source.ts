@@ -51,6 +51,8 @@ export interface WorkerData {
  * released with its transaction still open is rolled back.
  */
 export const PGLITE_WORKER_SOURCE = `'use strict';
+const { existsSync, cpSync } = require('node:fs');
+const { join } = require('node:path');
 const { parentPort, workerData } = require('node:worker_threads');
 const { PGlite, types } = require(workerData.pglitePath);
 const { vector } = require(workerData.vectorPath);
@@ -234,9 +236,8 @@ async function close(id) {
 // an empty data directory copies the build's template instead of running initdb when there is one.
 const memory = ['-c', 'shared_buffers=' + workerData.sharedBuffers];
 function openDatabase() {
-  const fs = require('node:fs');
-  if (workerData.template && !fs.existsSync(require('node:path').join(workerData.dataDir, 'PG_VERSION'))) {
-    fs.cpSync(workerData.template, workerData.dataDir, { recursive: true });
+  if (workerData.template && !existsSync(join(workerData.dataDir, 'PG_VERSION'))) {
+    cpSync(workerData.template, workerData.dataDir, { recursive: true });
   }
   return PGlite.create({
     dataDir: workerData.dataDir,
