@@ -42,6 +42,8 @@ export class RouteConfigService implements OnApplicationBootstrap, OnModuleDestr
   private fileText = 'endpoints: []\n';
   private fileEntries: FileEntries = { endpoints: [], routes: [] };
   private entries: readonly ConfigEntry[] = [];
+  /** Owning team by entry name, rebuilt with `entries` (read per request on prompt-bound and RAG endpoints). */
+  private owners = new Map<string, string | null>();
   private changeId = '0';
   private queue: Promise<unknown> = Promise.resolve();
   private reconcileTimer: NodeJS.Timeout | undefined;
@@ -65,7 +67,7 @@ export class RouteConfigService implements OnApplicationBootstrap, OnModuleDestr
       throw new GatewayConfigError([`Cannot read the gateway config file at ${this.source.path}.`]);
     }
     this.changeId = await this.entryRepository.latestChangeId();
-    this.entries = await this.entryRepository.list();
+    this.setEntries(await this.entryRepository.list());
     const result = await this.applyFile(text, 'boot');
     if (!result.applied) throw new GatewayConfigError(result.problems);
     this.source.watch(async () => {
@@ -90,7 +92,12 @@ export class RouteConfigService implements OnApplicationBootstrap, OnModuleDestr
    * API entries carry theirs; gateway.yaml and registry entries are global (null).
    */
   ownerOf(name: string): string | null {
-    return this.entries.find((e) => e.name === name)?.teamId ?? null;
+    return this.owners.get(name) ?? null;
+  }
+
+  private setEntries(entries: readonly ConfigEntry[]): void {
+    this.entries = entries;
+    this.owners = new Map(entries.map((e) => [e.name, e.teamId ?? null]));
   }
 
   /** Builds (without applying) the table of the running file plus the given API entries. */
@@ -132,7 +139,7 @@ export class RouteConfigService implements OnApplicationBootstrap, OnModuleDestr
           return;
         }
         this.holder.swap(result.table);
-        this.entries = entries;
+        this.setEntries(entries);
         this.changeId = latest;
         this.logger.log(`applied admin config revision ${latest} (${this.summary(result.table)})`);
       } catch (error) {
