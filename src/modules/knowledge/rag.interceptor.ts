@@ -11,6 +11,8 @@ import { CanonicalChunk, ChatCompletion, ChatMessage } from 'src/modules/provide
 import { TokenCounter } from 'src/modules/tokens/token-counter';
 
 import { RouteConfigService } from 'src/modules/routing/route-config.service';
+import type { EndpointEntry } from 'src/modules/routing/route-table';
+import type { RagSettings } from 'src/config/extensions/rag-settings.config';
 /** A passage the answer was given from: the extension field `citations` of a RAG answer. */
 export interface Citation {
   document_id: string;
@@ -41,7 +43,9 @@ export class RagInterceptor extends StageInterceptor {
     super();
   }
 
-  async around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
+  // Not async: a request to an endpoint that is not a RAG endpoint (nearly all of them) passes through
+  // without a promise of its own.
+  around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
     const endpoint = ctx.endpoint;
     const rag = endpoint?.rag;
     let body = (ctx.body ?? {}) as Record<string, unknown>;
@@ -50,6 +54,16 @@ export class RagInterceptor extends StageInterceptor {
       ctx.body = body;
       return next();
     }
+    return this.answer(ctx, next, endpoint, rag, body);
+  }
+
+  private async answer(
+    ctx: InvocationContext,
+    next: StageNext,
+    endpoint: EndpointEntry,
+    rag: RagSettings,
+    body: Record<string, unknown>,
+  ): Promise<InvocationResult> {
     const { messages, ...rest } = body;
     const text = lastUserText(messages);
     if (!text || text.trim().length === 0) {

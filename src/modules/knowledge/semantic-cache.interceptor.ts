@@ -13,6 +13,8 @@ import { SemanticCacheRepository, SemanticKey } from 'src/modules/knowledge/sema
 import { VectorSupport } from 'src/modules/knowledge/vector-support.service';
 import { InvocationContext, InvocationResult, StageNext } from 'src/modules/pipeline/invocation-context';
 import { StageInterceptor } from 'src/modules/pipeline/stage.interceptor';
+import type { EndpointEntry } from 'src/modules/routing/route-table';
+import type { SemanticCacheSettings } from 'src/modules/cache/cache-policy';
 import {
   CanonicalChunk,
   CanonicalResponse,
@@ -46,7 +48,9 @@ export class SemanticCacheInterceptor extends StageInterceptor {
     super();
   }
 
-  async around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
+  // Not async: a request the semantic cache does not apply to (nearly all of them) passes through
+  // without a promise of its own.
+  around(ctx: InvocationContext, next: StageNext): Promise<InvocationResult> {
     const endpoint = ctx.endpoint;
     const settings = endpoint?.cache?.semantic;
     const request = ctx.request as ChatRequest | undefined;
@@ -64,6 +68,16 @@ export class SemanticCacheInterceptor extends StageInterceptor {
     ) {
       return next();
     }
+    return this.lookup(ctx, next, endpoint, settings, request);
+  }
+
+  private async lookup(
+    ctx: InvocationContext,
+    next: StageNext,
+    endpoint: EndpointEntry,
+    settings: SemanticCacheSettings,
+    request: ChatRequest,
+  ): Promise<InvocationResult> {
     const key: SemanticKey = {
       scope: scopeOf(ctx),
       endpoint: endpoint.name,
