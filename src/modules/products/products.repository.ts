@@ -11,18 +11,19 @@ export interface ProductRow extends ProductDto {
   createdBy: string | null;
 }
 
-export interface NewProduct {
-  id: string;
-  name: string;
-  title: string;
-  description: string;
-  teamId: string | null;
-  endpoint: string;
-  endpointType: string;
-  limits: string | null;
-  pricePer1kTokensUsd: number | null;
-  createdBy: string;
-}
+/** A product as created: its descriptive fields (state, revision and dates are the table's). */
+export type NewProduct = Pick<
+  ProductDto,
+  | 'id'
+  | 'name'
+  | 'title'
+  | 'description'
+  | 'teamId'
+  | 'endpoint'
+  | 'endpointType'
+  | 'limits'
+  | 'pricePer1kTokensUsd'
+> & { createdBy: string };
 
 type Runner = DataSource | EntityManager;
 
