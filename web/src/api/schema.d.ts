@@ -4461,7 +4461,27 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        default: string | null;
+                        policies: {
+                            name: string;
+                            input: {
+                                name: string;
+                                type: string;
+                            }[];
+                            output: {
+                                name: string;
+                                type: string;
+                            }[];
+                            stream_window: number;
+                        }[];
+                        endpoints: {
+                            endpoint: string;
+                            policy: string | null;
+                        }[];
+                    };
+                };
             };
         };
     };
@@ -4537,7 +4557,20 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": {
+                    text: string;
+                    /**
+                     * @description default input
+                     * @enum {string}
+                     */
+                    stage?: "input" | "output";
+                    /** @description a named policy from gateway.yaml … */
+                    policy?: string;
+                    /** @description … or the policy that guards this endpoint */
+                    endpoint?: string;
+                    /** @description with endpoint: that team's override, if any */
+                    team?: string;
+                };
             };
         };
         responses: {
@@ -4545,7 +4578,28 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        policy: string | null;
+                        source: string;
+                        /** @enum {string} */
+                        stage: "input" | "output";
+                        /** @enum {string} */
+                        action: "allow" | "redact" | "block" | "flag";
+                        /** @description the text as the provider or caller would see it */
+                        text: string | null;
+                        blocked_message: string | null;
+                        checks: {
+                            check: string;
+                            /** @enum {string} */
+                            action: "allow" | "redact" | "block" | "flag";
+                            categories: string[];
+                            reasons: string[];
+                            score?: number;
+                            error?: string;
+                        }[];
+                    };
+                };
             };
         };
     };
@@ -5610,7 +5664,23 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        source: "yaml" | "mlflow" | "admin";
+                        team_id: string | null;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        metric: "requests" | "tokens" | "concurrency";
+                        /** @description null for concurrency caps */
+                        window_seconds: number | null;
+                        limit: number;
+                    }[];
+                };
             };
         };
     };
@@ -5643,7 +5713,23 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        source: "yaml" | "mlflow" | "admin";
+                        team_id: string | null;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        metric: "requests" | "tokens" | "concurrency";
+                        /** @description null for concurrency caps */
+                        window_seconds: number | null;
+                        limit: number;
+                    };
+                };
             };
         };
     };
@@ -5662,7 +5748,23 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        source: "yaml" | "mlflow" | "admin";
+                        team_id: string | null;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        metric: "requests" | "tokens" | "concurrency";
+                        /** @description null for concurrency caps */
+                        window_seconds: number | null;
+                        limit: number;
+                    };
+                };
             };
         };
     };
@@ -5697,7 +5799,23 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        source: "yaml" | "mlflow" | "admin";
+                        team_id: string | null;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        metric: "requests" | "tokens" | "concurrency";
+                        /** @description null for concurrency caps */
+                        window_seconds: number | null;
+                        limit: number;
+                    };
+                };
             };
         };
     };
@@ -5733,7 +5851,24 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        team_id: string | null;
+                        name: string;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        amount_usd: number;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @description admins only; null for other readers */
+                        alert_webhook_url: string | null;
+                    }[];
+                };
             };
         };
     };
@@ -5770,7 +5905,24 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        team_id: string | null;
+                        name: string;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        amount_usd: number;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @description admins only; null for other readers */
+                        alert_webhook_url: string | null;
+                    };
+                };
             };
         };
     };
@@ -5787,7 +5939,25 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        budget_id: string;
+                        name: string;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        subject: string;
+                        amount_usd: number;
+                        spent_usd: number;
+                        reserved_usd: number;
+                        remaining_usd: number;
+                        /** Format: date-time */
+                        window_start: string;
+                        /** Format: date-time */
+                        resets_at: string;
+                    }[];
+                };
             };
         };
     };
@@ -5806,7 +5976,24 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        team_id: string | null;
+                        name: string;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        amount_usd: number;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @description admins only; null for other readers */
+                        alert_webhook_url: string | null;
+                    };
+                };
             };
         };
     };
@@ -5845,7 +6032,24 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        team_id: string | null;
+                        name: string;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        amount_usd: number;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @description admins only; null for other readers */
+                        alert_webhook_url: string | null;
+                    };
+                };
             };
         };
     };
@@ -5885,7 +6089,25 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        budget_id: string;
+                        name: string;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        subject: string;
+                        amount_usd: number;
+                        spent_usd: number;
+                        reserved_usd: number;
+                        remaining_usd: number;
+                        /** Format: date-time */
+                        window_start: string;
+                        /** Format: date-time */
+                        resets_at: string;
+                    };
+                };
             };
         };
     };
