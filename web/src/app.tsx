@@ -7,6 +7,7 @@ import { AuditScreen } from './screens/audit';
 import { DashboardScreen } from './screens/dashboard';
 import { EndpointsScreen } from './screens/endpoints';
 import { KeysScreen } from './screens/keys';
+import { LimitsScreen } from './screens/limits';
 import { PortalScreen } from './screens/portal';
 import { ProductsScreen } from './screens/products';
 import { SignInScreen } from './screens/signin';
@@ -46,6 +47,12 @@ const SCREENS: Screen[] = [
     label: 'Approvals',
     permission: 'subscriptions.decide',
     render: () => <ApprovalsScreen />,
+  },
+  {
+    path: 'limits',
+    label: 'Limits and budgets',
+    permission: 'billing.read',
+    render: (me) => <LimitsScreen me={me} />,
   },
   {
     path: 'access',

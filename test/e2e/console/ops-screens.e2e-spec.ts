@@ -1,0 +1,215 @@
+import { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { call, chatBody } from 'test/e2e/support/admin-client';
+import { member } from 'test/e2e/security/support';
+import { openaiEndpoint, startGateway, TestGateway } from 'test/e2e/support/test-gateway';
+import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
+import {
+  axeViolations,
+  launchChromium,
+  PageWatch,
+  prepareConsole,
+  screenshot,
+  watch,
+} from 'test/e2e/console/browser';
+
+/**
+ * The console's operations screens in Debian's chromium: limits and budgets (with a budget's burn after
+ * real traffic), screenshotted and checked with axe-core; a viewer sees the read-only parts only.
+ */
+jest.setTimeout(180_000);
+
+const WAIT = 30_000;
+
+describe('web console operations screens (browser)', () => {
+  let gateway: TestGateway;
+  let stable: OpenAIMock;
+  let candidate: OpenAIMock;
+  let browser: Browser;
+  let admin: Page;
+  let adminWatch: PageWatch;
+  const contexts: BrowserContext[] = [];
+
+  async function signedIn(key: string): Promise<{ page: Page; w: PageWatch }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    const w = watch(page, gateway.url);
+    await page.goto(`${gateway.url}/ui/`);
+    await page.getByLabel('API key', { exact: true }).fill(key);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: WAIT });
+    return { page, w };
+  }
+
+  async function open(page: Page, screen: string, heading: string): Promise<void> {
+    await page.goto(`${gateway.url}/ui/#/${screen}`);
+    await page.getByRole('heading', { level: 1, name: heading }).waitFor({ timeout: WAIT });
+  }
+
+  async function checkScreen(page: Page, w: PageWatch, name: string): Promise<void> {
+    await screenshot(page, name);
+    expect([name, await axeViolations(page)]).toEqual([name, []]);
+    expect([name, w.violations, w.foreignRequests, w.pageErrors]).toEqual([name, [], [], []]);
+  }
+
+  async function textOf(locator: Locator, pattern: RegExp): Promise<string> {
+    const deadline = Date.now() + WAIT;
+    let text = '';
+    while (Date.now() < deadline) {
+      text = (await locator.first().textContent({ timeout: WAIT })) ?? '';
+      if (pattern.test(text)) return text;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`text ${JSON.stringify(text)} never matched ${pattern}`);
+  }
+
+  async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
+    const deadline = Date.now() + WAIT;
+    let value = await read();
+    while (!ok(value) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      value = await read();
+    }
+    if (!ok(value)) throw new Error(`never reached: ${JSON.stringify(value)}`);
+    return value;
+  }
+
+  const get = async <T>(path: string): Promise<T> =>
+    (await call<T>(gateway.url, 'GET', path, gateway.authHeaders())).body;
+  const chat = async (model: string) =>
+    (await call(gateway.url, 'POST', '/v1/chat/completions', gateway.authHeaders(), chatBody(model))).status;
+
+  beforeAll(async () => {
+    const chromiumPath = await prepareConsole();
+    process.env.MOCK_OPENAI_KEY = MOCK_API_KEY;
+    [stable, candidate] = await Promise.all([startOpenAIMock(), startOpenAIMock()]);
+    const yaml = `
+gatehouse:
+  moderation:
+    policies:
+      standard:
+        input:
+          - {type: pii, action: redact, mode: placeholder}
+          - {type: deny-list, keywords: [project nightingale]}
+      strict:
+        input:
+          - {type: pii, action: block, entities: [card, iban, ssn]}
+endpoints:
+${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gatehouse:\n      moderation: strict\n')}${openaiEndpoint('candidate', 'gpt-4o-mini', candidate.url)}
+`;
+    gateway = await startGateway(yaml, { env: { ROLLOUT_TICK_MS: '200', ROLLOUT_STATS_FLUSH_MS: '200' } });
+    browser = await launchChromium(chromiumPath);
+    ({ page: admin, w: adminWatch } = await signedIn(gateway.apiKey));
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+    await gateway?.close();
+    await Promise.all([stable?.close(), candidate?.close()]);
+  });
+
+  it('adds, edits and removes a limit, and shows a budget burning after traffic', async () => {
+    await open(admin, 'limits', 'Limits and budgets');
+    const limitForm = admin.getByTestId('limit-form');
+    await limitForm.locator('select[name=scope]').selectOption('endpoint');
+    await limitForm.getByLabel('Endpoint name (empty: each separately)').fill('stable');
+    await limitForm.locator('select[name=window]').selectOption({ label: 'minute' });
+    await limitForm.getByLabel('Limit', { exact: true }).fill('500');
+    await limitForm.getByRole('button', { name: 'Add limit' }).click();
+    await textOf(admin.getByTestId('limits-message'), /^Limit added: 500 requests\.$/);
+    type Limit = {
+      id: string;
+      scope: string;
+      subject: string;
+      metric: string;
+      window_seconds: number;
+      limit: number;
+    };
+    const [limit] = (await get<Limit[]>('/admin/v1/limits')).filter((l) => l.subject === 'stable');
+    expect(limit).toMatchObject({ scope: 'endpoint', metric: 'requests', window_seconds: 60, limit: 500 });
+    const row = admin.locator(`tr[data-limit="${limit.id}"]`);
+    expect(await row.locator('th, td').allTextContents()).toEqual([
+      'endpoint stable',
+      'all',
+      'requests',
+      '500 per minute',
+      'admin API',
+      'EditRemove',
+    ]);
+
+    await row.getByRole('button', { name: 'Edit' }).click();
+    await admin.getByRole('heading', { name: 'Edit limit' }).waitFor({ timeout: WAIT });
+    expect(await limitForm.getByLabel('Limit', { exact: true }).inputValue()).toBe('500');
+    await limitForm.getByLabel('Limit', { exact: true }).fill('750');
+    await limitForm.locator('select[name=window]').selectOption({ label: 'hour' });
+    await limitForm.getByRole('button', { name: 'Save limit' }).click();
+    await textOf(admin.getByTestId('limits-message'), /^Limit saved: 750 requests\.$/);
+    expect(await get<Limit>(`/admin/v1/limits/${limit.id}`)).toMatchObject({
+      limit: 750,
+      window_seconds: 3600,
+    });
+    await textOf(row.locator('td').nth(2), /^750 per hour$/);
+
+    // A global daily budget, then one call through the gateway: its cost shows as burn.
+    const budgetForm = admin.getByTestId('budget-form');
+    await budgetForm.getByLabel('Budget name').fill('daily-cap');
+    await budgetForm.locator('select[name=period]').selectOption('daily');
+    await budgetForm.getByLabel('Amount (USD)').fill('5');
+    await budgetForm.getByRole('button', { name: 'Add budget' }).click();
+    await textOf(admin.getByTestId('limits-message'), /^Budget daily-cap added\.$/);
+    const budgetRow = admin.locator('tr[data-budget="daily-cap"]');
+    await textOf(budgetRow.getByTestId('burn'), /^\s*\$0\.00 \(0%\)$/);
+
+    expect(await chat('stable')).toBe(200);
+    type Status = { name: string; spent_usd: number };
+    const spent = await until(
+      async () => (await get<Status[]>('/admin/v1/budgets/status')).find((s) => s.name === 'daily-cap'),
+      (s) => (s?.spent_usd ?? 0) > 0,
+    );
+    await admin.reload();
+    // Cents would round a cheap call to $0.00: below a cent the console shows six decimals.
+    const shown = `$${spent!.spent_usd.toFixed(6)} (0%)`;
+    expect((await textOf(budgetRow.getByTestId('burn'), /\$0\.0000/)).trim()).toBe(shown);
+    expect(Number(await budgetRow.locator('meter').getAttribute('value'))).toBeCloseTo(
+      spent!.spent_usd / 5,
+      12,
+    );
+    await checkScreen(admin, adminWatch, '16-limits-budgets');
+
+    admin.once('dialog', (dialog) => void dialog.accept());
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await textOf(admin.getByTestId('limits-message'), /^Limit on endpoint stable removed\.$/);
+    expect(
+      (await call(gateway.url, 'GET', `/admin/v1/limits/${limit.id}`, gateway.authHeaders())).status,
+    ).toBe(404);
+  });
+
+  it("shows a viewer its team's budgets read-only, and no limits", async () => {
+    const viewer = await member(gateway, 'watchers', ['viewer']);
+    const budget = await call(gateway.url, 'POST', '/admin/v1/budgets', gateway.authHeaders(), {
+      name: 'watchers-monthly',
+      scope: 'team',
+      subject: viewer.teamId,
+      period: 'monthly',
+      amount_usd: 20,
+    });
+    expect(budget.status).toBe(201);
+    const { page, w } = await signedIn(viewer.key);
+    const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+    expect(nav).toEqual(['Dashboard', 'Endpoints', 'Routing config', 'Portal', 'Limits and budgets']);
+
+    await open(page, 'limits', 'Limits and budgets');
+    const rows = page.getByTestId('budgets-table').locator('tbody tr');
+    await textOf(rows, /watchers-monthly/);
+    // Global budgets bound every team: only admins see them.
+    expect(await rows.count()).toBe(1);
+    expect(await page.getByTestId('budgets-table').locator('tbody tr th').allTextContents()).toEqual([
+      'watchers-monthly',
+    ]);
+    for (const part of ['limits-table', 'limit-form', 'budget-form'])
+      expect([part, await page.getByTestId(part).count()]).toEqual([part, 0]);
+    expect(await page.getByRole('button', { name: /Edit|Remove/ }).count()).toBe(0);
+    await checkScreen(page, w, '19-viewer-limits');
+  });
+});
