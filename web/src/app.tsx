@@ -10,6 +10,7 @@ import { KeysScreen } from './screens/keys';
 import { LimitsScreen } from './screens/limits';
 import { PortalScreen } from './screens/portal';
 import { ProductsScreen } from './screens/products';
+import { RolloutsScreen } from './screens/rollouts';
 import { SignInScreen } from './screens/signin';
 
 /** A screen of the console: who may open it is the permission the admin API asks for its data. */
@@ -33,6 +34,12 @@ const SCREENS: Screen[] = [
     label: 'Routing config',
     permission: 'routing.read',
     render: (me) => <ConfigScreenLazy canWrite={me.permissions.includes('routing.write')} />,
+  },
+  {
+    path: 'rollouts',
+    label: 'Rollouts',
+    permission: 'routing.read',
+    render: (me) => <RolloutsScreen canWrite={me.permissions.includes('routing.write')} />,
   },
   { path: 'products', label: 'API products', permission: 'routing.write', render: () => <ProductsScreen /> },
   {

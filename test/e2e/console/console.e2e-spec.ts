@@ -150,6 +150,7 @@ describe('web console (browser)', () => {
       'Dashboard',
       'Endpoints',
       'Routing config',
+      'Rollouts',
       'API products',
       'Portal',
       'My keys',
@@ -318,7 +319,14 @@ describe('web console (browser)', () => {
     const viewer = await member(gateway, 'viewers', ['viewer']);
     const { page, w } = await signedIn(viewer.key);
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Dashboard', 'Endpoints', 'Routing config', 'Portal', 'Limits and budgets']);
+    expect(nav).toEqual([
+      'Dashboard',
+      'Endpoints',
+      'Routing config',
+      'Rollouts',
+      'Portal',
+      'Limits and budgets',
+    ]);
     for (const screen of ['approvals', 'products', 'keys', 'access', 'audit']) {
       await page.goto(`${gateway.url}/ui/#/${screen}`);
       await textOf(page.getByTestId('forbidden'), /does not give access/);
@@ -358,6 +366,7 @@ describe('web console (browser)', () => {
       ['config', 'Routing config'],
       ['audit', 'Audit log'],
       ['limits', 'Limits and budgets'],
+      ['rollouts', 'Rollouts'],
     ]) {
       await open(page, screen, heading);
       const overflow = await page.evaluate<number>(

@@ -14,11 +14,25 @@ import {
 
 /**
  * The console's operations screens in Debian's chromium: limits and budgets (with a budget's burn after
- * real traffic), screenshotted and checked with axe-core; a viewer sees the read-only parts only.
+ * real traffic) and progressive rollouts (live judge figures, pause/resume/abort), each screenshotted and
+ * checked with axe-core; a viewer sees the read-only parts only.
  */
 jest.setTimeout(180_000);
 
 const WAIT = 30_000;
+
+interface Arm {
+  requests: number;
+  errors: number;
+  error_rate: number;
+  p95_ms: number | null;
+}
+interface RolloutView {
+  id: string;
+  state: string;
+  canary_percentage: number;
+  last_evaluation: { baseline: Arm; canary: Arm } | null;
+}
 
 describe('web console operations screens (browser)', () => {
   let gateway: TestGateway;
@@ -185,7 +199,66 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     ).toBe(404);
   });
 
-  it("shows a viewer its team's budgets read-only, and no limits", async () => {
+  it('shows a rollout live with the judge figures, and pauses, resumes and aborts it', async () => {
+    // The route is created by the rollout (routes from gateway.yaml change with the file only).
+    const created = await call<RolloutView>(
+      gateway.url,
+      'POST',
+      '/admin/v1/rollouts',
+      gateway.authHeaders(),
+      {
+        route: 'canary-route',
+        baseline: 'stable',
+        canary: 'candidate',
+        steps: [50, 100],
+        // Held long enough to stay on step 1 while the test watches; latency judged with room for a busy machine.
+        hold_seconds: 3600,
+        min_requests: 5,
+        max_p95_latency_ratio: 100,
+        p95_latency_slack_ms: 10_000,
+      },
+    );
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    for (let i = 0; i < 20; i++) expect(await chat('canary-route')).toBe(200);
+    const judged = await until(
+      () => get<RolloutView>(`/admin/v1/rollouts/${id}`),
+      (r) => (r.last_evaluation?.baseline.requests ?? 0) + (r.last_evaluation?.canary.requests ?? 0) === 20,
+    );
+
+    await open(admin, 'rollouts', 'Rollouts');
+    const row = admin.locator(`tr[data-rollout="${id}"]`);
+    await textOf(row.getByTestId('stage'), /^step 1 of 2 \(50% canary\)$/);
+    const shown = (a: Arm) =>
+      `${(a.error_rate * 100).toFixed(1)}% errors of ${a.requests}, p95 ${a.p95_ms === null ? '—' : `${Math.round(a.p95_ms)} ms`}`;
+    const { baseline, canary } = judged.last_evaluation!;
+    expect([baseline.errors, canary.errors]).toEqual([0, 0]);
+    expect(await row.getByTestId('baseline-arm').textContent()).toBe(shown(baseline));
+    expect(await row.getByTestId('canary-arm').textContent()).toBe(shown(canary));
+    await checkScreen(admin, adminWatch, '17-rollouts');
+
+    await row.getByRole('button', { name: 'Pause' }).click();
+    await textOf(admin.getByTestId('rollouts-message'), /^Rollout on canary-route: paused at 50% canary\.$/);
+    expect((await get<RolloutView>(`/admin/v1/rollouts/${id}`)).state).toBe('paused');
+    await row.getByRole('button', { name: 'Resume' }).click();
+    await textOf(admin.getByTestId('rollouts-message'), /^Rollout on canary-route: running at 50% canary\.$/);
+    expect((await get<RolloutView>(`/admin/v1/rollouts/${id}`)).state).toBe('running');
+
+    admin.once('dialog', (dialog) => void dialog.accept());
+    await row.getByRole('button', { name: 'Abort' }).click();
+    await textOf(admin.getByTestId('rollouts-message'), /^Rollout on canary-route: aborted at 0% canary\.$/);
+    expect(await get<RolloutView>(`/admin/v1/rollouts/${id}`)).toMatchObject({
+      state: 'aborted',
+      canary_percentage: 0,
+    });
+    expect(await row.getByRole('button').count()).toBe(0);
+    // All traffic back on the baseline.
+    const before = candidate.requests.length;
+    for (let i = 0; i < 5; i++) expect(await chat('canary-route')).toBe(200);
+    expect(candidate.requests.length).toBe(before);
+  });
+
+  it("shows a viewer its team's budgets and rollouts read-only, and no limits", async () => {
     const viewer = await member(gateway, 'watchers', ['viewer']);
     const budget = await call(gateway.url, 'POST', '/admin/v1/budgets', gateway.authHeaders(), {
       name: 'watchers-monthly',
@@ -197,7 +270,14 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     expect(budget.status).toBe(201);
     const { page, w } = await signedIn(viewer.key);
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Dashboard', 'Endpoints', 'Routing config', 'Portal', 'Limits and budgets']);
+    expect(nav).toEqual([
+      'Dashboard',
+      'Endpoints',
+      'Routing config',
+      'Rollouts',
+      'Portal',
+      'Limits and budgets',
+    ]);
 
     await open(page, 'limits', 'Limits and budgets');
     const rows = page.getByTestId('budgets-table').locator('tbody tr');
@@ -211,5 +291,9 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
       expect([part, await page.getByTestId(part).count()]).toEqual([part, 0]);
     expect(await page.getByRole('button', { name: /Edit|Remove/ }).count()).toBe(0);
     await checkScreen(page, w, '19-viewer-limits');
+
+    await open(page, 'rollouts', 'Rollouts');
+    await page.getByTestId('rollouts-table').locator('tbody tr').first().waitFor({ timeout: WAIT });
+    expect(await page.getByTestId('rollouts-table').getByRole('button').count()).toBe(0);
   });
 });
