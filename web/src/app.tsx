@@ -6,6 +6,7 @@ import { ApprovalsScreen } from './screens/approvals';
 import { AuditScreen } from './screens/audit';
 import { DashboardScreen } from './screens/dashboard';
 import { EndpointsScreen } from './screens/endpoints';
+import { GuardrailsScreen } from './screens/guardrails';
 import { KeysScreen } from './screens/keys';
 import { LimitsScreen } from './screens/limits';
 import { PortalScreen } from './screens/portal';
@@ -60,6 +61,12 @@ const SCREENS: Screen[] = [
     label: 'Limits and budgets',
     permission: 'billing.read',
     render: (me) => <LimitsScreen me={me} />,
+  },
+  {
+    path: 'guardrails',
+    label: 'Guardrails',
+    permission: 'moderation.admin',
+    render: () => <GuardrailsScreen />,
   },
   {
     path: 'access',

@@ -156,6 +156,7 @@ describe('web console (browser)', () => {
       'My keys',
       'Approvals',
       'Limits and budgets',
+      'Guardrails',
       'Access',
       'Audit log',
     ]);
@@ -367,6 +368,7 @@ describe('web console (browser)', () => {
       ['audit', 'Audit log'],
       ['limits', 'Limits and budgets'],
       ['rollouts', 'Rollouts'],
+      ['guardrails', 'Guardrails'],
     ]) {
       await open(page, screen, heading);
       const overflow = await page.evaluate<number>(

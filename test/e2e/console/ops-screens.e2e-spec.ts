@@ -14,8 +14,8 @@ import {
 
 /**
  * The console's operations screens in Debian's chromium: limits and budgets (with a budget's burn after
- * real traffic) and progressive rollouts (live judge figures, pause/resume/abort), each screenshotted and
- * checked with axe-core; a viewer sees the read-only parts only.
+ * real traffic), progressive rollouts (live judge figures, pause/resume/abort) and guardrail policies with
+ * the dry-run tester; each screenshotted and checked with axe-core; a viewer sees the read-only parts only.
  */
 jest.setTimeout(180_000);
 
@@ -258,7 +258,38 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     expect(candidate.requests.length).toBe(before);
   });
 
-  it("shows a viewer its team's budgets and rollouts read-only, and no limits", async () => {
+  it('lists guardrail policies and dry-runs a sample text against a policy and an endpoint', async () => {
+    await open(admin, 'guardrails', 'Guardrails');
+    const policies = admin.getByTestId('policies-table');
+    await policies.locator('tr[data-policy="standard"]').waitFor({ timeout: WAIT });
+    expect(await policies.locator('tr[data-policy="standard"] td').allTextContents()).toEqual([
+      'pii, deny-list',
+      '—',
+      expect.stringMatching(/^\d+ characters$/),
+    ]);
+    const guarded = await admin.getByTestId('guarded-endpoints').locator('tbody tr').allTextContents();
+    expect(guarded).toEqual(expect.arrayContaining(['stablestrict', 'candidatenone']));
+
+    const form = admin.getByTestId('dry-run');
+    await form.locator('select[name=target]').selectOption('policy:standard');
+    await form.getByLabel('Sample text').fill('pay with 4111 1111 1111 1111');
+    await form.getByRole('button', { name: 'Run the check' }).click();
+    await textOf(admin.getByTestId('verdict-action'), /^redact$/);
+    expect(await admin.getByTestId('verdict-text').textContent()).toBe('pay with <<PII_CARD_1>>');
+    expect(await admin.getByTestId('verdict').textContent()).toContain('by policy standard (named)');
+
+    await form.locator('select[name=target]').selectOption('endpoint:stable');
+    await form.getByRole('button', { name: 'Run the check' }).click();
+    await textOf(admin.getByTestId('verdict-action'), /^block$/);
+    expect(await admin.getByTestId('verdict-blocked').textContent()).toBe(
+      "Guardrail 'pii' blocked: the request contains payment card number.",
+    );
+    expect(await admin.getByTestId('verdict-text').count()).toBe(0);
+    expect(await admin.getByTestId('verdict-checks').locator('tbody th').allTextContents()).toEqual(['pii']);
+    await checkScreen(admin, adminWatch, '18-guardrails');
+  });
+
+  it("shows a viewer its team's budgets and rollouts read-only, and no limits or guardrails", async () => {
     const viewer = await member(gateway, 'watchers', ['viewer']);
     const budget = await call(gateway.url, 'POST', '/admin/v1/budgets', gateway.authHeaders(), {
       name: 'watchers-monthly',
@@ -295,5 +326,8 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     await open(page, 'rollouts', 'Rollouts');
     await page.getByTestId('rollouts-table').locator('tbody tr').first().waitFor({ timeout: WAIT });
     expect(await page.getByTestId('rollouts-table').getByRole('button').count()).toBe(0);
+
+    await page.goto(`${gateway.url}/ui/#/guardrails`);
+    await textOf(page.getByTestId('forbidden'), /does not give access/);
   });
 });
