@@ -4,6 +4,7 @@ import { completeSignIn, isCallback } from './oidc';
 import { AccessScreen } from './screens/access';
 import { ApprovalsScreen } from './screens/approvals';
 import { AuditScreen } from './screens/audit';
+import { CacheScreen } from './screens/cache';
 import { DashboardScreen } from './screens/dashboard';
 import { EndpointsScreen } from './screens/endpoints';
 import { GuardrailsScreen } from './screens/guardrails';
@@ -68,6 +69,7 @@ const SCREENS: Screen[] = [
     permission: 'moderation.admin',
     render: () => <GuardrailsScreen />,
   },
+  { path: 'cache', label: 'Cache', permission: 'cache.admin', render: (me) => <CacheScreen me={me} /> },
   {
     path: 'access',
     label: 'Access',

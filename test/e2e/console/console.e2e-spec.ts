@@ -157,6 +157,7 @@ describe('web console (browser)', () => {
       'Approvals',
       'Limits and budgets',
       'Guardrails',
+      'Cache',
       'Access',
       'Audit log',
     ]);
@@ -369,6 +370,7 @@ describe('web console (browser)', () => {
       ['limits', 'Limits and budgets'],
       ['rollouts', 'Rollouts'],
       ['guardrails', 'Guardrails'],
+      ['cache', 'Response cache'],
     ]) {
       await open(page, screen, heading);
       const overflow = await page.evaluate<number>(

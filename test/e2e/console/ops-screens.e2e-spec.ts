@@ -14,8 +14,9 @@ import {
 
 /**
  * The console's operations screens in Debian's chromium: limits and budgets (with a budget's burn after
- * real traffic), progressive rollouts (live judge figures, pause/resume/abort) and guardrail policies with
- * the dry-run tester; each screenshotted and checked with axe-core; a viewer sees the read-only parts only.
+ * real traffic), progressive rollouts (live judge figures, pause/resume/abort), guardrail policies with
+ * the dry-run tester, and the response cache's counters; each screenshotted and checked with axe-core;
+ * a viewer sees the read-only parts only.
  */
 jest.setTimeout(180_000);
 
@@ -109,7 +110,7 @@ gatehouse:
         input:
           - {type: pii, action: block, entities: [card, iban, ssn]}
 endpoints:
-${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gatehouse:\n      moderation: strict\n')}${openaiEndpoint('candidate', 'gpt-4o-mini', candidate.url)}
+${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gatehouse:\n      moderation: strict\n')}${openaiEndpoint('candidate', 'gpt-4o-mini', candidate.url)}${openaiEndpoint('cached', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gatehouse:\n      cache: {ttl_seconds: 600}\n')}
 `;
     gateway = await startGateway(yaml, { env: { ROLLOUT_TICK_MS: '200', ROLLOUT_STATS_FLUSH_MS: '200' } });
     browser = await launchChromium(chromiumPath);
@@ -289,6 +290,61 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     await checkScreen(admin, adminWatch, '18-guardrails');
   });
 
+  it('shows the cache counters the API reports, the policies, and clears an endpoint', async () => {
+    const ask = async () =>
+      (
+        await call(gateway.url, 'POST', '/v1/chat/completions', gateway.authHeaders(), {
+          model: 'cached',
+          messages: [{ role: 'user', content: 'the same question' }],
+          temperature: 0,
+        })
+      ).status;
+    expect([await ask(), await ask()]).toEqual([200, 200]);
+    type Stats = { hits: number; misses: number; tokens_saved: number; held: { entries: number } };
+    const stats = await get<Stats>('/admin/v1/cache/stats');
+    expect([stats.hits, stats.misses, stats.held.entries]).toEqual([1, 1, 1]);
+
+    await open(admin, 'cache', 'Response cache');
+    const card = (name: string) => admin.getByTestId('cache-stats').locator(`dd[data-stat="${name}"]`);
+    await textOf(card('hits'), /^1$/);
+    expect(await card('misses').textContent()).toBe('1');
+    expect(await card('ratio').textContent()).toBe('50.0%');
+    expect(await card('tokens').textContent()).toBe(stats.tokens_saved.toLocaleString('en-US'));
+    expect(stats.tokens_saved).toBeGreaterThan(0);
+    expect(await card('held').textContent()).toMatch(/^1 entry, \d+(\.\d)? (B|KiB)$/);
+    const row = admin.getByTestId('cache-policies').locator('tr[data-endpoint="cached"]');
+    expect(await row.locator('td').allTextContents()).toEqual([
+      'on, 600 s',
+      'team',
+      'deterministic',
+      'gateway.yaml',
+      'Clear cached',
+    ]);
+    expect(
+      await admin
+        .getByTestId('cache-policies')
+        .locator('tr[data-endpoint="stable"] td')
+        .first()
+        .textContent(),
+    ).toBe('off');
+    await checkScreen(admin, adminWatch, '19-cache');
+
+    admin.once('dialog', (dialog) => void dialog.accept());
+    await row.getByRole('button', { name: 'Clear cached' }).click();
+    await textOf(admin.getByTestId('cache-message'), /^endpoint cached: 1 cached answers deleted\.$/);
+    expect((await get<Stats>('/admin/v1/cache/stats')).held.entries).toBe(0);
+    await textOf(card('held'), /^0 entries/);
+  });
+
+  it("shows an operator the cache without clearing every team's entries", async () => {
+    const operator = await member(gateway, 'cache-ops', ['operator']);
+    const { page } = await signedIn(operator.key);
+    await open(page, 'cache', 'Response cache');
+    await page.getByTestId('cache-policies').locator('tr[data-endpoint="cached"]').waitFor({ timeout: WAIT });
+    expect(await page.getByRole('button', { name: 'Clear cached' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Clear the whole cache' }).count()).toBe(0);
+  });
+
   it("shows a viewer its team's budgets and rollouts read-only, and no limits or guardrails", async () => {
     const viewer = await member(gateway, 'watchers', ['viewer']);
     const budget = await call(gateway.url, 'POST', '/admin/v1/budgets', gateway.authHeaders(), {
@@ -321,13 +377,15 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     for (const part of ['limits-table', 'limit-form', 'budget-form'])
       expect([part, await page.getByTestId(part).count()]).toEqual([part, 0]);
     expect(await page.getByRole('button', { name: /Edit|Remove/ }).count()).toBe(0);
-    await checkScreen(page, w, '19-viewer-limits');
+    await checkScreen(page, w, '20-viewer-limits');
 
     await open(page, 'rollouts', 'Rollouts');
     await page.getByTestId('rollouts-table').locator('tbody tr').first().waitFor({ timeout: WAIT });
     expect(await page.getByTestId('rollouts-table').getByRole('button').count()).toBe(0);
 
-    await page.goto(`${gateway.url}/ui/#/guardrails`);
-    await textOf(page.getByTestId('forbidden'), /does not give access/);
+    for (const screen of ['guardrails', 'cache']) {
+      await page.goto(`${gateway.url}/ui/#/${screen}`);
+      await textOf(page.getByTestId('forbidden'), /does not give access/);
+    }
   });
 });
