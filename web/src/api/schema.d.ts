@@ -4709,7 +4709,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        name: string;
+                        description: string;
+                        latest_version: number;
+                        /** @description label → version */
+                        labels: {
+                            [key: string]: number;
+                        };
+                        /** Format: date-time */
+                        updated_at: string;
+                    }[];
+                };
             };
         };
     };
@@ -4760,7 +4772,28 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        name: string;
+                        description: string;
+                        latest_version: number;
+                        /** @description label → version */
+                        labels: {
+                            [key: string]: number;
+                        };
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** Format: date-time */
+                        created_at: string;
+                        versions: {
+                            version: number;
+                            commit_message: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            labels: string[];
+                        }[];
+                    };
+                };
             };
         };
     };
@@ -4779,7 +4812,28 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        name: string;
+                        description: string;
+                        latest_version: number;
+                        /** @description label → version */
+                        labels: {
+                            [key: string]: number;
+                        };
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** Format: date-time */
+                        created_at: string;
+                        versions: {
+                            version: number;
+                            commit_message: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            labels: string[];
+                        }[];
+                    };
+                };
             };
         };
     };
@@ -4851,7 +4905,34 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        template: string;
+                        version: number;
+                        messages: {
+                            role: string;
+                            content: string;
+                        }[];
+                        variables: {
+                            name: string;
+                            /** @enum {string} */
+                            type: "string" | "number" | "integer" | "boolean";
+                            required: boolean;
+                            default?: unknown;
+                            max_length?: number;
+                            enum?: string[];
+                            description?: string;
+                        }[];
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        commit_message: string;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        labels: string[];
+                    };
+                };
             };
         };
     };
@@ -4871,7 +4952,34 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        template: string;
+                        version: number;
+                        messages: {
+                            role: string;
+                            content: string;
+                        }[];
+                        variables: {
+                            name: string;
+                            /** @enum {string} */
+                            type: "string" | "number" | "integer" | "boolean";
+                            required: boolean;
+                            default?: unknown;
+                            max_length?: number;
+                            enum?: string[];
+                            description?: string;
+                        }[];
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        commit_message: string;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        labels: string[];
+                    };
+                };
             };
         };
     };
@@ -4897,7 +5005,28 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        name: string;
+                        description: string;
+                        latest_version: number;
+                        /** @description label → version */
+                        labels: {
+                            [key: string]: number;
+                        };
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** Format: date-time */
+                        created_at: string;
+                        versions: {
+                            version: number;
+                            commit_message: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            labels: string[];
+                        }[];
+                    };
+                };
             };
         };
     };
@@ -4939,7 +5068,23 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        template: string;
+                        from: number;
+                        to: number;
+                        identical: boolean;
+                        messages_changed: boolean;
+                        params_changed: boolean;
+                        variables: {
+                            added: string[];
+                            removed: string[];
+                            changed: string[];
+                        };
+                        /** @description unified diff of a line-oriented rendering of both versions */
+                        patch: string;
+                    };
+                };
             };
         };
     };
