@@ -12,6 +12,7 @@ import { KeysScreen } from './screens/keys';
 import { LimitsScreen } from './screens/limits';
 import { PortalScreen } from './screens/portal';
 import { ProductsScreen } from './screens/products';
+import { PromptsScreen } from './screens/prompts';
 import { RolloutsScreen } from './screens/rollouts';
 import { SignInScreen } from './screens/signin';
 
@@ -42,6 +43,12 @@ const SCREENS: Screen[] = [
     label: 'Rollouts',
     permission: 'routing.read',
     render: (me) => <RolloutsScreen canWrite={me.permissions.includes('routing.write')} />,
+  },
+  {
+    path: 'prompts',
+    label: 'Prompts',
+    permission: 'prompts.read',
+    render: (me, arg) => <PromptsScreen canWrite={me.permissions.includes('prompts.write')} selected={arg} />,
   },
   { path: 'products', label: 'API products', permission: 'routing.write', render: () => <ProductsScreen /> },
   {

@@ -278,6 +278,7 @@ describe('web console admin screens (browser)', () => {
       'Endpoints',
       'Routing config',
       'Rollouts',
+      'Prompts',
       'Portal',
       'Limits and budgets',
     ]);

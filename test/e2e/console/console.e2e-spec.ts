@@ -151,6 +151,7 @@ describe('web console (browser)', () => {
       'Endpoints',
       'Routing config',
       'Rollouts',
+      'Prompts',
       'API products',
       'Portal',
       'My keys',
@@ -326,6 +327,7 @@ describe('web console (browser)', () => {
       'Endpoints',
       'Routing config',
       'Rollouts',
+      'Prompts',
       'Portal',
       'Limits and budgets',
     ]);

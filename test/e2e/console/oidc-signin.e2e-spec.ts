@@ -177,6 +177,7 @@ describe('web console: OIDC sign-in with PKCE (browser)', () => {
       'Endpoints',
       'Routing config',
       'Rollouts',
+      'Prompts',
       'Portal',
       'Limits and budgets',
     ]);

@@ -15,7 +15,7 @@ import {
 /**
  * The console's operations screens in Debian's chromium: limits and budgets (with a budget's burn after
  * real traffic), progressive rollouts (live judge figures, pause/resume/abort), guardrail policies with
- * the dry-run tester, and the response cache's counters; each screenshotted and checked with axe-core;
+ * the dry-run tester, the response cache's counters, and prompt templates (versions, labels, diffs); each screenshotted and checked with axe-core;
  * a viewer sees the read-only parts only.
  */
 jest.setTimeout(180_000);
@@ -345,7 +345,76 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     expect(await page.getByRole('button', { name: 'Clear the whole cache' }).count()).toBe(0);
   });
 
-  it("shows a viewer its team's budgets and rollouts read-only, and no limits or guardrails", async () => {
+  it("shows a prompt template's versions and labels, diffs two versions and moves a label", async () => {
+    const version = (content: string) => ({
+      messages: [
+        { role: 'system', content },
+        { role: 'user', content: '{{question}}' },
+      ],
+      variables: [{ name: 'question', type: 'string', required: true }],
+    });
+    const headers = gateway.authHeaders();
+    const created = await call(gateway.url, 'POST', '/admin/v1/prompts', headers, {
+      name: 'support-reply',
+      description: 'Support answers',
+      ...version('You are a polite support agent.'),
+      labels: ['production'],
+      commit_message: 'first',
+    });
+    expect(created.status).toBe(201);
+    const second = await call(gateway.url, 'POST', '/admin/v1/prompts/support-reply/versions', headers, {
+      ...version('You are a terse support agent.'),
+      labels: ['staging'],
+      commit_message: 'terser',
+    });
+    expect(second.status).toBe(201);
+
+    await open(admin, 'prompts', 'Prompt templates');
+    const row = admin.locator('tr[data-template="support-reply"]');
+    await row.waitFor({ timeout: WAIT });
+    expect(await row.locator('td').allTextContents()).toEqual([
+      'Support answers',
+      'v2',
+      'production → v1, staging → v2',
+    ]);
+    await row.getByRole('link', { name: 'support-reply' }).click();
+    const detail = admin.getByTestId('prompt-detail');
+    await textOf(detail.getByTestId('version-view').locator('h3'), /^Version 2 \(staging\)$/);
+    expect(await detail.getByTestId('message-content').allTextContents()).toEqual([
+      'You are a terse support agent.',
+      '{{question}}',
+    ]);
+    expect(await detail.getByTestId('variables').textContent()).toBe(
+      'Variables: question (string, required)',
+    );
+    expect(await detail.locator('tr[data-version="1"] td').allTextContents()).toEqual([
+      'first',
+      expect.any(String),
+      'production',
+      'Show v1',
+    ]);
+
+    // The default comparison is the latest version against the one before.
+    await detail.getByRole('button', { name: 'Compare' }).click();
+    const patch = await textOf(detail.getByTestId('prompt-diff'), /terse/);
+    const changed = patch.split('\n').filter((l) => /^[+-][^+-]/.test(l));
+    expect(changed).toEqual(['-You are a polite support agent.', '+You are a terse support agent.']);
+    expect(await detail.locator('figcaption').textContent()).toBe('v1 → v2: messages changed');
+
+    // Promote v2 to production.
+    const move = detail.getByTestId('move-label');
+    await move.getByLabel('Label').fill('production');
+    await move.locator('select[name=labelVersion]').selectOption('2');
+    await move.getByRole('button', { name: 'Move label' }).click();
+    await textOf(detail.getByTestId('prompt-message'), /^Label production now points at v2\.$/);
+    const after = await get<{ labels: Record<string, number> }>('/admin/v1/prompts/support-reply');
+    expect(after.labels).toEqual({ production: 2, staging: 2 });
+    await textOf(detail.locator('tr[data-version="2"] td').nth(2), /^production, staging$/);
+    await textOf(row.locator('td').nth(2), /^production → v2, staging → v2$/);
+    await checkScreen(admin, adminWatch, '20-prompts');
+  });
+
+  it("shows a viewer its team's budgets, rollouts and prompts read-only, and no limits, guardrails or cache", async () => {
     const viewer = await member(gateway, 'watchers', ['viewer']);
     const budget = await call(gateway.url, 'POST', '/admin/v1/budgets', gateway.authHeaders(), {
       name: 'watchers-monthly',
@@ -362,6 +431,7 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
       'Endpoints',
       'Routing config',
       'Rollouts',
+      'Prompts',
       'Portal',
       'Limits and budgets',
     ]);
@@ -377,11 +447,15 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     for (const part of ['limits-table', 'limit-form', 'budget-form'])
       expect([part, await page.getByTestId(part).count()]).toEqual([part, 0]);
     expect(await page.getByRole('button', { name: /Edit|Remove/ }).count()).toBe(0);
-    await checkScreen(page, w, '20-viewer-limits');
+    await checkScreen(page, w, '21-viewer-limits');
 
     await open(page, 'rollouts', 'Rollouts');
     await page.getByTestId('rollouts-table').locator('tbody tr').first().waitFor({ timeout: WAIT });
     expect(await page.getByTestId('rollouts-table').getByRole('button').count()).toBe(0);
+
+    await page.goto(`${gateway.url}/ui/#/prompts/support-reply`);
+    await page.getByTestId('versions-table').locator('tr[data-version="2"]').waitFor({ timeout: WAIT });
+    expect(await page.getByTestId('move-label').count()).toBe(0);
 
     for (const screen of ['guardrails', 'cache']) {
       await page.goto(`${gateway.url}/ui/#/${screen}`);
