@@ -257,6 +257,8 @@ describe('web console admin screens (browser)', () => {
     expect(query.get('outcome')).toBe('denied');
     // "Last hour": since is an hour before the request, give or take a busy machine's minute.
     expect(Math.abs(Date.parse(query.get('since')!) - (Date.now() - 3_600_000))).toBeLessThan(60_000);
+    // The previous filter also counted one entry: wait for the new answer's row before reading the count.
+    await table.locator('tr[data-action="auth.authorize"]').waitFor({ timeout: WAIT });
     await textOf(admin.getByTestId('audit-count'), /^1 entry$/);
     const denied = table.locator('tbody tr').first();
     expect(await denied.locator('th, td').allTextContents()).toEqual([
@@ -279,6 +281,7 @@ describe('web console admin screens (browser)', () => {
       'Routing config',
       'Rollouts',
       'Prompts',
+      'Models',
       'Portal',
       'Limits and budgets',
     ]);
