@@ -13,6 +13,7 @@ import { LimitsScreen } from './screens/limits';
 import { PortalScreen } from './screens/portal';
 import { ProductsScreen } from './screens/products';
 import { PromptsScreen } from './screens/prompts';
+import { RegistryScreen } from './screens/registry';
 import { RolloutsScreen } from './screens/rollouts';
 import { SignInScreen } from './screens/signin';
 
@@ -49,6 +50,12 @@ const SCREENS: Screen[] = [
     label: 'Prompts',
     permission: 'prompts.read',
     render: (me, arg) => <PromptsScreen canWrite={me.permissions.includes('prompts.write')} selected={arg} />,
+  },
+  {
+    path: 'models',
+    label: 'Models',
+    permission: 'registry.read',
+    render: (me, arg) => <RegistryScreen canSync={me.permissions.includes('registry.sync')} selected={arg} />,
   },
   { path: 'products', label: 'API products', permission: 'routing.write', render: () => <ProductsScreen /> },
   {

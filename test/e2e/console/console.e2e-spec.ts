@@ -152,6 +152,7 @@ describe('web console (browser)', () => {
       'Routing config',
       'Rollouts',
       'Prompts',
+      'Models',
       'API products',
       'Portal',
       'My keys',
@@ -328,6 +329,7 @@ describe('web console (browser)', () => {
       'Routing config',
       'Rollouts',
       'Prompts',
+      'Models',
       'Portal',
       'Limits and budgets',
     ]);

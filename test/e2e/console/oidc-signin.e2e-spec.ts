@@ -178,6 +178,7 @@ describe('web console: OIDC sign-in with PKCE (browser)', () => {
       'Routing config',
       'Rollouts',
       'Prompts',
+      'Models',
       'Portal',
       'Limits and budgets',
     ]);

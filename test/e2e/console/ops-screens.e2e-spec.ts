@@ -1,3 +1,5 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { call, chatBody } from 'test/e2e/support/admin-client';
 import { member } from 'test/e2e/security/support';
@@ -15,7 +17,7 @@ import {
 /**
  * The console's operations screens in Debian's chromium: limits and budgets (with a budget's burn after
  * real traffic), progressive rollouts (live judge figures, pause/resume/abort), guardrail policies with
- * the dry-run tester, the response cache's counters, and prompt templates (versions, labels, diffs); each screenshotted and checked with axe-core;
+ * the dry-run tester, the response cache's counters, prompt templates (versions, labels, diffs) and the model registry; each screenshotted and checked with axe-core;
  * a viewer sees the read-only parts only.
  */
 jest.setTimeout(180_000);
@@ -35,10 +37,46 @@ interface RolloutView {
   last_evaluation: { baseline: Arm; canary: Arm } | null;
 }
 
+/**
+ * MLflow's two registry search routes as its REST API answers them (one page each): the registry
+ * screen only shows what the gateway synced; a real MLflow is exercised in test/e2e/registry.
+ */
+async function startRegistryStub(): Promise<{ url: string; close: () => Promise<void> }> {
+  const answers: Record<string, unknown> = {
+    '/api/2.0/mlflow/registered-models/search': {
+      registered_models: [
+        {
+          name: 'churn',
+          description: 'Churn scorer',
+          aliases: [{ alias: 'champion', version: '2' }],
+          last_updated_timestamp: 1_760_000_000_000,
+        },
+      ],
+    },
+    '/api/2.0/mlflow/model-versions/search': {
+      model_versions: [
+        { name: 'churn', version: '1', status: 'READY', current_stage: 'Archived', run_id: 'run-one' },
+        { name: 'churn', version: '2', status: 'READY', current_stage: 'None', run_id: 'run-two' },
+      ],
+    },
+  };
+  const server: Server = createServer((req, res) => {
+    const answer = answers[new URL(req.url ?? '/', 'http://stub').pathname];
+    res.writeHead(answer ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(answer ?? { error_code: 'ENDPOINT_NOT_FOUND' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 describe('web console operations screens (browser)', () => {
   let gateway: TestGateway;
   let stable: OpenAIMock;
   let candidate: OpenAIMock;
+  let registry: Awaited<ReturnType<typeof startRegistryStub>>;
   let browser: Browser;
   let admin: Page;
   let adminWatch: PageWatch;
@@ -98,6 +136,7 @@ describe('web console operations screens (browser)', () => {
     const chromiumPath = await prepareConsole();
     process.env.MOCK_OPENAI_KEY = MOCK_API_KEY;
     [stable, candidate] = await Promise.all([startOpenAIMock(), startOpenAIMock()]);
+    registry = await startRegistryStub();
     const yaml = `
 gatehouse:
   moderation:
@@ -112,7 +151,9 @@ gatehouse:
 endpoints:
 ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gatehouse:\n      moderation: strict\n')}${openaiEndpoint('candidate', 'gpt-4o-mini', candidate.url)}${openaiEndpoint('cached', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gatehouse:\n      cache: {ttl_seconds: 600}\n')}
 `;
-    gateway = await startGateway(yaml, { env: { ROLLOUT_TICK_MS: '200', ROLLOUT_STATS_FLUSH_MS: '200' } });
+    gateway = await startGateway(yaml, {
+      env: { ROLLOUT_TICK_MS: '200', ROLLOUT_STATS_FLUSH_MS: '200', MLFLOW_TRACKING_URI: registry.url },
+    });
     browser = await launchChromium(chromiumPath);
     ({ page: admin, w: adminWatch } = await signedIn(gateway.apiKey));
   }, 300_000);
@@ -121,7 +162,7 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close();
     await gateway?.close();
-    await Promise.all([stable?.close(), candidate?.close()]);
+    await Promise.all([stable?.close(), candidate?.close(), registry?.close()]);
   });
 
   it('adds, edits and removes a limit, and shows a budget burning after traffic', async () => {
@@ -414,6 +455,30 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     await checkScreen(admin, adminWatch, '20-prompts');
   });
 
+  it("syncs the model registry on demand and shows a model's aliases and versions", async () => {
+    await open(admin, 'models', 'Model registry');
+    await admin.getByRole('button', { name: 'Sync now' }).click();
+    await textOf(admin.getByTestId('registry-message'), /^Sync (synced|unchanged): 1 models, 2 versions\.$/);
+    const row = admin.locator('tr[data-model="churn"]');
+    await row.waitFor({ timeout: WAIT });
+    expect(await row.locator('td').allTextContents()).toEqual([
+      'Churn scorer',
+      'champion → v2',
+      'v2',
+      '2',
+      '—',
+    ]);
+    await textOf(admin.getByTestId('registry-state'), /^Registry ok, last synced /);
+    await row.getByRole('link', { name: 'churn' }).click();
+    const versions = admin.getByTestId('model-versions');
+    await versions.locator('tr[data-version="2"]').waitFor({ timeout: WAIT });
+    expect(await versions.locator('tbody tr').allTextContents()).toEqual([
+      'v2READYNonechampion—run-two',
+      'v1READYArchived——run-one',
+    ]);
+    await checkScreen(admin, adminWatch, '21-models');
+  });
+
   it("shows a viewer its team's budgets, rollouts and prompts read-only, and no limits, guardrails or cache", async () => {
     const viewer = await member(gateway, 'watchers', ['viewer']);
     const budget = await call(gateway.url, 'POST', '/admin/v1/budgets', gateway.authHeaders(), {
@@ -432,6 +497,7 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
       'Routing config',
       'Rollouts',
       'Prompts',
+      'Models',
       'Portal',
       'Limits and budgets',
     ]);
@@ -447,7 +513,7 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     for (const part of ['limits-table', 'limit-form', 'budget-form'])
       expect([part, await page.getByTestId(part).count()]).toEqual([part, 0]);
     expect(await page.getByRole('button', { name: /Edit|Remove/ }).count()).toBe(0);
-    await checkScreen(page, w, '21-viewer-limits');
+    await checkScreen(page, w, '22-viewer-limits');
 
     await open(page, 'rollouts', 'Rollouts');
     await page.getByTestId('rollouts-table').locator('tbody tr').first().waitFor({ timeout: WAIT });
@@ -456,6 +522,10 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     await page.goto(`${gateway.url}/ui/#/prompts/support-reply`);
     await page.getByTestId('versions-table').locator('tr[data-version="2"]').waitFor({ timeout: WAIT });
     expect(await page.getByTestId('move-label').count()).toBe(0);
+
+    await open(page, 'models', 'Model registry');
+    await page.locator('tr[data-model="churn"]').waitFor({ timeout: WAIT });
+    expect(await page.getByRole('button', { name: 'Sync now' }).count()).toBe(0);
 
     for (const screen of ['guardrails', 'cache']) {
       await page.goto(`${gateway.url}/ui/#/${screen}`);
