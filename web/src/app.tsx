@@ -1,21 +1,42 @@
+import type { ComponentType } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, hasCredential, Me, must, onCredentialRejected, setCredential } from './api';
 import { completeSignIn, isCallback } from './oidc';
 import { AccessScreen } from './screens/access';
 import { ApprovalsScreen } from './screens/approvals';
 import { AuditScreen } from './screens/audit';
-import { CacheScreen } from './screens/cache';
 import { DashboardScreen } from './screens/dashboard';
 import { EndpointsScreen } from './screens/endpoints';
-import { GuardrailsScreen } from './screens/guardrails';
 import { KeysScreen } from './screens/keys';
-import { LimitsScreen } from './screens/limits';
 import { PortalScreen } from './screens/portal';
 import { ProductsScreen } from './screens/products';
-import { PromptsScreen } from './screens/prompts';
-import { RegistryScreen } from './screens/registry';
-import { RolloutsScreen } from './screens/rollouts';
 import { SignInScreen } from './screens/signin';
+
+/**
+ * The operations screens (limits, rollouts, guardrails, cache, prompts, models) stay out of the first
+ * load, which every identity pays for: each arrives from /ui/assets when it is first opened.
+ */
+function lazyScreen<P extends object>(load: () => Promise<ComponentType<P>>) {
+  return function LazyScreen(props: P) {
+    const [screen, setScreen] = useState<ComponentType<P> | null>(null);
+    const [failed, setFailed] = useState(false);
+    useEffect(() => {
+      load()
+        .then((s) => setScreen(() => s))
+        .catch(() => setFailed(true));
+    }, []);
+    if (failed) return <p role="alert">This screen could not be loaded; reload the page.</p>;
+    const Screen = screen;
+    return Screen ? <Screen {...props} /> : <p class="loading">Loading…</p>;
+  };
+}
+
+const LimitsScreen = lazyScreen(() => import('./screens/limits').then((m) => m.LimitsScreen));
+const RolloutsScreen = lazyScreen(() => import('./screens/rollouts').then((m) => m.RolloutsScreen));
+const GuardrailsScreen = lazyScreen(() => import('./screens/guardrails').then((m) => m.GuardrailsScreen));
+const CacheScreen = lazyScreen(() => import('./screens/cache').then((m) => m.CacheScreen));
+const PromptsScreen = lazyScreen(() => import('./screens/prompts').then((m) => m.PromptsScreen));
+const RegistryScreen = lazyScreen(() => import('./screens/registry').then((m) => m.RegistryScreen));
 
 /** A screen of the console: who may open it is the permission the admin API asks for its data. */
 interface Screen {
