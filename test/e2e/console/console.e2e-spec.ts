@@ -375,6 +375,8 @@ describe('web console (browser)', () => {
       ['rollouts', 'Rollouts'],
       ['guardrails', 'Guardrails'],
       ['cache', 'Response cache'],
+      ['prompts', 'Prompt templates'],
+      ['models', 'Model registry'],
     ]) {
       await open(page, screen, heading);
       const overflow = await page.evaluate<number>(
