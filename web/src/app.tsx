@@ -1,3 +1,4 @@
+import type { ComponentType } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, hasCredential, Me, must, onCredentialRejected, setCredential } from './api';
 import { completeSignIn, isCallback } from './oidc';
@@ -10,6 +11,32 @@ import { KeysScreen } from './screens/keys';
 import { PortalScreen } from './screens/portal';
 import { ProductsScreen } from './screens/products';
 import { SignInScreen } from './screens/signin';
+
+/**
+ * The operations screens (limits, rollouts, guardrails, cache, prompts, models) stay out of the first
+ * load, which every identity pays for: each arrives from /ui/assets when it is first opened.
+ */
+function lazyScreen<P extends object>(load: () => Promise<ComponentType<P>>) {
+  return function LazyScreen(props: P) {
+    const [screen, setScreen] = useState<ComponentType<P> | null>(null);
+    const [failed, setFailed] = useState(false);
+    useEffect(() => {
+      load()
+        .then((s) => setScreen(() => s))
+        .catch(() => setFailed(true));
+    }, []);
+    if (failed) return <p role="alert">This screen could not be loaded; reload the page.</p>;
+    const Screen = screen;
+    return Screen ? <Screen {...props} /> : <p class="loading">Loading…</p>;
+  };
+}
+
+const LimitsScreen = lazyScreen(() => import('./screens/limits').then((m) => m.LimitsScreen));
+const RolloutsScreen = lazyScreen(() => import('./screens/rollouts').then((m) => m.RolloutsScreen));
+const GuardrailsScreen = lazyScreen(() => import('./screens/guardrails').then((m) => m.GuardrailsScreen));
+const CacheScreen = lazyScreen(() => import('./screens/cache').then((m) => m.CacheScreen));
+const PromptsScreen = lazyScreen(() => import('./screens/prompts').then((m) => m.PromptsScreen));
+const RegistryScreen = lazyScreen(() => import('./screens/registry').then((m) => m.RegistryScreen));
 
 /** A screen of the console: who may open it is the permission the admin API asks for its data. */
 interface Screen {
@@ -33,6 +60,24 @@ const SCREENS: Screen[] = [
     permission: 'routing.read',
     render: (me) => <ConfigScreenLazy canWrite={me.permissions.includes('routing.write')} />,
   },
+  {
+    path: 'rollouts',
+    label: 'Rollouts',
+    permission: 'routing.read',
+    render: (me) => <RolloutsScreen canWrite={me.permissions.includes('routing.write')} />,
+  },
+  {
+    path: 'prompts',
+    label: 'Prompts',
+    permission: 'prompts.read',
+    render: (me, arg) => <PromptsScreen canWrite={me.permissions.includes('prompts.write')} selected={arg} />,
+  },
+  {
+    path: 'models',
+    label: 'Models',
+    permission: 'registry.read',
+    render: (me, arg) => <RegistryScreen canSync={me.permissions.includes('registry.sync')} selected={arg} />,
+  },
   { path: 'products', label: 'API products', permission: 'routing.write', render: () => <ProductsScreen /> },
   {
     path: 'portal',
@@ -47,6 +92,19 @@ const SCREENS: Screen[] = [
     permission: 'subscriptions.decide',
     render: () => <ApprovalsScreen />,
   },
+  {
+    path: 'limits',
+    label: 'Limits and budgets',
+    permission: 'billing.read',
+    render: (me) => <LimitsScreen me={me} />,
+  },
+  {
+    path: 'guardrails',
+    label: 'Guardrails',
+    permission: 'moderation.admin',
+    render: () => <GuardrailsScreen />,
+  },
+  { path: 'cache', label: 'Cache', permission: 'cache.admin', render: (me) => <CacheScreen me={me} /> },
   {
     path: 'access',
     label: 'Access',

@@ -11,7 +11,15 @@ import {
   Query,
   Req,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Actor, AdminActor } from 'src/common/auth/admin-actor';
@@ -19,7 +27,15 @@ import { actorOf } from 'src/modules/auth/actor';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { schemaOf } from 'src/common/validation/openapi-schema';
 import { ZodPipe } from 'src/common/validation/zod.pipe';
-import { BudgetDto, LimitRuleDto, PriceDto, StatusQuery } from 'src/modules/limits/dto/limits.dto';
+import {
+  BUDGET_STATUS_VIEW,
+  BUDGET_VIEW,
+  BudgetDto,
+  LIMIT_VIEW,
+  LimitRuleDto,
+  PriceDto,
+  StatusQuery,
+} from 'src/modules/limits/dto/limits.dto';
 import { LimitsAdminService } from 'src/modules/limits/limits-admin.service';
 
 const id = new ParseUUIDPipe();
@@ -33,6 +49,7 @@ export class LimitsAdminController {
   @Get()
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Rate limits and concurrency caps: admin-set ones, then those from gateway.yaml' })
+  @ApiOkResponse({ schema: { type: 'array', items: LIMIT_VIEW } })
   list(@Req() request: FastifyRequest) {
     return this.admin.listLimits(actorOf(request));
   }
@@ -40,6 +57,7 @@ export class LimitsAdminController {
   @Post()
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Add a limit (applies on every replica within a second)' })
+  @ApiCreatedResponse({ schema: LIMIT_VIEW })
   @ApiBody({ schema: schemaOf(LimitRuleDto) })
   create(@Actor() actor: AdminActor, @Body(new ZodPipe(LimitRuleDto)) body: z.infer<typeof LimitRuleDto>) {
     return this.admin.createLimit(body, actor);
@@ -48,6 +66,7 @@ export class LimitsAdminController {
   @Get(':id')
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'One admin-set limit' })
+  @ApiOkResponse({ schema: LIMIT_VIEW })
   get(@Req() request: FastifyRequest, @Param('id', id) limitId: string) {
     return this.admin.getLimit(limitId, actorOf(request));
   }
@@ -55,6 +74,7 @@ export class LimitsAdminController {
   @Put(':id')
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Replace a limit (its counters carry on)' })
+  @ApiOkResponse({ schema: LIMIT_VIEW })
   @ApiBody({ schema: schemaOf(LimitRuleDto) })
   update(
     @Actor() actor: AdminActor,
@@ -82,6 +102,7 @@ export class BudgetsAdminController {
   @Get()
   @RequirePermission('billing.read')
   @ApiOperation({ summary: 'USD budgets' })
+  @ApiOkResponse({ schema: { type: 'array', items: BUDGET_VIEW } })
   list(@Req() request: FastifyRequest) {
     return this.admin.listBudgets(actorOf(request));
   }
@@ -89,6 +110,7 @@ export class BudgetsAdminController {
   @Post()
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Add a budget: hard (refuse) or soft (alert), daily/weekly/monthly in UTC' })
+  @ApiCreatedResponse({ schema: BUDGET_VIEW })
   @ApiBody({ schema: schemaOf(BudgetDto) })
   create(@Actor() actor: AdminActor, @Body(new ZodPipe(BudgetDto)) body: z.infer<typeof BudgetDto>) {
     return this.admin.saveBudget(body, actor);
@@ -97,6 +119,7 @@ export class BudgetsAdminController {
   @Get('status')
   @RequirePermission('billing.read')
   @ApiOperation({ summary: 'Spent, reserved, remaining and reset time of every single-counter budget' })
+  @ApiOkResponse({ schema: { type: 'array', items: BUDGET_STATUS_VIEW } })
   allStatus(@Req() request: FastifyRequest) {
     return this.admin.allStatus(actorOf(request));
   }
@@ -104,6 +127,7 @@ export class BudgetsAdminController {
   @Get(':id')
   @RequirePermission('billing.read')
   @ApiOperation({ summary: 'One budget' })
+  @ApiOkResponse({ schema: BUDGET_VIEW })
   get(@Req() request: FastifyRequest, @Param('id', id) budgetId: string) {
     return this.admin.getBudget(budgetId, actorOf(request));
   }
@@ -114,6 +138,7 @@ export class BudgetsAdminController {
     summary: "A budget's spent, reserved, remaining and resets_at (per-subject budgets: ?subject=)",
   })
   @ApiQuery({ name: 'subject', required: false })
+  @ApiOkResponse({ schema: BUDGET_STATUS_VIEW })
   status(
     @Req() request: FastifyRequest,
     @Param('id', id) budgetId: string,
@@ -125,6 +150,7 @@ export class BudgetsAdminController {
   @Put(':id')
   @RequirePermission('billing.admin')
   @ApiOperation({ summary: 'Replace a budget (spend so far in the period is kept)' })
+  @ApiOkResponse({ schema: BUDGET_VIEW })
   @ApiBody({ schema: schemaOf(BudgetDto) })
   update(
     @Actor() actor: AdminActor,

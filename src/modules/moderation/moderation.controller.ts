@@ -1,12 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { Actor, AdminActor } from 'src/common/auth/admin-actor';
 import { actorOf } from 'src/modules/auth/actor';
 import {
+  DRY_RUN_BODY,
+  DRY_RUN_VIEW,
   DryRunRequestDto,
   DryRunResponseDto,
+  POLICIES_VIEW,
   PoliciesResponseDto,
   TeamOverrideDto,
 } from 'src/modules/moderation/dto/moderation.dto';
@@ -21,6 +24,7 @@ export class ModerationController {
   @Get('policies')
   @RequirePermission('moderation.admin')
   @ApiOperation({ summary: 'Named policies, the default, and the policy of each endpoint' })
+  @ApiOkResponse({ schema: POLICIES_VIEW })
   policies(): PoliciesResponseDto {
     return this.admin.policies();
   }
@@ -65,9 +69,8 @@ export class ModerationController {
   @ApiOperation({
     summary: 'Evaluate a text against a policy (named, or the one guarding an endpoint for a team)',
   })
-  @ApiBody({
-    schema: { type: 'object', example: { text: 'mail me at a@b.co', endpoint: 'chat', team: 'ops' } },
-  })
+  @ApiBody({ schema: DRY_RUN_BODY })
+  @ApiOkResponse({ schema: DRY_RUN_VIEW })
   dryRun(@Body() body: DryRunRequestDto, @Req() request: FastifyRequest): Promise<DryRunResponseDto> {
     // A judge or moderation model the policy calls is charged to the admin who asked.
     return this.admin.dryRun(body, { requestId: String(request.id), principal: request.principal });

@@ -1,16 +1,20 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
 import { Actor, AdminActor } from 'src/common/auth/admin-actor';
 import { actorOf } from 'src/modules/auth/actor';
 import {
+  DIFF_VIEW,
   PromptDiffDto,
   PromptRenderDto,
   PromptTemplateDto,
   PromptTemplateSummaryDto,
   PromptVersionDto,
+  TEMPLATE_SUMMARY_VIEW,
+  TEMPLATE_VIEW,
   TEMPLATE_WRITE_SCHEMA,
+  VERSION_VIEW,
 } from 'src/modules/prompts/dto/prompt-response.dto';
 import { PromptAdminService } from 'src/modules/prompts/prompt-admin.service';
 
@@ -22,6 +26,7 @@ export class PromptsController {
   @Get()
   @RequirePermission('prompts.read')
   @ApiOperation({ summary: 'List prompt templates with their latest version and labels' })
+  @ApiOkResponse({ schema: { type: 'array', items: TEMPLATE_SUMMARY_VIEW } })
   list(@Req() request: FastifyRequest): PromptTemplateSummaryDto[] {
     return this.prompts.list(actorOf(request));
   }
@@ -30,6 +35,7 @@ export class PromptsController {
   @RequirePermission('prompts.write')
   @ApiOperation({ summary: 'Create a template (its version 1)' })
   @ApiBody({ schema: TEMPLATE_WRITE_SCHEMA })
+  @ApiCreatedResponse({ schema: TEMPLATE_VIEW })
   create(@Body() body: unknown, @Actor() actor: AdminActor): Promise<PromptTemplateDto> {
     return this.prompts.create(body, actor);
   }
@@ -37,6 +43,7 @@ export class PromptsController {
   @Get(':name')
   @RequirePermission('prompts.read')
   @ApiOperation({ summary: 'A template with its versions and labels' })
+  @ApiOkResponse({ schema: TEMPLATE_VIEW })
   get(@Req() request: FastifyRequest, @Param('name') name: string): PromptTemplateDto {
     return this.prompts.get(name, actorOf(request));
   }
@@ -53,6 +60,7 @@ export class PromptsController {
   @RequirePermission('prompts.write')
   @ApiOperation({ summary: 'Add the next immutable version (optionally moving labels to it)' })
   @ApiBody({ schema: TEMPLATE_WRITE_SCHEMA })
+  @ApiCreatedResponse({ schema: VERSION_VIEW })
   addVersion(
     @Param('name') name: string,
     @Body() body: unknown,
@@ -64,6 +72,7 @@ export class PromptsController {
   @Get(':name/versions/:version')
   @RequirePermission('prompts.read')
   @ApiOperation({ summary: 'One version of a template' })
+  @ApiOkResponse({ schema: VERSION_VIEW })
   version(
     @Req() request: FastifyRequest,
     @Param('name') name: string,
@@ -76,6 +85,7 @@ export class PromptsController {
   @RequirePermission('prompts.write')
   @ApiOperation({ summary: 'Point a label (production, staging, …) at a version' })
   @ApiBody({ schema: { type: 'object', properties: { version: { type: 'integer' } } } })
+  @ApiOkResponse({ schema: TEMPLATE_VIEW })
   moveLabel(
     @Actor() actor: AdminActor,
     @Param('name') name: string,
@@ -102,6 +112,7 @@ export class PromptsController {
   @ApiOperation({ summary: 'Differences between two versions (default: the latest and the one before)' })
   @ApiQuery({ name: 'from', required: false })
   @ApiQuery({ name: 'to', required: false })
+  @ApiOkResponse({ schema: DIFF_VIEW })
   diff(
     @Req() request: FastifyRequest,
     @Param('name') name: string,

@@ -275,7 +275,16 @@ describe('web console admin screens (browser)', () => {
     const viewer = await member(gateway, 'readers', ['viewer']);
     const { page, w } = await signedIn(viewer.key);
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Dashboard', 'Endpoints', 'Routing config', 'Portal']);
+    expect(nav).toEqual([
+      'Dashboard',
+      'Endpoints',
+      'Routing config',
+      'Rollouts',
+      'Prompts',
+      'Models',
+      'Portal',
+      'Limits and budgets',
+    ]);
     await open(page, 'config', 'Routing config');
     await page.locator('select[name=entry]').selectOption('cfg-chat');
     const editor = page.getByLabel('Definition (YAML)');

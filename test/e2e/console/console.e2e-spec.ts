@@ -150,10 +150,16 @@ describe('web console (browser)', () => {
       'Dashboard',
       'Endpoints',
       'Routing config',
+      'Rollouts',
+      'Prompts',
+      'Models',
       'API products',
       'Portal',
       'My keys',
       'Approvals',
+      'Limits and budgets',
+      'Guardrails',
+      'Cache',
       'Access',
       'Audit log',
     ]);
@@ -317,7 +323,16 @@ describe('web console (browser)', () => {
     const viewer = await member(gateway, 'viewers', ['viewer']);
     const { page, w } = await signedIn(viewer.key);
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Dashboard', 'Endpoints', 'Routing config', 'Portal']);
+    expect(nav).toEqual([
+      'Dashboard',
+      'Endpoints',
+      'Routing config',
+      'Rollouts',
+      'Prompts',
+      'Models',
+      'Portal',
+      'Limits and budgets',
+    ]);
     for (const screen of ['approvals', 'products', 'keys', 'access', 'audit']) {
       await page.goto(`${gateway.url}/ui/#/${screen}`);
       await textOf(page.getByTestId('forbidden'), /does not give access/);
@@ -356,6 +371,12 @@ describe('web console (browser)', () => {
       ['products', 'API products'],
       ['config', 'Routing config'],
       ['audit', 'Audit log'],
+      ['limits', 'Limits and budgets'],
+      ['rollouts', 'Rollouts'],
+      ['guardrails', 'Guardrails'],
+      ['cache', 'Response cache'],
+      ['prompts', 'Prompt templates'],
+      ['models', 'Model registry'],
     ]) {
       await open(page, screen, heading);
       const overflow = await page.evaluate<number>(

@@ -172,7 +172,16 @@ describe('web console: OIDC sign-in with PKCE (browser)', () => {
     await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: WAIT });
     expect(await page.getByTestId('who').textContent()).toBe('victor (viewer)');
     const nav = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-    expect(nav).toEqual(['Dashboard', 'Endpoints', 'Routing config', 'Portal']);
+    expect(nav).toEqual([
+      'Dashboard',
+      'Endpoints',
+      'Routing config',
+      'Rollouts',
+      'Prompts',
+      'Models',
+      'Portal',
+      'Limits and budgets',
+    ]);
     await page.goto(`${gateway.url}/ui/#/approvals`);
     await page.getByTestId('forbidden').waitFor({ timeout: WAIT });
     const token = await page.evaluate<string>("sessionStorage.getItem('gatehouse.apiKey')");

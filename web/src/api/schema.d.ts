@@ -4478,7 +4478,27 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        default: string | null;
+                        policies: {
+                            name: string;
+                            input: {
+                                name: string;
+                                type: string;
+                            }[];
+                            output: {
+                                name: string;
+                                type: string;
+                            }[];
+                            stream_window: number;
+                        }[];
+                        endpoints: {
+                            endpoint: string;
+                            policy: string | null;
+                        }[];
+                    };
+                };
             };
         };
     };
@@ -4554,7 +4574,20 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": {
+                    text: string;
+                    /**
+                     * @description default input
+                     * @enum {string}
+                     */
+                    stage?: "input" | "output";
+                    /** @description a named policy from gateway.yaml … */
+                    policy?: string;
+                    /** @description … or the policy that guards this endpoint */
+                    endpoint?: string;
+                    /** @description with endpoint: that team's override, if any */
+                    team?: string;
+                };
             };
         };
         responses: {
@@ -4562,7 +4595,28 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        policy: string | null;
+                        source: string;
+                        /** @enum {string} */
+                        stage: "input" | "output";
+                        /** @enum {string} */
+                        action: "allow" | "redact" | "block" | "flag";
+                        /** @description the text as the provider or caller would see it */
+                        text: string | null;
+                        blocked_message: string | null;
+                        checks: {
+                            check: string;
+                            /** @enum {string} */
+                            action: "allow" | "redact" | "block" | "flag";
+                            categories: string[];
+                            reasons: string[];
+                            score?: number;
+                            error?: string;
+                        }[];
+                    };
+                };
             };
         };
     };
@@ -4672,7 +4726,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        name: string;
+                        description: string;
+                        latest_version: number;
+                        /** @description label → version */
+                        labels: {
+                            [key: string]: number;
+                        };
+                        /** Format: date-time */
+                        updated_at: string;
+                    }[];
+                };
             };
         };
     };
@@ -4723,7 +4789,28 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        name: string;
+                        description: string;
+                        latest_version: number;
+                        /** @description label → version */
+                        labels: {
+                            [key: string]: number;
+                        };
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** Format: date-time */
+                        created_at: string;
+                        versions: {
+                            version: number;
+                            commit_message: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            labels: string[];
+                        }[];
+                    };
+                };
             };
         };
     };
@@ -4742,7 +4829,28 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        name: string;
+                        description: string;
+                        latest_version: number;
+                        /** @description label → version */
+                        labels: {
+                            [key: string]: number;
+                        };
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** Format: date-time */
+                        created_at: string;
+                        versions: {
+                            version: number;
+                            commit_message: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            labels: string[];
+                        }[];
+                    };
+                };
             };
         };
     };
@@ -4814,7 +4922,34 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        template: string;
+                        version: number;
+                        messages: {
+                            role: string;
+                            content: string;
+                        }[];
+                        variables: {
+                            name: string;
+                            /** @enum {string} */
+                            type: "string" | "number" | "integer" | "boolean";
+                            required: boolean;
+                            default?: unknown;
+                            max_length?: number;
+                            enum?: string[];
+                            description?: string;
+                        }[];
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        commit_message: string;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        labels: string[];
+                    };
+                };
             };
         };
     };
@@ -4834,7 +4969,34 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        template: string;
+                        version: number;
+                        messages: {
+                            role: string;
+                            content: string;
+                        }[];
+                        variables: {
+                            name: string;
+                            /** @enum {string} */
+                            type: "string" | "number" | "integer" | "boolean";
+                            required: boolean;
+                            default?: unknown;
+                            max_length?: number;
+                            enum?: string[];
+                            description?: string;
+                        }[];
+                        params: {
+                            [key: string]: unknown;
+                        };
+                        commit_message: string;
+                        created_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        labels: string[];
+                    };
+                };
             };
         };
     };
@@ -4860,7 +5022,28 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        name: string;
+                        description: string;
+                        latest_version: number;
+                        /** @description label → version */
+                        labels: {
+                            [key: string]: number;
+                        };
+                        /** Format: date-time */
+                        updated_at: string;
+                        /** Format: date-time */
+                        created_at: string;
+                        versions: {
+                            version: number;
+                            commit_message: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            labels: string[];
+                        }[];
+                    };
+                };
             };
         };
     };
@@ -4902,7 +5085,23 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        template: string;
+                        from: number;
+                        to: number;
+                        identical: boolean;
+                        messages_changed: boolean;
+                        params_changed: boolean;
+                        variables: {
+                            added: string[];
+                            removed: string[];
+                            changed: string[];
+                        };
+                        /** @description unified diff of a line-oriented rendering of both versions */
+                        patch: string;
+                    };
+                };
             };
         };
     };
@@ -5627,7 +5826,23 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        source: "yaml" | "mlflow" | "admin";
+                        team_id: string | null;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        metric: "requests" | "tokens" | "concurrency";
+                        /** @description null for concurrency caps */
+                        window_seconds: number | null;
+                        limit: number;
+                    }[];
+                };
             };
         };
     };
@@ -5660,7 +5875,23 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        source: "yaml" | "mlflow" | "admin";
+                        team_id: string | null;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        metric: "requests" | "tokens" | "concurrency";
+                        /** @description null for concurrency caps */
+                        window_seconds: number | null;
+                        limit: number;
+                    };
+                };
             };
         };
     };
@@ -5679,7 +5910,23 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        source: "yaml" | "mlflow" | "admin";
+                        team_id: string | null;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        metric: "requests" | "tokens" | "concurrency";
+                        /** @description null for concurrency caps */
+                        window_seconds: number | null;
+                        limit: number;
+                    };
+                };
             };
         };
     };
@@ -5714,7 +5961,23 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        source: "yaml" | "mlflow" | "admin";
+                        team_id: string | null;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        metric: "requests" | "tokens" | "concurrency";
+                        /** @description null for concurrency caps */
+                        window_seconds: number | null;
+                        limit: number;
+                    };
+                };
             };
         };
     };
@@ -5750,7 +6013,24 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        team_id: string | null;
+                        name: string;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        amount_usd: number;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @description admins only; null for other readers */
+                        alert_webhook_url: string | null;
+                    }[];
+                };
             };
         };
     };
@@ -5787,7 +6067,24 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        team_id: string | null;
+                        name: string;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        amount_usd: number;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @description admins only; null for other readers */
+                        alert_webhook_url: string | null;
+                    };
+                };
             };
         };
     };
@@ -5804,7 +6101,25 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        budget_id: string;
+                        name: string;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        subject: string;
+                        amount_usd: number;
+                        spent_usd: number;
+                        reserved_usd: number;
+                        remaining_usd: number;
+                        /** Format: date-time */
+                        window_start: string;
+                        /** Format: date-time */
+                        resets_at: string;
+                    }[];
+                };
             };
         };
     };
@@ -5823,7 +6138,24 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        team_id: string | null;
+                        name: string;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        amount_usd: number;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @description admins only; null for other readers */
+                        alert_webhook_url: string | null;
+                    };
+                };
             };
         };
     };
@@ -5862,7 +6194,24 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        id: string;
+                        team_id: string | null;
+                        name: string;
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        amount_usd: number;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @description admins only; null for other readers */
+                        alert_webhook_url: string | null;
+                    };
+                };
             };
         };
     };
@@ -5902,7 +6251,25 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        budget_id: string;
+                        name: string;
+                        /** @enum {string} */
+                        mode: "hard" | "soft";
+                        /** @enum {string} */
+                        period: "daily" | "weekly" | "monthly";
+                        subject: string;
+                        amount_usd: number;
+                        spent_usd: number;
+                        reserved_usd: number;
+                        remaining_usd: number;
+                        /** Format: date-time */
+                        window_start: string;
+                        /** Format: date-time */
+                        resets_at: string;
+                    };
+                };
             };
         };
     };

@@ -155,3 +155,80 @@ export function priceView(version: PriceVersion) {
 function round(usd: number): number {
   return Math.round(usd * 1e9) / 1e9;
 }
+
+const nullableString = { type: 'string', nullable: true };
+
+/** OpenAPI forms of the views above (the web console's typed client reads them); the mappers decide. */
+export const LIMIT_VIEW = {
+  type: 'object',
+  required: ['id', 'source', 'team_id', 'scope', 'subject', 'endpoint', 'metric', 'window_seconds', 'limit'],
+  properties: {
+    id: { type: 'string' },
+    source: { type: 'string', enum: ['yaml', 'mlflow', 'admin'] },
+    team_id: nullableString,
+    scope: { type: 'string', enum: [...LIMIT_SCOPES] },
+    subject: nullableString,
+    endpoint: nullableString,
+    metric: { type: 'string', enum: [...LIMIT_METRICS] },
+    window_seconds: { type: 'number', nullable: true, description: 'null for concurrency caps' },
+    limit: { type: 'number' },
+  },
+};
+
+export const BUDGET_VIEW = {
+  type: 'object',
+  required: [
+    'id',
+    'team_id',
+    'name',
+    'scope',
+    'subject',
+    'endpoint',
+    'period',
+    'amount_usd',
+    'mode',
+    'alert_webhook_url',
+  ],
+  properties: {
+    id: { type: 'string' },
+    team_id: nullableString,
+    name: { type: 'string' },
+    scope: { type: 'string', enum: [...LIMIT_SCOPES] },
+    subject: nullableString,
+    endpoint: nullableString,
+    period: { type: 'string', enum: [...BUDGET_PERIODS] },
+    amount_usd: { type: 'number' },
+    mode: { type: 'string', enum: ['hard', 'soft'] },
+    alert_webhook_url: { ...nullableString, description: 'admins only; null for other readers' },
+  },
+};
+
+export const BUDGET_STATUS_VIEW = {
+  type: 'object',
+  required: [
+    'budget_id',
+    'name',
+    'mode',
+    'period',
+    'subject',
+    'amount_usd',
+    'spent_usd',
+    'reserved_usd',
+    'remaining_usd',
+    'window_start',
+    'resets_at',
+  ],
+  properties: {
+    budget_id: { type: 'string' },
+    name: { type: 'string' },
+    mode: { type: 'string', enum: ['hard', 'soft'] },
+    period: { type: 'string', enum: [...BUDGET_PERIODS] },
+    subject: { type: 'string' },
+    amount_usd: { type: 'number' },
+    spent_usd: { type: 'number' },
+    reserved_usd: { type: 'number' },
+    remaining_usd: { type: 'number' },
+    window_start: { type: 'string', format: 'date-time' },
+    resets_at: { type: 'string', format: 'date-time' },
+  },
+};

@@ -60,3 +60,86 @@ export interface OpenAIModerationResponseDto {
     category_scores: Record<string, number>;
   }[];
 }
+
+const ACTIONS = ['allow', 'redact', 'block', 'flag'];
+const STAGES = ['input', 'output'];
+const nullableString = { type: 'string', nullable: true };
+const CHECK_NAMES = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'type'],
+    properties: { name: { type: 'string' }, type: { type: 'string' } },
+  },
+};
+
+/** OpenAPI forms of the interfaces above (the web console's typed client reads them). */
+export const POLICIES_VIEW = {
+  type: 'object',
+  required: ['default', 'policies', 'endpoints'],
+  properties: {
+    default: nullableString,
+    policies: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'input', 'output', 'stream_window'],
+        properties: {
+          name: { type: 'string' },
+          input: CHECK_NAMES,
+          output: CHECK_NAMES,
+          stream_window: { type: 'integer' },
+        },
+      },
+    },
+    endpoints: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['endpoint', 'policy'],
+        properties: { endpoint: { type: 'string' }, policy: nullableString },
+      },
+    },
+  },
+};
+
+export const DRY_RUN_BODY = {
+  type: 'object',
+  required: ['text'],
+  properties: {
+    text: { type: 'string' },
+    stage: { type: 'string', enum: STAGES, description: 'default input' },
+    policy: { type: 'string', description: 'a named policy from gateway.yaml …' },
+    endpoint: { type: 'string', description: '… or the policy that guards this endpoint' },
+    team: { type: 'string', description: "with endpoint: that team's override, if any" },
+  },
+  example: { text: 'mail me at a@b.co', endpoint: 'chat', team: 'ops' },
+};
+
+export const DRY_RUN_VIEW = {
+  type: 'object',
+  required: ['policy', 'source', 'stage', 'action', 'text', 'blocked_message', 'checks'],
+  properties: {
+    policy: nullableString,
+    source: { type: 'string' },
+    stage: { type: 'string', enum: STAGES },
+    action: { type: 'string', enum: ACTIONS },
+    text: { ...nullableString, description: 'the text as the provider or caller would see it' },
+    blocked_message: nullableString,
+    checks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['check', 'action', 'categories', 'reasons'],
+        properties: {
+          check: { type: 'string' },
+          action: { type: 'string', enum: ACTIONS },
+          categories: { type: 'array', items: { type: 'string' } },
+          reasons: { type: 'array', items: { type: 'string' } },
+          score: { type: 'number' },
+          error: { type: 'string' },
+        },
+      },
+    },
+  },
+};

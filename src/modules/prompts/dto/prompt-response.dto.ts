@@ -172,3 +172,81 @@ export const PROMPT_API_WRITE_SCHEMA = object({
   },
   structured_output: { type: 'boolean', description: "Use the provider's JSON-schema mode when it has one." },
 });
+
+/** The same object, every property present (the web console's typed client reads these views). */
+const complete = (properties: Record<string, SchemaObject>): SchemaObject => ({
+  type: 'object',
+  required: Object.keys(properties),
+  properties,
+});
+const MESSAGES: SchemaObject = {
+  type: 'array',
+  items: complete({ role: { type: 'string' }, content: { type: 'string' } }),
+};
+const SUMMARY = {
+  name: { type: 'string' },
+  description: { type: 'string' },
+  latest_version: { type: 'integer' },
+  labels: {
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description: 'label → version',
+  },
+  updated_at: { type: 'string', format: 'date-time' },
+} satisfies Record<string, SchemaObject>;
+
+export const TEMPLATE_SUMMARY_VIEW = complete(SUMMARY);
+
+export const TEMPLATE_VIEW = complete({
+  ...SUMMARY,
+  created_at: { type: 'string', format: 'date-time' },
+  versions: {
+    type: 'array',
+    items: complete({
+      version: { type: 'integer' },
+      commit_message: { type: 'string' },
+      created_at: { type: 'string', format: 'date-time' },
+      labels: { type: 'array', items: { type: 'string' } },
+    }),
+  },
+});
+
+export const VERSION_VIEW = complete({
+  template: { type: 'string' },
+  version: { type: 'integer' },
+  messages: MESSAGES,
+  variables: {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['name', 'type', 'required'],
+      properties: {
+        name: { type: 'string' },
+        type: { type: 'string', enum: ['string', 'number', 'integer', 'boolean'] },
+        required: { type: 'boolean' },
+        default: {},
+        max_length: { type: 'integer' },
+        enum: { type: 'array', items: { type: 'string' } },
+        description: { type: 'string' },
+      },
+    },
+  },
+  params: { type: 'object', additionalProperties: true },
+  commit_message: { type: 'string' },
+  created_by: { type: 'string', nullable: true },
+  created_at: { type: 'string', format: 'date-time' },
+  labels: { type: 'array', items: { type: 'string' } },
+});
+
+const NAMES: SchemaObject = { type: 'array', items: { type: 'string' } };
+
+export const DIFF_VIEW = complete({
+  template: { type: 'string' },
+  from: { type: 'integer' },
+  to: { type: 'integer' },
+  identical: { type: 'boolean' },
+  messages_changed: { type: 'boolean' },
+  params_changed: { type: 'boolean' },
+  variables: complete({ added: NAMES, removed: NAMES, changed: NAMES }),
+  patch: { type: 'string', description: 'unified diff of a line-oriented rendering of both versions' },
+});
