@@ -185,6 +185,8 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     const [limit] = (await get<Limit[]>('/admin/v1/limits')).filter((l) => l.subject === 'stable');
     expect(limit).toMatchObject({ scope: 'endpoint', metric: 'requests', window_seconds: 60, limit: 500 });
     const row = admin.locator(`tr[data-limit="${limit.id}"]`);
+    // The message shows before the list is read again: wait for the new row.
+    await row.waitFor({ timeout: WAIT });
     expect(await row.locator('th, td').allTextContents()).toEqual([
       'endpoint stable',
       'all',
@@ -309,6 +311,7 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
       '—',
       expect.stringMatching(/^\d+ characters$/),
     ]);
+    await admin.getByTestId('guarded-endpoints').locator('tbody tr').first().waitFor({ timeout: WAIT });
     const guarded = await admin.getByTestId('guarded-endpoints').locator('tbody tr').allTextContents();
     expect(guarded).toEqual(expect.arrayContaining(['stablestrict', 'candidatenone']));
 
@@ -354,6 +357,7 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
     expect(stats.tokens_saved).toBeGreaterThan(0);
     expect(await card('held').textContent()).toMatch(/^1 entry, \d+(\.\d)? (B|KiB)$/);
     const row = admin.getByTestId('cache-policies').locator('tr[data-endpoint="cached"]');
+    await row.waitFor({ timeout: WAIT });
     expect(await row.locator('td').allTextContents()).toEqual([
       'on, 600 s',
       'team',
