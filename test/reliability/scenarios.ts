@@ -358,7 +358,7 @@ export const r8: Scenario = async (cluster) => {
   return {
     id: 'R8',
     fault: `2× measured capacity (${capacity.toFixed(0)} req/s → ${offered} req/s offered)`,
-    figure: `${shed.length} shed with Retry-After, ${other} other failures; p99 admitted ${Math.round(p99)} ms; alive ${alive}`,
+    figure: `${shed.length} shed with Retry-After, ${other} other failures${kinds.size ? ` (${[...kinds].map(([kind, count]) => `${kind}×${count}`).join(', ')})` : ''}; p99 admitted ${Math.round(p99)} ms; alive ${alive}`,
     goal: 'no crash; errors only 429/503 + Retry-After; p99 ≤ 2 s',
     pass: alive && other === 0 && p99 <= 2_000,
     details: {
