@@ -5,11 +5,11 @@ import { member } from 'test/e2e/security/support';
 import { startGateway, TestGateway } from 'test/e2e/support/test-gateway';
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 import {
-  axeViolations,
+  checkScreen,
+  textOf,
   launchChromium,
   PageWatch,
   prepareConsole,
-  screenshot,
   watch,
 } from 'test/e2e/console/browser';
 
@@ -47,23 +47,6 @@ describe('web console admin screens (browser)', () => {
   async function open(page: Page, screen: string, heading: string): Promise<void> {
     await page.goto(`${gateway.url}/ui/#/${screen}`);
     await page.getByRole('heading', { level: 1, name: heading }).waitFor({ timeout: WAIT });
-  }
-
-  async function checkScreen(page: Page, w: PageWatch, name: string): Promise<void> {
-    await screenshot(page, name);
-    expect([name, await axeViolations(page)]).toEqual([name, []]);
-    expect([name, w.violations, w.foreignRequests, w.pageErrors]).toEqual([name, [], [], []]);
-  }
-
-  async function textOf(locator: Locator, pattern: RegExp): Promise<string> {
-    const deadline = Date.now() + WAIT;
-    let text = '';
-    while (Date.now() < deadline) {
-      text = (await locator.first().textContent({ timeout: WAIT })) ?? '';
-      if (pattern.test(text)) return text;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`text ${JSON.stringify(text)} never matched ${pattern}`);
   }
 
   /** A form field's value once it matches (the editor loads asynchronously). */

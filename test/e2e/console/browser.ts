@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, chromium, Locator, Page } from 'playwright-core';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 /** Screenshots of the console's screens (gitignored): a CI artifact. */
@@ -99,4 +99,24 @@ interface AxeResult {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** A main screen: screenshot as an artifact, no serious axe-core violations, no CSP violation, no request
+ * to another site, no page error. */
+export async function checkScreen(page: Page, w: PageWatch, name: string): Promise<void> {
+  await screenshot(page, name);
+  expect([name, await axeViolations(page)]).toEqual([name, []]);
+  expect([name, w.violations, w.foreignRequests, w.pageErrors]).toEqual([name, [], [], []]);
+}
+
+/** The first match's text once it matches `pattern` (the console renders asynchronously); 30 s at most. */
+export async function textOf(locator: Locator, pattern: RegExp, waitMs = 30_000): Promise<string> {
+  const deadline = Date.now() + waitMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = (await locator.first().textContent({ timeout: waitMs })) ?? '';
+    if (pattern.test(text)) return text;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`text ${JSON.stringify(text)} never matched ${pattern}`);
 }

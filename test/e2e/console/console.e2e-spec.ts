@@ -6,14 +6,7 @@ import { bearer, call } from 'test/e2e/support/admin-client';
 import { member } from 'test/e2e/security/support';
 import { startGateway, TestGateway } from 'test/e2e/support/test-gateway';
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
-import {
-  axeViolations,
-  launchChromium,
-  PageWatch,
-  prepareConsole,
-  screenshot,
-  watch,
-} from 'test/e2e/console/browser';
+import { checkScreen, launchChromium, PageWatch, prepareConsole, watch } from 'test/e2e/console/browser';
 
 /**
  * The web console in Debian's chromium (playwright-core): sign in with a key, create an endpoint, see
@@ -55,11 +48,6 @@ describe('web console (browser)', () => {
   }
 
   /** Screenshot, axe-core (no serious or critical violation), no CSP violation, nothing foreign. */
-  async function checkScreen(page: Page, w: PageWatch, name: string): Promise<void> {
-    await screenshot(page, name);
-    expect([name, await axeViolations(page)]).toEqual([name, []]);
-    expect([name, w.violations, w.foreignRequests, w.pageErrors]).toEqual([name, [], [], []]);
-  }
 
   async function textOf(locator: Locator, pattern: RegExp): Promise<string> {
     const deadline = Date.now() + WAIT;

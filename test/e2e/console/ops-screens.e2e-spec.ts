@@ -1,16 +1,16 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { call, chatBody } from 'test/e2e/support/admin-client';
 import { member } from 'test/e2e/security/support';
 import { openaiEndpoint, startGateway, TestGateway } from 'test/e2e/support/test-gateway';
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 import {
-  axeViolations,
+  checkScreen,
+  textOf,
   launchChromium,
   PageWatch,
   prepareConsole,
-  screenshot,
   watch,
 } from 'test/e2e/console/browser';
 
@@ -97,23 +97,6 @@ describe('web console operations screens (browser)', () => {
   async function open(page: Page, screen: string, heading: string): Promise<void> {
     await page.goto(`${gateway.url}/ui/#/${screen}`);
     await page.getByRole('heading', { level: 1, name: heading }).waitFor({ timeout: WAIT });
-  }
-
-  async function checkScreen(page: Page, w: PageWatch, name: string): Promise<void> {
-    await screenshot(page, name);
-    expect([name, await axeViolations(page)]).toEqual([name, []]);
-    expect([name, w.violations, w.foreignRequests, w.pageErrors]).toEqual([name, [], [], []]);
-  }
-
-  async function textOf(locator: Locator, pattern: RegExp): Promise<string> {
-    const deadline = Date.now() + WAIT;
-    let text = '';
-    while (Date.now() < deadline) {
-      text = (await locator.first().textContent({ timeout: WAIT })) ?? '';
-      if (pattern.test(text)) return text;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`text ${JSON.stringify(text)} never matched ${pattern}`);
   }
 
   async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
