@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Type } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { RequirePermission } from 'src/common/auth/auth.decorators';
@@ -14,6 +14,7 @@ import {
   HISTORY_VIEW,
   RollbackSchema,
 } from 'src/modules/routing/admin/routing-admin.dto';
+import { ConfigKind } from 'src/modules/routing/admin/config-entries';
 import { RoutingAdminService } from 'src/modules/routing/admin/routing-admin.service';
 
 const ENTRY_BODY = {
@@ -28,182 +29,134 @@ const DRY_RUN = {
   description: 'Validate the change against the whole config without applying it',
 };
 
-@ApiTags('Admin: routing config')
-@ApiBearerAuth()
-@Controller('admin/v1/endpoints')
-export class EndpointsAdminController {
-  constructor(private readonly admin: RoutingAdminService) {}
-
-  @Get()
-  @RequirePermission('routing.read')
-  @ApiOperation({ summary: 'Every endpoint: from gateway.yaml (read-only) and managed through this API' })
-  @ApiOkResponse({ schema: { type: 'array', items: ENTRY_VIEW } })
-  list(@Req() request: FastifyRequest): Promise<ConfigEntryDto[]> {
-    return this.admin.list('endpoint', actorOf(request));
-  }
-
-  @Post()
-  @RequirePermission('routing.write')
-  @ApiOperation({ summary: 'Create an endpoint (same shape as a gateway.yaml endpoints[] entry)' })
-  @ApiQuery(DRY_RUN)
-  @ApiBody({ schema: ENTRY_BODY })
-  @ApiOkResponse({ schema: CHANGE_VIEW })
-  create(
-    @Req() request: FastifyRequest,
-    @Body() body: unknown,
-    @Query('dry_run', new DryRunPipe()) dryRun: boolean,
-  ): Promise<ConfigChangeDto> {
-    return this.admin.create('endpoint', body, request, dryRun);
-  }
-
-  @Get(':name')
-  @RequirePermission('routing.read')
-  @ApiOperation({ summary: 'One endpoint' })
-  @ApiOkResponse({ schema: ENTRY_VIEW })
-  get(@Req() request: FastifyRequest, @Param('name') name: string): Promise<ConfigEntryDto> {
-    return this.admin.get('endpoint', name, actorOf(request));
-  }
-
-  @Put(':name')
-  @RequirePermission('routing.write')
-  @ApiOperation({ summary: 'Create or replace an API-managed endpoint' })
-  @ApiQuery(DRY_RUN)
-  @ApiBody({ schema: ENTRY_BODY })
-  @ApiOkResponse({ schema: CHANGE_VIEW })
-  replace(
-    @Req() request: FastifyRequest,
-    @Param('name') name: string,
-    @Body() body: unknown,
-    @Query('dry_run', new DryRunPipe()) dryRun: boolean,
-  ): Promise<ConfigChangeDto> {
-    return this.admin.replace('endpoint', name, body, request, dryRun);
-  }
-
-  @Delete(':name')
-  @RequirePermission('routing.write')
-  @ApiOperation({ summary: 'Delete an API-managed endpoint (a revision; restorable by rollback)' })
-  @ApiQuery(DRY_RUN)
-  @ApiOkResponse({ schema: CHANGE_VIEW })
-  remove(
-    @Req() request: FastifyRequest,
-    @Param('name') name: string,
-    @Query('dry_run', new DryRunPipe()) dryRun: boolean,
-  ): Promise<ConfigChangeDto> {
-    return this.admin.remove('endpoint', name, request, dryRun);
-  }
-
-  @Get(':name/revisions')
-  @RequirePermission('routing.read')
-  @ApiOperation({ summary: "An endpoint's numbered revisions, newest first (who, when, before/after)" })
-  @ApiOkResponse({ schema: HISTORY_VIEW })
-  revisions(@Req() request: FastifyRequest, @Param('name') name: string): Promise<ConfigHistoryDto> {
-    return this.admin.history('endpoint', name, actorOf(request));
-  }
-
-  @Post(':name/rollback')
-  @HttpCode(200)
-  @RequirePermission('routing.write')
-  @ApiOperation({ summary: 'Restore a revision of an endpoint (itself a new revision)' })
-  @ApiQuery(DRY_RUN)
-  @ApiBody({ schema: schemaOf(RollbackSchema) })
-  @ApiOkResponse({ schema: CHANGE_VIEW })
-  rollback(
-    @Req() request: FastifyRequest,
-    @Param('name') name: string,
-    @Body() body: unknown,
-    @Query('dry_run', new DryRunPipe()) dryRun: boolean,
-  ): Promise<ConfigChangeDto> {
-    return this.admin.rollback('endpoint', name, body, request, dryRun);
-  }
+/** What differs between the endpoints and the routes resources: the kind, the path and the words. */
+interface ConfigResource {
+  kind: ConfigKind;
+  path: string;
+  summaries: Record<'list' | 'create' | 'get' | 'replace' | 'remove' | 'revisions' | 'rollback', string>;
 }
 
-@ApiTags('Admin: routing config')
-@ApiBearerAuth()
-@Controller('admin/v1/routes')
-export class RoutesAdminController {
-  constructor(private readonly admin: RoutingAdminService) {}
+/**
+ * The admin resource of one config kind: list, create, read, replace, delete, revisions and rollback,
+ * each a thin call into RoutingAdminService. Both kinds are the same resource with other words, so one
+ * class is written and each kind extends it (the subclass's name keeps Swagger's operation ids apart).
+ */
+function configResourceController({ kind, path, summaries }: ConfigResource): Type<object> {
+  @ApiTags('Admin: routing config')
+  @ApiBearerAuth()
+  @Controller(path)
+  class ConfigResourceController {
+    constructor(readonly admin: RoutingAdminService) {}
 
-  @Get()
-  @RequirePermission('routing.read')
-  @ApiOperation({
-    summary: 'Every traffic route: from gateway.yaml (read-only) and managed through this API',
-  })
-  @ApiOkResponse({ schema: { type: 'array', items: ENTRY_VIEW } })
-  list(@Req() request: FastifyRequest): Promise<ConfigEntryDto[]> {
-    return this.admin.list('route', actorOf(request));
-  }
+    @Get()
+    @RequirePermission('routing.read')
+    @ApiOperation({ summary: summaries.list })
+    @ApiOkResponse({ schema: { type: 'array', items: ENTRY_VIEW } })
+    list(@Req() request: FastifyRequest): Promise<ConfigEntryDto[]> {
+      return this.admin.list(kind, actorOf(request));
+    }
 
-  @Post()
-  @RequirePermission('routing.write')
-  @ApiOperation({ summary: 'Create a traffic route (same shape as a gateway.yaml routes[] entry)' })
-  @ApiQuery(DRY_RUN)
-  @ApiBody({ schema: ENTRY_BODY })
-  @ApiOkResponse({ schema: CHANGE_VIEW })
-  create(
-    @Req() request: FastifyRequest,
-    @Body() body: unknown,
-    @Query('dry_run', new DryRunPipe()) dryRun: boolean,
-  ): Promise<ConfigChangeDto> {
-    return this.admin.create('route', body, request, dryRun);
-  }
+    @Post()
+    @RequirePermission('routing.write')
+    @ApiOperation({ summary: summaries.create })
+    @ApiQuery(DRY_RUN)
+    @ApiBody({ schema: ENTRY_BODY })
+    @ApiOkResponse({ schema: CHANGE_VIEW })
+    create(
+      @Req() request: FastifyRequest,
+      @Body() body: unknown,
+      @Query('dry_run', new DryRunPipe()) dryRun: boolean,
+    ): Promise<ConfigChangeDto> {
+      return this.admin.create(kind, body, request, dryRun);
+    }
 
-  @Get(':name')
-  @RequirePermission('routing.read')
-  @ApiOperation({ summary: 'One traffic route' })
-  @ApiOkResponse({ schema: ENTRY_VIEW })
-  get(@Req() request: FastifyRequest, @Param('name') name: string): Promise<ConfigEntryDto> {
-    return this.admin.get('route', name, actorOf(request));
-  }
+    @Get(':name')
+    @RequirePermission('routing.read')
+    @ApiOperation({ summary: summaries.get })
+    @ApiOkResponse({ schema: ENTRY_VIEW })
+    get(@Req() request: FastifyRequest, @Param('name') name: string): Promise<ConfigEntryDto> {
+      return this.admin.get(kind, name, actorOf(request));
+    }
 
-  @Put(':name')
-  @RequirePermission('routing.write')
-  @ApiOperation({ summary: 'Create or replace an API-managed traffic route (e.g. new weights)' })
-  @ApiQuery(DRY_RUN)
-  @ApiBody({ schema: ENTRY_BODY })
-  @ApiOkResponse({ schema: CHANGE_VIEW })
-  replace(
-    @Req() request: FastifyRequest,
-    @Param('name') name: string,
-    @Body() body: unknown,
-    @Query('dry_run', new DryRunPipe()) dryRun: boolean,
-  ): Promise<ConfigChangeDto> {
-    return this.admin.replace('route', name, body, request, dryRun);
-  }
+    @Put(':name')
+    @RequirePermission('routing.write')
+    @ApiOperation({ summary: summaries.replace })
+    @ApiQuery(DRY_RUN)
+    @ApiBody({ schema: ENTRY_BODY })
+    @ApiOkResponse({ schema: CHANGE_VIEW })
+    replace(
+      @Req() request: FastifyRequest,
+      @Param('name') name: string,
+      @Body() body: unknown,
+      @Query('dry_run', new DryRunPipe()) dryRun: boolean,
+    ): Promise<ConfigChangeDto> {
+      return this.admin.replace(kind, name, body, request, dryRun);
+    }
 
-  @Delete(':name')
-  @RequirePermission('routing.write')
-  @ApiOperation({ summary: 'Delete an API-managed traffic route (a revision; restorable by rollback)' })
-  @ApiQuery(DRY_RUN)
-  @ApiOkResponse({ schema: CHANGE_VIEW })
-  remove(
-    @Req() request: FastifyRequest,
-    @Param('name') name: string,
-    @Query('dry_run', new DryRunPipe()) dryRun: boolean,
-  ): Promise<ConfigChangeDto> {
-    return this.admin.remove('route', name, request, dryRun);
-  }
+    @Delete(':name')
+    @RequirePermission('routing.write')
+    @ApiOperation({ summary: summaries.remove })
+    @ApiQuery(DRY_RUN)
+    @ApiOkResponse({ schema: CHANGE_VIEW })
+    remove(
+      @Req() request: FastifyRequest,
+      @Param('name') name: string,
+      @Query('dry_run', new DryRunPipe()) dryRun: boolean,
+    ): Promise<ConfigChangeDto> {
+      return this.admin.remove(kind, name, request, dryRun);
+    }
 
-  @Get(':name/revisions')
-  @RequirePermission('routing.read')
-  @ApiOperation({ summary: "A route's numbered revisions, newest first (who, when, before/after)" })
-  @ApiOkResponse({ schema: HISTORY_VIEW })
-  revisions(@Req() request: FastifyRequest, @Param('name') name: string): Promise<ConfigHistoryDto> {
-    return this.admin.history('route', name, actorOf(request));
-  }
+    @Get(':name/revisions')
+    @RequirePermission('routing.read')
+    @ApiOperation({ summary: summaries.revisions })
+    @ApiOkResponse({ schema: HISTORY_VIEW })
+    revisions(@Req() request: FastifyRequest, @Param('name') name: string): Promise<ConfigHistoryDto> {
+      return this.admin.history(kind, name, actorOf(request));
+    }
 
-  @Post(':name/rollback')
-  @HttpCode(200)
-  @RequirePermission('routing.write')
-  @ApiOperation({ summary: 'Restore a revision of a route (itself a new revision)' })
-  @ApiQuery(DRY_RUN)
-  @ApiBody({ schema: schemaOf(RollbackSchema) })
-  @ApiOkResponse({ schema: CHANGE_VIEW })
-  rollback(
-    @Req() request: FastifyRequest,
-    @Param('name') name: string,
-    @Body() body: unknown,
-    @Query('dry_run', new DryRunPipe()) dryRun: boolean,
-  ): Promise<ConfigChangeDto> {
-    return this.admin.rollback('route', name, body, request, dryRun);
+    @Post(':name/rollback')
+    @HttpCode(200)
+    @RequirePermission('routing.write')
+    @ApiOperation({ summary: summaries.rollback })
+    @ApiQuery(DRY_RUN)
+    @ApiBody({ schema: schemaOf(RollbackSchema) })
+    @ApiOkResponse({ schema: CHANGE_VIEW })
+    rollback(
+      @Req() request: FastifyRequest,
+      @Param('name') name: string,
+      @Body() body: unknown,
+      @Query('dry_run', new DryRunPipe()) dryRun: boolean,
+    ): Promise<ConfigChangeDto> {
+      return this.admin.rollback(kind, name, body, request, dryRun);
+    }
   }
+  return ConfigResourceController;
 }
+
+export class EndpointsAdminController extends configResourceController({
+  kind: 'endpoint',
+  path: 'admin/v1/endpoints',
+  summaries: {
+    list: 'Every endpoint: from gateway.yaml (read-only) and managed through this API',
+    create: 'Create an endpoint (same shape as a gateway.yaml endpoints[] entry)',
+    get: 'One endpoint',
+    replace: 'Create or replace an API-managed endpoint',
+    remove: 'Delete an API-managed endpoint (a revision; restorable by rollback)',
+    revisions: "An endpoint's numbered revisions, newest first (who, when, before/after)",
+    rollback: 'Restore a revision of an endpoint (itself a new revision)',
+  },
+}) {}
+
+export class RoutesAdminController extends configResourceController({
+  kind: 'route',
+  path: 'admin/v1/routes',
+  summaries: {
+    list: 'Every traffic route: from gateway.yaml (read-only) and managed through this API',
+    create: 'Create a traffic route (same shape as a gateway.yaml routes[] entry)',
+    get: 'One traffic route',
+    replace: 'Create or replace an API-managed traffic route (e.g. new weights)',
+    remove: 'Delete an API-managed traffic route (a revision; restorable by rollback)',
+    revisions: "A route's numbered revisions, newest first (who, when, before/after)",
+    rollback: 'Restore a revision of a route (itself a new revision)',
+  },
+}) {}
