@@ -4,6 +4,7 @@ const moduleNameMapper = {
   '^src/(.*)$': '<rootDir>/src/$1',
   '^test/(.*)$': '<rootDir>/test/$1',
   '^migrations/(.*)$': '<rootDir>/migrations/$1',
+  '^bench/(.*)$': '<rootDir>/bench/$1',
 };
 // A few dependencies ship ESM only; jest on Node 20 cannot require() them, so swc compiles them too.
 const ESM_PACKAGES = ['content-disposition', 'jose'];

@@ -1,6 +1,8 @@
 /**
- * Knowledge-base and RAG benchmark (`npm run bench:rag`), on embedded PGlite with pgvector. Boots the
- * real gateway in this process against a local OpenAI-shaped mock (a bag-of-words hashing embedding of
+ * Knowledge-base and RAG benchmark (`npm run bench:rag`), on embedded PGlite with pgvector, or with
+ * `--db postgres` on a PostgreSQL server with pgvector that it starts itself (pgserver's PostgreSQL 16
+ * with pgvector 0.6, from .venv: scripts/setup-python.sh pgvector; see bench/postgres-cluster.ts). Boots
+ * the real gateway in this process against a local OpenAI-shaped mock (a bag-of-words hashing embedding of
  * BENCH_RAG_DIMS dimensions and a fixed chat answer), then measures, through the gateway's HTTP API:
  *
  *   rag-ingest   chunks per second, at each size of BENCH_RAG_SIZES (10k and 100k chunks): JSONL uploads
@@ -26,11 +28,30 @@ import { performance } from 'node:perf_hooks';
 import { createApp } from 'src/bootstrap';
 import { loadAppConfig } from 'src/config/env.config';
 import { envNumber, summarize } from './common';
+import { pgvectorBinDir, PostgresCluster, startPostgresCluster } from './postgres-cluster';
 
 const SCENARIOS = ['rag-ingest', 'rag-search', 'rag-latency'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
+/** `--db embedded` (default) or `--db postgres`. */
+function databaseArgument(): 'embedded' | 'postgres' {
+  const at = process.argv.indexOf('--db');
+  const value = at >= 0 ? process.argv[at + 1] : (process.env.BENCH_RAG_DB ?? 'embedded');
+  if (value !== 'embedded' && value !== 'postgres') {
+    throw new Error(`--db ${value}: expected 'embedded' or 'postgres'`);
+  }
+  return value;
+}
+
+/**
+ * The server's settings: PostgreSQL's defaults but for the index build's working memory, which
+ * pgvector asks to fit the HNSW graph (about 2 kB a chunk at 256 dimensions: 100k chunks need
+ * ~200 MB); with the default 64 MB it builds the rest on disk, several times slower.
+ */
+const SERVER_SETTINGS = { maintenance_work_mem: '512MB', max_connections: 50 };
+
 const settings = {
+  db: databaseArgument(),
   sizes: (process.env.BENCH_RAG_SIZES ?? '10000,100000')
     .split(',')
     .map((size) => Number(size.trim()))
@@ -141,10 +162,33 @@ async function main(): Promise<void> {
 `,
   );
   const key = 'gh-bench-admin-key-0123456789abcdef';
-  // Embedded PGlite and in-memory limits: the figures are the gateway's own, on one process.
+  // Embedded PGlite (or the bench's own server) and in-memory limits: the figures are the gateway's
+  // own, on one process, plus the server's.
   const env: Record<string, string | undefined> = { ...process.env };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
+  let server: PostgresCluster | undefined;
+  // Its own directory: the cluster's owner (under root, the postgres account) cannot enter `dir`.
+  const serverDir =
+    settings.db === 'postgres' ? await mkdtemp(path.join(tmpdir(), 'gatehouse-bench-pg-')) : undefined;
+  if (serverDir) {
+    server = await startPostgresCluster({
+      dir: serverDir,
+      binDir: pgvectorBinDir(),
+      password: 'bench-only-password',
+      settings: SERVER_SETTINGS,
+    });
+    env.DATABASE_URL = server.url;
+    // Interrupted: stop the server this run started (fast shutdown, by its pid) before exiting.
+    const interrupted = (signal: NodeJS.Signals) => {
+      const pid = server?.pid();
+      if (pid !== undefined) process.kill(pid, 'SIGINT');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    console.log(`rag: PostgreSQL server with pgvector on port ${server.port} (${serverDir})`);
+  }
   const config = loadAppConfig({
     ...env,
     GATEWAY_CONFIG: configPath,
@@ -154,7 +198,10 @@ async function main(): Promise<void> {
     // Bulk uploads of 50k chunks are ~20 MB of JSONL.
     BODY_LIMIT_BYTES: String(64 * 1024 * 1024),
   });
-  const app = await createApp(config);
+  const app = await createApp(config).catch(async (error: unknown) => {
+    await server?.destroy();
+    throw error;
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   const call = async (method: string, route: string, body?: unknown): Promise<Record<string, unknown>> => {
@@ -168,7 +215,12 @@ async function main(): Promise<void> {
       throw new Error(`${method} ${route}: ${response.status} ${JSON.stringify(json)}`);
     return json;
   };
-  const report: Record<string, unknown> = { dims: settings.dims, sizes: {} };
+  const report: Record<string, unknown> = {
+    db: settings.db,
+    ...(server ? { serverSettings: SERVER_SETTINGS } : {}),
+    dims: settings.dims,
+    sizes: {},
+  };
   const sizes = report.sizes as Record<string, unknown>;
   /** Where each chunk went: uploads of `perDoc`-chunk documents named after their first chunk. */
   const uploads: { start: number; end: number; perDoc: number }[] = [];
@@ -345,6 +397,8 @@ async function main(): Promise<void> {
   } finally {
     await app.close();
     await mock.close();
+    await server?.destroy();
+    if (serverDir) await rm(serverDir, { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
   }
 }

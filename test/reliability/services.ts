@@ -1,8 +1,7 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { freePort, PostgresCluster, startPostgresCluster } from 'bench/postgres-cluster';
 
 /**
  * The dedicated PostgreSQL cluster and redis-server of a reliability run: each on its own loopback
@@ -10,103 +9,22 @@ import { promisify } from 'node:util';
  * touching anything else on the machine.
  */
 
-const run = promisify(execFile);
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export const PG_BIN = process.env.RELIABILITY_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
-export interface Postgres {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  /** Stops the cluster for good (fast shutdown). */
-  destroy(): Promise<void>;
-}
+export type Postgres = PostgresCluster;
 
-/**
- * initdb + pg_ctl in `dir`. PostgreSQL refuses to run as root, so under root the cluster belongs to the
- * `postgres` account (runuser); otherwise to the current user.
- */
-export async function startPostgres(dir: string, password: string): Promise<Postgres> {
-  const port = await freePort();
-  const data = join(dir, 'pgdata');
-  const pwfile = join(dir, 'pgpass');
-  await mkdir(dir, { recursive: true });
-  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
-  const asRoot = process.getuid?.() === 0;
-  const env = { PATH: process.env.PATH ?? '', PGPASSWORD: password };
-  if (asRoot) {
-    const { stdout } = await run('id', ['-u', 'postgres']);
-    const { stdout: gid } = await run('id', ['-g', 'postgres']);
-    await chown(dir, Number(stdout.trim()), Number(gid.trim()));
-    await chown(pwfile, Number(stdout.trim()), Number(gid.trim()));
-    await chmod(dir, 0o700);
-  }
-  const pg = (tool: string, args: string[]) =>
-    asRoot
-      ? run('runuser', ['-u', 'postgres', '--', join(PG_BIN, tool), ...args], { cwd: dir, env })
-      : run(join(PG_BIN, tool), args, { cwd: dir, env });
-  await pg('initdb', [
-    '-D',
-    data,
-    '-U',
-    'gatehouse',
-    '--auth=scram-sha-256',
-    `--pwfile=${pwfile}`,
-    '--no-sync',
-    '-E',
-    'UTF8',
-  ]);
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=200`;
-  const start = async () => {
-    await pg('pg_ctl', [
-      '-D',
-      data,
-      '-l',
-      join(dir, 'postgres.log'),
-      '-o',
-      options,
-      '-w',
-      '-t',
-      '60',
-      'start',
-    ]);
-  };
-  const stop = async () => {
-    await pg('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']);
-  };
-  await start();
-  await pg('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'gatehouse', 'gatehouse']);
-  let running = true;
-  return {
-    url: `postgres://gatehouse:${encodeURIComponent(password)}@127.0.0.1:${port}/gatehouse`,
-    port,
-    start: async () => {
-      await start();
-      running = true;
-    },
-    stop: async () => {
-      await stop();
-      running = false;
-    },
-    destroy: async () => {
-      if (running) await stop().catch(() => undefined);
-      running = false;
-    },
-  };
+/** The run's cluster, from the machine's PostgreSQL binaries (bench/postgres-cluster). */
+export function startPostgres(dir: string, password: string): Promise<Postgres> {
+  return startPostgresCluster({
+    dir,
+    binDir: PG_BIN,
+    password,
+    settings: { fsync: 'off', max_connections: 200 },
+  });
 }
 
 export interface RedisServer {

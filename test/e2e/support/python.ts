@@ -56,6 +56,24 @@ export function ensurePythonVenv(): Promise<void> {
   return venvReady;
 }
 
+const groupsReady = new Map<string, Promise<void>>();
+
+/** Runs scripts/setup-python.sh for one group (`pgvector`, …) once per process. */
+export function runSetupGroup(group: string): Promise<void> {
+  let ready = groupsReady.get(group);
+  if (!ready) {
+    ready = run('bash', [SETUP_SCRIPT, group], SETUP_TIMEOUT_MS).then(
+      () => undefined,
+      (error: unknown) => {
+        groupsReady.delete(group);
+        throw error;
+      },
+    );
+    groupsReady.set(group, ready);
+  }
+  return ready;
+}
+
 /** Runs a Python script with the venv's interpreter and parses the single JSON object it prints. */
 export async function runPythonJson(
   script: string,

@@ -1,5 +1,5 @@
 // Runs a TypeScript entry point (e.g. src/main.ts) in a plain Node process, compiled on the fly with
-// swc (seconds, where a full `tsc` build takes minutes on a loaded machine), with the `src/` and `test/` path aliases. Used by tests that need the real start-up order of a
+// swc (seconds, where a full `tsc` build takes minutes on a loaded machine), with the `src/`, `test/`, `migrations/` and `bench/` path aliases. Used by tests that need the real start-up order of a
 // separate process (the OpenTelemetry SDK patches modules process-wide, which must not leak into jest).
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ const { transformSync } = require('@swc/core');
 
 const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function (request, parent, ...rest) {
-  if (/^(src|test|migrations)\//.test(request)) request = join(root, request);
+  if (/^(src|test|migrations|bench)\//.test(request)) request = join(root, request);
   return resolveFilename.call(this, request, parent, ...rest);
 };
 Module._extensions['.ts'] = (module, filename) => {
