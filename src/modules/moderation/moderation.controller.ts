@@ -43,7 +43,13 @@ export class ModerationController {
   @ApiOperation({
     summary: "Set a team's policy for an endpoint ('*' = all): a policy name, 'none', or an inline policy",
   })
-  @ApiBody({ schema: { type: 'object', example: { policy: 'strict' } } })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: { policy: { description: "a policy name, 'none', or an inline policy" } },
+      example: { policy: 'strict' },
+    },
+  })
   @ApiOkResponse({ schema: OVERRIDE_VIEW })
   putOverride(
     @Param('team') team: string,

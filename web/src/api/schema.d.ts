@@ -4561,7 +4561,10 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": {
+                    /** @description a policy name, 'none', or an inline policy */
+                    policy?: unknown;
+                };
             };
         };
         responses: {
