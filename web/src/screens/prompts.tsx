@@ -92,6 +92,8 @@ function TemplateDetail(props: { name: string; canWrite: boolean; onChanged: () 
   const [error, setError] = useState<string | null>(null);
   const [message, setMessage] = useState<Message>(null);
   const [tick, setTick] = useState(0);
+  // The version on show, kept across reloads of the template (the effect below sees its first render).
+  const shown = useRef<number | null>(null);
   const path = { params: { path: { name } } };
 
   useEffect(() => {
@@ -104,12 +106,13 @@ function TemplateDetail(props: { name: string; canWrite: boolean; onChanged: () 
         setRange((current) =>
           current.to ? current : { from: String(Math.max(1, latest - 1)), to: String(latest) },
         );
-        void show(version?.version ?? latest);
+        void show(shown.current ?? latest);
       })
       .catch((e: unknown) => setError(explain(e)));
   }, [tick]);
 
   const show = async (n: number) => {
+    shown.current = n;
     try {
       setVersion(
         must(
