@@ -106,7 +106,7 @@ function unavailable(): GatewayException {
   return new GatewayException(
     503,
     GatewayErrorCode.LimitsUnavailable,
-    'Budget counters are unavailable right now.',
+    'Limit and budget counters are unavailable right now.',
     { retryAfter: '1' },
   );
 }

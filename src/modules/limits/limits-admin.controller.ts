@@ -31,10 +31,12 @@ import {
   BUDGET_STATUS_VIEW,
   BUDGET_VIEW,
   BudgetDto,
+  LIMIT_USAGE_VIEW,
   LIMIT_VIEW,
   LimitRuleDto,
   PriceDto,
   StatusQuery,
+  UsageQuery,
 } from 'src/modules/limits/dto/limits.dto';
 import { LimitsAdminService } from 'src/modules/limits/limits-admin.service';
 
@@ -52,6 +54,23 @@ export class LimitsAdminController {
   @ApiOkResponse({ schema: { type: 'array', items: LIMIT_VIEW } })
   list(@Req() request: FastifyRequest) {
     return this.admin.listLimits(actorOf(request));
+  }
+
+  @Get('usage')
+  @RequirePermission('billing.read')
+  @ApiOperation({
+    summary:
+      "Each limit's live counter: used in the current window and when it resets (your team's limits unless you hold tenancy.all)",
+  })
+  @ApiQuery({ name: 'limit_id', required: false })
+  @ApiQuery({
+    name: 'subject',
+    required: false,
+    description: 'with limit_id: the key, principal, team or endpoint whose counter to read',
+  })
+  @ApiOkResponse({ schema: { type: 'array', items: LIMIT_USAGE_VIEW } })
+  usage(@Req() request: FastifyRequest, @Query(new ZodPipe(UsageQuery)) query: z.infer<typeof UsageQuery>) {
+    return this.admin.limitUsage(actorOf(request), query);
   }
 
   @Post()

@@ -11,6 +11,7 @@ import {
   BudgetDto,
   budgetView,
   LimitRuleDto,
+  limitUsageView,
   limitView,
   PriceDto,
   priceView,
@@ -35,19 +36,46 @@ export class LimitsAdminService {
     private readonly http: UpstreamHttpClient,
   ) {}
 
+  listLimits(actor: Principal) {
+    return this.visibleRules(actor).map(limitView);
+  }
+
+  /**
+   * The live counters of the limits the caller may see (the same ownership rules as the list): the
+   * count in the current window and when it resets. A rule that counts each key, principal, team or
+   * endpoint separately has one counter per subject: `limit_id` and `subject` read one of them; listed
+   * without a subject, its usage is null.
+   */
+  async limitUsage(actor: Principal, query: { limit_id?: string; subject?: string }) {
+    let rules = this.visibleRules(actor);
+    if (query.limit_id !== undefined) {
+      rules = rules.filter((r) => r.id === query.limit_id);
+      if (rules.length === 0) notFound('limit', query.limit_id);
+    } else if (query.subject !== undefined) {
+      throw GatewayException.invalid("'subject' goes with 'limit_id'", 'subject');
+    }
+    const out = [];
+    for (const rule of rules) {
+      const subject = counterSubject(rule) ?? query.subject;
+      const usage = subject === undefined ? undefined : await this.limits.ruleUsage(rule, subject);
+      out.push(limitUsageView(rule, usage));
+    }
+    return out;
+  }
+
   /**
    * Admin rules, then the YAML ones (read-only here: edit gateway.yaml). Limits and budgets are
    * private to their team: global ones (they bound every team) are shown to admins only.
    */
-  listLimits(actor: Principal) {
-    const yaml = new Map<string, ReturnType<typeof limitView>>();
+  private visibleRules(actor: Principal): LimitRule[] {
+    const yaml = new Map<string, LimitRule>();
     if (TenancyPolicy.isAdmin(actor)) {
       for (const endpoint of this.holder.current.endpoints) {
-        for (const rule of endpoint.limits?.rules ?? []) yaml.set(rule.id, limitView(rule));
+        for (const rule of endpoint.limits?.rules ?? []) yaml.set(rule.id, rule);
       }
     }
     const own = this.catalog.rules.filter((r) => TenancyPolicy.canReadPrivate(actor, r.teamId ?? null));
-    return [...own.map(limitView), ...yaml.values()];
+    return [...own, ...yaml.values()];
   }
 
   async getLimit(id: string, actor: Principal) {
@@ -265,6 +293,14 @@ export class LimitsAdminService {
       output_per_million: found.price.outputPerMillion,
     };
   }
+}
+
+/** The one subject a rule counts for, or undefined when it keeps a counter per key, principal, team or endpoint. */
+function counterSubject(rule: LimitRule): string | undefined {
+  if (rule.scope === 'global') return '*';
+  if (rule.subject !== null) return rule.subject;
+  if (rule.scope === 'endpoint' && rule.endpoint !== null) return rule.endpoint;
+  return undefined;
 }
 
 /** A rule or budget the caller may read (other teams' and, for non-admins, global ones answer 404). */

@@ -9,7 +9,7 @@ import { nanoUsd } from 'src/modules/limits/pricing/price-catalog';
 import { MessageCounter, TokenCounter } from 'src/modules/tokens/token-counter';
 import { CounterOp, CounterSettlement, CounterStore } from 'src/modules/limits/counter.store';
 import { LimitCounters, matching, OpMeta, rateLimitHeaders } from 'src/modules/limits/limit-counters.service';
-import { Price } from 'src/modules/limits/limit-rules';
+import { LimitRule, Price } from 'src/modules/limits/limit-rules';
 import { LimitsCatalogService } from 'src/modules/limits/limits-catalog.service';
 import { BudgetRule } from 'src/modules/limits/limits.repository';
 import { InvocationRules } from 'src/modules/limits/rate-limit.guard';
@@ -114,7 +114,7 @@ export class LimitsService {
     for (const { item: rule, subject } of rules) {
       if (rule.metric === 'concurrency') {
         ops.push({
-          key: `c:${rule.id}:${subject}`,
+          key: concurrencyKey(rule, subject),
           limit: rule.limit,
           amount: 1,
           mode: 'hold',
@@ -199,6 +199,25 @@ export class LimitsService {
     };
   }
 
+  /**
+   * A limit's counter for one subject as it stands: requests or tokens counted in the current window
+   * (with the window's start and end), or the requests in flight under a concurrency cap.
+   */
+  async ruleUsage(rule: LimitRule, subject: string, now = Date.now()): Promise<RuleUsage> {
+    if (rule.metric === 'concurrency') {
+      const state = await this.counters.read(concurrencyKey(rule, subject), now);
+      return { subject, used: state.held, windowStart: null, resetsAt: null };
+    }
+    const window = rateWindow(rule.windowMs!, now);
+    const state = await this.counters.read(ruleKey(rule, subject, window.start), now);
+    return {
+      subject,
+      used: state.used + state.held,
+      windowStart: new Date(window.start).toISOString(),
+      resetsAt: new Date(window.end).toISOString(),
+    };
+  }
+
   private alert(meta: Extract<OpMeta, { kind: 'budget' }>, usedNano: number): void {
     const b = meta.budget;
     const event: BudgetExceededEvent = {
@@ -258,6 +277,15 @@ export interface BudgetStatus {
   remainingUsd: number;
   windowStart: string;
   resetsAt: string;
+}
+
+export interface RuleUsage {
+  subject: string;
+  /** Requests or tokens counted in the window; requests in flight for a concurrency cap. */
+  used: number;
+  /** Null for concurrency caps, which have no window. */
+  windowStart: string | null;
+  resetsAt: string | null;
 }
 
 /**
@@ -342,6 +370,10 @@ const approximate = new MessageCounter(
   (text) => Math.ceil(text.length / 3),
   (text, max) => text.slice(0, max * 3),
 );
+
+function concurrencyKey(rule: LimitRule, subject: string): string {
+  return `c:${rule.id}:${subject}`;
+}
 
 function budgetKey(budget: BudgetRule, subject: string, start: number): string {
   return `b:${budget.id}:${subject}:${start}`;

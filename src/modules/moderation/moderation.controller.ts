@@ -9,6 +9,7 @@ import {
   DRY_RUN_VIEW,
   DryRunRequestDto,
   DryRunResponseDto,
+  OVERRIDE_VIEW,
   POLICIES_VIEW,
   PoliciesResponseDto,
   TeamOverrideDto,
@@ -32,6 +33,7 @@ export class ModerationController {
   @Get('teams/:team/overrides')
   @RequirePermission('moderation.admin')
   @ApiOperation({ summary: "A team's guardrail overrides" })
+  @ApiOkResponse({ schema: { type: 'array', items: OVERRIDE_VIEW } })
   overrides(@Req() request: FastifyRequest, @Param('team') team: string): TeamOverrideDto[] {
     return this.admin.overrides(team, actorOf(request));
   }
@@ -41,7 +43,14 @@ export class ModerationController {
   @ApiOperation({
     summary: "Set a team's policy for an endpoint ('*' = all): a policy name, 'none', or an inline policy",
   })
-  @ApiBody({ schema: { type: 'object', example: { policy: 'strict' } } })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: { policy: { description: "a policy name, 'none', or an inline policy" } },
+      example: { policy: 'strict' },
+    },
+  })
+  @ApiOkResponse({ schema: OVERRIDE_VIEW })
   putOverride(
     @Param('team') team: string,
     @Param('endpoint') endpoint: string,

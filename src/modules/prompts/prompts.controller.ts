@@ -11,6 +11,7 @@ import {
   PromptTemplateDto,
   PromptTemplateSummaryDto,
   PromptVersionDto,
+  RENDER_VIEW,
   TEMPLATE_SUMMARY_VIEW,
   TEMPLATE_VIEW,
   TEMPLATE_WRITE_SCHEMA,
@@ -132,6 +133,7 @@ export class PromptsController {
       properties: { version: { type: 'integer' }, label: { type: 'string' }, variables: { type: 'object' } },
     },
   })
+  @ApiOkResponse({ schema: RENDER_VIEW })
   render(
     @Req() request: FastifyRequest,
     @Param('name') name: string,

@@ -346,7 +346,7 @@ ${openaiEndpoint('stable', 'gpt-4o-mini', stable.url, 'llm/v1/chat', '    gateho
       'team',
       'deterministic',
       'gateway.yaml',
-      'Clear cached',
+      'Edit cachedClear cached',
     ]);
     expect(
       await admin

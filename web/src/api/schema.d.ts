@@ -1319,6 +1319,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/limits/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Each limit's live counter: used in the current window and when it resets (your team's limits unless you hold tenancy.all) */
+        get: operations["LimitsAdminController_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/limits/{id}": {
         parameters: {
             query?: never;
@@ -4517,7 +4534,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        team: string;
+                        /** @description an endpoint name, or '*' for all */
+                        endpoint: string;
+                        /** @description a policy name, 'none', or an inline policy */
+                        policy: unknown;
+                        updated_by: string | null;
+                        /** Format: date-time */
+                        updated_at: string;
+                    }[];
+                };
             };
         };
     };
@@ -4533,7 +4561,10 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": {
+                    /** @description a policy name, 'none', or an inline policy */
+                    policy?: unknown;
+                };
             };
         };
         responses: {
@@ -4541,7 +4572,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        team: string;
+                        /** @description an endpoint name, or '*' for all */
+                        endpoint: string;
+                        /** @description a policy name, 'none', or an inline policy */
+                        policy: unknown;
+                        updated_by: string | null;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
             };
         };
     };
@@ -5128,7 +5170,19 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        template: string;
+                        version: number;
+                        messages: {
+                            role: string;
+                            content: string;
+                        }[];
+                        params: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
             };
         };
     };
@@ -5891,6 +5945,50 @@ export interface operations {
                         window_seconds: number | null;
                         limit: number;
                     };
+                };
+            };
+        };
+    };
+    LimitsAdminController_usage: {
+        parameters: {
+            query?: {
+                /** @description with limit_id: the key, principal, team or endpoint whose counter to read */
+                subject?: unknown;
+                limit_id?: unknown;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        limit_id: string;
+                        /** @enum {string} */
+                        source: "yaml" | "mlflow" | "admin";
+                        /** @enum {string} */
+                        scope: "key" | "principal" | "team" | "endpoint" | "global";
+                        /** @description the counter's subject ('*' for a global limit); null: one counter per subject, ask with limit_id and subject */
+                        subject: string | null;
+                        endpoint: string | null;
+                        /** @enum {string} */
+                        metric: "requests" | "tokens" | "concurrency";
+                        /** @description null for concurrency caps */
+                        window_seconds: number | null;
+                        limit: number;
+                        /** @description requests or tokens counted in the current window; requests in flight for a concurrency cap */
+                        used: number | null;
+                        remaining: number | null;
+                        /** Format: date-time */
+                        window_start: string | null;
+                        /** Format: date-time */
+                        resets_at: string | null;
+                    }[];
                 };
             };
         };

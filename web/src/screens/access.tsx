@@ -1,26 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, Body, Me, must } from '../api';
+import { api, Body, Me, must } from '../api';
+import { explain, Form, Message, Status } from '../form';
 
 type Team = Body<'/admin/v1/teams', 'get'>[number];
 type Principal = Body<'/admin/v1/principals', 'get'>[number];
 type Grant = Body<'/admin/v1/grants', 'get'>[number];
-type Message = { ok: boolean; text: string } | null;
 
 const ROLES = ['viewer', 'developer', 'operator', 'admin'] as const;
-
-/** A refusal the API gave this identity, said plainly; anything else with the gateway's message. */
-export function explain(e: unknown): string {
-  if (e instanceof ApiError && e.status === 403) return `Not allowed for your role: ${e.message}`;
-  return e instanceof Error ? e.message : String(e);
-}
-
-function Status({ message }: { message: Message }) {
-  return message ? (
-    <p role="status" class={message.ok ? 'ok' : 'error'}>
-      {message.text}
-    </p>
-  ) : null;
-}
 
 /**
  * Teams, principals and access grants: what the signed-in identity may read (its own team's unless it
@@ -189,35 +175,23 @@ export function AccessScreen({ me }: { me: Me }) {
 }
 
 function CreateTeam({ onDone }: { onDone: (text: string) => void }) {
-  const [name, setName] = useState('');
-  const [message, setMessage] = useState<Message>(null);
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    try {
-      const r = await api.POST('/admin/v1/teams', { body: { name } });
-      if (!r.response.ok) must(r);
-      setMessage(null);
-      setName('');
-      onDone(`Team ${name} created.`);
-    } catch (e) {
-      setMessage({ ok: false, text: explain(e) });
-    }
-  };
   return (
-    <form class="panel" onSubmit={(e) => void submit(e)} data-testid="create-team">
-      <label>
-        New team name
-        <input name="team" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-      </label>
-      <button type="submit">Create team</button>
-      <Status message={message} />
-    </form>
+    <Form
+      testid="create-team"
+      initial={{ team: '' }}
+      fields={() => [{ name: 'team', label: 'New team name', required: true }]}
+      submit="Create team"
+      resetOnSuccess
+      onSubmit={async ({ team }) => {
+        const r = await api.POST('/admin/v1/teams', { body: { name: team } });
+        if (!r.response.ok) must(r);
+        onDone(`Team ${team} created.`);
+      }}
+    />
   );
 }
 
 function CreatePrincipal({ teams, onDone }: { teams: Team[]; onDone: (text: string) => void }) {
-  const [form, setForm] = useState({ name: '', kind: 'user', teamId: '', role: 'developer', subject: '' });
-  const [message, setMessage] = useState<Message>(null);
   const [issuer, setIssuer] = useState<string | null>(null);
   useEffect(() => {
     api
@@ -225,113 +199,72 @@ function CreatePrincipal({ teams, onDone }: { teams: Team[]; onDone: (text: stri
       .then((r) => setIssuer(must(r).oidc?.issuer ?? null))
       .catch(() => setIssuer(null));
   }, []);
-  const set = (k: keyof typeof form) => (e: Event) =>
-    setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    try {
-      const r = await api.POST('/admin/v1/principals', {
-        body: {
-          kind: form.kind as 'user' | 'service',
-          name: form.name,
-          teamId: form.teamId || null,
-          roles: [form.role as (typeof ROLES)[number]],
-          ...(issuer && form.subject ? { issuer, subject: form.subject } : {}),
-        },
-      });
-      if (!r.response.ok) must(r);
-      setMessage(null);
-      onDone(`Principal ${form.name} registered.`);
-    } catch (e) {
-      setMessage({ ok: false, text: explain(e) });
-    }
-  };
-
   return (
-    <form class="panel" onSubmit={(e) => void submit(e)} data-testid="create-principal">
-      <h3>Register a principal</h3>
-      <div class="grid">
-        <label>
-          Name
-          <input name="name" required value={form.name} onInput={set('name')} />
-        </label>
-        <label>
-          Kind
-          <select name="kind" value={form.kind} onChange={set('kind')}>
-            <option value="user">user</option>
-            <option value="service">service</option>
-          </select>
-        </label>
-        <label>
-          Team
-          <select name="teamId" value={form.teamId} onChange={set('teamId')}>
-            <option value="">No team</option>
-            {teams.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Role
-          <select name="role" value={form.role} onChange={set('role')}>
-            {ROLES.map((r) => (
-              <option key={r}>{r}</option>
-            ))}
-          </select>
-        </label>
-        {issuer && (
-          <label class="wide">
-            Identity provider subject (optional: lets this person sign in with single sign-on)
-            <input name="subject" value={form.subject} onInput={set('subject')} />
-          </label>
-        )}
-      </div>
-      <button type="submit">Register principal</button>
-      <Status message={message} />
-    </form>
+    <Form
+      testid="create-principal"
+      title="Register a principal"
+      initial={{ name: '', kind: 'user', teamId: '', role: 'developer', subject: '' }}
+      fields={() => [
+        { name: 'name', label: 'Name', required: true },
+        { name: 'kind', label: 'Kind', kind: 'select', options: ['user', 'service'] },
+        {
+          name: 'teamId',
+          label: 'Team',
+          kind: 'select',
+          options: [{ value: '', label: 'No team' }, ...teams.map((t) => ({ value: t.id, label: t.name }))],
+        },
+        { name: 'role', label: 'Role', kind: 'select', options: ROLES },
+        issuer !== null && {
+          name: 'subject',
+          label: 'Identity provider subject (optional: lets this person sign in with single sign-on)',
+          wide: true,
+        },
+      ]}
+      submit="Register principal"
+      onSubmit={async (form) => {
+        const r = await api.POST('/admin/v1/principals', {
+          body: {
+            kind: form.kind as 'user' | 'service',
+            name: form.name,
+            teamId: form.teamId || null,
+            roles: [form.role as (typeof ROLES)[number]],
+            ...(issuer && form.subject ? { issuer, subject: form.subject } : {}),
+          },
+        });
+        if (!r.response.ok) must(r);
+        onDone(`Principal ${form.name} registered.`);
+      }}
+    />
   );
 }
 
 function CreateGrant({ teams, onDone }: { teams: Team[]; onDone: (text: string) => void }) {
-  const [teamId, setTeamId] = useState('');
-  const [pattern, setPattern] = useState('');
-  const [message, setMessage] = useState<Message>(null);
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    try {
-      const r = await api.POST('/admin/v1/grants', { body: { teamId, endpointPattern: pattern } });
-      if (!r.response.ok) must(r);
-      setMessage(null);
-      onDone(`Team ${teams.find((t) => t.id === teamId)?.name ?? teamId} may now call ${pattern}.`);
-    } catch (e) {
-      setMessage({ ok: false, text: explain(e) });
-    }
-  };
   return (
-    <form class="panel" onSubmit={(e) => void submit(e)} data-testid="create-grant">
-      <h3>Grant a team access</h3>
-      <div class="grid">
-        <label>
-          Team
-          <select name="grantTeam" required value={teamId} onChange={(e) => setTeamId(e.currentTarget.value)}>
-            <option value="">Choose a team…</option>
-            {teams.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Endpoint name or pattern (e.g. chat*)
-          <input name="pattern" required value={pattern} onInput={(e) => setPattern(e.currentTarget.value)} />
-        </label>
-      </div>
-      <button type="submit">Grant access</button>
-      <Status message={message} />
-    </form>
+    <Form
+      testid="create-grant"
+      title="Grant a team access"
+      initial={{ grantTeam: '', pattern: '' }}
+      fields={() => [
+        {
+          name: 'grantTeam',
+          label: 'Team',
+          kind: 'select',
+          required: true,
+          options: [
+            { value: '', label: 'Choose a team…' },
+            ...teams.map((t) => ({ value: t.id, label: t.name })),
+          ],
+        },
+        { name: 'pattern', label: 'Endpoint name or pattern (e.g. chat*)', required: true },
+      ]}
+      submit="Grant access"
+      onSubmit={async ({ grantTeam, pattern }) => {
+        const r = await api.POST('/admin/v1/grants', {
+          body: { teamId: grantTeam, endpointPattern: pattern },
+        });
+        if (!r.response.ok) must(r);
+        onDone(`Team ${teams.find((t) => t.id === grantTeam)?.name ?? grantTeam} may now call ${pattern}.`);
+      }}
+    />
   );
 }

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, Body, Me, must } from '../api';
-import { explain } from './access';
+import { explain } from '../form';
 
 type Page = Body<'/admin/v1/audit', 'get'>;
 type Entry = Page['entries'][number];

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, Body, Me, must } from '../api';
-import { explain } from './access';
+import { explain, Form } from '../form';
 
 type Stats = Body<'/admin/v1/cache/stats', 'get'>;
 type Policy = Body<'/admin/v1/cache/policies', 'get'>[number];
@@ -16,8 +16,9 @@ const bytes = (n: number | undefined) => {
 
 /**
  * The response cache: this replica's counters (hit ratio, tokens saved, what the store holds), the
- * effective policy of every endpoint, and invalidation by endpoint (the identity's own team's entries
- * unless it holds `tenancy.all`) or of everything (admins).
+ * effective policy of every endpoint (changed here, or back to gateway.yaml's by removing the override),
+ * and invalidation by endpoint (the identity's own team's entries unless it holds `tenancy.all`) or of
+ * everything (admins). The API decides who may change an endpoint's policy (its owners and admins).
  */
 export function CacheScreen({ me }: { me: Me }) {
   const everyone = me.permissions.includes('tenancy.all');
@@ -26,6 +27,7 @@ export function CacheScreen({ me }: { me: Me }) {
   const [error, setError] = useState<string | null>(null);
   const [message, setMessage] = useState<Message>(null);
   const [tick, setTick] = useState(0);
+  const [editing, setEditing] = useState<Policy | null>(null);
 
   useEffect(() => {
     const failed = (e: unknown) => setError(explain(e));
@@ -44,6 +46,21 @@ export function CacheScreen({ me }: { me: Me }) {
     try {
       const r = must(await api.POST('/admin/v1/cache/invalidations', { body: what }));
       setMessage({ ok: true, text: `${label}: ${r.deleted ?? 0} cached answers deleted.` });
+      setTick((t) => t + 1);
+    } catch (e) {
+      setMessage({ ok: false, text: explain(e) });
+    }
+  };
+
+  const removeOverride = async (p: Policy) => {
+    const endpoint = p.endpoint ?? '';
+    if (!confirm(`Remove the cache policy set for ${endpoint}? gateway.yaml's applies again.`)) return;
+    try {
+      const r = must(
+        await api.DELETE('/admin/v1/cache/policies/{endpoint}', { params: { path: { endpoint } } }),
+      );
+      setMessage({ ok: true, text: `${endpoint}: override removed, caching ${describe(r)}.` });
+      setEditing(null);
       setTick((t) => t + 1);
     } catch (e) {
       setMessage({ ok: false, text: explain(e) });
@@ -132,6 +149,14 @@ export function CacheScreen({ me }: { me: Me }) {
                   {p.source === 'override' ? 'admin API' : p.source === 'yaml' ? 'gateway.yaml' : 'default'}
                 </td>
                 <td class="actions">
+                  <button type="button" class="secondary" onClick={() => setEditing(p)}>
+                    Edit {p.endpoint}
+                  </button>
+                  {p.source === 'override' && (
+                    <button type="button" class="danger" onClick={() => void removeOverride(p)}>
+                      Remove override of {p.endpoint}
+                    </button>
+                  )}
                   {p.policy?.enabled && (
                     <button
                       type="button"
@@ -149,6 +174,19 @@ export function CacheScreen({ me }: { me: Me }) {
           </tbody>
         </table>
       </div>
+      {editing && (
+        <PolicyForm
+          key={editing.endpoint}
+          policy={editing}
+          everyone={everyone}
+          onCancel={() => setEditing(null)}
+          onDone={(text) => {
+            setMessage({ ok: true, text });
+            setEditing(null);
+            setTick((t) => t + 1);
+          }}
+        />
+      )}
       {everyone && (
         <p>
           <button
@@ -161,5 +199,73 @@ export function CacheScreen({ me }: { me: Me }) {
         </p>
       )}
     </section>
+  );
+}
+
+const describe = (p: Policy) =>
+  p.policy?.enabled ? `on, ${p.policy.ttl_seconds} s, ${p.policy.scope}, ${p.policy.requests}` : 'off';
+
+/** An endpoint's cache policy set through the admin API (it overrides gateway.yaml's until removed). */
+function PolicyForm(props: {
+  policy: Policy;
+  everyone: boolean;
+  onDone: (text: string) => void;
+  onCancel: () => void;
+}) {
+  const endpoint = props.policy.endpoint ?? '';
+  const current = props.policy.policy;
+  // A cache shared by every team is an admin's choice: others are offered it only to keep it.
+  const scopes = ['team', 'key', ...(props.everyone || current?.scope === 'global' ? ['global'] : [])];
+  return (
+    <Form
+      testid="cache-policy-form"
+      title={`Cache policy of ${endpoint}`}
+      initial={{
+        enabled: String(current?.enabled ?? false),
+        ttl: String(current?.ttl_seconds ?? 300),
+        scope: current?.scope ?? 'team',
+        requests: current?.requests ?? 'deterministic',
+      }}
+      fields={(form) => [
+        { name: 'enabled', label: 'Cache answers', kind: 'checkbox' },
+        form.enabled === 'true' && {
+          name: 'ttl',
+          label: 'Keep answers for (seconds)',
+          kind: 'number',
+          min: 1,
+          step: 1,
+          required: true,
+        },
+        form.enabled === 'true' && { name: 'scope', label: 'Shared by', kind: 'select', options: scopes },
+        form.enabled === 'true' && {
+          name: 'requests',
+          label: 'Requests cached',
+          kind: 'select',
+          options: [
+            { value: 'deterministic', label: 'deterministic (temperature 0)' },
+            { value: 'all', label: 'all' },
+          ],
+        },
+      ]}
+      submit="Save policy"
+      onCancel={props.onCancel}
+      onSubmit={async (form) => {
+        const enabled = form.enabled === 'true';
+        const saved = must(
+          await api.PUT('/admin/v1/cache/policies/{endpoint}', {
+            params: { path: { endpoint } },
+            body: enabled
+              ? {
+                  enabled,
+                  ttl_seconds: Number(form.ttl),
+                  scope: form.scope,
+                  requests: form.requests,
+                }
+              : { enabled },
+          }),
+        );
+        props.onDone(`${endpoint}: caching ${describe(saved)}.`);
+      }}
+    />
   );
 }

@@ -1,17 +1,20 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, Body, must } from '../api';
-import { explain } from './access';
+import { explain, Form, Message, Status } from '../form';
 
 type Policies = Body<'/admin/v1/moderation/policies', 'get'>;
 type Verdict = Body<'/admin/v1/moderation/dry-run', 'post'>;
 type Check = Policies['policies'][number]['input'][number];
+type Override = Body<'/admin/v1/moderation/teams/{team}/overrides', 'get'>[number];
+type Team = Body<'/admin/v1/teams', 'get'>[number];
 
 const checks = (list: Check[]) => (list.length ? list.map((c) => c.name).join(', ') : '—');
 
 /**
  * Guardrail policies (declared in gateway.yaml), the policy guarding each endpoint, and a tester that
  * runs a sample text through a policy on the server (`POST /admin/v1/moderation/dry-run`) and shows what
- * each check decided and the text the provider (input) or the caller (output) would get.
+ * each check decided and the text the provider (input) or the caller (output) would get. A team's
+ * overrides (another policy for one endpoint or all) are listed, set and removed per team.
  */
 export function GuardrailsScreen() {
   const [policies, setPolicies] = useState<Policies | null>(null);
@@ -82,8 +85,143 @@ export function GuardrailsScreen() {
           </tbody>
         </table>
       </div>
+      <TeamOverrides policies={policies} />
       <DryRun policies={policies} />
     </section>
+  );
+}
+
+const policyText = (policy: unknown) => (typeof policy === 'string' ? policy : 'inline policy');
+
+/** A team's guardrail overrides: the policy its requests to an endpoint (or to all, `*`) get instead. */
+function TeamOverrides({ policies }: { policies: Policies | null }) {
+  const [teams, setTeams] = useState<Team[]>([]);
+  const [team, setTeam] = useState('');
+  const [overrides, setOverrides] = useState<Override[] | null>(null);
+  const [message, setMessage] = useState<Message>(null);
+  const [tick, setTick] = useState(0);
+
+  useEffect(() => {
+    api
+      .GET('/admin/v1/teams')
+      .then((r) => setTeams(must(r)))
+      .catch((e: unknown) => setMessage({ ok: false, text: explain(e) }));
+  }, []);
+  useEffect(() => {
+    if (!team) return setOverrides(null);
+    api
+      .GET('/admin/v1/moderation/teams/{team}/overrides', { params: { path: { team } } })
+      .then((r) => setOverrides(must(r)))
+      .catch((e: unknown) => setMessage({ ok: false, text: explain(e) }));
+  }, [team, tick]);
+
+  const teamName = teams.find((t) => t.id === team)?.name ?? team;
+  const done = (text: string) => {
+    setMessage({ ok: true, text });
+    setTick((t) => t + 1);
+  };
+  const remove = async (o: Override) => {
+    if (!confirm(`Remove the override of ${teamName} on ${o.endpoint}?`)) return;
+    try {
+      const r = await api.DELETE('/admin/v1/moderation/teams/{team}/overrides/{endpoint}', {
+        params: { path: { team, endpoint: o.endpoint } },
+      });
+      if (!r.response.ok) must(r);
+      done(`Override of ${teamName} on ${o.endpoint} removed.`);
+    } catch (e) {
+      setMessage({ ok: false, text: explain(e) });
+    }
+  };
+
+  return (
+    <>
+      <h2>Team overrides</h2>
+      <p>A team may be held to another policy than the endpoint's, on one endpoint or on all (*).</p>
+      <div class="toolbar">
+        <label>
+          Team
+          <select name="overrideTeam" value={team} onChange={(e) => setTeam(e.currentTarget.value)}>
+            <option value="">Choose a team…</option>
+            {teams.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <Status message={message} testid="overrides-message" />
+      {overrides && (
+        <div class="table-wrap">
+          <table data-testid="overrides-table">
+            <caption class="sr-only">Guardrail overrides of {teamName}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Endpoint</th>
+                <th scope="col">Policy</th>
+                <th scope="col">Set</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {overrides.map((o) => (
+                <tr key={o.endpoint} data-override={o.endpoint}>
+                  <th scope="row">{o.endpoint === '*' ? '* (all endpoints)' : o.endpoint}</th>
+                  <td>{policyText(o.policy)}</td>
+                  <td>{new Date(o.updated_at).toLocaleString()}</td>
+                  <td class="actions">
+                    <button type="button" class="danger" onClick={() => void remove(o)}>
+                      Remove {o.endpoint}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {overrides && overrides.length === 0 && <p>No overrides for {teamName}.</p>}
+      {team && (
+        <Form
+          key={team}
+          testid="set-override"
+          title={`Set an override for ${teamName}`}
+          initial={{ endpoint: '*', policy: policies?.policies[0]?.name ?? 'none' }}
+          fields={() => [
+            {
+              name: 'endpoint',
+              label: 'Endpoint',
+              kind: 'select',
+              options: [
+                { value: '*', label: '* (all endpoints)' },
+                ...(policies?.endpoints ?? []).map((e) => e.endpoint),
+              ],
+            },
+            {
+              name: 'policy',
+              label: 'Policy',
+              kind: 'select',
+              options: [
+                ...(policies?.policies ?? []).map((p) => p.name),
+                { value: 'none', label: 'none (no guardrails)' },
+              ],
+            },
+          ]}
+          submit="Set override"
+          onSubmit={async ({ endpoint, policy }) => {
+            must(
+              await api.PUT('/admin/v1/moderation/teams/{team}/overrides/{endpoint}', {
+                params: { path: { team, endpoint } },
+                body: { policy },
+              }),
+            );
+            done(
+              `${teamName} now gets policy ${policy} on ${endpoint === '*' ? 'all endpoints' : endpoint}.`,
+            );
+          }}
+        />
+      )}
+    </>
   );
 }
 

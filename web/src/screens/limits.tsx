@@ -1,16 +1,16 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, Body, Me, must, paths } from '../api';
-import { explain } from './access';
+import { explain, Field, Form, Message, Status } from '../form';
 
 type Limit = Body<'/admin/v1/limits', 'get'>[number];
 type Budget = Body<'/admin/v1/budgets', 'get'>[number];
 type BudgetStatus = Body<'/admin/v1/budgets/status', 'get'>[number];
 type Team = Body<'/admin/v1/teams', 'get'>[number];
+type Usage = Body<'/admin/v1/limits/usage', 'get'>[number];
 type LimitBody = NonNullable<paths['/admin/v1/limits']['post']['requestBody']>['content']['application/json'];
 type BudgetBody = NonNullable<
   paths['/admin/v1/budgets']['post']['requestBody']
 >['content']['application/json'];
-type Message = { ok: boolean; text: string } | null;
 
 const SCOPES = ['global', 'team', 'principal', 'key', 'endpoint'] as const;
 const METRICS = ['requests', 'tokens', 'concurrency'] as const;
@@ -20,14 +20,6 @@ const WINDOWS: Record<number, string> = { 1: 'second', 60: 'minute', 3600: 'hour
 const usd = (n: number) => `$${n.toFixed(n !== 0 && Math.abs(n) < 0.01 ? 6 : 2)}`;
 const windowLabel = (seconds: number | null) =>
   seconds === null ? '—' : WINDOWS[seconds] ? `per ${WINDOWS[seconds]}` : `per ${seconds} s`;
-
-function Status({ message, testid }: { message: Message; testid?: string }) {
-  return message ? (
-    <p role="status" class={message.ok ? 'ok' : 'error'} data-testid={testid}>
-      {message.text}
-    </p>
-  ) : null;
-}
 
 /**
  * Budgets with their burn in the current period, and (for `billing.admin`) request, token and
@@ -39,6 +31,7 @@ export function LimitsScreen({ me }: { me: Me }) {
   const [limits, setLimits] = useState<Limit[] | null>(null);
   const [budgets, setBudgets] = useState<Budget[] | null>(null);
   const [burn, setBurn] = useState<BudgetStatus[]>([]);
+  const [usage, setUsage] = useState<Usage[] | null>(null);
   const [teams, setTeams] = useState<Team[]>([]);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<Message>(null);
@@ -56,6 +49,10 @@ export function LimitsScreen({ me }: { me: Me }) {
       .GET('/admin/v1/budgets/status')
       .then((r) => setBurn(must(r)))
       .catch(failed('budgets'));
+    api
+      .GET('/admin/v1/limits/usage')
+      .then((r) => setUsage(must(r)))
+      .catch(failed('usage'));
     if (canAdmin)
       api
         .GET('/admin/v1/limits')
@@ -186,6 +183,63 @@ export function LimitsScreen({ me }: { me: Me }) {
         />
       )}
 
+      <h2>Limit usage now</h2>
+      {errors.usage && <p class="error">{errors.usage}</p>}
+      <div class="table-wrap">
+        <table data-testid="usage-table">
+          <caption class="sr-only">Each limit's counter in its current window</caption>
+          <thead>
+            <tr>
+              <th scope="col">Applies to</th>
+              <th scope="col">Endpoint</th>
+              <th scope="col">Limit</th>
+              <th scope="col">Used</th>
+              <th scope="col">Resets</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(usage ?? []).map((u) => {
+              const unit = u.metric === 'concurrency' ? 'in flight' : u.metric;
+              return (
+                <tr key={u.limit_id} data-usage={u.limit_id}>
+                  <th scope="row">{subjectOf(u.scope, u.subject)}</th>
+                  <td>{u.endpoint ?? 'all'}</td>
+                  <td>
+                    {u.limit} {u.metric}{' '}
+                    {u.metric === 'concurrency' ? 'at once' : windowLabel(u.window_seconds)}
+                  </td>
+                  <td data-testid="used">
+                    {u.used === null ? (
+                      'one counter per subject (see the API)'
+                    ) : (
+                      <>
+                        <meter
+                          min={0}
+                          max={Math.max(1, u.limit)}
+                          value={u.used}
+                          low={u.limit * 0.8}
+                          high={u.limit * 0.95}
+                          optimum={0}
+                          aria-label={`${subjectOf(u.scope, u.subject)} ${u.metric} used`}
+                        />{' '}
+                        {u.used} {unit} of {u.limit}
+                      </>
+                    )}
+                  </td>
+                  <td>{u.resets_at ? new Date(u.resets_at).toLocaleString() : '—'}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      {usage && usage.length === 0 && <p>No limits you can see.</p>}
+      <p>
+        <button type="button" class="secondary" onClick={() => setTick((t) => t + 1)}>
+          Refresh usage
+        </button>
+      </p>
+
       {canAdmin && (
         <>
           <h2>Request, token and concurrency limits</h2>
@@ -247,29 +301,25 @@ export function LimitsScreen({ me }: { me: Me }) {
 }
 
 /** Subject: a team chosen by name when teams are readable, otherwise an id (or endpoint name) typed in. */
-function SubjectField(props: { scope: string; value: string; teams: Team[]; onChange: (v: string) => void }) {
-  if (props.scope === 'global') return null;
-  if (props.scope === 'team' && props.teams.length > 0)
-    return (
-      <label>
-        Team
-        <select name="subject" value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
-          <option value="">Each team separately</option>
-          {props.teams.map((t) => (
-            <option key={t.id} value={t.id}>
-              {t.name}
-            </option>
-          ))}
-        </select>
-      </label>
-    );
-  return (
-    <label>
-      {props.scope === 'endpoint' ? 'Endpoint name' : `${props.scope} id`} (empty: each separately)
-      <input name="subject" value={props.value} onInput={(e) => props.onChange(e.currentTarget.value)} />
-    </label>
-  );
+function subjectField(scope: string, teams: Team[]): Field | null {
+  if (scope === 'global') return null;
+  if (scope === 'team' && teams.length > 0)
+    return {
+      name: 'subject',
+      label: 'Team',
+      kind: 'select',
+      options: [
+        { value: '', label: 'Each team separately' },
+        ...teams.map((t) => ({ value: t.id, label: t.name })),
+      ],
+    };
+  return {
+    name: 'subject',
+    label: `${scope === 'endpoint' ? 'Endpoint name' : `${scope} id`} (empty: each separately)`,
+  };
 }
+
+const ENDPOINT_FIELD: Field = { name: 'endpoint', label: 'Only endpoint (empty: all)' };
 
 interface FormProps<T> {
   editing: T | null;
@@ -279,219 +329,107 @@ interface FormProps<T> {
 }
 
 function LimitForm({ editing, teams, onDone, onCancel }: FormProps<Limit>) {
-  const [form, setForm] = useState({
-    scope: editing?.scope ?? 'global',
-    subject: editing?.subject ?? '',
-    endpoint: editing?.endpoint ?? '',
-    metric: editing?.metric ?? 'requests',
-    windowSeconds: String(editing?.window_seconds ?? 60),
-    limit: String(editing?.limit ?? ''),
-  });
-  const [message, setMessage] = useState<Message>(null);
-  const set = (k: keyof typeof form) => (e: Event) =>
-    setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
+  const submit = async (form: Record<string, string>) => {
     const body: LimitBody = {
-      scope: form.scope,
+      scope: form.scope as LimitBody['scope'],
       subject: form.scope === 'global' ? null : form.subject.trim() || null,
       endpoint: form.endpoint.trim() || null,
-      metric: form.metric,
-      ...(form.metric === 'concurrency' ? {} : { window_seconds: Number(form.windowSeconds) }),
+      metric: form.metric as LimitBody['metric'],
+      ...(form.metric === 'concurrency' ? {} : { window_seconds: Number(form.window) }),
       limit: Number(form.limit),
     };
-    try {
-      const saved = editing
-        ? must(await api.PUT('/admin/v1/limits/{id}', { params: { path: { id: editing.id } }, body }))
-        : must(await api.POST('/admin/v1/limits', { body }));
-      setMessage(null);
-      onDone(`Limit ${editing ? 'saved' : 'added'}: ${saved.limit} ${saved.metric}.`);
-    } catch (e) {
-      setMessage({ ok: false, text: explain(e) });
-    }
+    const saved = editing
+      ? must(await api.PUT('/admin/v1/limits/{id}', { params: { path: { id: editing.id } }, body }))
+      : must(await api.POST('/admin/v1/limits', { body }));
+    onDone(`Limit ${editing ? 'saved' : 'added'}: ${saved.limit} ${saved.metric}.`);
   };
-
   return (
-    <form class="panel" onSubmit={(e) => void submit(e)} data-testid="limit-form">
-      <h3>{editing ? 'Edit limit' : 'Add a limit'}</h3>
-      <div class="grid">
-        <label>
-          Applies to
-          <select name="scope" value={form.scope} onChange={set('scope')}>
-            {SCOPES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <SubjectField
-          scope={form.scope}
-          value={form.subject}
-          teams={teams}
-          onChange={(v) => setForm({ ...form, subject: v })}
-        />
-        <label>
-          Only endpoint (empty: all)
-          <input name="endpoint" value={form.endpoint} onInput={set('endpoint')} />
-        </label>
-        <label>
-          Metric
-          <select name="metric" value={form.metric} onChange={set('metric')}>
-            {METRICS.map((m) => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
-        </label>
-        {form.metric !== 'concurrency' && (
-          <label>
-            Window
-            <select name="window" value={form.windowSeconds} onChange={set('windowSeconds')}>
-              {Object.entries(WINDOWS).map(([seconds, name]) => (
-                <option key={seconds} value={seconds}>
-                  {name}
-                </option>
-              ))}
-              {!WINDOWS[Number(form.windowSeconds)] && (
-                <option value={form.windowSeconds}>{form.windowSeconds} s</option>
-              )}
-            </select>
-          </label>
-        )}
-        <label>
-          Limit
-          <input
-            name="limit"
-            type="number"
-            min={0}
-            step={1}
-            required
-            value={form.limit}
-            onInput={set('limit')}
-          />
-        </label>
-      </div>
-      <button type="submit">{editing ? 'Save limit' : 'Add limit'}</button>{' '}
-      {editing && (
-        <button type="button" class="secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      )}
-      <Status message={message} />
-    </form>
+    <Form
+      testid="limit-form"
+      title={editing ? 'Edit limit' : 'Add a limit'}
+      initial={{
+        scope: editing?.scope ?? 'global',
+        subject: editing?.subject ?? '',
+        endpoint: editing?.endpoint ?? '',
+        metric: editing?.metric ?? 'requests',
+        window: String(editing?.window_seconds ?? 60),
+        limit: String(editing?.limit ?? ''),
+      }}
+      fields={(form) => [
+        { name: 'scope', label: 'Applies to', kind: 'select', options: SCOPES },
+        subjectField(form.scope, teams),
+        ENDPOINT_FIELD,
+        { name: 'metric', label: 'Metric', kind: 'select', options: METRICS },
+        form.metric !== 'concurrency' && {
+          name: 'window',
+          label: 'Window',
+          kind: 'select',
+          options: [
+            ...Object.entries(WINDOWS).map(([value, label]) => ({ value, label })),
+            ...(WINDOWS[Number(form.window)] ? [] : [{ value: form.window, label: `${form.window} s` }]),
+          ],
+        },
+        { name: 'limit', label: 'Limit', kind: 'number', min: 0, step: 1, required: true },
+      ]}
+      submit={editing ? 'Save limit' : 'Add limit'}
+      onSubmit={submit}
+      onCancel={editing ? onCancel : undefined}
+    />
   );
 }
 
 function BudgetForm({ editing, teams, onDone, onCancel }: FormProps<Budget>) {
-  const [form, setForm] = useState({
-    name: editing?.name ?? '',
-    scope: editing?.scope ?? 'global',
-    subject: editing?.subject ?? '',
-    endpoint: editing?.endpoint ?? '',
-    period: editing?.period ?? 'monthly',
-    amount: String(editing?.amount_usd ?? ''),
-    mode: editing?.mode ?? 'hard',
-    webhook: editing?.alert_webhook_url ?? '',
-  });
-  const [message, setMessage] = useState<Message>(null);
-  const set = (k: keyof typeof form) => (e: Event) =>
-    setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
+  const submit = async (form: Record<string, string>) => {
     const body: BudgetBody = {
       name: form.name.trim(),
-      scope: form.scope,
+      scope: form.scope as BudgetBody['scope'],
       subject: form.scope === 'global' ? null : form.subject.trim() || null,
       endpoint: form.endpoint.trim() || null,
-      period: form.period,
+      period: form.period as BudgetBody['period'],
       amount_usd: Number(form.amount),
-      mode: form.mode,
+      mode: form.mode as BudgetBody['mode'],
       alert_webhook_url: form.webhook.trim() || null,
     };
-    try {
-      const saved = editing
-        ? must(await api.PUT('/admin/v1/budgets/{id}', { params: { path: { id: editing.id } }, body }))
-        : must(await api.POST('/admin/v1/budgets', { body }));
-      setMessage(null);
-      onDone(`Budget ${saved.name} ${editing ? 'saved' : 'added'}.`);
-    } catch (e) {
-      setMessage({ ok: false, text: explain(e) });
-    }
+    const saved = editing
+      ? must(await api.PUT('/admin/v1/budgets/{id}', { params: { path: { id: editing.id } }, body }))
+      : must(await api.POST('/admin/v1/budgets', { body }));
+    onDone(`Budget ${saved.name} ${editing ? 'saved' : 'added'}.`);
   };
-
   return (
-    <form class="panel" onSubmit={(e) => void submit(e)} data-testid="budget-form">
-      <h3>{editing ? `Edit budget ${editing.name}` : 'Add a budget'}</h3>
-      <div class="grid">
-        <label>
-          Budget name
-          <input name="name" required value={form.name} onInput={set('name')} />
-        </label>
-        <label>
-          Applies to
-          <select name="scope" value={form.scope} onChange={set('scope')}>
-            {SCOPES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <SubjectField
-          scope={form.scope}
-          value={form.subject}
-          teams={teams}
-          onChange={(v) => setForm({ ...form, subject: v })}
-        />
-        <label>
-          Only endpoint (empty: all)
-          <input name="endpoint" value={form.endpoint} onInput={set('endpoint')} />
-        </label>
-        <label>
-          Period (UTC)
-          <select name="period" value={form.period} onChange={set('period')}>
-            {PERIODS.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Amount (USD)
-          <input
-            name="amount"
-            type="number"
-            min={0}
-            step="any"
-            required
-            value={form.amount}
-            onInput={set('amount')}
-          />
-        </label>
-        <label>
-          When reached
-          <select name="mode" value={form.mode} onChange={set('mode')}>
-            <option value="hard">refuse requests (hard)</option>
-            <option value="soft">alert only (soft)</option>
-          </select>
-        </label>
-        <label class="wide">
-          Alert webhook URL (optional)
-          <input name="webhook" type="url" value={form.webhook} onInput={set('webhook')} />
-        </label>
-      </div>
-      <button type="submit">{editing ? 'Save budget' : 'Add budget'}</button>{' '}
-      {editing && (
-        <button type="button" class="secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      )}
-      <Status message={message} />
-    </form>
+    <Form
+      testid="budget-form"
+      title={editing ? `Edit budget ${editing.name}` : 'Add a budget'}
+      initial={{
+        name: editing?.name ?? '',
+        scope: editing?.scope ?? 'global',
+        subject: editing?.subject ?? '',
+        endpoint: editing?.endpoint ?? '',
+        period: editing?.period ?? 'monthly',
+        amount: String(editing?.amount_usd ?? ''),
+        mode: editing?.mode ?? 'hard',
+        webhook: editing?.alert_webhook_url ?? '',
+      }}
+      fields={(form) => [
+        { name: 'name', label: 'Budget name', required: true },
+        { name: 'scope', label: 'Applies to', kind: 'select', options: SCOPES },
+        subjectField(form.scope, teams),
+        ENDPOINT_FIELD,
+        { name: 'period', label: 'Period (UTC)', kind: 'select', options: PERIODS },
+        { name: 'amount', label: 'Amount (USD)', kind: 'number', min: 0, step: 'any', required: true },
+        {
+          name: 'mode',
+          label: 'When reached',
+          kind: 'select',
+          options: [
+            { value: 'hard', label: 'refuse requests (hard)' },
+            { value: 'soft', label: 'alert only (soft)' },
+          ],
+        },
+        { name: 'webhook', label: 'Alert webhook URL (optional)', kind: 'url', wide: true },
+      ]}
+      submit={editing ? 'Save budget' : 'Add budget'}
+      onSubmit={submit}
+      onCancel={editing ? onCancel : undefined}
+    />
   );
 }

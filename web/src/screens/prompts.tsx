@@ -1,12 +1,16 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, Body, must } from '../api';
-import { explain } from './access';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, Body, must, paths } from '../api';
+import { explain, Form, Message } from '../form';
 
 type Summary = Body<'/admin/v1/prompts', 'get'>[number];
 type Template = Body<'/admin/v1/prompts/{name}', 'get'>;
 type Version = Body<'/admin/v1/prompts/{name}/versions/{version}', 'get'>;
 type Diff = Body<'/admin/v1/prompts/{name}/diff', 'get'>;
-type Message = { ok: boolean; text: string } | null;
+type Rendered = Body<'/admin/v1/prompts/{name}/render', 'post'>;
+type TemplateBody = NonNullable<
+  paths['/admin/v1/prompts']['post']['requestBody']
+>['content']['application/json'];
+type VariableSpec = NonNullable<TemplateBody['variables']>[number];
 
 const labelList = (labels: Record<string, number>) =>
   Object.entries(labels)
@@ -17,7 +21,8 @@ const labelList = (labels: Record<string, number>) =>
  * Prompt templates: each with its latest version and labels; one opened shows its versions, a
  * version's messages and variables, and the diff between any two versions. With `prompts.write`, a
  * label (production, staging, …) is pointed at another version, which is how a prompt is promoted or
- * rolled back. New versions are written through the API (`POST /admin/v1/prompts/{name}/versions`).
+ * rolled back, a new template is created and a new version written (from the shown one); anyone who
+ * reads templates may preview a version rendered with variables (no model is called).
  */
 export function PromptsScreen({ canWrite, selected }: { canWrite: boolean; selected: string | undefined }) {
   const [templates, setTemplates] = useState<Summary[] | null>(null);
@@ -65,6 +70,7 @@ export function PromptsScreen({ canWrite, selected }: { canWrite: boolean; selec
         </table>
       </div>
       {templates && templates.length === 0 && <p>No prompt templates yet.</p>}
+      {canWrite && <CreateTemplate />}
       {selected && (
         <TemplateDetail
           key={selected}
@@ -86,6 +92,8 @@ function TemplateDetail(props: { name: string; canWrite: boolean; onChanged: () 
   const [error, setError] = useState<string | null>(null);
   const [message, setMessage] = useState<Message>(null);
   const [tick, setTick] = useState(0);
+  // The version on show, kept across reloads of the template (the effect below sees its first render).
+  const shown = useRef<number | null>(null);
   const path = { params: { path: { name } } };
 
   useEffect(() => {
@@ -98,12 +106,13 @@ function TemplateDetail(props: { name: string; canWrite: boolean; onChanged: () 
         setRange((current) =>
           current.to ? current : { from: String(Math.max(1, latest - 1)), to: String(latest) },
         );
-        void show(version?.version ?? latest);
+        void show(shown.current ?? latest);
       })
       .catch((e: unknown) => setError(explain(e)));
   }, [tick]);
 
   const show = async (n: number) => {
+    shown.current = n;
     try {
       setVersion(
         must(
@@ -281,6 +290,25 @@ function TemplateDetail(props: { name: string; canWrite: boolean; onChanged: () 
           onError={(text) => setMessage({ ok: false, text })}
         />
       )}
+      {canWrite && version && (
+        <NewVersion
+          key={version.version}
+          name={name}
+          base={version}
+          onDone={(written) => {
+            setMessage({ ok: true, text: `Version ${written} of ${name} written.` });
+            void show(written);
+            setTick((t) => t + 1);
+            props.onChanged();
+          }}
+        />
+      )}
+      <Preview
+        key={template.latest_version}
+        name={name}
+        versions={template.versions.map((v) => v.version)}
+        variables={version?.variables.map((v) => v.name) ?? []}
+      />
     </div>
   );
 }
@@ -327,5 +355,170 @@ function MoveLabel(props: {
       </div>
       <button type="submit">Move label</button>
     </form>
+  );
+}
+
+const words = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+
+/** Messages from the form's system and user text (an empty system message is left out). */
+function messagesOf(form: Record<string, string>): TemplateBody['messages'] {
+  return [
+    ...(form.system.trim() ? [{ role: 'system' as const, content: form.system }] : []),
+    { role: 'user' as const, content: form.user },
+  ];
+}
+
+/** Declared variables by name: a name the base version declared keeps its spec; a new one is a required string. */
+function variablesOf(names: string, base: readonly VariableSpec[] = []): VariableSpec[] {
+  return words(names).map(
+    (n) => base.find((v) => v.name === n) ?? { name: n, type: 'string', required: true },
+  );
+}
+
+const MESSAGE_FIELDS = [
+  { name: 'system', label: 'System message (optional)', kind: 'textarea', rows: 3, wide: true },
+  {
+    name: 'user',
+    label: 'User message ({{variable}} placeholders)',
+    kind: 'textarea',
+    rows: 3,
+    wide: true,
+    required: true,
+  },
+  { name: 'variables', label: 'Variables (names, comma-separated)' },
+  { name: 'commit', label: 'Commit message' },
+  { name: 'labels', label: 'Labels (e.g. staging; optional)' },
+] as const;
+
+function CreateTemplate() {
+  return (
+    <Form
+      testid="create-template"
+      title="New template"
+      initial={{ name: '', description: '', system: '', user: '', variables: '', commit: '', labels: '' }}
+      fields={() => [
+        { name: 'name', label: 'Template name', required: true },
+        { name: 'description', label: 'Description' },
+        ...MESSAGE_FIELDS,
+      ]}
+      submit="Create template"
+      resetOnSuccess
+      onSubmit={async (form) => {
+        const created = must(
+          await api.POST('/admin/v1/prompts', {
+            body: {
+              name: form.name.trim(),
+              description: form.description,
+              messages: messagesOf(form),
+              variables: variablesOf(form.variables),
+              commit_message: form.commit,
+              labels: words(form.labels),
+            },
+          }),
+        );
+        location.hash = `#/prompts/${encodeURIComponent(created.name)}`;
+      }}
+    />
+  );
+}
+
+/** A new version from the shown one: its messages edited; its variables' specs and parameters kept. */
+function NewVersion(props: { name: string; base: Version; onDone: (version: number) => void }) {
+  const { base } = props;
+  const system = base.messages.find((m) => m.role === 'system')?.content ?? '';
+  const user = base.messages.find((m) => m.role === 'user')?.content ?? '';
+  // Only a system and a user message are edited here: other shapes keep to the API.
+  const editable = base.messages.length === (system ? 2 : 1) && base.messages.some((m) => m.role === 'user');
+  if (!editable) return null;
+  return (
+    <Form
+      testid="new-version"
+      title={`Write a new version (from v${base.version})`}
+      initial={{
+        system,
+        user,
+        variables: base.variables.map((v) => v.name).join(', '),
+        commit: '',
+        labels: '',
+      }}
+      fields={() => [...MESSAGE_FIELDS]}
+      submit="Write version"
+      onSubmit={async (form) => {
+        const written = must(
+          await api.POST('/admin/v1/prompts/{name}/versions', {
+            params: { path: { name: props.name } },
+            body: {
+              messages: messagesOf(form),
+              variables: variablesOf(form.variables, base.variables as VariableSpec[]),
+              params: base.params as TemplateBody['params'],
+              commit_message: form.commit,
+              labels: words(form.labels),
+            },
+          }),
+        );
+        props.onDone(written.version);
+      }}
+    />
+  );
+}
+
+/** A version rendered with variables on the server (`POST …/render`): what a model would be sent. */
+function Preview(props: { name: string; versions: number[]; variables: string[] }) {
+  const [rendered, setRendered] = useState<Rendered | null>(null);
+  const latest = props.versions[props.versions.length - 1] ?? 1;
+  const sample = useRef(JSON.stringify(Object.fromEntries(props.variables.map((v) => [v, ''])), null, 1));
+  return (
+    <Form
+      testid="preview"
+      title="Preview a version"
+      initial={{ version: String(latest), values: sample.current }}
+      fields={() => [
+        {
+          name: 'version',
+          label: 'Version',
+          kind: 'select',
+          options: [...props.versions].reverse().map((v) => ({ value: String(v), label: `v${v}` })),
+        },
+        { name: 'values', label: 'Variables (JSON object)', kind: 'textarea', rows: 3, wide: true },
+      ]}
+      submit="Render"
+      onSubmit={async (form) => {
+        let variables: Record<string, unknown>;
+        try {
+          variables = JSON.parse(form.values || '{}') as Record<string, unknown>;
+        } catch {
+          setRendered(null);
+          throw new Error('The variables are not a JSON object.');
+        }
+        try {
+          setRendered(
+            must(
+              await api.POST('/admin/v1/prompts/{name}/render', {
+                params: { path: { name: props.name } },
+                // The render body's variables are declared as a bare object: any JSON values.
+                body: { version: Number(form.version), variables: variables as Record<string, never> },
+              }),
+            ),
+          );
+        } catch (e) {
+          setRendered(null);
+          throw e;
+        }
+      }}
+    >
+      {rendered && (
+        <div data-testid="rendered" role="status">
+          <p>v{rendered.version} as a model would receive it:</p>
+          {rendered.messages.map((m, i) => (
+            <div key={i}>
+              <p>
+                <strong>{m.role}</strong>
+              </p>
+              <pre data-testid="rendered-content">{m.content}</pre>
+            </div>
+          ))}
+        </div>
+      )}
+    </Form>
   );
 }

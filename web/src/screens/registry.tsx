@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, Body, must } from '../api';
-import { explain } from './access';
+import { explain } from '../form';
 
 type Models = Body<'/admin/v1/registry/models', 'get'>;
 type Versions = Body<'/admin/v1/registry/models/{name}/versions', 'get'>;

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, Body, must } from '../api';
-import { explain } from './access';
+import { api, Body, EndpointEntry, must } from '../api';
+import { explain, Form } from '../form';
 
 type Rollout = Body<'/admin/v1/rollouts', 'get'>[number];
 type Arm = NonNullable<NonNullable<Rollout['last_evaluation']>['baseline']>;
@@ -18,7 +18,7 @@ const arm = (a: Arm | undefined) =>
 /**
  * Progressive rollouts, newest first, read again every few seconds: the step and canary share, the
  * judge's last comparison of canary and baseline (error rate, p95 latency) and its decision. With
- * `routing.write`: pause, resume and abort (all traffic back to the baseline).
+ * `routing.write`: start one, pause, resume and abort (all traffic back to the baseline).
  */
 export function RolloutsScreen({ canWrite }: { canWrite: boolean }) {
   const [rollouts, setRollouts] = useState<Rollout[] | null>(null);
@@ -137,7 +137,123 @@ export function RolloutsScreen({ canWrite }: { canWrite: boolean }) {
           </tbody>
         </table>
       </div>
-      {rollouts && rollouts.length === 0 && <p>No rollouts. Start one with POST /admin/v1/rollouts.</p>}
+      {rollouts && rollouts.length === 0 && <p>No rollouts yet.</p>}
+      {canWrite && (
+        <StartRollout
+          onDone={(text) => {
+            setMessage({ ok: true, text });
+            setTick((t) => t + 1);
+          }}
+        />
+      )}
     </section>
+  );
+}
+
+const numbers = (text: string) =>
+  text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(Number);
+
+/**
+ * A new rollout (`POST /admin/v1/rollouts`): the route's traffic moves from the baseline endpoint to
+ * the canary in the given steps, each held for a while and judged against the thresholds.
+ */
+function StartRollout({ onDone }: { onDone: (text: string) => void }) {
+  const [endpoints, setEndpoints] = useState<EndpointEntry[]>([]);
+  useEffect(() => {
+    api
+      .GET('/admin/v1/endpoints')
+      .then((r) => setEndpoints(must(r)))
+      .catch(() => setEndpoints([]));
+  }, []);
+  const choices = [
+    { value: '', label: 'Choose an endpoint…' },
+    ...endpoints.map((e) => e.name ?? '').filter(Boolean),
+  ];
+  return (
+    <Form
+      testid="start-rollout"
+      title="Start a rollout"
+      initial={{
+        route: '',
+        baseline: '',
+        canary: '',
+        steps: '5, 25, 50, 100',
+        hold: '300',
+        errorDelta: '5',
+        latencyRatio: '1.5',
+        slack: '10',
+        minRequests: '20',
+      }}
+      fields={() => [
+        { name: 'route', label: 'Route (an existing traffic route, or a new one)', required: true },
+        { name: 'baseline', label: 'Baseline endpoint', kind: 'select', options: choices, required: true },
+        { name: 'canary', label: 'Canary endpoint', kind: 'select', options: choices, required: true },
+        { name: 'steps', label: 'Canary share per step, % (ending at 100)', required: true },
+        {
+          name: 'hold',
+          label: 'Hold each step (seconds; one, or one per step)',
+          required: true,
+        },
+        {
+          name: 'errorDelta',
+          label: 'Roll back when the canary errs more by (percentage points)',
+          kind: 'number',
+          min: 0,
+          max: 100,
+          step: 'any',
+          required: true,
+        },
+        {
+          name: 'latencyRatio',
+          label: 'Roll back when canary p95 exceeds baseline p95 times',
+          kind: 'number',
+          min: 1,
+          step: 'any',
+          required: true,
+        },
+        {
+          name: 'slack',
+          label: 'p95 latency slack (ms)',
+          kind: 'number',
+          min: 0,
+          step: 'any',
+          required: true,
+        },
+        {
+          name: 'minRequests',
+          label: 'Judge after at least (requests per side)',
+          kind: 'number',
+          min: 1,
+          step: 1,
+          required: true,
+        },
+      ]}
+      submit="Start rollout"
+      resetOnSuccess
+      onSubmit={async (form) => {
+        const hold = numbers(form.hold);
+        const started = must(
+          await api.POST('/admin/v1/rollouts', {
+            body: {
+              route: form.route.trim(),
+              baseline: form.baseline,
+              canary: form.canary,
+              steps: numbers(form.steps),
+              hold_seconds: hold.length === 1 ? hold[0] : hold,
+              max_error_rate_delta: Number(form.errorDelta) / 100,
+              max_p95_latency_ratio: Number(form.latencyRatio),
+              p95_latency_slack_ms: Number(form.slack),
+              min_requests: Number(form.minRequests),
+            },
+          }),
+        );
+        onDone(
+          `Rollout on ${started.route} started: ${started.baseline} → ${started.canary}, step 1 of ${started.steps?.length} (${started.canary_percentage}% canary).`,
+        );
+      }}
+    />
   );
 }

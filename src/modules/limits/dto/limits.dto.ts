@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { LIMIT_METRICS, LIMIT_SCOPES, LimitRule } from 'src/modules/limits/limit-rules';
 import { BudgetRule, PriceVersion } from 'src/modules/limits/limits.repository';
 import { BUDGET_PERIODS, RATE_WINDOWS, WINDOW_MS } from 'src/modules/limits/windows';
-import { BudgetStatus } from 'src/modules/limits/limits.service';
+import { BudgetStatus, RuleUsage } from 'src/modules/limits/limits.service';
 
 const name = z.string().min(1).max(256);
 
@@ -75,6 +75,7 @@ export const PriceDto = z
   .strict();
 
 export const StatusQuery = z.object({ subject: name.optional() }).strict();
+export const UsageQuery = z.object({ limit_id: name.optional(), subject: name.optional() }).strict();
 
 export function toLimitRuleInput(body: z.infer<typeof LimitRuleDto>): Omit<LimitRule, 'id' | 'source'> {
   return {
@@ -103,6 +104,24 @@ export function limitView(rule: LimitRule) {
     metric: rule.metric,
     window_seconds: rule.windowMs === null ? null : rule.windowMs / 1000,
     limit: rule.limit,
+  };
+}
+
+/** A limit with its live counter; `usage` absent for a per-subject rule read without a subject. */
+export function limitUsageView(rule: LimitRule, usage: RuleUsage | undefined) {
+  return {
+    limit_id: rule.id,
+    source: rule.source,
+    scope: rule.scope,
+    subject: usage?.subject ?? null,
+    endpoint: rule.endpoint,
+    metric: rule.metric,
+    window_seconds: rule.windowMs === null ? null : rule.windowMs / 1000,
+    limit: rule.limit,
+    used: usage?.used ?? null,
+    remaining: usage ? Math.max(0, rule.limit - usage.used) : null,
+    window_start: usage?.windowStart ?? null,
+    resets_at: usage?.resetsAt ?? null,
   };
 }
 
@@ -172,6 +191,47 @@ export const LIMIT_VIEW = {
     metric: { type: 'string', enum: [...LIMIT_METRICS] },
     window_seconds: { type: 'number', nullable: true, description: 'null for concurrency caps' },
     limit: { type: 'number' },
+  },
+};
+
+export const LIMIT_USAGE_VIEW = {
+  type: 'object',
+  required: [
+    'limit_id',
+    'source',
+    'scope',
+    'subject',
+    'endpoint',
+    'metric',
+    'window_seconds',
+    'limit',
+    'used',
+    'remaining',
+    'window_start',
+    'resets_at',
+  ],
+  properties: {
+    limit_id: { type: 'string' },
+    source: { type: 'string', enum: ['yaml', 'mlflow', 'admin'] },
+    scope: { type: 'string', enum: [...LIMIT_SCOPES] },
+    subject: {
+      ...nullableString,
+      description:
+        "the counter's subject ('*' for a global limit); null: one counter per subject, ask with limit_id and subject",
+    },
+    endpoint: nullableString,
+    metric: { type: 'string', enum: [...LIMIT_METRICS] },
+    window_seconds: { type: 'number', nullable: true, description: 'null for concurrency caps' },
+    limit: { type: 'number' },
+    used: {
+      type: 'number',
+      nullable: true,
+      description:
+        'requests or tokens counted in the current window; requests in flight for a concurrency cap',
+    },
+    remaining: { type: 'number', nullable: true },
+    window_start: { type: 'string', format: 'date-time', nullable: true },
+    resets_at: { type: 'string', format: 'date-time', nullable: true },
   },
 };
 

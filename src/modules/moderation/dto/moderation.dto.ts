@@ -103,6 +103,18 @@ export const POLICIES_VIEW = {
   },
 };
 
+export const OVERRIDE_VIEW = {
+  type: 'object',
+  required: ['team', 'endpoint', 'policy', 'updated_by', 'updated_at'],
+  properties: {
+    team: { type: 'string' },
+    endpoint: { type: 'string', description: "an endpoint name, or '*' for all" },
+    policy: { description: "a policy name, 'none', or an inline policy" },
+    updated_by: nullableString,
+    updated_at: { type: 'string', format: 'date-time' },
+  },
+};
+
 export const DRY_RUN_BODY = {
   type: 'object',
   required: ['text'],

@@ -250,3 +250,10 @@ export const DIFF_VIEW = complete({
   variables: complete({ added: NAMES, removed: NAMES, changed: NAMES }),
   patch: { type: 'string', description: 'unified diff of a line-oriented rendering of both versions' },
 });
+
+export const RENDER_VIEW = complete({
+  template: { type: 'string' },
+  version: { type: 'integer' },
+  messages: MESSAGES,
+  params: { type: 'object', additionalProperties: true },
+});
