@@ -128,6 +128,7 @@ describe('dashboard breakdowns (browser)', () => {
     await checkScreen(page, w, '20-dashboard-by-endpoint');
 
     await page.getByLabel('Break down by').selectOption('team');
+    await textOf(page.getByTestId('breakdown-row'), /team-a/);
     expect(await breakdown(page, 2)).toEqual([
       ['team-a', '4', '1', '0'],
       ['team-b', '2', '0', '0'],

@@ -60,6 +60,8 @@ export function DashboardScreen() {
     const to = new Date();
     const from = new Date(to.getTime() - ms);
     setError(null);
+    // The previous breakdown's rows must not show under the new one's caption while it loads.
+    setGroups(null);
     api
       .GET('/admin/v1/usage/timeseries', {
         params: {
