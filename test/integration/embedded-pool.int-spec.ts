@@ -392,7 +392,8 @@ describe('EmbeddedPool (PGlite in a worker thread)', () => {
     });
 
     it('writes batches through COPY, and a retried batch (partly written) adds only what is missing', async () => {
-      const copy = jest.spyOn(poolOf(dataSource), 'copyRows');
+      // On the transaction's client: the roll-up is updated in the same transaction.
+      const copy = jest.spyOn(EmbeddedClient.prototype, 'copyRows');
       await repository.insert([row(1), row(2)]);
       await repository.insert([row(1), row(2), row(3)]);
       await repository.insert([row(3)]);
@@ -410,6 +411,12 @@ describe('EmbeddedPool (PGlite in a worker thread)', () => {
           requested: 'tab\tand\nnewline',
         })),
       );
+      // Each row counted once in the roll-up, although rows 1-3 were each sent twice.
+      expect(
+        await dataSource.query(
+          'SELECT requests::int AS requests, cost_usd::text AS cost FROM usage_rollup_hourly',
+        ),
+      ).toEqual([{ requests: 3, cost: '0.0001233000' }]);
     });
   });
 

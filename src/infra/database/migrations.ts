@@ -16,6 +16,7 @@ import { StoredResponses1765300100000 } from 'migrations/1765300100000-stored-re
 import { FilesAndBatches1765300500000 } from 'migrations/1765300500000-files-and-batches';
 import { KnowledgeBases1765300600000 } from 'migrations/1765300600000-knowledge-bases';
 import { ApiProducts1765300700000 } from 'migrations/1765300700000-api-products';
+import { UsageRollupHourly1765400000000 } from 'migrations/1765400000000-usage-rollup-hourly';
 
 /** Every migration, in order. Listed explicitly so the same classes run under ts (tests) and compiled js. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   FilesAndBatches1765300500000,
   KnowledgeBases1765300600000,
   ApiProducts1765300700000,
+  UsageRollupHourly1765400000000,
 ];

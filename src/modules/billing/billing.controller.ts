@@ -12,8 +12,35 @@ import {
   UsageRecordsQueryDto,
   UsageSeriesQuery,
   UsageSeriesQueryDto,
+  SERIES_GROUP_BYS,
 } from 'src/modules/billing/dto/usage-query.dto';
 import { UsageReportService } from 'src/modules/billing/usage-report.service';
+
+const SERIES_POINT = {
+  type: 'object',
+  required: [
+    'bucket',
+    'requests',
+    'errors',
+    'clientErrors',
+    'serverErrors',
+    'p50LatencyMs',
+    'p95LatencyMs',
+    'totalTokens',
+    'costUsd',
+  ],
+  properties: {
+    bucket: { type: 'integer', description: 'Start of the bucket, Unix seconds' },
+    requests: { type: 'number' },
+    errors: { type: 'number' },
+    clientErrors: { type: 'number', description: 'Answers with a 4xx status' },
+    serverErrors: { type: 'number', description: 'Answers with a 5xx status' },
+    p50LatencyMs: { type: 'number', nullable: true },
+    p95LatencyMs: { type: 'number', nullable: true },
+    totalTokens: { type: 'number' },
+    costUsd: { type: 'number' },
+  },
+};
 
 const USAGE_SERIES_VIEW = {
   type: 'object',
@@ -23,31 +50,20 @@ const USAGE_SERIES_VIEW = {
     to: { type: 'string', format: 'date-time' },
     bucket: { type: 'string', enum: ['minute', 'hour', 'day'] },
     bucketSeconds: { type: 'integer' },
-    points: {
+    points: { type: 'array', items: SERIES_POINT, description: 'All traffic in scope' },
+    groupBy: { type: 'string', enum: [...SERIES_GROUP_BYS] },
+    series: {
       type: 'array',
+      description: 'With groupBy: the top groups by requests, then "other" (the rest summed)',
       items: {
         type: 'object',
-        required: [
-          'bucket',
-          'requests',
-          'errors',
-          'clientErrors',
-          'serverErrors',
-          'p50LatencyMs',
-          'p95LatencyMs',
-          'totalTokens',
-          'costUsd',
-        ],
+        required: ['key', 'label', 'other', 'requests', 'points'],
         properties: {
-          bucket: { type: 'integer', description: 'Start of the bucket, Unix seconds' },
+          key: { type: 'string', nullable: true, description: 'The group value (null: none, or "other")' },
+          label: { type: 'string' },
+          other: { type: 'boolean' },
           requests: { type: 'number' },
-          errors: { type: 'number' },
-          clientErrors: { type: 'number' },
-          serverErrors: { type: 'number' },
-          p50LatencyMs: { type: 'number', nullable: true },
-          p95LatencyMs: { type: 'number', nullable: true },
-          totalTokens: { type: 'number' },
-          costUsd: { type: 'number' },
+          points: { type: 'array', items: SERIES_POINT },
         },
       },
     },
@@ -77,12 +93,17 @@ export class BillingController {
   @ApiOperation({
     summary:
       'Requests, errors (4xx/5xx), p50/p95 latency, tokens and cost per minute|hour|day bucket over a period ' +
-      '(same filters as /usage; empty buckets included). Without billing.admin: own team only.',
+      '(same filters as /usage; empty buckets included), optionally one series per endpoint|team|model|' +
+      'provider|prompt (groupBy; the top `top` groups, default 5, plus "other"). Hour and day buckets read ' +
+      'the hourly roll-up (p50/p95 estimated within ±4.4%). Without billing.admin: own team only.',
   })
   @ApiQuery({ name: 'from', required: false, type: String })
   @ApiQuery({ name: 'to', required: false, type: String })
   @ApiQuery({ name: 'bucket', required: false, enum: ['minute', 'hour', 'day'] })
   @ApiQuery({ name: 'endpoint', required: false, type: String })
+  @ApiQuery({ name: 'teamId', required: false, type: String })
+  @ApiQuery({ name: 'groupBy', required: false, enum: SERIES_GROUP_BYS })
+  @ApiQuery({ name: 'top', required: false, type: Number })
   @ApiOkResponse({ schema: USAGE_SERIES_VIEW })
   timeseries(
     @Req() request: FastifyRequest,

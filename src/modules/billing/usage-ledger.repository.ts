@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { EmbeddedPool } from 'src/infra/database/embedded/embedded-pool';
+import { DataSource, EntityManager } from 'typeorm';
+import { EmbeddedClient, EmbeddedPool } from 'src/infra/database/embedded/embedded-pool';
+import { rollupUpsert, ROLLUP_SOURCE_COLUMNS } from 'src/modules/billing/usage-rollup';
 import { USAGE_COLUMNS, UsageRow } from 'src/modules/billing/usage-row';
 
 const COLUMNS = USAGE_COLUMNS.map(([name]) => name);
@@ -8,9 +9,20 @@ const NAMES = COLUMNS.join(', ');
 const TYPES = USAGE_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ');
 // One parameter per batch (a JSON array) keeps the statement the same for any batch size; ON CONFLICT
 // makes a retried batch (e.g. the commit landed but the connection died before the answer) harmless.
-const INSERT = `INSERT INTO usage_records (${NAMES})
-  SELECT ${NAMES} FROM jsonb_to_recordset($1::jsonb) AS r(${TYPES})
-  ON CONFLICT (id) DO NOTHING`;
+// The hourly roll-up is fed in the same statement from RETURNING: only the rows actually inserted, so a
+// retried or replayed batch adds nothing twice, and a failed one adds nothing.
+const INSERT = `WITH inserted AS (
+    INSERT INTO usage_records (${NAMES})
+    SELECT ${NAMES} FROM jsonb_to_recordset($1::jsonb) AS r(${TYPES})
+    ON CONFLICT (id) DO NOTHING
+    RETURNING ${ROLLUP_SOURCE_COLUMNS}
+  )
+  ${rollupUpsert('inserted')}`;
+// After a COPY (all rows went in, or none): the batch itself, typed as the table stores it.
+const ROLLUP_BATCH = rollupUpsert(
+  `(SELECT ${ROLLUP_SOURCE_COLUMNS.replace('cost_usd', 'cost_usd::numeric(20, 10) AS cost_usd')}
+    FROM jsonb_to_recordset($1::jsonb) AS r(${TYPES}))`,
+);
 
 /** Writes ledger rows. Only this class (and UsageQueryRepository) touches the table. */
 @Injectable()
@@ -21,12 +33,14 @@ export class UsageLedgerRepository {
     if (rows.length === 0) return;
     const json = JSON.stringify(rows);
     // The embedded database loads a batch with COPY, at a third of the CPU (its WebAssembly shares the
-    // machine with the requests). A batch that is partly in already (a retry) fails COPY as a whole on
-    // the primary key: then the INSERT below skips what is there.
-    const embedded = this.embeddedPool();
-    if (embedded) {
+    // machine with the requests), and rolls it up in the same transaction. A batch that is partly in
+    // already (a retry) fails COPY as a whole on the primary key: then the INSERT below skips what is there.
+    if (this.embedded()) {
       try {
-        await embedded.copyRows('usage_records', COLUMNS, json);
+        await this.dataSource.transaction(async (manager) => {
+          await embeddedClient(manager).copyRows('usage_records', COLUMNS, json);
+          await manager.query(ROLLUP_BATCH, [json]);
+        });
         return;
       } catch (error) {
         if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
@@ -35,10 +49,15 @@ export class UsageLedgerRepository {
     await this.dataSource.query(INSERT, [json]);
   }
 
-  private embeddedPool(): EmbeddedPool | undefined {
-    const pool = (this.dataSource.driver as { master?: unknown }).master;
-    return pool instanceof EmbeddedPool ? pool : undefined;
+  private embedded(): boolean {
+    return (this.dataSource.driver as { master?: unknown }).master instanceof EmbeddedPool;
   }
+}
+
+function embeddedClient(manager: EntityManager): EmbeddedClient {
+  const client = (manager.queryRunner as { databaseConnection?: unknown } | undefined)?.databaseConnection;
+  if (!(client instanceof EmbeddedClient)) throw new Error('embedded database: no transaction client');
+  return client;
 }
 
 const UNIQUE_VIOLATION = '23505';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { GroupBy, UsageFilter } from 'src/modules/billing/dto/usage-query.dto';
+import { GroupBy, SeriesGroupBy, UsageFilter } from 'src/modules/billing/dto/usage-query.dto';
+import { histAdd } from 'src/modules/billing/usage-rollup';
 
 /** Sums over a set of ledger rows. */
 export interface UsageSums {
@@ -31,6 +32,28 @@ export interface UsageSeriesRow {
   totalTokens: number;
   costUsd: number;
 }
+
+/** Sums of one time bucket (of one group) with its latency histogram (see usage-rollup.ts). */
+export interface UsageHistRow {
+  bucket: number;
+  group: string | null;
+  requests: number;
+  errors: number;
+  clientErrors: number;
+  serverErrors: number;
+  totalTokens: number;
+  costUsd: number;
+  hist: number[];
+}
+
+/** The ledger column (same name in the roll-up) behind each series breakdown. */
+const SERIES_GROUPS: Record<SeriesGroupBy, string> = {
+  endpoint: 'u.endpoint',
+  team: 'u.team_id',
+  model: 'u.model',
+  provider: 'u.provider',
+  prompt: 'u.prompt_version',
+};
 
 export type UsageGroupRow = UsageSums & Record<string, string | number | null>;
 
@@ -120,14 +143,14 @@ const SUMS = `
   avg(u.latency_ms)::float8 AS "avgLatencyMs",
   (percentile_cont(0.95) WITHIN GROUP (ORDER BY u.latency_ms))::float8 AS "p95LatencyMs"`;
 
-function where(filter: UsageFilter, params: unknown[]): string {
+function where(filter: UsageFilter, params: unknown[], time = 'u.started_at'): string {
   const clauses: string[] = [];
   const add = (sql: string, value: unknown) => {
     params.push(value);
     clauses.push(sql.replace('?', `$${params.length}`));
   };
-  add('u.started_at >= ?', filter.from);
-  add('u.started_at < ?', filter.to);
+  add(`${time} >= ?`, filter.from);
+  add(`${time} < ?`, filter.to);
   if (filter.team !== undefined) add('u.team_id IS NOT DISTINCT FROM ?', filter.team);
   if (filter.key) add('u.api_key_id = ?', filter.key);
   if (filter.principal) add('u.principal_id = ?', filter.principal);
@@ -204,6 +227,94 @@ export class UsageQueryRepository {
       totalTokens: Number(r.totalTokens),
       costUsd: Number(r.costUsd),
     }));
+  }
+
+  /**
+   * Per time bucket of `seconds` (and per `groupBy` value): sums and a latency histogram, from the raw
+   * ledger (any bucket size and filter) or from the hourly roll-up (whole hours only, and only the filters
+   * the roll-up keeps: team, endpoint, model, provider, outcome; the caller checks).
+   */
+  async seriesHist(
+    filter: UsageFilter,
+    seconds: number,
+    groupBy: SeriesGroupBy | undefined,
+    source: 'raw' | 'rollup',
+  ): Promise<UsageHistRow[]> {
+    const params: unknown[] = [];
+    const time = source === 'raw' ? 'u.started_at' : 'u.hour';
+    const clause = where(filter, params, time);
+    params.push(seconds);
+    const s = `$${params.length}`;
+    const group = groupBy ? SERIES_GROUPS[groupBy] : 'NULL::text';
+    const bucket = `(floor(extract(epoch FROM ${time}) / ${s}) * ${s})::float8`;
+    const rows: Record<string, unknown>[] =
+      source === 'raw'
+        ? await this.dataSource.query(
+            `SELECT ${bucket} AS "bucket", ${group} AS "group",
+               usage_latency_bucket(u.latency_ms) AS "idx",
+               count(*)::float8 AS "requests",
+               (count(*) FILTER (WHERE u.outcome = 'error'))::float8 AS "errors",
+               (count(*) FILTER (WHERE u.status >= 400 AND u.status < 500))::float8 AS "clientErrors",
+               (count(*) FILTER (WHERE u.status >= 500))::float8 AS "serverErrors",
+               (coalesce(sum(u.prompt_tokens), 0) + coalesce(sum(u.completion_tokens), 0))::float8 AS "totalTokens",
+               coalesce(sum(u.cost_usd), 0)::float8 AS "costUsd"
+             FROM usage_records u ${clause} GROUP BY 1, 2, 3`,
+            params,
+          )
+        : await this.dataSource.query(
+            `SELECT ${bucket} AS "bucket", ${group} AS "group",
+               sum(u.requests)::float8 AS "requests",
+               sum(u.errors)::float8 AS "errors",
+               sum(u.client_errors)::float8 AS "clientErrors",
+               sum(u.server_errors)::float8 AS "serverErrors",
+               (sum(u.prompt_tokens) + sum(u.completion_tokens))::float8 AS "totalTokens",
+               sum(u.cost_usd)::float8 AS "costUsd",
+               usage_hist_sum(u.latency_hist) AS "hist"
+             FROM usage_rollup_hourly u ${clause} GROUP BY 1, 2`,
+            params,
+          );
+    // Raw rows come one per histogram bucket: fold them into one row per (bucket, group).
+    const out = new Map<string, UsageHistRow>();
+    for (const r of rows) {
+      const group = r.group === null ? null : (r.group as string);
+      const key = `${String(r.bucket)}|${group ?? '\0'}`;
+      let row = out.get(key);
+      if (!row) {
+        row = {
+          bucket: Number(r.bucket),
+          group,
+          requests: 0,
+          errors: 0,
+          clientErrors: 0,
+          serverErrors: 0,
+          totalTokens: 0,
+          costUsd: 0,
+          hist: [],
+        };
+        out.set(key, row);
+      }
+      row.requests += Number(r.requests);
+      row.errors += Number(r.errors);
+      row.clientErrors += Number(r.clientErrors);
+      row.serverErrors += Number(r.serverErrors);
+      row.totalTokens += Number(r.totalTokens);
+      row.costUsd += Number(r.costUsd);
+      if (source === 'raw')
+        row.hist[Number(r.idx) - 1] = (row.hist[Number(r.idx) - 1] ?? 0) + Number(r.requests);
+      else histAdd(row.hist, r.hist as (number | string)[]);
+    }
+    for (const row of out.values()) for (let i = 0; i < row.hist.length; i++) row.hist[i] ??= 0;
+    return [...out.values()];
+  }
+
+  /** Team names for ids (the series legend). */
+  async teamNames(ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows: { id: string; name: string }[] = await this.dataSource.query(
+      `SELECT id::text AS id, name FROM auth_teams WHERE id::text = ANY($1::text[])`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.name]));
   }
 
   /** Individual records, newest first, after the (startedAt, id) cursor. */

@@ -11,14 +11,17 @@ import {
   UsageRecordsQuery,
   UsageSeriesQuery,
   BUCKETS,
+  SeriesGroupBy,
 } from 'src/modules/billing/dto/usage-query.dto';
 import {
   UsageGroupRow,
+  UsageHistRow,
   UsageQueryRepository,
   UsageSeriesRow,
   UsageSums,
 } from 'src/modules/billing/usage-query.repository';
 import { LedgerStatus, UsageRecorder } from 'src/modules/billing/usage-recorder.service';
+import { histAdd, histQuantile } from 'src/modules/billing/usage-rollup';
 
 const DAY_MS = 86_400_000;
 /** Points of one time series: enough for 30 days by the hour or a day by the minute. */
@@ -43,6 +46,64 @@ function sums(row: UsageSums) {
 }
 
 const SUM_KEYS = new Set(Object.keys(sums({} as UsageSums)));
+
+const HOUR_MS = 3_600_000;
+
+const EMPTY_POINT = {
+  requests: 0,
+  errors: 0,
+  clientErrors: 0,
+  serverErrors: 0,
+  p50LatencyMs: null,
+  p95LatencyMs: null,
+  totalTokens: 0,
+  costUsd: 0,
+};
+
+type HistPoint = Omit<UsageHistRow, 'bucket' | 'group'>;
+
+/** The roll-up holds whole UTC hours and only these dimensions (not keys, principals or exact statuses). */
+function rollupServes(filter: UsageFilter, seconds: number): boolean {
+  return (
+    seconds % 3_600 === 0 &&
+    filter.key === undefined &&
+    filter.principal === undefined &&
+    filter.status === undefined &&
+    filter.requestId === undefined
+  );
+}
+
+function addInto(points: Map<number, HistPoint>, r: HistPoint & { bucket: number }): void {
+  const p = points.get(r.bucket);
+  if (!p) {
+    points.set(r.bucket, { ...r, hist: [...r.hist] });
+    return;
+  }
+  p.requests += r.requests;
+  p.errors += r.errors;
+  p.clientErrors += r.clientErrors;
+  p.serverErrors += r.serverErrors;
+  p.totalTokens += r.totalTokens;
+  p.costUsd += r.costUsd;
+  histAdd(p.hist, r.hist);
+}
+
+const round3 = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
+
+function toPoint(bucket: number, p: HistPoint): UsageSeriesRow {
+  return {
+    bucket,
+    requests: p.requests,
+    errors: p.errors,
+    clientErrors: p.clientErrors,
+    serverErrors: p.serverErrors,
+    p50LatencyMs: round3(histQuantile(p.hist, 0.5)),
+    p95LatencyMs: round3(histQuantile(p.hist, 0.95)),
+    totalTokens: p.totalTokens,
+    // Summed as floats from several rows: rounded to the ledger's 10 decimals.
+    costUsd: Math.round(p.costUsd * 1e10) / 1e10,
+  };
+}
 
 /**
  * Usage queries and chargeback reports over the ledger. `billing.admin` sees every team; a caller with
@@ -70,7 +131,14 @@ export class UsageReportService {
     };
   }
 
-  /** Evenly spaced points from `from` to `to` (at most MAX_POINTS), zeros where there was no traffic. */
+  /**
+   * Evenly spaced points from `from` to `to` (at most MAX_POINTS), zeros where there was no traffic; with
+   * `groupBy`, also one series per group (the `top` groups by requests, the rest summed as "other").
+   * Hour and day buckets read the hourly roll-up for whole hours (and the raw ledger for the partial hours
+   * at the ends), unless a filter the roll-up does not keep applies; their p50/p95 are estimated from
+   * latency histograms (within ±4.4%). Minute buckets read the raw ledger (exact percentiles without
+   * `groupBy`).
+   */
   async series(request: FastifyRequest, q: UsageSeriesQuery) {
     const filter = this.scope(actorOf(request), q);
     const seconds = BUCKETS[q.bucket];
@@ -78,31 +146,97 @@ export class UsageReportService {
     const last = Math.floor((filter.to.getTime() - 1) / 1000 / seconds) * seconds;
     const count = Math.max(0, Math.round((last - first) / seconds) + 1);
     if (count > MAX_POINTS) throw BillingErrors.tooManyPoints(count, MAX_POINTS);
-    const rows = new Map((await this.repository.series(filter, seconds)).map((r) => [r.bucket, r]));
-    const points: UsageSeriesRow[] = [];
-    for (let i = 0; i < count; i++) {
-      const bucket = first + i * seconds;
-      points.push(
-        rows.get(bucket) ?? {
-          bucket,
-          requests: 0,
-          errors: 0,
-          clientErrors: 0,
-          serverErrors: 0,
-          p50LatencyMs: null,
-          p95LatencyMs: null,
-          totalTokens: 0,
-          costUsd: 0,
-        },
-      );
-    }
-    return {
+    const head = {
       from: filter.from.toISOString(),
       to: filter.to.toISOString(),
       bucket: q.bucket,
       bucketSeconds: seconds,
-      points,
     };
+    if (!q.groupBy && !rollupServes(filter, seconds)) {
+      const rows = new Map((await this.repository.series(filter, seconds)).map((r) => [r.bucket, r]));
+      const points: UsageSeriesRow[] = [];
+      for (let i = 0; i < count; i++) {
+        const bucket = first + i * seconds;
+        points.push(rows.get(bucket) ?? { bucket, ...EMPTY_POINT });
+      }
+      return { ...head, points };
+    }
+    const rows = await this.histRows(filter, seconds, q.groupBy);
+    const total = new Map<number, HistPoint>();
+    const groups = new Map<string | null, { requests: number; points: Map<number, HistPoint> }>();
+    for (const r of rows) {
+      addInto(total, r);
+      let g = groups.get(r.group);
+      if (!g) groups.set(r.group, (g = { requests: 0, points: new Map() }));
+      g.requests += r.requests;
+      addInto(g.points, r);
+    }
+    const dense = (byBucket: Map<number, HistPoint>) => {
+      const points = [];
+      for (let i = 0; i < count; i++) {
+        const bucket = first + i * seconds;
+        const p = byBucket.get(bucket);
+        points.push(p ? toPoint(bucket, p) : { bucket, ...EMPTY_POINT });
+      }
+      return points;
+    };
+    if (!q.groupBy) return { ...head, points: dense(total) };
+    // Most requests first; ties by key so the order is stable.
+    const ranked = [...groups.entries()].sort(
+      (a, b) => b[1].requests - a[1].requests || String(a[0]).localeCompare(String(b[0])),
+    );
+    const top = ranked.slice(0, q.top);
+    const rest = ranked.slice(q.top);
+    const names =
+      q.groupBy === 'team'
+        ? await this.repository.teamNames(top.flatMap(([k]) => k ?? []))
+        : new Map<string, string>();
+    const series = top.map(([key, g]) => ({
+      key,
+      label: key === null ? '(none)' : (names.get(key) ?? key),
+      other: false,
+      requests: g.requests,
+      points: dense(g.points),
+    }));
+    if (rest.length > 0) {
+      const other = new Map<number, HistPoint>();
+      let requests = 0;
+      for (const [, g] of rest) {
+        requests += g.requests;
+        for (const [bucket, p] of g.points) addInto(other, { ...p, bucket });
+      }
+      series.push({
+        key: null,
+        label: `other (${rest.length})`,
+        other: true,
+        requests,
+        points: dense(other),
+      });
+    }
+    return { ...head, points: dense(total), groupBy: q.groupBy, series };
+  }
+
+  /** Histogram rows: whole hours from the roll-up where it serves, the rest (or all) from the ledger. */
+  private async histRows(filter: UsageFilter, seconds: number, groupBy: SeriesGroupBy | undefined) {
+    if (!rollupServes(filter, seconds)) return this.repository.seriesHist(filter, seconds, groupBy, 'raw');
+    const from = Math.ceil(filter.from.getTime() / HOUR_MS) * HOUR_MS;
+    const to = Math.floor(filter.to.getTime() / HOUR_MS) * HOUR_MS;
+    if (from >= to) return this.repository.seriesHist(filter, seconds, groupBy, 'raw');
+    const parts = [
+      this.repository.seriesHist(
+        { ...filter, from: new Date(from), to: new Date(to) },
+        seconds,
+        groupBy,
+        'rollup',
+      ),
+    ];
+    if (filter.from.getTime() < from) {
+      parts.push(this.repository.seriesHist({ ...filter, to: new Date(from) }, seconds, groupBy, 'raw'));
+    }
+    if (to < filter.to.getTime()) {
+      parts.push(this.repository.seriesHist({ ...filter, from: new Date(to) }, seconds, groupBy, 'raw'));
+    }
+    return (await Promise.all(parts)).flat();
   }
 
   async records(request: FastifyRequest, q: UsageRecordsQuery) {

@@ -1240,7 +1240,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Requests, errors (4xx/5xx), p50/p95 latency, tokens and cost per minute|hour|day bucket over a period (same filters as /usage; empty buckets included). Without billing.admin: own team only. */
+        /** Requests, errors (4xx/5xx), p50/p95 latency, tokens and cost per minute|hour|day bucket over a period (same filters as /usage; empty buckets included), optionally one series per endpoint|team|model|provider|prompt (groupBy; the top `top` groups, default 5, plus "other"). Hour and day buckets read the hourly roll-up (p50/p95 estimated within ±4.4%). Without billing.admin: own team only. */
         get: operations["BillingController_timeseries"];
         put?: never;
         post?: never;
@@ -5775,6 +5775,9 @@ export interface operations {
     BillingController_timeseries: {
         parameters: {
             query?: {
+                top?: number;
+                groupBy?: "endpoint" | "team" | "model" | "provider" | "prompt";
+                teamId?: string;
                 endpoint?: string;
                 bucket?: "minute" | "hour" | "day";
                 to?: string;
@@ -5799,17 +5802,44 @@ export interface operations {
                         /** @enum {string} */
                         bucket: "minute" | "hour" | "day";
                         bucketSeconds: number;
+                        /** @description All traffic in scope */
                         points: {
                             /** @description Start of the bucket, Unix seconds */
                             bucket: number;
                             requests: number;
                             errors: number;
+                            /** @description Answers with a 4xx status */
                             clientErrors: number;
+                            /** @description Answers with a 5xx status */
                             serverErrors: number;
                             p50LatencyMs: number | null;
                             p95LatencyMs: number | null;
                             totalTokens: number;
                             costUsd: number;
+                        }[];
+                        /** @enum {string} */
+                        groupBy?: "endpoint" | "team" | "model" | "provider" | "prompt";
+                        /** @description With groupBy: the top groups by requests, then "other" (the rest summed) */
+                        series?: {
+                            /** @description The group value (null: none, or "other") */
+                            key: string | null;
+                            label: string;
+                            other: boolean;
+                            requests: number;
+                            points: {
+                                /** @description Start of the bucket, Unix seconds */
+                                bucket: number;
+                                requests: number;
+                                errors: number;
+                                /** @description Answers with a 4xx status */
+                                clientErrors: number;
+                                /** @description Answers with a 5xx status */
+                                serverErrors: number;
+                                p50LatencyMs: number | null;
+                                p95LatencyMs: number | null;
+                                totalTokens: number;
+                                costUsd: number;
+                            }[];
                         }[];
                     };
                 };

@@ -64,9 +64,14 @@ export type UsageRecordsQuery = z.infer<typeof UsageRecordsQueryDto>;
 
 /** GET /admin/v1/usage/timeseries: the dashboard's charts (one point per bucket, empty buckets included). */
 export const BUCKETS = { minute: 60, hour: 3_600, day: 86_400 } as const;
+export const SERIES_GROUP_BYS = ['endpoint', 'team', 'model', 'provider', 'prompt'] as const;
+export type SeriesGroupBy = (typeof SERIES_GROUP_BYS)[number];
 export const UsageSeriesQueryDto = z.strictObject({
   ...filters,
   bucket: z.enum(['minute', 'hour', 'day']).default('hour'),
+  /** One series per value (top `top` by requests over the period, the rest as one "other" series). */
+  groupBy: z.enum(SERIES_GROUP_BYS).optional(),
+  top: z.coerce.number().int().min(1).max(20).default(5),
 });
 export type UsageSeriesQuery = z.infer<typeof UsageSeriesQueryDto>;
 
