@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 import { GatewayProcess, startGatewayProcess } from 'test/e2e/support/gateway-process';
-import { openaiEndpoint } from 'test/e2e/support/test-gateway';
+import { createTestDatabase, openaiEndpoint } from 'test/e2e/support/test-gateway';
 
 jest.setTimeout(180_000);
 
@@ -25,6 +25,7 @@ describe('admission control (one gateway process)', () => {
   let mock: OpenAIMock;
   let gateway: GatewayProcess;
   let pool: Pool;
+  let drop: (() => Promise<void>) | undefined;
   const apiKey = `gh_test_${randomBytes(16).toString('hex')}`;
 
   async function chat(i: number): Promise<Outcome> {
@@ -54,10 +55,12 @@ describe('admission control (one gateway process)', () => {
 
   beforeAll(async () => {
     mock = await startOpenAIMock();
+    const database = await createTestDatabase();
+    drop = database.drop;
     gateway = await startGatewayProcess(`endpoints:\n${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}\n`, {
       GATEHOUSE_ADMIN_API_KEY: apiKey,
       MOCK_OPENAI_KEY: MOCK_API_KEY,
-      LOG_LEVEL: 'warn',
+      DATABASE_URL: database.url,
     });
     pool = new Pool(gateway.url, { connections: 256, keepAliveTimeout: 10_000 });
     // Warm: the first requests compile and fill caches.
@@ -68,6 +71,7 @@ describe('admission control (one gateway process)', () => {
     await pool?.close();
     await gateway?.stop();
     await mock?.close();
+    await drop?.();
   });
 
   it('admits a burst it can drain, sheds a sustained overload with 503 + Retry-After, then admits again', async () => {
