@@ -102,7 +102,10 @@ export async function createApp(
   setupOpenApi(app);
   // The web console (admin console and developer portal) at /ui; `/` sends browsers there.
   serveConsole(fastify, { csp: consoleCsp(consoleConnectOrigins(config)) });
-  installGracefulShutdown(app, config, { flushLog: () => log.flush() });
+  installGracefulShutdown(app, config, {
+    flushLog: () => log.flush(),
+    inFlight: () => httpCounter.inFlight,
+  });
   return app;
 }
 
