@@ -68,6 +68,15 @@ export async function createApp(
     abortOnError: false,
   });
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
+  const httpCounter = app.get(MetricsHttpCounter);
+  const admission =
+    config.ADMISSION_TARGET_DELAY_MS > 0
+      ? new OverloadShedder(
+          { targetMs: config.ADMISSION_TARGET_DELAY_MS, intervalMs: config.ADMISSION_INTERVAL_MS },
+          () => httpCounter.inFlight,
+        )
+      : undefined;
+  if (admission) fastify.addHook('onClose', (_instance, done) => (admission.close(), done()));
   installRequestHooks(fastify, [
     // Every request gets its access line, including those Fastify itself or a later hook refuses (no
     // route, bad body, no credentials): only a hook sees them all. First, so it sees every one.
@@ -77,14 +86,12 @@ export async function createApp(
     // The HTTP instrumentation's server span exists before Nest routes the request: named here, by route.
     app.get(GatewayTracing).onRequestHook(),
     // HTTP request counters by status class, refused requests included (as the access log).
-    app.get(MetricsHttpCounter).onRequest,
+    httpCounter.onRequest,
     // Request hygiene that must hold before a body is read: request id, no compressed bodies, no
     // credentials in the query string.
     hygiene,
     // Admission control: an overloaded process refuses at once, before any work is spent on the request.
-    config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS > 0
-      ? new OverloadShedder(config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS).onRequest
-      : undefined,
+    admission?.onRequest,
     // Credentials are checked before the body is read or parsed (guards run after parsing); the
     // global AuthenticationGuard finds the principal set.
     app.get(EarlyAuthenticationHook).onRequest,
@@ -95,7 +102,10 @@ export async function createApp(
   setupOpenApi(app);
   // The web console (admin console and developer portal) at /ui; `/` sends browsers there.
   serveConsole(fastify, { csp: consoleCsp(consoleConnectOrigins(config)) });
-  installGracefulShutdown(app, config, { flushLog: () => log.flush() });
+  installGracefulShutdown(app, config, {
+    flushLog: () => log.flush(),
+    inFlight: () => httpCounter.inFlight,
+  });
   return app;
 }
 

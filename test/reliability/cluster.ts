@@ -190,8 +190,12 @@ export class Cluster {
       LEDGER_RETRY_MAX_MS: '1000',
       LIMITS_FALLBACK_DIVISOR: '3',
       LIMITS_REDIS_RETRY_MS: '1000',
-      // Admission control (R8) is off unless RELIABILITY_OVERLOAD_MS sets its event-loop-delay bound.
-      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: process.env.RELIABILITY_OVERLOAD_MS ?? '0',
+      // Admission control (R8) runs with the gateway's defaults unless the harness's environment sets it.
+      ...Object.fromEntries(
+        ['ADMISSION_TARGET_DELAY_MS', 'ADMISSION_INTERVAL_MS']
+          .filter((key) => process.env[key] !== undefined)
+          .map((key) => [key, process.env[key] as string]),
+      ),
     };
     for (let i = 0; i < 3; i++) {
       const dataDir = join(this.dir, `replica-${i}`);

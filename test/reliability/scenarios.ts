@@ -19,6 +19,16 @@ export type Scenario = (cluster: Cluster) => Promise<ScenarioResult>;
 
 const ok = (r: Reply) => r.status === 200;
 const fmtPct = (x: number) => `${(x * 100).toFixed(2)}%`;
+/** Failures by kind (status, or the transport error's code), e.g. "0 UND_ERR_SOCKET×3, 503×1". */
+function failureKinds<R extends Reply>(replies: R[], counted: (r: R) => boolean): string {
+  const kinds = new Map<string, number>();
+  for (const r of replies) {
+    if (!counted(r)) continue;
+    const kind = r.status === 0 ? `0 ${(r.error ?? '').split(' ')[0]}` : String(r.status);
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  return [...kinds].map(([kind, count]) => `${kind}×${count}`).join(', ');
+}
 let ridSeq = 0;
 const rid = (tag: string) => `${tag}-${Date.now().toString(36)}-${(ridSeq++).toString(36)}`;
 
@@ -81,13 +91,21 @@ export const r1: Scenario = async (cluster) => {
   const rows = await cluster.ledgerRows(good.map((r) => r.rid));
   const rowCount = [...rows.values()].reduce((a, b) => a + b, 0);
   const failed = replies.length - good.length;
+  const kinds = failureKinds(replies, (r) => !ok(r));
   return {
     id: 'R1',
     fault: `rolling restart of 3 replicas (SIGTERM, one at a time) at ${r1Rate} req/s`,
-    figure: `${failed} failed of ${replies.length}; ${rowCount} ledger rows for ${good.length} answers`,
+    figure: `${failed} failed of ${replies.length}${kinds ? ` (${kinds})` : ''}; ${rowCount} ledger rows for ${good.length} answers`,
     goal: '0 failed; rows = answers',
     pass: failed === 0 && rowCount === good.length,
-    details: { requests: replies.length, failed, ledgerRows: rowCount, answered: good.length, restartMs },
+    details: {
+      requests: replies.length,
+      failed,
+      failedKinds: kinds,
+      ledgerRows: rowCount,
+      answered: good.length,
+      restartMs,
+    },
   };
 };
 
@@ -344,12 +362,7 @@ export const r8: Scenario = async (cluster) => {
   const other = replies.length - admitted.length - shed.length;
   // What the other failures were (status, or the transport error's code), e.g. "0 UND_ERR_HEADERS_TIMEOUT×3".
   const shedSet = new Set(shed);
-  const kinds = new Map<string, number>();
-  for (const r of replies) {
-    if (ok(r) || shedSet.has(r)) continue;
-    const kind = r.status === 0 ? `0 ${(r.error ?? '').split(' ')[0]}` : String(r.status);
-    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-  }
+  const kinds = failureKinds(replies, (r) => !ok(r) && !shedSet.has(r));
   const p99 = percentile(
     admitted.map((r) => r.ms),
     99,
@@ -358,7 +371,7 @@ export const r8: Scenario = async (cluster) => {
   return {
     id: 'R8',
     fault: `2× measured capacity (${capacity.toFixed(0)} req/s → ${offered} req/s offered)`,
-    figure: `${shed.length} shed with Retry-After, ${other} other failures${kinds.size ? ` (${[...kinds].map(([kind, count]) => `${kind}×${count}`).join(', ')})` : ''}; p99 admitted ${Math.round(p99)} ms; alive ${alive}`,
+    figure: `${shed.length} shed with Retry-After, ${other} other failures${kinds ? ` (${kinds})` : ''}; p99 admitted ${Math.round(p99)} ms; alive ${alive}`,
     goal: 'no crash; errors only 429/503 + Retry-After; p99 ≤ 2 s',
     pass: alive && other === 0 && p99 <= 2_000,
     details: {
@@ -370,7 +383,7 @@ export const r8: Scenario = async (cluster) => {
       // (no answer: a client timeout or reset while the request queued).
       answeredOther: replies.filter((r) => r.status !== 0 && !ok(r) && !shedSet.has(r)).length,
       transport: replies.filter((r) => r.status === 0).length,
-      otherKinds: [...kinds].map(([kind, count]) => `${kind}×${count}`).join(', '),
+      otherKinds: kinds,
       p99: Math.round(p99),
     },
   };

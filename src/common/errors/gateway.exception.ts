@@ -43,7 +43,7 @@ export enum GatewayErrorCode {
   ShuttingDown = 'server_shutting_down',
   /** Knowledge bases need pgvector, which this PostgreSQL server does not have. */
   VectorStoreUnavailable = 'vector_store_unavailable',
-  /** The process is past its capacity (OVERLOAD_MAX_EVENT_LOOP_DELAY_MS): shed, retry shortly. */
+  /** The process is past its capacity (ADMISSION_TARGET_DELAY_MS): shed, retry shortly. */
   Overloaded = 'overloaded',
 }
 

@@ -19,11 +19,17 @@ function proxyAddressProblem(entry: string): string | undefined {
 /** The HTTP listener: slow clients and proxies (src/bootstrap.ts). */
 export const httpEnv = {
   /**
-   * Admission control: while the mean event-loop delay of the last 250 ms is above this many ms, new
-   * data-plane requests get 503 `overloaded` with `Retry-After: 1` (health, metrics and admin routes
-   * never). 0 turns it off. See docs/reliability.md (R8).
+   * Admission control: new data-plane requests get 503 `overloaded` with `Retry-After: 1` while the
+   * event loop keeps a standing queue, i.e. while even the least loop delay of every 100 ms window stays
+   * above this many ms (health, metrics, admin and console routes never). 0 turns it off. See
+   * docs/reliability.md (R8).
    */
-  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(0),
+  ADMISSION_TARGET_DELAY_MS: int(0, 60_000).default(50),
+  /**
+   * How long the loop delay must stay above ADMISSION_TARGET_DELAY_MS before shedding starts: a burst
+   * that drains within it is admitted whole.
+   */
+  ADMISSION_INTERVAL_MS: int(100, 600_000).default(1_000),
   /**
    * Time a client has to send a whole request, headers and body (Node's requestTimeout); past it the
    * request gets 408 and its connection is closed. 0 turns it off.

@@ -12,6 +12,8 @@ import { ShutdownState } from 'src/infra/lifecycle/shutdown-state';
 const KEEP_ALIVE_HANDOFF_MS = 500;
 /** After the drain deadline: time for the streams' terminal events to leave before connections are cut. */
 const CUT_GRACE_MS = 1_000;
+/** How often the drain looks whether requests are still in flight (only while shutting down). */
+const IN_FLIGHT_POLL_MS = 20;
 /** Beyond the drain and the ledger's own shutdown timeout: the process exits (1) whatever still hangs. */
 const HARD_STOP_MARGIN_MS = 10_000;
 
@@ -19,6 +21,8 @@ export interface GracefulShutdownOptions {
   /** Writes out the buffered log lines before the process exits. */
   flushLog: () => void;
   exit?: (code: number) => void;
+  /** HTTP requests being served now: the drain waits for none before Nest's shutdown hooks run. */
+  inFlight?: () => number;
 }
 
 /** Every answer of a draining process closes its connection (first hook: refused requests too). */
@@ -75,6 +79,16 @@ export function installGracefulShutdown(
     let code = 0;
     try {
       await sleep(config.SHUTDOWN_READY_DELAY_MS + Math.min(KEEP_ALIVE_HANDOFF_MS, config.SHUTDOWN_DRAIN_MS));
+      // Nest's close runs every module's onModuleDestroy (upstream pools closed, the API-key strategy
+      // unregistered) *before* it closes the HTTP server, so a request still on its way to the upstream
+      // then failed (R1's rolling-restart failures). Requests in flight finish first; streams are ended
+      // at the drain deadline, and past it (plus the cut grace) the close goes ahead regardless.
+      const until =
+        Date.now() +
+        config.SHUTDOWN_DRAIN_MS +
+        CUT_GRACE_MS -
+        Math.min(KEEP_ALIVE_HANDOFF_MS, config.SHUTDOWN_DRAIN_MS);
+      while (options.inFlight && options.inFlight() > 0 && Date.now() < until) await sleep(IN_FLIGHT_POLL_MS);
       await app.close();
     } catch (error) {
       code = 1;

@@ -49,15 +49,19 @@ describe('reliability scorecard (short profile)', () => {
     expect(n('R7', 'lagMax')).toBeLessThanOrEqual(10_000);
   });
 
-  it('R8: at twice the capacity no replica dies (no crash, no OOM)', () => {
-    // The p99 goal needs admission control that is not on by default yet (the scorecard shows it). Without
-    // it the queue has no bound: on a busy CI machine requests waited past the client's timeout (74 of
-    // ~11,000 in one run) or were answered with statuses other than 200 or shedding (47 in another, kinds
-    // not recorded then). The scorecard now reports them by kind (`otherKinds`); they are not asserted
-    // here. What must hold is the issue's "no crash, no OOM".
+  it('R8: at twice the capacity the replicas shed (429/503 + Retry-After), fail nothing else and stay alive', () => {
+    // Admission control is on by default (docs/reliability.md, R8). The scorecard holds p99 of the
+    // admitted to the documented 2 s; this spec to 5 s, because on a CI machine at a load average of ~18
+    // the whole cluster's capacity falls to 18-30 req/s and its p99 was measured at 1.0-2.2 s.
     expect(cluster.replicas.length).toBe(3);
     expect(result('R8').figure).toContain('alive true');
     expect(n('R8', 'offered')).toBeGreaterThanOrEqual(20);
+    expect(n('R8', 'shed')).toBeGreaterThan(0);
+    expect({ other: n('R8', 'other'), kinds: result('R8').details.otherKinds }).toEqual({
+      other: 0,
+      kinds: '',
+    });
+    expect(n('R8', 'p99')).toBeLessThanOrEqual(5_000);
   });
 
   it('R4: every answered request has exactly one ledger row, with the tokens the upstream billed', () => {

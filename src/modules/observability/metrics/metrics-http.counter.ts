@@ -9,6 +9,9 @@ import { MetricsService } from 'src/modules/observability/metrics/metrics.servic
  */
 @Injectable()
 export class MetricsHttpCounter {
+  /** Requests being served now, as a plain number (admission control reads it once per window). */
+  inFlight = 0;
+
   constructor(private readonly metrics: MetricsService) {}
 
   readonly onRequest = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
@@ -19,8 +22,12 @@ export class MetricsHttpCounter {
     }
     const metrics = this.metrics;
     metrics.httpStarted();
+    this.inFlight++;
     const raw = reply.raw;
-    raw.once('close', () => metrics.httpFinished(raw.statusCode, !raw.writableFinished));
+    raw.once('close', () => {
+      this.inFlight--;
+      metrics.httpFinished(raw.statusCode, !raw.writableFinished);
+    });
     done();
   };
 }
