@@ -16,7 +16,7 @@ interface Outcome {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Admission control with its defaults (on; ADMISSION_TARGET_DELAY_MS 50, ADMISSION_INTERVAL_MS 1000) in
+ * Admission control turned on with its measured setting (ADMISSION_TARGET_DELAY_MS 50, ADMISSION_INTERVAL_MS 1000) in
  * one real gateway process: a burst it can drain is admitted whole, an open-loop load at several times
  * its measured capacity is shed with 503 `overloaded` + Retry-After (and nothing else fails), health
  * answers throughout, and admission resumes once the load stops.
@@ -61,6 +61,8 @@ describe('admission control (one gateway process)', () => {
       GATEHOUSE_ADMIN_API_KEY: apiKey,
       MOCK_OPENAI_KEY: MOCK_API_KEY,
       DATABASE_URL: database.url,
+      ADMISSION_TARGET_DELAY_MS: '50',
+      ADMISSION_INTERVAL_MS: '1000',
     });
     pool = new Pool(gateway.url, { connections: 256, keepAliveTimeout: 10_000 });
     // Warm: the first requests compile and fill caches.
