@@ -43,4 +43,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node is PID 1 and handles SIGTERM itself (graceful drain); exec form, no shell in between.
-CMD ["node", "--min-semi-space-size=16", "dist/src/main.js"]
+CMD ["node", "--min-semi-space-size=16", "--liftoff-only", "dist/src/main.js"]

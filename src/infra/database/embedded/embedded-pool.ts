@@ -66,8 +66,22 @@ function workerDataFor(options: EmbeddedPoolOptions): WorkerData {
   };
 }
 
+/**
+ * The worker's young generation: V8 gives a worker the process's semi-space size, which
+ * `--min-semi-space-size=16` (runtime-flags.ts) sets for the main thread's request path: 32 MB
+ * committed here, for a thread whose JavaScript only passes queries and results between PGlite and
+ * the main thread (its whole heap holds ~14 MB after start). Large rows and COPY texts go to the large
+ * object space, not the young generation; see bench/README.md ("Memory after start").
+ */
+const WORKER_YOUNG_GENERATION_MB = 8;
+
 function startWorker(workerData: WorkerData): Worker {
-  return new Worker(PGLITE_WORKER_SOURCE, { eval: true, workerData, name: 'gatehouse-pglite' });
+  return new Worker(PGLITE_WORKER_SOURCE, {
+    eval: true,
+    workerData,
+    name: 'gatehouse-pglite',
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+  });
 }
 
 /**
