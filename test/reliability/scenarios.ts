@@ -517,6 +517,7 @@ export const r11: Scenario = async (cluster) => {
       routes: result.routes,
       serverErrors: result.serverErrors,
       transportErrors: result.transportErrors,
+      unavailableByDesign: result.unavailableByDesign,
       firstFailure: result.examples[0] ?? '',
     },
   };
