@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EmbeddedClient, EmbeddedPool } from 'src/infra/database/embedded/embedded-pool';
-import { rollupUpsert, ROLLUP_SOURCE_COLUMNS } from 'src/modules/billing/usage-rollup';
+import {
+  ROLLUP_GROUPS_UPSERT,
+  rollupGroups,
+  rollupUpsert,
+  ROLLUP_SOURCE_COLUMNS,
+} from 'src/modules/billing/usage-rollup';
 import { USAGE_COLUMNS, UsageRow } from 'src/modules/billing/usage-row';
 
 const COLUMNS = USAGE_COLUMNS.map(([name]) => name);
@@ -18,12 +23,6 @@ const INSERT = `WITH inserted AS (
     RETURNING ${ROLLUP_SOURCE_COLUMNS}
   )
   ${rollupUpsert('inserted')}`;
-// After a COPY (all rows went in, or none): the batch itself, typed as the table stores it.
-const ROLLUP_BATCH = rollupUpsert(
-  `(SELECT ${ROLLUP_SOURCE_COLUMNS.replace('cost_usd', 'cost_usd::numeric(20, 10) AS cost_usd')}
-    FROM jsonb_to_recordset($1::jsonb) AS r(${TYPES}))`,
-);
-
 /** Writes ledger rows. Only this class (and UsageQueryRepository) touches the table. */
 @Injectable()
 export class UsageLedgerRepository {
@@ -39,7 +38,8 @@ export class UsageLedgerRepository {
       try {
         await this.dataSource.transaction(async (manager) => {
           await embeddedClient(manager).copyRows('usage_records', COLUMNS, json);
-          await manager.query(ROLLUP_BATCH, [json]);
+          // All rows went in (or none): the batch's sums, added up here, are the roll-up's share.
+          await manager.query(ROLLUP_GROUPS_UPSERT, [JSON.stringify(rollupGroups(rows))]);
         });
         return;
       } catch (error) {
