@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Browser, chromium, Locator, Page } from 'playwright-core';
+import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 /** Screenshots of the console's screens (gitignored): a CI artifact. */
@@ -119,4 +119,46 @@ export async function textOf(locator: Locator, pattern: RegExp, waitMs = 30_000)
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`text ${JSON.stringify(text)} never matched ${pattern}`);
+}
+
+/** How long a console spec waits for a screen, a row or a figure. */
+export const SCREEN_WAIT = 30_000;
+
+/**
+ * A fresh browser context (kept in `contexts` for the spec to close) signed in to the console at
+ * `origin` with an API key, and a watch on its page.
+ */
+export async function signInWithKey(
+  browser: Browser,
+  contexts: BrowserContext[],
+  origin: string,
+  key: string,
+): Promise<{ page: Page; w: PageWatch }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  const w = watch(page, origin);
+  await page.goto(`${origin}/ui/`);
+  await page.getByLabel('API key', { exact: true }).fill(key);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: SCREEN_WAIT });
+  return { page, w };
+}
+
+/** Opens a console screen by its route and waits for its heading. */
+export async function openScreen(page: Page, origin: string, screen: string, heading: string): Promise<void> {
+  await page.goto(`${origin}/ui/#/${screen}`);
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor({ timeout: SCREEN_WAIT });
+}
+
+/** Reads again every 250 ms until `ok` holds (or fails after SCREEN_WAIT with the last value). */
+export async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + SCREEN_WAIT;
+  let value = await read();
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    value = await read();
+  }
+  if (!ok(value)) throw new Error(`never reached: ${JSON.stringify(value)}`);
+  return value;
 }

@@ -7,11 +7,13 @@ import { openaiEndpoint, startGateway, TestGateway } from 'test/e2e/support/test
 import { MOCK_API_KEY, OpenAIMock, startOpenAIMock } from 'test/mocks/openai-mock.server';
 import {
   checkScreen,
+  openScreen,
+  signInWithKey,
+  until,
   textOf,
   launchChromium,
   PageWatch,
   prepareConsole,
-  watch,
 } from 'test/e2e/console/browser';
 
 /**
@@ -82,33 +84,9 @@ describe('web console operations screens (browser)', () => {
   let adminWatch: PageWatch;
   const contexts: BrowserContext[] = [];
 
-  async function signedIn(key: string): Promise<{ page: Page; w: PageWatch }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    const w = watch(page, gateway.url);
-    await page.goto(`${gateway.url}/ui/`);
-    await page.getByLabel('API key', { exact: true }).fill(key);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: WAIT });
-    return { page, w };
-  }
-
-  async function open(page: Page, screen: string, heading: string): Promise<void> {
-    await page.goto(`${gateway.url}/ui/#/${screen}`);
-    await page.getByRole('heading', { level: 1, name: heading }).waitFor({ timeout: WAIT });
-  }
-
-  async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
-    const deadline = Date.now() + WAIT;
-    let value = await read();
-    while (!ok(value) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      value = await read();
-    }
-    if (!ok(value)) throw new Error(`never reached: ${JSON.stringify(value)}`);
-    return value;
-  }
+  const signedIn = (key: string) => signInWithKey(browser, contexts, gateway.url, key);
+  const open = (page: Page, screen: string, heading: string) =>
+    openScreen(page, gateway.url, screen, heading);
 
   const get = async <T>(path: string): Promise<T> =>
     (await call<T>(gateway.url, 'GET', path, gateway.authHeaders())).body;
