@@ -17,13 +17,14 @@ const children: RunningChild[] = [];
 
 export function startChild(
   name: string,
+  /** A file of this directory, or an absolute path (another build's, for `BENCH_COMPARE`). */
   file: string,
   env: Record<string, string>,
   execArgv: string[] = [],
   timeoutMs = 60_000,
   stdout: 'inherit' | number = 'inherit',
 ): Promise<number[]> {
-  const child = fork(path.join(__dirname, file), [], {
+  const child = fork(path.isAbsolute(file) ? file : path.join(__dirname, file), [], {
     env: { ...process.env, ...env },
     execArgv,
     stdio: ['ignore', stdout, 'inherit', 'ipc'],

@@ -82,7 +82,7 @@ const GOALS = {
 // Load generation
 
 interface Target {
-  name: 'direct' | 'bare' | 'gateway' | 'gateway-cache';
+  name: 'direct' | 'bare' | 'gateway' | 'gateway-cache' | 'gateway-b';
   label: string;
   url: string;
   /** The process serving it, whose CPU time per request is measured (all threads, user + system). */
@@ -626,35 +626,57 @@ async function main(): Promise<Check[]> {
       await mkdir(settings.profileDir, { recursive: true });
       execArgv.push('--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`);
     }
+    const gatewayEnv: Record<string, string> = {
+      GATEWAY_CONFIG: configPath,
+      GATEWAY_CONFIG_WATCH: 'false',
+      GATEHOUSE_ADMIN_API_KEY: BENCH_API_KEY,
+      DATA_DIR: path.join(workDir, 'data'),
+      // The default a user runs: info, so every request writes its access-log line (to a file here).
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      NODE_ENV: 'production',
+      // The batch scenario: lines in flight at once (per endpoint and in all).
+      BATCH_CONCURRENCY_TOTAL: String(envNumber('BENCH_BATCH_CONCURRENCY', 16, 1, 1000)),
+      BATCH_CONCURRENCY_PER_ENDPOINT: String(envNumber('BENCH_BATCH_CONCURRENCY', 16, 1, 1000)),
+      ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
+      // The cache-hit scenario uses the in-process store unless BENCH_REDIS_URL points at a Redis.
+      ...(process.env.BENCH_REDIS_URL
+        ? {
+            REDIS_URL: process.env.BENCH_REDIS_URL,
+            REDIS_KEY_PREFIX: `gatehouse-bench:${started.getTime()}:`,
+          }
+        : {}),
+    };
     const [gateway] = await startChild(
       'gateway',
       'gateway-server.js',
-      {
-        GATEWAY_CONFIG: configPath,
-        GATEWAY_CONFIG_WATCH: 'false',
-        GATEHOUSE_ADMIN_API_KEY: BENCH_API_KEY,
-        DATA_DIR: path.join(workDir, 'data'),
-        // The default a user runs: info, so every request writes its access-log line (to a file here).
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-        NODE_ENV: 'production',
-        // The batch scenario: lines in flight at once (per endpoint and in all).
-        BATCH_CONCURRENCY_TOTAL: String(envNumber('BENCH_BATCH_CONCURRENCY', 16, 1, 1000)),
-        BATCH_CONCURRENCY_PER_ENDPOINT: String(envNumber('BENCH_BATCH_CONCURRENCY', 16, 1, 1000)),
-        ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
-        // The cache-hit scenario uses the in-process store unless BENCH_REDIS_URL points at a Redis.
-        ...(process.env.BENCH_REDIS_URL
-          ? {
-              REDIS_URL: process.env.BENCH_REDIS_URL,
-              REDIS_KEY_PREFIX: `gatehouse-bench:${started.getTime()}:`,
-            }
-          : {}),
-      },
+      gatewayEnv,
       execArgv,
       120_000,
       openSync(accessLogPath, 'w'),
     );
+    // BENCH_COMPARE: other builds' gateways (their dist/bench directories, comma-separated), measured
+    // interleaved with this one in the throughput scenario, so an A/B of builds sees the same background load.
+    const compareDirs = (process.env.BENCH_COMPARE ?? '')
+      .split(',')
+      .filter((d) => d.trim() !== '')
+      .map((d) => path.resolve(d.trim()));
+    const compared: { dir: string; port: number; name: string }[] = [];
+    for (const [i, dir] of compareDirs.entries()) {
+      const name = `gateway-b${i + 1}`;
+      const [port] = await startChild(
+        name,
+        path.join(dir, 'gateway-server.js'),
+        { ...gatewayEnv, DATA_DIR: path.join(workDir, `data-b${i + 1}`) },
+        execArgv,
+        120_000,
+        openSync(`${accessLogPath}.b${i + 1}`, 'w'),
+      );
+      compared.push({ dir, port, name });
+    }
     process.stdout.write(
-      `mock :${mock0} (0 ms) :${mock50} (50 ms) · bare proxy :${bare0} :${bare50} · gateway :${gateway}\n\n`,
+      `mock :${mock0} (0 ms) :${mock50} (50 ms) · bare proxy :${bare0} :${bare50} · gateway :${gateway}` +
+        compared.map((c, i) => ` · gateway B${i + 1} (${c.dir}) :${c.port}`).join('') +
+        '\n\n',
     );
 
     const targets = (delay: 0 | 50): Target[] => [
@@ -697,23 +719,33 @@ async function main(): Promise<Check[]> {
     // 2. Throughput, 0 ms upstream.
     if (settings.scenarios.has('throughput')) {
       process.stdout.write(`[a] Non-streaming throughput, 0 ms upstream, c=${settings.connections}\n`);
-      const ts = targets(0);
+      const ts: Target[] = [
+        ...targets(0),
+        ...compared.map((c, i): Target => ({
+          name: 'gateway-b',
+          label: `gateway B${i + 1} (0 ms)`,
+          url: `http://127.0.0.1:${c.port}/v1/chat/completions`,
+          pid: pidOf(c.name),
+        })),
+      ];
       const results = await loadInterleaved(ts, body(0, false), settings);
       const [direct, bare, gw] = ts.map((t) => byName(results, t));
       const ratio = gw.rps / bare.rps;
       process.stdout.write(
         `\n${table(
           ['target', 'req/s', 'vs bare', 'CPU µs/req', 'p50 ms', 'p99 ms', 'added p50', 'added p99'],
-          [direct, bare, gw].map((r) => [
-            r.target,
-            fmt(r.rps, 0),
-            fmt(r.rps / bare.rps, 2),
-            r.cpuUsPerRequest === undefined ? '—' : fmt(r.cpuUsPerRequest, 0),
-            fmt(r.latency.p50),
-            fmt(r.latency.p99),
-            signed(r.latency.p50 - direct.latency.p50),
-            signed(r.latency.p99 - direct.latency.p99),
-          ]),
+          ts
+            .map((t) => byName(results, t))
+            .map((r) => [
+              r.target,
+              fmt(r.rps, 0),
+              fmt(r.rps / bare.rps, 2),
+              r.cpuUsPerRequest === undefined ? '—' : fmt(r.cpuUsPerRequest, 0),
+              fmt(r.latency.p50),
+              fmt(r.latency.p99),
+              signed(r.latency.p50 - direct.latency.p50),
+              signed(r.latency.p99 - direct.latency.p99),
+            ]),
         )}\n\n`,
       );
       checks.push({
