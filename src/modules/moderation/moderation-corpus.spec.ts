@@ -7,8 +7,8 @@ import { detectPii, PII_ENTITIES } from 'src/modules/moderation/checks/pii.detec
 /*
  * Measured precision and recall of the built-in checks on a labelled corpus (PII of each kind, near-misses
  * such as Luhn-failing cards and checksum-failing IBANs, injection attempts, benign look-alikes).
- * Thresholds (README "Guardrails"): every category precision ≥ 0.95 and recall ≥ 0.90 at the default settings
- * (injection threshold 0.5, entropy 4.2 bits/char, phone region US). A false positive costs a user a
+ * Thresholds (docs/guardrails.md, "Measured quality"): every category precision ≥ 0.95 and recall ≥ 0.90
+ * at the default settings (injection threshold 0.5, entropy 4.2 bits/char, phone region US). A false positive costs a user a
  * refused or mangled request; a false negative leaks data, so neither may slip.
  */
 interface Sample {

@@ -133,10 +133,9 @@ ${endpoint('x')}
     ]);
   });
 
-  it('accepts the example in the README', () => {
-    const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Guardrails'));
-    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1].replaceAll('$OPENAI_API_KEY', '$KEY');
+  it('accepts the example in docs/guardrails.md', () => {
+    const page = readFileSync(join(__dirname, '../../../docs/guardrails.md'), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(page)![1].replaceAll('$OPENAI_API_KEY', '$KEY');
     const t = table(yaml);
     expect((t.get('checkout-assistant') as EndpointEntry).moderation?.name).toBe('payments');
     expect((t.get('chat') as EndpointEntry).moderation?.name).toBe('standard');

@@ -8,7 +8,7 @@ jest.setTimeout(240_000);
 /**
  * The ownership model as a matrix: every identity × every admin object kind × every owner × every
  * action, against the real app over HTTP. The expected answer of each cell comes from the documented
- * rule (README "Tenancy of admin objects"), not from a list of cases:
+ * rule (docs/identity-and-access.md, "Tenancy of admin objects"), not from a list of cases:
  *
  * - no permission for the action → 403 (the permission guard);
  * - admins (`tenancy.all`) → 2xx everywhere;
