@@ -85,6 +85,50 @@ describe('UsageRecorder', () => {
     expect(recorder.status()).toMatchObject({ buffered: 0, spilledBytes: 0, dropped: 0, degraded: false });
   });
 
+  it('leaves rows that arrive during a write for the next tick unless they fill a batch', async () => {
+    const config = loadAppConfig({
+      DATA_DIR: dir,
+      LEDGER_BATCH_SIZE: '10',
+      LEDGER_FLUSH_INTERVAL_MS: '60000',
+    });
+    const batches: number[] = [];
+    let arriving = 0;
+    const slow = {
+      // Each write takes a while; `arriving` rows come in while it runs (a steady load).
+      insert: async (rows: readonly UsageRow[]): Promise<void> => {
+        batches.push(rows.length);
+        const late = arriving;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        for (let i = 0; i < late; i++) writer.record(record(`late-${batches.length}-${i}`));
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      },
+    };
+    const writer = new UsageRecorder(
+      config,
+      slow as unknown as UsageLedgerRepository,
+      new LedgerSpillStore(config),
+      new LedgerJournal(config),
+    );
+    // A full batch starts a write at once; the 3 rows that arrive meanwhile wait for the timer.
+    arriving = 3;
+    for (let i = 0; i < 10; i++) writer.record(record(`r${i}`));
+    arriving = 0;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(batches).toEqual([10]);
+    expect(writer.status().buffered).toBe(3);
+    // Rows that fill a batch during a write go out right after it.
+    arriving = 12;
+    for (let i = 0; i < 7; i++) writer.record(record(`s${i}`));
+    arriving = 0;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(batches).toEqual([10, 10, 10]);
+    expect(writer.status().buffered).toBe(2);
+    // flush (tests, shutdown) writes everything.
+    await writer.flush();
+    expect(batches).toEqual([10, 10, 10, 2]);
+    expect(writer.status()).toMatchObject({ buffered: 0, written: 32 });
+  });
+
   it('writes the same record once even when it is delivered twice', async () => {
     const same = record('twice');
     recorder.record(same);

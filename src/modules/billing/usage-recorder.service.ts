@@ -99,7 +99,7 @@ export class UsageRecorder implements OnApplicationBootstrap, OnApplicationShutd
   async flush(): Promise<void> {
     while (this.running) await this.running;
     this.retryAt = 0;
-    await this.kick();
+    await this.kick(true);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -125,21 +125,28 @@ export class UsageRecorder implements OnApplicationBootstrap, OnApplicationShutd
     this.journal.close();
   }
 
-  private kick(): Promise<void> | undefined {
+  private kick(all = false): Promise<void> | undefined {
     if (this.running || Date.now() < this.retryAt) return this.running;
-    this.running = this.drain().finally(() => {
+    this.running = this.drain(all).finally(() => {
       this.running = undefined;
     });
     return this.running;
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Writes what is buffered in batches. Rows that arrived during a write wait for the next tick unless they
+   * fill a batch (or `all`: flush and shutdown): writing them at once would turn a steady load into a
+   * stream of small batches, each paying the transaction and the roll-up upsert, and keep the database
+   * busy without pause (on the embedded database that thread shares the cores with the requests).
+   */
+  private async drain(all: boolean): Promise<void> {
     try {
       while (this.buffer.length > 0) {
         const batch = this.buffer.slice(0, this.config.LEDGER_BATCH_SIZE);
         await this.write(batch);
         this.buffer.splice(0, batch.length);
         this.journal.settle(batch.length);
+        if (!all && !this.stopping && this.buffer.length < this.config.LEDGER_BATCH_SIZE) break;
       }
       this.recovered();
       if (!this.stopping) await this.replaySpill();
