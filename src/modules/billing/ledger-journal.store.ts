@@ -63,13 +63,14 @@ export class LedgerJournal {
   }
 
   /**
-   * Appends one record. A disk that refuses is logged, never thrown: the record is still buffered, it
-   * only loses its protection against a kill.
+   * Appends one record and returns its JSON text (the ledger writer reuses it for the batch). A disk that
+   * refuses is logged, never thrown: the record is still buffered, it only loses its protection against a kill.
    */
-  append(row: UsageRow): void {
-    if (!this.enabled) return;
+  append(row: UsageRow): string | undefined {
+    if (!this.enabled) return undefined;
     this.appended++;
-    const line = `${JSON.stringify(row)}\n`;
+    const json = JSON.stringify(row);
+    const line = `${json}\n`;
     try {
       const fd = this.fd ?? this.open();
       writeSync(fd, line);
@@ -82,6 +83,7 @@ export class LedgerJournal {
         this.logger.error(`usage journal append failed (${this.failures}x): ${(error as Error).message}`);
       }
     }
+    return json;
   }
 
   /** The `count` oldest outstanding records are committed to PostgreSQL or spilled: their files may go. */

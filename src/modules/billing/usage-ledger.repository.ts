@@ -28,9 +28,9 @@ const INSERT = `WITH inserted AS (
 export class UsageLedgerRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insert(rows: readonly UsageRow[]): Promise<void> {
+  /** `json`: the rows as a JSON array, when the caller has it already (the writer joins the journal's texts). */
+  async insert(rows: readonly UsageRow[], json = JSON.stringify(rows)): Promise<void> {
     if (rows.length === 0) return;
-    const json = JSON.stringify(rows);
     // The embedded database loads a batch with COPY, at a third of the CPU (its WebAssembly shares the
     // machine with the requests), and rolls it up in the same transaction. A batch that is partly in
     // already (a retry) fails COPY as a whole on the primary key: then the INSERT below skips what is there.

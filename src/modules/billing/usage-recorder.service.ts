@@ -42,6 +42,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class UsageRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('UsageLedger');
   private buffer: UsageRow[] = [];
+  /** Each buffered row's JSON text as the journal wrote it: a batch is those texts joined, not serialized again. */
+  private readonly json = new WeakMap<UsageRow, string>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private failures = 0;
@@ -77,7 +79,8 @@ export class UsageRecorder implements OnApplicationBootstrap, OnApplicationShutd
 
   record(record: InvocationRecord): void {
     const row = toUsageRow(record);
-    this.journal.append(row);
+    const json = this.journal.append(row);
+    if (json !== undefined) this.json.set(row, json);
     this.buffer.push(row);
     // A full batch goes out at once rather than waiting for the timer (unless writes are backing off).
     if (this.buffer.length >= this.config.LEDGER_BATCH_SIZE && !this.running) void this.kick();
@@ -158,7 +161,10 @@ export class UsageRecorder implements OnApplicationBootstrap, OnApplicationShutd
   /** Writes a batch; rows PostgreSQL refuses as invalid are isolated and dropped, never retried forever. */
   private async write(batch: UsageRow[]): Promise<void> {
     try {
-      await this.repository.insert(batch);
+      await this.repository.insert(
+        batch,
+        `[${batch.map((row) => this.json.get(row) ?? JSON.stringify(row)).join(',')}]`,
+      );
       this.written += batch.length;
     } catch (error) {
       if (!isDataError(error)) throw error;
