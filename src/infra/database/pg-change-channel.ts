@@ -40,6 +40,42 @@ export abstract class PgChangeChannel implements OnModuleDestroy {
     }
   }
 
+  /**
+   * Keeps a snapshot in step with the database: listens first and loads second, so a change committed
+   * while the first load reads is heard (loading first and listening after would miss one made in between,
+   * until the next change: a budget created while a replica started stayed unknown to it). Then reloads
+   * after every change; loads never overlap, and changes during a load cause exactly one more. The first
+   * load's failure is thrown (the caller's start fails); later ones go to `onError`.
+   */
+  async follow(load: () => Promise<void>, onError: (error: unknown) => void): Promise<void> {
+    let running: Promise<void> | undefined;
+    let again = false;
+    const reload = (): void => {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = (async () => {
+        do {
+          again = false;
+          try {
+            await load();
+          } catch (error) {
+            onError(error);
+          }
+        } while (again);
+      })().finally(() => {
+        running = undefined;
+      });
+    };
+    await this.subscribe(reload);
+    running = load().finally(() => {
+      running = undefined;
+      if (again) reload();
+    });
+    await running;
+  }
+
   /** Called after a committed change. Other replicas hear it through NOTIFY; this one at once. */
   async publish(): Promise<void> {
     if (this.config.DATABASE_URL) {

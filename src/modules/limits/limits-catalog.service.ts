@@ -33,14 +33,13 @@ export class LimitsCatalogService implements OnApplicationBootstrap {
   private warmed = false;
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.reload();
-    await this.invalidation.subscribe(() => {
-      this.reload().catch((error: unknown) =>
+    await this.invalidation.follow(
+      () => this.reload(),
+      (error) =>
         this.logger.warn(
           `could not reload limits: ${error instanceof Error ? error.message : String(error)}`,
         ),
-      );
-    });
+    );
   }
 
   async reload(): Promise<void> {

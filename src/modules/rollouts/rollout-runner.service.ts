@@ -24,8 +24,13 @@ export class RolloutRunner implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.rollouts.reload();
-    await this.notifier.subscribe(() => void this.reload());
+    await this.notifier.follow(
+      () => this.rollouts.reload(),
+      (error) =>
+        this.logger.warn(
+          `could not read live rollouts: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+    );
     this.every(this.config.ROUTING_RECONCILE_INTERVAL_MS, () => this.reload());
     this.every(this.config.ROLLOUT_STATS_FLUSH_MS, () => this.collector.flush());
     this.every(this.config.ROLLOUT_TICK_MS, () => this.tick());

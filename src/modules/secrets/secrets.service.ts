@@ -86,13 +86,12 @@ export class SecretsService implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    await this.load();
     // Other replicas' changes (same channel as identity changes).
-    await this.invalidation.subscribe(() => {
-      this.load().catch((error: unknown) =>
+    await this.invalidation.follow(
+      () => this.load(),
+      (error) =>
         this.logger.error(`reload failed: ${error instanceof Error ? error.message : 'unknown error'}`),
-      );
-    });
+    );
   }
 
   private async load(): Promise<void> {
