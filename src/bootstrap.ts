@@ -11,7 +11,7 @@ import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.ex
 import { acceptsCsv, CsvBody, keepsRawBody } from 'src/common/http/csv-body';
 import { acceptsMultipart } from 'src/common/http/multipart-parts';
 import { parseJsonBody } from 'src/common/http/json-body.parser';
-import { OverloadShedder } from 'src/common/http/overload-shedder';
+import { ADMISSION_BUSY_UTILISATION, OverloadShedder } from 'src/common/http/overload-shedder';
 import { credentialInQuery } from 'src/common/http/query-credentials';
 import { AppConfig } from 'src/config/env.config';
 import { installCheapAsyncResourceBind } from 'src/infra/http/async-resource-bind';
@@ -72,11 +72,18 @@ export async function createApp(
   const admission =
     config.ADMISSION_TARGET_DELAY_MS > 0
       ? new OverloadShedder(
-          { targetMs: config.ADMISSION_TARGET_DELAY_MS, intervalMs: config.ADMISSION_INTERVAL_MS },
-          () => httpCounter.inFlight,
+          {
+            targetMs: config.ADMISSION_TARGET_DELAY_MS,
+            intervalMs: config.ADMISSION_INTERVAL_MS,
+            busyUtilisation: ADMISSION_BUSY_UTILISATION,
+          },
+          httpCounter,
         )
       : undefined;
-  if (admission) fastify.addHook('onClose', (_instance, done) => (admission.close(), done()));
+  if (admission) {
+    httpCounter.measureSojourn = true;
+    fastify.addHook('onClose', (_instance, done) => (admission.close(), done()));
+  }
   installRequestHooks(fastify, [
     // Every request gets its access line, including those Fastify itself or a later hook refuses (no
     // route, bad body, no credentials): only a hook sees them all. First, so it sees every one.

@@ -1,4 +1,4 @@
-import { IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { EventLoopUtilization, performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.exception';
@@ -7,28 +7,59 @@ import { GatewayErrorCode, GatewayException } from 'src/common/errors/gateway.ex
 const EXEMPT = /^\/(health|metrics|admin|ui|docs|openapi\.json)(\/|\?|$)/;
 
 export interface AdmissionSettings {
-  /** Queueing delay a process may keep standing (ms): the least delay of a whole window above it is a queue. */
+  /** Time in the gateway a request may take while the process is busy (ms): the least of a whole window above it is a queue. */
   targetMs: number;
-  /** How long the delay must stay above the target, from a quiet start, before shedding begins (ms). */
+  /** How long the queue must stand, from a quiet start, before shedding begins (ms). */
   intervalMs: number;
+  /** Event-loop utilisation (0–1) from which a window counts as busy: below it the process has idle time. */
+  busyUtilisation: number;
 }
 
 /**
- * The decision of admission control, CoDel's idea applied to the event loop: a queue is *standing* when
- * even the least queueing delay seen over a whole interval stays above the target, and it is an
- * *overload* when, in addition, the requests in flight are not draining (as many or more than half an
- * interval ago). A burst (200 requests at once, streams starting together) raises the delay, but once
- * it has arrived the requests in flight only go down, so it is admitted whole however long it takes to
- * serve; a load past capacity keeps the delay up while requests keep arriving, and is shed. Once shedding
- * has started, a window at or below the target admits again, and a window above it within two intervals
- * of the last shedding sheds again at once (the overload is still there, not a new burst).
- * Pure: the caller supplies the time, the delay and the count, so it is tested without a clock.
+ * A window counts as busy from this event-loop utilisation: the loop was idle for less than a tenth of
+ * it. A process that waits (on Redis, an upstream, a stream's next chunk) is idle most of the time.
+ */
+export const ADMISSION_BUSY_UTILISATION = 0.9;
+
+/** What one window measured. */
+export interface AdmissionWindow {
+  /** Share of the window the event loop was not idle (performance.eventLoopUtilization), 0–1. */
+  utilisation: number;
+  /**
+   * Least time from arrival to the closed response of the requests that completed in the window (ms;
+   * requests shed or answered 503 excluded, and a stream's relaying after its upstream's first chunk not
+   * counted); undefined when none completed.
+   */
+  leastSojournMs: number | undefined;
+  /** Requests being served at the end of the window. */
+  inFlight: number;
+}
+
+/**
+ * The decision of admission control: CoDel's standing-queue test, gated by the event loop's utilisation.
+ * A window is *queued* when even the quickest request that completed in it spent more than the target in
+ * the gateway (when none completed, it keeps the verdict before it, or is queued if requests arrived), and
+ * *busy* when the loop had (almost) no idle time. Shedding starts when every window has been busy and
+ * queued for a whole interval **and** the requests in flight are not draining (as many or more than half
+ * an interval before). Each condition rules out one kind of false alarm:
+ * - utilisation: requests that wait on something else (a frozen Redis, a 30 s LLM call, a slow stream)
+ *   leave the loop idle, however long they take and however many there are;
+ * - the least sojourn: a process that is busy but answers some request quickly has no standing queue;
+ * - the interval and draining: a burst (200 requests at once) queues and keeps the loop busy, but once it
+ *   has arrived the requests in flight only go down, and a burst that drains within an interval never
+ *   reaches it.
+ * Once shedding, a window without a queue (a request within the target, nothing in flight) or with a loop
+ * idle half the time admits again, and a busy, queued window within two intervals of the last shedding
+ * sheds again at once (the same overload, not a new burst): an on/off control that keeps the admitted
+ * requests' time in the gateway near the target.
+ * Pure: the caller supplies the time and the figures, so it is tested without a clock.
  */
 export class AdmissionController {
   shedding = false;
-  /** Start of the first window of the current run of windows above the target; NaN when below. */
+  /** Start of the first window of the current run of busy, queued windows; NaN when there is none. */
   private aboveSince = NaN;
   private stoppedAt = -Infinity;
+  private lastInFlight = 0;
   /** Requests in flight at the end of recent windows (a ring), to tell a draining queue from a growing one. */
   private readonly times = new Float64Array(64);
   private readonly counts = new Float64Array(64);
@@ -38,13 +69,10 @@ export class AdmissionController {
     this.times.fill(NaN);
   }
 
-  /**
-   * One window from `windowStart` to `now` (ms, any monotonic origin) whose least queueing delay was
-   * `minDelayMs`, with `inFlight` requests being served at its end. Returns whether new requests are
-   * shed until the next window.
-   */
-  update(windowStart: number, now: number, minDelayMs: number, inFlight: number): boolean {
-    const { targetMs, intervalMs } = this.settings;
+  /** One window from `windowStart` to `now` (ms, any monotonic origin). Returns whether new requests are shed until the next. */
+  update(windowStart: number, now: number, window: AdmissionWindow): boolean {
+    const { targetMs, intervalMs, busyUtilisation } = this.settings;
+    const { utilisation, leastSojournMs, inFlight } = window;
     const before = this.inFlightAt(now - intervalMs / 2);
     // At most 32 records per interval: the ring always reaches half an interval back.
     const last = this.times[(this.next + this.times.length - 1) % this.times.length];
@@ -53,7 +81,19 @@ export class AdmissionController {
       this.counts[this.next] = inFlight;
       this.next = (this.next + 1) % this.times.length;
     }
-    if (!(minDelayMs > targetMs)) {
+    // Nothing in flight is no queue, whatever the last requests took (a stalled machine, not a backlog).
+    // A window in which nothing completed keeps the verdict before it, and is a queue of its own when
+    // requests kept arriving.
+    const queued =
+      inFlight > 0 &&
+      (leastSojournMs === undefined
+        ? this.shedding || !Number.isNaN(this.aboveSince) || inFlight > this.lastInFlight
+        : leastSojournMs > targetMs);
+    this.lastInFlight = inFlight;
+    // Hysteresis: shedding goes on while the queue stands and the loop is still at least half busy (a
+    // process serving a backlog on a crowded machine dips below the busy mark without being idle).
+    const busy = utilisation >= (this.shedding ? busyUtilisation / 2 : busyUtilisation);
+    if (!(busy && queued)) {
       if (this.shedding) this.stoppedAt = now;
       this.shedding = false;
       this.aboveSince = NaN;
@@ -82,19 +122,25 @@ export class AdmissionController {
   }
 }
 
+/** What the HTTP request counter tells admission control (src/modules/observability/metrics). */
+export interface AdmissionFigures {
+  /** Requests being served now. */
+  readonly inFlight: number;
+  /** The least sojourn (ms) of the requests completed since the last call (undefined if none), and reset. */
+  takeLeastSojourn(): number | undefined;
+}
+
 /**
- * Admission control, on by default (ADMISSION_TARGET_DELAY_MS, ADMISSION_INTERVAL_MS; docs/reliability.md,
- * R8). The queueing delay is the event loop's: how late a 10 ms timer fires. Every stage of a request
- * (parse, auth, Redis, upstream answer, each stream chunk) waits one loop turn, so a standing loop delay
- * is what each admitted request pays several times over, and what requests still in the kernel's or the
- * client's queues are waiting behind. Each window's least delay feeds the AdmissionController; while it
- * sheds, new data-plane requests are refused in the first onRequest hook that can (before the body is
- * read, authentication or any upstream call) with 503 `overloaded` and `Retry-After: 1`. Requests in
- * flight, streams included, always continue; health, metrics, admin and console routes are never shed.
- * The warm path pays one boolean read; the sampling is native (libuv timer) plus one JS timer per window.
+ * Admission control, off by default (ADMISSION_TARGET_DELAY_MS, ADMISSION_INTERVAL_MS; docs/reliability.md,
+ * R8). Every 100 ms window contributes the event loop's utilisation (how much of the window it was not
+ * idle), the least time in the gateway of the requests that completed in it, and the requests in flight,
+ * to the AdmissionController. While it sheds, new data-plane requests are refused in the first onRequest
+ * hook that can (before the body is read, authentication or any upstream call) with 503 `overloaded` and
+ * `Retry-After: 1`. Requests in flight, streams included, always continue; health, metrics, admin and
+ * console routes are never shed. The warm path pays one boolean read here (and two clock reads per request
+ * in the counter); the sampling is one timer per window.
  */
 export class OverloadShedder {
-  private readonly histogram: IntervalHistogram;
   private readonly timer: NodeJS.Timeout;
   private readonly controller: AdmissionController;
   private readonly logger = new Logger('Admission');
@@ -107,37 +153,36 @@ export class OverloadShedder {
 
   constructor(
     private readonly settings: AdmissionSettings,
-    /** Requests being served now (all routes but probes and scrapes). */
-    private readonly inFlight: () => number,
+    private readonly figures: AdmissionFigures,
     windowMs = 100,
   ) {
     this.controller = new AdmissionController(settings);
-    this.histogram = monitorEventLoopDelay({ resolution: 10 });
-    this.histogram.enable();
     let last = performance.now();
+    let lastElu: EventLoopUtilization = performance.eventLoopUtilization();
     this.timer = setInterval(() => {
       const now = performance.now();
-      // The histogram's least sample is the best loop turn of the window. A window without a sample was
-      // one long stall: this timer's own lateness measures it.
-      const minDelayMs =
-        this.histogram.count > 0 ? this.histogram.min / 1e6 : Math.max(0, now - last - windowMs);
-      this.window(last, now, minDelayMs);
+      const elu = performance.eventLoopUtilization();
+      const utilisation = performance.eventLoopUtilization(elu, lastElu).utilization;
+      this.window(last, now, utilisation, figures.takeLeastSojourn());
       last = now;
-      this.histogram.reset();
+      lastElu = elu;
     }, windowMs);
     this.timer.unref();
   }
 
   /** One measured window (called by the timer; tests call it with their own figures). */
-  window(windowStart: number, now: number, minDelayMs: number): void {
-    this.shedding = this.controller.update(windowStart, now, minDelayMs, this.inFlight());
+  window(windowStart: number, now: number, utilisation: number, leastSojournMs: number | undefined): void {
+    const inFlight = this.figures.inFlight;
+    this.shedding = this.controller.update(windowStart, now, { utilisation, leastSojournMs, inFlight });
     if (this.shedding) this.lastShedding = now;
     // One line when an overload starts and one when it is over (no shedding for two intervals), not
     // one per window of the on/off control in between.
     if (this.shedding && this.episodeStart < 0) {
       this.episodeStart = now;
       this.shedAtStart = this.shed;
-      this.logger.warn(`overloaded: shedding new requests (event-loop delay ${Math.round(minDelayMs)} ms)`);
+      this.logger.warn(
+        `overloaded: shedding new requests (event loop ${Math.round(utilisation * 100)}% busy, quickest request ${Math.round(leastSojournMs ?? NaN)} ms, ${inFlight} in flight)`,
+      );
     } else if (
       !this.shedding &&
       this.episodeStart >= 0 &&
@@ -170,6 +215,5 @@ export class OverloadShedder {
 
   close(): void {
     clearInterval(this.timer);
-    this.histogram.disable();
   }
 }

@@ -52,6 +52,11 @@ export interface InvocationRecord {
   modelVersion?: string;
   /** Upstream attempts made (0 for a cache hit or a refusal before routing). */
   attempts: number;
+  /**
+   * Time spent relaying upstream streams after their first chunk (ms): the pace of a stream is the
+   * upstream's, so admission control does not count it as time the request queued in the gateway.
+   */
+  streamedMs?: number;
   principalId?: string;
   team?: string;
   apiKeyId?: string;

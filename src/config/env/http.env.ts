@@ -20,15 +20,16 @@ function proxyAddressProblem(entry: string): string | undefined {
 export const httpEnv = {
   /**
    * Admission control: new data-plane requests get 503 `overloaded` with `Retry-After: 1` while the
-   * event loop keeps a standing queue, i.e. while even the least loop delay of every 100 ms window stays
-   * above this many ms (health, metrics, admin and console routes never). 0 (the default) turns it off:
-   * on a loaded 2-core machine it still sheds bursts that would drain; 50 is the measured setting for
-   * hosts with headroom. See docs/reliability.md (R8).
+   * process has a standing queue: its event loop busy (no idle time) and even the quickest request of
+   * every 100 ms window taking more than this many ms from arrival to answer (health, metrics, admin and
+   * console routes are never shed). 0 (the default) turns it off: on a host whose CPU other processes
+   * saturate it also sheds load the process would serve. 500 is the measured setting. See
+   * docs/reliability.md (R8).
    */
   ADMISSION_TARGET_DELAY_MS: int(0, 60_000).default(0),
   /**
-   * How long the loop delay must stay above ADMISSION_TARGET_DELAY_MS before shedding starts: a burst
-   * that drains within it is admitted whole.
+   * How long that queue must stand, with requests in flight not draining, before shedding starts: a
+   * burst that drains within it is admitted whole.
    */
   ADMISSION_INTERVAL_MS: int(100, 600_000).default(1_000),
   /**

@@ -319,24 +319,28 @@ export class MetricsService implements OnModuleInit, AttemptObserver {
   }
 
   /** Telemetry seam: one upstream attempt (routing and model serving call it per retry or fallback). */
-  attempt(_record: InvocationRecord | undefined, info: AttemptInfo): AttemptScope {
+  attempt(record: InvocationRecord | undefined, info: AttemptInfo): AttemptScope {
     const started = performance.now();
     const endpoint = this.labels.endpoint(info.endpoint);
     const target = this.labels.target(info.target);
     const provider = info.provider.length <= 64 ? info.provider : OTHER;
     let first = true;
+    let firstAt = 0;
     let open = true;
     return {
       firstByte: () => {
         if (!first) return;
         first = false;
-        this.attemptTtft.observe({ endpoint, target, provider }, (performance.now() - started) / 1000);
+        firstAt = performance.now();
+        this.attemptTtft.observe({ endpoint, target, provider }, (firstAt - started) / 1000);
       },
       end: (result: AttemptResult) => {
         if (!open) return;
         open = false;
         const labels = { endpoint, target, provider, result: attemptResult(result.status, result.error) };
-        this.attemptDuration.observe(labels, (performance.now() - started) / 1000);
+        const now = performance.now();
+        if (record && !first) record.streamedMs = (record.streamedMs ?? 0) + (now - firstAt);
+        this.attemptDuration.observe(labels, (now - started) / 1000);
       },
     };
   }
