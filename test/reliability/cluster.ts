@@ -368,7 +368,8 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
-    for (const replica of this.replicas) await replica.stop('SIGTERM', 20_000).catch(() => undefined);
+    // All at once: each drains on its own (the rolling, one-at-a-time restart is R1's, not the teardown's).
+    await Promise.all(this.replicas.map((replica) => replica.stop('SIGTERM', 20_000).catch(() => undefined)));
     // RELIABILITY_LOG_DIR keeps every replica's output (one file per incarnation) for a post-mortem.
     const keep = process.env.RELIABILITY_LOG_DIR;
     if (keep) {
