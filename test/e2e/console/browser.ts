@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
@@ -25,12 +26,39 @@ async function must(file: string, args: string[]): Promise<string> {
   return out;
 }
 
+const WEB_OUT = join(REPO_ROOT, 'dist', 'web');
+/** Written into dist/web after a build: the hash of the sources it was built from. */
+const BUILD_STAMP = join(WEB_OUT, '.source-hash');
+
+/** Every file under `dir`, as paths relative to the repository, sorted. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(REPO_ROOT, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** A hash of what the console build reads: web/ (sources, index.html, vite config) and the lockfile. */
+async function consoleSourceHash(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of [...(await filesUnder(join(REPO_ROOT, 'web'))), 'package-lock.json']) {
+    hash.update(`${file}\0`);
+    hash.update(await readFile(join(REPO_ROOT, file)));
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
 /**
- * scripts/setup-browser.sh installs Debian's chromium when it is missing; the console is built from
- * web/ (a few seconds) so that the gateway serves what the checkout holds. Returns chromium's path.
+ * Builds web/ into dist/web unless dist/web already holds a build of exactly these sources (the console
+ * specs each call this; one build serves them all). Vite empties dist/web first, so a build made any
+ * other way (`npm run build:web`) carries no stamp and is built again here.
  */
-export async function prepareConsole(): Promise<string> {
-  await must('bash', ['scripts/setup-browser.sh']);
+async function buildConsole(): Promise<void> {
+  const sources = await consoleSourceHash();
+  const built = await readFile(BUILD_STAMP, 'utf8').catch(() => '');
+  if (built === sources && existsSync(join(WEB_OUT, 'index.html'))) return;
   await must(process.execPath, [
     join(REPO_ROOT, 'node_modules/vite/bin/vite.js'),
     'build',
@@ -39,6 +67,17 @@ export async function prepareConsole(): Promise<string> {
     '--logLevel',
     'warn',
   ]);
+  await writeFile(BUILD_STAMP, sources);
+}
+
+/**
+ * scripts/setup-browser.sh installs Debian's chromium when it is missing; the console is built from
+ * web/ (a few seconds, once per change of its sources) so that the gateway serves what the checkout
+ * holds. Returns chromium's path.
+ */
+export async function prepareConsole(): Promise<string> {
+  await must('bash', ['scripts/setup-browser.sh']);
+  await buildConsole();
   const path = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
   if (!path) throw new Error('chromium not found after scripts/setup-browser.sh');
   await mkdir(ARTIFACTS, { recursive: true });
