@@ -23,7 +23,8 @@ describe('Knowledge bases on a PostgreSQL server without pgvector', () => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(function (this: Logger, message: unknown) {
       errors.push(String(message));
     });
-    gateway = await startGateway(`
+    gateway = await startGateway(
+      `
 endpoints:
 ${openaiEndpoint('embed', 'hash-embed-v1', mock.url, 'llm/v1/embeddings')}
 ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
@@ -31,7 +32,10 @@ ${openaiEndpoint('chat', 'gpt-4o-mini', mock.url)}
     endpoint_type: llm/v1/chat
     gatehouse:
       rag: {knowledge_base: handbook, template: rag-answer, llm_endpoint: chat}
-`);
+`,
+      // The boot itself runs the migrations on this server without pgvector.
+      { emptyDatabase: true },
+    );
   }, 120_000);
 
   afterAll(async () => {
