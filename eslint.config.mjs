@@ -10,6 +10,8 @@ export default tseslint.config(
       'coverage/**',
       '.venv/**',
       'jest.config.js',
+      // jest's globalTeardown, loaded by jest itself as plain CommonJS (like jest.config.js).
+      'test/setup/*.js',
       'eslint.config.mjs',
       // Plain ESM run by Node in a child process (oidc-provider is ESM-only); not part of the TS project.
       'test/e2e/support/*.mjs',

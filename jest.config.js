@@ -20,6 +20,8 @@ module.exports = {
   // Hook and test timeouts are global options: inside a project entry jest ignores them (hooks then get 5 s,
   // too little for a gateway that drains in-flight upstream calls on close).
   testTimeout: 60000,
+  // Drops the migrated template databases the e2e gateways boot from (test/e2e/support/test-gateway.ts).
+  globalTeardown: '<rootDir>/test/setup/drop-template-databases.js',
   projects: [
     {
       ...common,
