@@ -71,38 +71,21 @@ async function migrationsHash(): Promise<string> {
   return hash.digest('hex').slice(0, 12);
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * The name of a database in which every migration of this checkout ran (schema only: the migrations
  * insert no rows), built once per test process (named by its pid, so runs on the same server never share
  * or drop each other's) by the gateway's own `runMigrations`. Gateways under test boot on copies of it
  * (CREATE DATABASE … TEMPLATE: ~0.1 s where the migrations take ~1 s per boot); their boot still runs the
- * migration step and finds nothing pending. Templates of processes that have ended are dropped here.
+ * migration step and finds nothing pending. Jest's globalTeardown (test/setup/drop-template-databases.js)
+ * drops this process's template and any left by processes that have ended.
  */
 async function migratedTemplate(): Promise<string> {
   const name = `${TEMPLATE_PREFIX}${process.pid}_${await migrationsHash()}`;
   const client = new Client({ connectionString: PG_ADMIN_URL });
   await client.connect();
   try {
-    const existing = (
-      await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
-        `${TEMPLATE_PREFIX}%`,
-      ])
-    ).rows.map((row) => row.datname);
-    if (existing.includes(name)) return name;
-    for (const other of existing) {
-      const pid = Number(/^gatehouse_tpl_(\d+)_/.exec(other)?.[1]);
-      if (Number.isInteger(pid) && !isRunning(pid))
-        await client.query(`DROP DATABASE IF EXISTS ${other} WITH (FORCE)`).catch(() => undefined);
-    }
+    const existing = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (existing.rowCount) return name;
     // Built under another name and renamed when complete: a template is never seen half-migrated.
     const building = `gatehouse_e2e_${randomBytes(6).toString('hex')}`;
     await client.query(`CREATE DATABASE ${building}`);
